@@ -1,0 +1,9 @@
+//! Wire types shared by the API server and the browser frontend.
+//!
+//! This crate must stay wasm-clean: serde, chrono and uuid only (CI builds it for
+//! `wasm32-unknown-unknown`).
+
+pub mod api;
+pub mod ws;
+
+pub use api::*;
