@@ -138,7 +138,7 @@ impl Settings {
             cookie_secure: parse_bool(
                 "COOKIE_SECURE",
                 get("COOKIE_SECURE"),
-                !(loopback && !trust_proxy),
+                !loopback || trust_proxy,
             )?,
             idle_timeout: secs("IDLE_TIMEOUT_SECS", get("IDLE_TIMEOUT_SECS"), 60 * 60)?,
             absolute_lifetime: secs(

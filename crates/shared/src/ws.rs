@@ -53,3 +53,27 @@ pub enum PendingMessage {
     /// The approval was already used to log in.
     Completed,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_tagged_in_snake_case() {
+        let message = ServerMessage::ApprovalCodeRejected {
+            approval_id: Uuid::nil(),
+            tries_left: 3,
+        };
+        let json = serde_json::to_value(&message).unwrap_or_default();
+        assert_eq!(json["type"], "approval_code_rejected");
+        assert_eq!(json["tries_left"], 3);
+        assert_eq!(
+            serde_json::to_string(&PendingMessage::Approved).unwrap_or_default(),
+            r#"{"type":"approved"}"#
+        );
+        let parsed: Result<ClientMessage, _> = serde_json::from_str(
+            r#"{"type":"approve","approval_id":"00000000-0000-0000-0000-000000000000","code":"123456"}"#,
+        );
+        assert!(matches!(parsed, Ok(ClientMessage::Approve { code, .. }) if code == "123456"));
+    }
+}

@@ -1,0 +1,323 @@
+use std::time::Instant;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn signup_logs_the_new_user_in_with_a_hardened_cookie_holding_only_a_reference() {
+    let app = spawn_app().await;
+    let device = app.device(CHROME_LINUX);
+    let response = device
+        .post(
+            "/api/auth/signup",
+            json!({"email": " Ada@Example.COM ", "password": PASSWORD, "name": " Ada "}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .expect("a cookie is set")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(cookie.starts_with("sm_session="), "{cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(
+            cookie.contains(attribute),
+            "{attribute} missing from {cookie}"
+        );
+    }
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["user"]["email"], "ada@example.com");
+    assert_eq!(body["user"]["name"], "Ada");
+    assert_eq!(body["session"]["current"], true);
+    assert_eq!(body["session"]["browser"], "Chrome 120");
+    assert_eq!(body["session"]["os"], "Linux");
+    assert_eq!(body["session"]["device"], "Desktop");
+
+    let me: Value = device.me().await.json().await.unwrap();
+    assert_eq!(me["user"]["email"], "ada@example.com");
+
+    // The database holds a 32-byte hash, and the cookie is not that hash.
+    let rows = app
+        .sql("SELECT encode(token_hash, 'hex') AS hash, user_agent, ip FROM sessions")
+        .await;
+    assert_eq!(rows.len(), 1);
+    let hash = rows[0]["hash"].as_str().unwrap();
+    assert_eq!(hash.len(), 64);
+    assert!(!cookie.contains(hash));
+    assert_eq!(rows[0]["user_agent"], CHROME_LINUX);
+    assert_eq!(rows[0]["ip"], "127.0.0.1");
+    // The password is stored as argon2id with the agreed parameters.
+    let users = app.sql("SELECT password_hash FROM users").await;
+    assert!(
+        users[0]["password_hash"]
+            .as_str()
+            .unwrap()
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$")
+    );
+}
+
+#[tokio::test]
+async fn the_cookie_is_marked_secure_when_configured() {
+    let app = spawn_app_with(|settings| settings.cookie_secure = true).await;
+    let device = app.device(CHROME_LINUX);
+    let response = device
+        .post(
+            "/api/auth/signup",
+            json!({"email": "a@b.co", "password": PASSWORD, "name": "A"}),
+        )
+        .await;
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn an_email_can_sign_up_only_once_whatever_its_case() {
+    let app = spawn_app().await;
+    app.signed_up("ada@example.com").await;
+    let again = app.device(FIREFOX_WINDOWS);
+    let response = again
+        .post(
+            "/api/auth/signup",
+            json!({"email": "ADA@example.com", "password": PASSWORD, "name": "Eve"}),
+        )
+        .await;
+    assert_error(response, StatusCode::CONFLICT, "email_taken").await;
+    assert_eq!(app.sql("SELECT id FROM users").await.len(), 1);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_get_the_same_answer_in_similar_time() {
+    let app = spawn_app().await;
+    let owner = app.signed_up("ada@example.com").await;
+    let stranger = app.device(FIREFOX_WINDOWS);
+    // Warm up both paths once.
+    stranger.login("ada@example.com", "wrong password").await;
+    stranger.login("nobody@example.com", "wrong password").await;
+
+    let mut wrong_password = std::time::Duration::ZERO;
+    let mut unknown_email = std::time::Duration::ZERO;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let response = stranger.login("ada@example.com", "wrong password").await;
+        wrong_password += started.elapsed();
+        let first = assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+
+        let started = Instant::now();
+        let response = stranger.login("nobody@example.com", "wrong password").await;
+        unknown_email += started.elapsed();
+        let second = assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+        assert_eq!(first, second);
+        assert_eq!(first["error"], "Invalid email or password");
+    }
+    // Both run one argon2id verification; without the dummy hash the unknown email would
+    // answer many times faster.
+    let ratio = unknown_email.as_secs_f64() / wrong_password.as_secs_f64();
+    assert!(
+        ratio > 0.5 && ratio < 2.0,
+        "unknown {unknown_email:?} vs wrong {wrong_password:?}"
+    );
+
+    // Failed logins of a real account are in its activity log.
+    let activity: Value = owner.get("/api/activity").await.json().await.unwrap();
+    let failures = activity["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| item["kind"] == "login_failed")
+        .count();
+    assert_eq!(failures, 6);
+}
+
+#[tokio::test]
+async fn every_login_gets_a_new_cookie_so_a_planted_one_is_never_promoted() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let old_cookie = first.cookie_header();
+    assert_eq!(
+        first.post("/api/auth/logout", json!({})).await.status(),
+        StatusCode::NO_CONTENT
+    );
+
+    let response = first.login("ada@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let new_cookie = first.cookie_header();
+    assert_ne!(old_cookie, new_cookie);
+
+    // The old cookie, replayed, is dead.
+    let replay = app.device(CHROME_LINUX);
+    let response = replay
+        .client
+        .get(app.url("/api/auth/me"))
+        .header("cookie", old_cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_session").await;
+}
+
+#[tokio::test]
+async fn requests_without_a_cookie_or_with_a_tampered_one_are_refused() {
+    let app = spawn_app().await;
+    let device = app.signed_up("ada@example.com").await;
+    let anonymous = app.device(CHROME_LINUX);
+    assert_error(
+        anonymous.me().await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+
+    let cookie = device.cookie_header();
+    let value = cookie.trim_start_matches("sm_session=");
+    let mut tampered: Vec<char> = value.chars().collect();
+    let middle = tampered.len() / 2;
+    tampered[middle] = if tampered[middle] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    let response = anonymous
+        .client
+        .get(app.url("/api/auth/me"))
+        .header("cookie", format!("sm_session={tampered}"))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_session").await;
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_for_good() {
+    let app = spawn_app().await;
+    let device = app.signed_up("ada@example.com").await;
+    let cookie = device.cookie_header();
+    assert_eq!(
+        device.post("/api/auth/logout", json!({})).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_error(
+        device.me().await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+    let response = app
+        .device(CHROME_LINUX)
+        .client
+        .get(app.url("/api/auth/me"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_session").await;
+    let rows = app.sql("SELECT end_reason FROM sessions").await;
+    assert_eq!(rows[0]["end_reason"], "logout");
+}
+
+#[tokio::test]
+async fn the_name_can_be_changed_and_is_validated() {
+    let app = spawn_app().await;
+    let device = app.signed_up("ada@example.com").await;
+    let response = device
+        .patch("/api/me", json!({"name": "  Ada Lovelace "}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["name"], "Ada Lovelace");
+    assert_error(
+        device.patch("/api/me", json!({"name": "   "})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    assert_error(
+        device
+            .patch("/api/me", json!({"name": "x".repeat(101)}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+    let me: Value = device.me().await.json().await.unwrap();
+    assert_eq!(me["user"]["name"], "Ada Lovelace");
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_ends_every_other_session() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let second = app
+        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let cookie_before = first.cookie_header();
+
+    let wrong = first
+        .post(
+            "/api/me/password",
+            json!({"current_password": "not it at all", "new_password": "new password 1"}),
+        )
+        .await;
+    assert_error(wrong, StatusCode::FORBIDDEN, "wrong_password").await;
+    let short = first
+        .post(
+            "/api/me/password",
+            json!({"current_password": PASSWORD, "new_password": "short"}),
+        )
+        .await;
+    assert_error(short, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    assert_eq!(second.me().await.status(), StatusCode::OK);
+
+    let changed = first
+        .post(
+            "/api/me/password",
+            json!({"current_password": PASSWORD, "new_password": "new password 1"}),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    // This device stays in, with a rotated cookie; the other is out.
+    assert_eq!(first.me().await.status(), StatusCode::OK);
+    assert_ne!(first.cookie_header(), cookie_before);
+    assert_error(
+        second.me().await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_session",
+    )
+    .await;
+
+    let third = app.device(SAFARI_IPHONE);
+    assert_error(
+        third.login("ada@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    // Right password now; one session is active, so this one needs approval.
+    assert_eq!(
+        third
+            .login("ada@example.com", "new password 1")
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+
+    let history: Value = first
+        .get("/api/sessions/history")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let reasons: Vec<&str> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|item| item["end_reason"].as_str())
+        .collect();
+    assert_eq!(reasons, vec!["password_changed"]);
+}

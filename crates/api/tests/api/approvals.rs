@@ -1,0 +1,432 @@
+//! The second-device approval flow through HTTP and both sockets.
+
+use std::time::Duration;
+
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::ws::{PendingMessage, ServerMessage};
+
+use crate::helpers::*;
+
+/// A login from a new device that now waits for approval.
+struct Waiting {
+    device: Device,
+    id: String,
+    code: String,
+    token: String,
+}
+
+impl Waiting {
+    async fn start(app: &TestApp, email: &str, user_agent: &'static str) -> Self {
+        let device = app.device(user_agent);
+        let response = device.login(email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let body: Value = response.json().await.unwrap();
+        Self {
+            device,
+            id: body["approval_id"].as_str().unwrap().to_owned(),
+            code: body["code"].as_str().unwrap().to_owned(),
+            token: body["pending_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    async fn socket(&self, app: &TestApp) -> Socket {
+        let url = format!(
+            "ws://127.0.0.1:{}/api/login/approvals/{}/ws?token={}",
+            app.port, self.id, self.token
+        );
+        connect(&url, &[]).await.expect("the waiting socket opens")
+    }
+
+    async fn complete(&self) -> reqwest::Response {
+        self.device
+            .post(
+                &format!("/api/login/approvals/{}/complete", self.id),
+                json!({"pending_token": self.token}),
+            )
+            .await
+    }
+
+    fn wrong_code(&self) -> String {
+        let digit = (self.code.as_bytes()[0] - b'0' + 1) % 10;
+        format!("{digit}{}", &self.code[1..])
+    }
+}
+
+#[tokio::test]
+async fn the_old_device_is_prompted_types_the_code_and_the_new_device_gets_in() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let mut prompt = first.session_socket().await;
+
+    let waiting = Waiting::start(&app, "ada@example.com", SAFARI_IPHONE).await;
+    let mut wait_socket = waiting.socket(&app).await;
+    assert!(matches!(
+        next_pending_message(&mut wait_socket).await,
+        PendingMessage::Pending { .. }
+    ));
+
+    // The logged-in device sees who asks.
+    let ServerMessage::ApprovalRequested { approval } = next_server_message(&mut prompt).await
+    else {
+        panic!("expected a prompt")
+    };
+    assert_eq!(approval.id.to_string(), waiting.id);
+    assert_eq!(approval.device, "Phone");
+    assert_eq!(approval.browser, "Safari 17");
+    assert_eq!(approval.ip, "127.0.0.1");
+    assert_eq!(approval.tries_left, 5);
+
+    // The code is typed on the old device, over its socket.
+    send_json(
+        &mut prompt,
+        json!({"type": "approve", "approval_id": waiting.id, "code": waiting.code}),
+    )
+    .await;
+    assert_eq!(
+        next_pending_message(&mut wait_socket).await,
+        PendingMessage::Approved
+    );
+    assert_eq!(
+        next_server_message(&mut prompt).await,
+        ServerMessage::ApprovalResolved {
+            approval_id: approval.id,
+            outcome: "approved".into()
+        }
+    );
+
+    // The new device trades its pending token for a cookie that works.
+    let completed = waiting.complete().await;
+    assert_eq!(completed.status(), StatusCode::OK);
+    assert!(completed.headers().get("set-cookie").is_some());
+    assert_eq!(
+        next_pending_message(&mut wait_socket).await,
+        PendingMessage::Completed
+    );
+    let me: Value = waiting.device.me().await.json().await.unwrap();
+    assert_eq!(me["user"]["email"], "ada@example.com");
+    assert_eq!(me["session"]["browser"], "Safari 17");
+    assert_eq!(app.active_sessions_in_db().await, 2);
+
+    // The pending token works once.
+    let again = waiting.complete().await;
+    assert_error(again, StatusCode::GONE, "approval_used").await;
+
+    let activity: Value = first
+        .get("/api/activity?limit=3")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = activity["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["login", "approval_granted", "approval_requested"]
+    );
+}
+
+#[tokio::test]
+async fn approving_over_http_works_too_and_completion_before_approval_is_refused() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    assert_error(
+        waiting.complete().await,
+        StatusCode::CONFLICT,
+        "approval_pending",
+    )
+    .await;
+
+    let pending: Value = first.get("/api/approvals").await.json().await.unwrap();
+    assert_eq!(pending["approvals"][0]["id"], waiting.id);
+    assert_eq!(pending["approvals"][0]["browser"], "Firefox 121");
+
+    let bad_format = first
+        .post(
+            &format!("/api/approvals/{}/approve", waiting.id),
+            json!({"code": "12ab"}),
+        )
+        .await;
+    assert_error(bad_format, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
+    let approved = first
+        .post(
+            &format!("/api/approvals/{}/approve", waiting.id),
+            json!({"code": waiting.code}),
+        )
+        .await;
+    assert_eq!(approved.status(), StatusCode::OK);
+    assert_eq!(
+        approved.json::<Value>().await.unwrap(),
+        json!({"approval_id": waiting.id, "outcome": "approved"})
+    );
+    assert_eq!(waiting.complete().await.status(), StatusCode::OK);
+    assert_eq!(waiting.device.me().await.status(), StatusCode::OK);
+    // Nothing is pending any more.
+    let pending: Value = first.get("/api/approvals").await.json().await.unwrap();
+    assert_eq!(pending["approvals"], json!([]));
+}
+
+#[tokio::test]
+async fn a_wrong_code_says_how_many_tries_are_left_and_five_lock_the_request() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let mut prompt = first.session_socket().await;
+    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let mut wait_socket = waiting.socket(&app).await;
+    next_pending_message(&mut wait_socket).await;
+    next_server_message(&mut prompt).await; // the prompt
+
+    for tries_left in (1..=4).rev() {
+        send_json(
+            &mut prompt,
+            json!({"type": "approve", "approval_id": waiting.id, "code": waiting.wrong_code()}),
+        )
+        .await;
+        let ServerMessage::ApprovalCodeRejected {
+            tries_left: told, ..
+        } = next_server_message(&mut prompt).await
+        else {
+            panic!("expected a rejection")
+        };
+        assert_eq!(told, tries_left);
+    }
+    // Over HTTP the same rule holds; the fifth wrong code locks it.
+    let fifth = first
+        .post(
+            &format!("/api/approvals/{}/approve", waiting.id),
+            json!({"code": waiting.wrong_code()}),
+        )
+        .await;
+    assert_error(fifth, StatusCode::GONE, "approval_locked").await;
+    assert_eq!(
+        next_pending_message(&mut wait_socket).await,
+        PendingMessage::Locked
+    );
+    closed(&mut wait_socket).await;
+    assert!(
+        matches!(next_server_message(&mut prompt).await, ServerMessage::ApprovalResolved { outcome, .. } if outcome == "locked")
+    );
+
+    // Even the right code is now useless.
+    let right = first
+        .post(
+            &format!("/api/approvals/{}/approve", waiting.id),
+            json!({"code": waiting.code}),
+        )
+        .await;
+    assert_error(right, StatusCode::GONE, "approval_locked").await;
+    assert_error(
+        waiting.complete().await,
+        StatusCode::GONE,
+        "approval_locked",
+    )
+    .await;
+    assert_eq!(app.active_sessions_in_db().await, 1);
+}
+
+#[tokio::test]
+async fn a_denied_request_tells_the_new_device_and_cannot_be_completed() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let mut wait_socket = waiting.socket(&app).await;
+    next_pending_message(&mut wait_socket).await;
+    let denied = first
+        .post(&format!("/api/approvals/{}/deny", waiting.id), json!({}))
+        .await;
+    assert_eq!(denied.status(), StatusCode::OK);
+    assert_eq!(
+        next_pending_message(&mut wait_socket).await,
+        PendingMessage::Denied
+    );
+    assert_error(
+        waiting.complete().await,
+        StatusCode::GONE,
+        "approval_denied",
+    )
+    .await;
+    let activity: Value = first
+        .get("/api/activity?limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(activity["items"][0]["kind"], "approval_denied");
+}
+
+#[tokio::test]
+async fn an_unanswered_request_expires_and_both_sides_are_told() {
+    let app = spawn_app_with(|settings| settings.approval_ttl = Duration::from_secs(1)).await;
+    let first = app.signed_up("ada@example.com").await;
+    let mut prompt = first.session_socket().await;
+    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let mut wait_socket = waiting.socket(&app).await;
+    next_pending_message(&mut wait_socket).await;
+    next_server_message(&mut prompt).await;
+
+    assert_eq!(
+        next_pending_message(&mut wait_socket).await,
+        PendingMessage::Expired
+    );
+    assert!(
+        matches!(next_server_message(&mut prompt).await, ServerMessage::ApprovalResolved { outcome, .. } if outcome == "expired")
+    );
+    let late = first
+        .post(
+            &format!("/api/approvals/{}/approve", waiting.id),
+            json!({"code": waiting.code}),
+        )
+        .await;
+    assert_error(late, StatusCode::GONE, "approval_expired").await;
+    assert_error(
+        waiting.complete().await,
+        StatusCode::GONE,
+        "approval_expired",
+    )
+    .await;
+    // A socket opened after the end hears the outcome at once.
+    let mut late_socket = waiting.socket(&app).await;
+    assert_eq!(
+        next_pending_message(&mut late_socket).await,
+        PendingMessage::Expired
+    );
+}
+
+#[tokio::test]
+async fn a_session_that_connects_late_still_gets_the_prompt() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let mut prompt = first.session_socket().await;
+    let ServerMessage::ApprovalRequested { approval } = next_server_message(&mut prompt).await
+    else {
+        panic!("expected the pending prompt on connect")
+    };
+    assert_eq!(approval.id.to_string(), waiting.id);
+}
+
+#[tokio::test]
+async fn every_connected_session_is_prompted_at_once() {
+    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let first = app.signed_up("ada@example.com").await;
+    let second = app
+        .second_device(&first, "ada@example.com", SAFARI_IPHONE)
+        .await;
+    let mut sockets = vec![
+        first.session_socket().await,
+        first.session_socket().await,
+        second.session_socket().await,
+    ];
+    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    for socket in &mut sockets {
+        let ServerMessage::ApprovalRequested { approval } = next_server_message(socket).await
+        else {
+            panic!("every socket is prompted")
+        };
+        assert_eq!(approval.id.to_string(), waiting.id);
+    }
+}
+
+#[tokio::test]
+async fn approvals_granted_at_the_same_time_never_exceed_the_limit() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let mut waiting = Vec::new();
+    for agent in [FIREFOX_WINDOWS, SAFARI_IPHONE, CHROME_LINUX] {
+        waiting.push(Waiting::start(&app, "ada@example.com", agent).await);
+    }
+    let responses = join_all(waiting.iter().map(|request| {
+        let path = format!("/api/approvals/{}/approve", request.id);
+        let first = &first;
+        async move { first.post(&path, json!({"code": request.code})).await }
+    }))
+    .await;
+    let mut granted = 0;
+    for response in responses {
+        if response.status() == StatusCode::OK {
+            granted += 1;
+        } else {
+            let body = assert_error(response, StatusCode::CONFLICT, "session_limit").await;
+            assert_eq!(body["error"], "Already 2 sessions active");
+        }
+    }
+    assert_eq!(granted, 1);
+    assert_eq!(app.active_sessions_in_db().await, 2);
+    let completions = join_all(waiting.iter().map(Waiting::complete)).await;
+    assert_eq!(
+        completions
+            .iter()
+            .filter(|response| response.status() == StatusCode::OK)
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_pending_token_is_the_only_key_to_the_waiting_socket_and_to_completion() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let wrong = format!(
+        "ws://127.0.0.1:{}/api/login/approvals/{}/ws?token=guess",
+        app.port, waiting.id
+    );
+    assert!(connect(&wrong, &[]).await.is_err());
+    // The code is not a key.
+    let by_code = format!(
+        "ws://127.0.0.1:{}/api/login/approvals/{}/ws?token={}",
+        app.port, waiting.id, waiting.code
+    );
+    assert!(connect(&by_code, &[]).await.is_err());
+    first
+        .post(
+            &format!("/api/approvals/{}/approve", waiting.id),
+            json!({"code": waiting.code}),
+        )
+        .await;
+    let thief = app.device(CHROME_LINUX);
+    let stolen = thief
+        .post(
+            &format!("/api/login/approvals/{}/complete", waiting.id),
+            json!({"pending_token": "guess"}),
+        )
+        .await;
+    assert_error(stolen, StatusCode::NOT_FOUND, "not_found").await;
+    assert_eq!(waiting.complete().await.status(), StatusCode::OK);
+    let replay = thief
+        .post(
+            &format!("/api/login/approvals/{}/complete", waiting.id),
+            json!({"pending_token": waiting.token}),
+        )
+        .await;
+    assert_error(replay, StatusCode::GONE, "approval_used").await;
+    assert_error(
+        thief.me().await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn another_user_cannot_approve_or_see_my_requests() {
+    let app = spawn_app().await;
+    app.signed_up("ada@example.com").await;
+    let mallory = app.signed_up("mallory@example.com").await;
+    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let response = mallory
+        .post(
+            &format!("/api/approvals/{}/approve", waiting.id),
+            json!({"code": waiting.code}),
+        )
+        .await;
+    assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    let pending: Value = mallory.get("/api/approvals").await.json().await.unwrap();
+    assert_eq!(pending["approvals"], json!([]));
+}

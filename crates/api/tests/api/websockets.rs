@@ -1,0 +1,197 @@
+//! Live session events on `/api/ws`.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::json;
+use shared::ws::ServerMessage;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_revoked_session_is_told_why_and_its_socket_closed() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let second = app
+        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let mut first_socket = first.session_socket().await;
+    let mut second_socket = second.session_socket().await;
+
+    let second_id = second.session_id().await;
+    assert_eq!(
+        first
+            .delete(&format!("/api/sessions/{second_id}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        next_server_message(&mut second_socket).await,
+        ServerMessage::SessionRevoked {
+            reason: "revoked".into()
+        }
+    );
+    assert_eq!(closed(&mut second_socket).await, Some(1008));
+    assert_error(
+        second.me().await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_session",
+    )
+    .await;
+    // The other device refreshes its list.
+    assert_eq!(
+        next_server_message(&mut first_socket).await,
+        ServerMessage::SessionsChanged
+    );
+}
+
+#[tokio::test]
+async fn every_open_session_hears_when_a_session_starts_or_ends() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let mut socket = first.session_socket().await;
+    let second = app
+        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    // Prompt, resolution, then the new session.
+    let mut saw_change = false;
+    for _ in 0..4 {
+        if next_server_message(&mut socket).await == ServerMessage::SessionsChanged {
+            saw_change = true;
+            break;
+        }
+    }
+    assert!(saw_change, "a new session is announced");
+    assert_eq!(
+        second.post("/api/auth/logout", json!({})).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        next_server_message(&mut socket).await,
+        ServerMessage::SessionsChanged
+    );
+}
+
+#[tokio::test]
+async fn the_socket_of_an_expired_session_is_closed() {
+    let app = spawn_app().await;
+    let device = app.signed_up("ada@example.com").await;
+    let mut socket = device.session_socket().await;
+    app.clock.advance(chrono::Duration::minutes(61));
+    api::sweeper::sweep(&app.state).await.expect("sweep runs");
+    assert_eq!(
+        next_server_message(&mut socket).await,
+        ServerMessage::SessionRevoked {
+            reason: "idle_timeout".into()
+        }
+    );
+    assert_eq!(closed(&mut socket).await, Some(1008));
+}
+
+#[tokio::test]
+async fn a_socket_needs_a_valid_session() {
+    let app = spawn_app().await;
+    let url = format!("ws://127.0.0.1:{}/api/ws", app.port);
+    let error = connect(&url, &[]).await.expect_err("no cookie, no socket");
+    assert!(error.to_string().contains("401"), "{error}");
+    let error = connect(&url, &[("cookie", "sm_session=forged".to_owned())])
+        .await
+        .expect_err("a forged cookie is refused");
+    assert!(error.to_string().contains("401"), "{error}");
+}
+
+#[tokio::test]
+async fn an_upgrade_from_a_foreign_origin_is_refused() {
+    let app =
+        spawn_app_with(|settings| settings.allowed_origins = vec!["http://localhost:8080".into()])
+            .await;
+    let device = app.signed_up("ada@example.com").await;
+    let url = format!("ws://127.0.0.1:{}/api/ws", app.port);
+    let cookie = device.cookie_header();
+    let error = connect(
+        &url,
+        &[
+            ("cookie", cookie.clone()),
+            ("origin", "https://evil.example".into()),
+        ],
+    )
+    .await
+    .expect_err("cross-site WebSocket hijacking is refused");
+    assert!(error.to_string().contains("403"), "{error}");
+    assert!(
+        connect(
+            &url,
+            &[
+                ("cookie", cookie),
+                ("origin", "http://localhost:8080".into())
+            ]
+        )
+        .await
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn bad_client_messages_get_an_error_and_the_socket_stays_open() {
+    let app = spawn_app().await;
+    let device = app.signed_up("ada@example.com").await;
+    let mut socket = device.session_socket().await;
+    send_json(&mut socket, json!({"type": "launch_missiles"})).await;
+    assert!(
+        matches!(next_server_message(&mut socket).await, ServerMessage::Error { code, .. } if code == "bad_message")
+    );
+    send_json(
+        &mut socket,
+        json!({"type": "approve", "approval_id": uuid::Uuid::new_v4(), "code": "123456"}),
+    )
+    .await;
+    assert!(
+        matches!(next_server_message(&mut socket).await, ServerMessage::Error { code, .. } if code == "not_found")
+    );
+    send_json(
+        &mut socket,
+        json!({"type": "approve", "approval_id": uuid::Uuid::new_v4(), "code": "12"}),
+    )
+    .await;
+    assert!(
+        matches!(next_server_message(&mut socket).await, ServerMessage::Error { code, .. } if code == "validation")
+    );
+}
+
+#[tokio::test]
+async fn the_server_pings_and_drops_a_silent_peer() {
+    let app = spawn_app_with(|settings| {
+        settings.ws_heartbeat = Duration::from_millis(200);
+        settings.ws_client_timeout = Duration::from_millis(700);
+    })
+    .await;
+    let device = app.signed_up("ada@example.com").await;
+    let url = format!("ws://127.0.0.1:{}/api/ws", app.port);
+    let socket = connect(&url, &[("cookie", device.cookie_header())])
+        .await
+        .unwrap();
+    // Read nothing (so no pong is sent back) for a while: the raw TCP reader is not polled.
+    let (_sink, mut stream) = futures_util::StreamExt::split(socket);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Drain: pings arrived, then the server closed the connection.
+    let mut pings = 0;
+    let mut ended = false;
+    while let Ok(Some(message)) = tokio::time::timeout(
+        Duration::from_secs(3),
+        futures_util::StreamExt::next(&mut stream),
+    )
+    .await
+    {
+        match message {
+            Ok(tokio_tungstenite::tungstenite::Message::Ping(_)) => pings += 1,
+            Ok(tokio_tungstenite::tungstenite::Message::Close(_)) | Err(_) => {
+                ended = true;
+                break;
+            }
+            Ok(_) => {}
+        }
+    }
+    assert!(pings >= 1, "the server pings");
+    assert!(ended, "the silent peer is dropped");
+}
