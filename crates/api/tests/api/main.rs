@@ -7,6 +7,7 @@ mod helpers;
 
 mod account;
 mod approvals;
+mod browser;
 mod errors;
 mod limits;
 mod sessions;

@@ -1,0 +1,200 @@
+//! Every call the app makes to the API, in one place. Requests are same-origin, so the
+//! session cookie travels with them (the API serves the app, or `trunk serve` proxies).
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shared::{
+    ActivityEntry, ApprovalDecision, ApprovalRequired, AuthResponse, ChangePasswordRequest,
+    CompleteApprovalRequest, ErrorBody, LoginRequest, Page, RevokedCount, SessionHistoryEntry,
+    SessionList, SignupRequest, UpdateProfileRequest, User,
+};
+use uuid::Uuid;
+
+/// A failed call: the server's envelope, or a network failure described for people.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl ApiError {
+    fn network(error: impl std::fmt::Display) -> Self {
+        Self {
+            status: 0,
+            code: "network".into(),
+            message: format!("Cannot reach the server ({error})"),
+        }
+    }
+
+    /// The session is gone: the app must return to the login page.
+    pub fn ends_session(&self) -> bool {
+        self.status == 401
+            && matches!(
+                self.code.as_str(),
+                "session_expired" | "invalid_session" | "unauthenticated"
+            )
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> {
+    let response = request
+        .map_err(ApiError::network)?
+        .send()
+        .await
+        .map_err(ApiError::network)?;
+    if response.ok() {
+        return Ok(response);
+    }
+    let status = response.status();
+    Err(match response.json::<ErrorBody>().await {
+        Ok(body) => ApiError {
+            status,
+            code: body.code,
+            message: body.error,
+        },
+        Err(_) => ApiError {
+            status,
+            code: "http".into(),
+            message: format!("The server answered {status}"),
+        },
+    })
+}
+
+async fn json<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
+    response
+        .json::<T>()
+        .await
+        .map_err(|error| ApiError::network(format!("bad response: {error}")))
+}
+
+fn with_body(builder: RequestBuilder, body: &impl Serialize) -> Result<Request, gloo_net::Error> {
+    builder.json(body)
+}
+
+pub async fn signup(request: &SignupRequest) -> ApiResult<AuthResponse> {
+    json(send(with_body(Request::post("/api/auth/signup"), request)).await?).await
+}
+
+/// What a correct password leads to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoginOutcome {
+    LoggedIn(AuthResponse),
+    NeedsApproval(ApprovalRequired),
+}
+
+pub async fn login(request: &LoginRequest) -> ApiResult<LoginOutcome> {
+    let response = send(with_body(Request::post("/api/auth/login"), request)).await?;
+    if response.status() == 202 {
+        Ok(LoginOutcome::NeedsApproval(json(response).await?))
+    } else {
+        Ok(LoginOutcome::LoggedIn(json(response).await?))
+    }
+}
+
+pub async fn me() -> ApiResult<AuthResponse> {
+    json(send(Request::get("/api/auth/me").build()).await?).await
+}
+
+pub async fn logout() -> ApiResult<()> {
+    send(Request::post("/api/auth/logout").build())
+        .await
+        .map(|_| ())
+}
+
+pub async fn sessions() -> ApiResult<SessionList> {
+    json(send(Request::get("/api/sessions").build()).await?).await
+}
+
+pub async fn revoke_session(id: Uuid) -> ApiResult<()> {
+    send(Request::delete(&format!("/api/sessions/{id}")).build())
+        .await
+        .map(|_| ())
+}
+
+pub async fn revoke_other_sessions() -> ApiResult<RevokedCount> {
+    json(send(Request::delete("/api/sessions/others").build()).await?).await
+}
+
+fn paged(path: &str, cursor: Option<&str>) -> String {
+    match cursor {
+        Some(cursor) => format!("{path}?limit=10&cursor={cursor}"),
+        None => format!("{path}?limit=10"),
+    }
+}
+
+pub async fn session_history(cursor: Option<String>) -> ApiResult<Page<SessionHistoryEntry>> {
+    json(send(Request::get(&paged("/api/sessions/history", cursor.as_deref())).build()).await?)
+        .await
+}
+
+pub async fn activity(cursor: Option<String>) -> ApiResult<Page<ActivityEntry>> {
+    json(send(Request::get(&paged("/api/activity", cursor.as_deref())).build()).await?).await
+}
+
+pub async fn update_name(name: String) -> ApiResult<User> {
+    json(
+        send(with_body(
+            Request::patch("/api/me"),
+            &UpdateProfileRequest { name },
+        ))
+        .await?,
+    )
+    .await
+}
+
+pub async fn change_password(request: &ChangePasswordRequest) -> ApiResult<AuthResponse> {
+    json(send(with_body(Request::post("/api/me/password"), request)).await?).await
+}
+
+pub async fn approve(id: Uuid, code: String) -> ApiResult<ApprovalDecision> {
+    let body = shared::ApproveRequest { code };
+    json(
+        send(with_body(
+            Request::post(&format!("/api/approvals/{id}/approve")),
+            &body,
+        ))
+        .await?,
+    )
+    .await
+}
+
+pub async fn deny(id: Uuid) -> ApiResult<ApprovalDecision> {
+    json(send(Request::post(&format!("/api/approvals/{id}/deny")).build()).await?).await
+}
+
+pub async fn complete_approval(id: Uuid, pending_token: String) -> ApiResult<AuthResponse> {
+    let body = CompleteApprovalRequest { pending_token };
+    json(
+        send(with_body(
+            Request::post(&format!("/api/login/approvals/{id}/complete")),
+            &body,
+        ))
+        .await?,
+    )
+    .await
+}
+
+/// `ws://` or `wss://` URL of an API path on the page's own host.
+pub fn socket_url(path: &str) -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" {
+        "wss"
+    } else {
+        "ws"
+    };
+    Some(format!("{scheme}://{}{path}", location.host().ok()?))
+}
+
+pub fn session_socket_url() -> Option<String> {
+    socket_url("/api/ws")
+}
+
+pub fn pending_socket_url(id: Uuid, pending_token: &str) -> Option<String> {
+    socket_url(&format!(
+        "/api/login/approvals/{id}/ws?token={pending_token}"
+    ))
+}

@@ -1,0 +1,134 @@
+//! The modal on a logged-in device when a new device asks to sign in.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use shared::PendingApproval;
+use uuid::Uuid;
+
+use crate::api;
+use crate::app::use_session;
+use crate::format::{countdown, local_time, now_ms};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    pub approval: PendingApproval,
+    pub error: Option<String>,
+}
+
+#[component]
+pub fn ApprovalPrompt(prompts: RwSignal<Vec<Prompt>>) -> impl IntoView {
+    // Re-render the dialog only when another request comes first, not on every update.
+    let first =
+        Memo::new(move |_| prompts.with(|list| list.first().map(|prompt| prompt.approval.id)));
+    move || {
+        first
+            .get()
+            .map(|id| view! { <PromptDialog id=id prompts=prompts/> })
+    }
+}
+
+#[component]
+fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>) -> impl IntoView {
+    let session = use_session();
+    let prompt =
+        move || prompts.with(|list| list.iter().find(|prompt| prompt.approval.id == id).cloned());
+    let Some(initial) = prompt() else {
+        return ().into_any();
+    };
+    let approval = initial.approval;
+    let code = RwSignal::new(String::new());
+    let set_error = move |message: String| {
+        prompts.update(|list| {
+            for prompt in list.iter_mut().filter(|prompt| prompt.approval.id == id) {
+                prompt.error = Some(message.clone());
+            }
+        });
+    };
+
+    let now = RwSignal::new(now_ms());
+    if let Ok(handle) =
+        set_interval_with_handle(move || now.set(now_ms()), Duration::from_millis(500))
+    {
+        on_cleanup(move || handle.clear());
+    }
+    let expires_ms = approval.expires_at.timestamp_millis() as f64;
+
+    let approve = Action::new_local(move |code: &String| api::approve(id, code.clone()));
+    let deny = Action::new_local(move |_: &()| api::deny(id));
+    let remove = move || prompts.update(|list| list.retain(|prompt| prompt.approval.id != id));
+    Effect::new(move |_| match approve.value().get() {
+        Some(Ok(_)) => remove(),
+        Some(Err(error)) => {
+            code.set(String::new());
+            set_error(session.check(&error));
+        }
+        None => {}
+    });
+    Effect::new(move |_| match deny.value().get() {
+        Some(Ok(_)) => remove(),
+        Some(Err(error)) => set_error(session.check(&error)),
+        None => {}
+    });
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let typed: String = code.get().chars().filter(|c| !c.is_whitespace()).collect();
+        if typed.len() != 6 || !typed.chars().all(|c| c.is_ascii_digit()) {
+            set_error("Type the 6 digits shown on the new device".into());
+            return;
+        }
+        approve.dispatch(typed);
+    };
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = input.get() {
+            let _ = input.focus();
+        }
+    });
+    let busy = move || approve.pending().get() || deny.pending().get();
+    let waiting_more = move || prompts.with(|list| list.len().saturating_sub(1));
+
+    view! {
+        <div class="modal-backdrop">
+            <div class="modal" role="dialog" aria-modal="true" aria-labelledby="prompt-title" id="approval-prompt">
+                <h2 id="prompt-title">"A new device wants to sign in"</h2>
+                <dl class="details">
+                    <dt>"Device"</dt>
+                    <dd>{format!("{} on {} ({})", approval.browser, approval.os, approval.device)}</dd>
+                    <dt>"IP address"</dt>
+                    <dd>{approval.ip.clone()}</dd>
+                    <dt>"Requested"</dt>
+                    <dd>{local_time(approval.requested_at)}</dd>
+                </dl>
+                <form on:submit=on_submit novalidate>
+                    <label for="approval-code-input">"Type the 6-digit code shown on the new device"</label>
+                    <input id="approval-code-input" node_ref=input type="text" inputmode="numeric"
+                        autocomplete="one-time-code" maxlength="6" bind:value=code
+                        aria-describedby="approval-error approval-meta"/>
+                    <p class="field-error" id="approval-error" role="alert">
+                        {move || prompt().and_then(|prompt| prompt.error)}
+                    </p>
+                    <p class="muted small" id="approval-meta">
+                        {move || {
+                            let tries = prompt().map(|prompt| prompt.approval.tries_left).unwrap_or(0);
+                            let left = ((expires_ms - now.get()) / 1000.0).ceil() as i64;
+                            format!("{tries} tries left · expires in {}", countdown(left))
+                        }}
+                    </p>
+                    <div class="actions">
+                        <button type="submit" class="primary" id="approve-button" disabled=busy>"Approve"</button>
+                        <button type="button" class="danger" id="deny-button" disabled=busy
+                            on:click=move |_| { deny.dispatch(()); }>
+                            "Deny"
+                        </button>
+                    </div>
+                    <p class="muted small">
+                        "Don't recognise this? Deny it and change your password."
+                        {move || (waiting_more() > 0).then(|| format!(" {} more request(s) waiting.", waiting_more()))}
+                    </p>
+                </form>
+            </div>
+        </div>
+    }
+    .into_any()
+}

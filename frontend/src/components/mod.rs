@@ -1,0 +1,5 @@
+pub mod active_sessions;
+pub mod activity_log;
+pub mod approval_prompt;
+pub mod profile;
+pub mod session_log;

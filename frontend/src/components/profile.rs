@@ -1,0 +1,103 @@
+use leptos::prelude::*;
+use shared::ChangePasswordRequest;
+
+use crate::api;
+use crate::app::use_session;
+
+#[component]
+pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
+    let session = use_session();
+    let name = RwSignal::new(
+        session
+            .current
+            .get_untracked()
+            .map(|auth| auth.user.name)
+            .unwrap_or_default(),
+    );
+    let name_error = RwSignal::new(None::<String>);
+    let save_name = Action::new_local(|name: &String| api::update_name(name.clone()));
+    Effect::new(move |_| match save_name.value().get() {
+        Some(Ok(user)) => {
+            name_error.set(None);
+            session.current.update(|current| {
+                if let Some(auth) = current {
+                    auth.user = user;
+                }
+            });
+            toast.set(Some("Your name was saved.".into()));
+        }
+        Some(Err(error)) => name_error.set(Some(session.check(&error))),
+        None => {}
+    });
+    let on_name = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if name.get().trim().is_empty() {
+            name_error.set(Some("Name is required".into()));
+            return;
+        }
+        save_name.dispatch(name.get().trim().to_owned());
+    };
+
+    let current_password = RwSignal::new(String::new());
+    let new_password = RwSignal::new(String::new());
+    let password_error = RwSignal::new(None::<String>);
+    let change = Action::new_local(|request: &ChangePasswordRequest| {
+        let request = request.clone();
+        async move { api::change_password(&request).await }
+    });
+    Effect::new(move |_| match change.value().get() {
+        Some(Ok(auth)) => {
+            password_error.set(None);
+            current_password.set(String::new());
+            new_password.set(String::new());
+            session.current.set(Some(auth));
+            toast.set(Some(
+                "Password changed. Every other device was signed out.".into(),
+            ));
+        }
+        Some(Err(error)) => password_error.set(Some(session.check(&error))),
+        None => {}
+    });
+    let on_password = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let length = new_password.get().chars().count();
+        if current_password.get().is_empty() {
+            password_error.set(Some("Enter your current password".into()));
+        } else if !(8..=128).contains(&length) {
+            password_error.set(Some("The new password needs 8 to 128 characters".into()));
+        } else {
+            password_error.set(None);
+            change.dispatch(ChangePasswordRequest {
+                current_password: current_password.get(),
+                new_password: new_password.get(),
+            });
+        }
+    };
+
+    view! {
+        <section class="card" id="profile" aria-labelledby="profile-title">
+            <h2 id="profile-title">"Profile"</h2>
+            <form on:submit=on_name novalidate>
+                <label for="profile-name">"Name"</label>
+                <div class="inline">
+                    <input id="profile-name" type="text" autocomplete="name" bind:value=name/>
+                    <button type="submit" class="secondary" disabled=move || save_name.pending().get()>"Save"</button>
+                </div>
+                <p class="field-error" role="alert">{move || name_error.get()}</p>
+            </form>
+            <form on:submit=on_password novalidate>
+                <h3>"Change password"</h3>
+                <label for="current-password">"Current password"</label>
+                <input id="current-password" type="password" autocomplete="current-password" bind:value=current_password/>
+                <label for="new-password">"New password"</label>
+                <input id="new-password" type="password" autocomplete="new-password" bind:value=new_password
+                    aria-describedby="new-password-hint"/>
+                <p class="hint" id="new-password-hint">"8 to 128 characters. Other devices will be signed out."</p>
+                <button type="submit" class="secondary" disabled=move || change.pending().get()>
+                    {move || if change.pending().get() { "Changing…" } else { "Change password" }}
+                </button>
+                <p class="field-error" role="alert">{move || password_error.get()}</p>
+            </form>
+        </section>
+    }
+}

@@ -1,0 +1,165 @@
+//! The logged-in device: sessions, logs, profile, and live approval prompts.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::ws::ServerMessage;
+
+use crate::api;
+use crate::app::use_session;
+use crate::components::active_sessions::ActiveSessions;
+use crate::components::activity_log::ActivityLog;
+use crate::components::approval_prompt::{ApprovalPrompt, Prompt};
+use crate::components::profile::Profile;
+use crate::components::session_log::SessionLog;
+use crate::socket::keep_session_socket;
+
+fn outcome_message(outcome: &str) -> &'static str {
+    match outcome {
+        "approved" => "The new device was approved.",
+        "denied" => "The sign-in request was refused.",
+        "expired" => "A sign-in request expired.",
+        "locked" => "A sign-in request was locked after too many wrong codes.",
+        "session_limit" => "Already 2 sessions active: the request was refused.",
+        _ => "A sign-in request ended.",
+    }
+}
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let session = use_session();
+    // Bumped whenever lists may be stale: they refetch.
+    let refresh = RwSignal::new(0u32);
+    let prompts = RwSignal::new(Vec::<Prompt>::new());
+    let toast = RwSignal::new(None::<String>);
+    let live = RwSignal::new(false);
+    let bump = move || refresh.update(|n| *n += 1);
+
+    let alive = Arc::new(AtomicBool::new(true));
+    {
+        let alive = alive.clone();
+        on_cleanup(move || alive.store(false, Ordering::Relaxed));
+    }
+    keep_session_socket(
+        alive,
+        move |first| {
+            live.set(true);
+            if !first {
+                // Events may have been missed while disconnected.
+                bump();
+                prompts.set(Vec::new());
+            }
+        },
+        move |message| match message {
+            ServerMessage::ApprovalRequested { approval } => prompts.update(|list| {
+                if !list.iter().any(|prompt| prompt.approval.id == approval.id) {
+                    list.push(Prompt {
+                        approval,
+                        error: None,
+                    });
+                }
+            }),
+            ServerMessage::ApprovalResolved {
+                approval_id,
+                outcome,
+            } => {
+                prompts.update(|list| list.retain(|prompt| prompt.approval.id != approval_id));
+                toast.set(Some(outcome_message(&outcome).to_owned()));
+                bump();
+            }
+            ServerMessage::ApprovalCodeRejected {
+                approval_id,
+                tries_left,
+            } => prompts.update(|list| {
+                for prompt in list
+                    .iter_mut()
+                    .filter(|prompt| prompt.approval.id == approval_id)
+                {
+                    prompt.approval.tries_left = tries_left;
+                    prompt.error = Some(format!("Wrong code, {tries_left} tries left"));
+                }
+            }),
+            ServerMessage::SessionsChanged => bump(),
+            ServerMessage::SessionRevoked { reason } => session.signed_out(&reason),
+            ServerMessage::Error { error, .. } => toast.set(Some(error)),
+        },
+        move || {
+            live.set(false);
+            // A socket that drops may mean the session is gone: ask.
+            spawn_local(async move {
+                if let Err(error) = api::me().await {
+                    session.check(&error);
+                }
+            });
+        },
+    );
+
+    // Toasts go away by themselves after a while.
+    Effect::new(move |_| {
+        if let Some(message) = toast.get() {
+            set_timeout(
+                move || {
+                    if toast.get_untracked().as_deref() == Some(message.as_str()) {
+                        toast.set(None);
+                    }
+                },
+                std::time::Duration::from_secs(6),
+            );
+        }
+    });
+
+    let logout = Action::new_local(|_: &()| api::logout());
+    Effect::new(move |_| match logout.value().get() {
+        Some(Ok(())) => session.signed_out("logout"),
+        Some(Err(error)) => toast.set(Some(session.check(&error))),
+        None => {}
+    });
+    let name = move || {
+        session
+            .current
+            .get()
+            .map(|auth| auth.user.name)
+            .unwrap_or_default()
+    };
+    let email = move || {
+        session
+            .current
+            .get()
+            .map(|auth| auth.user.email)
+            .unwrap_or_default()
+    };
+
+    view! {
+        <div class="dashboard" id="dashboard">
+            <header class="topbar">
+                <span class="brand">"Sessions"</span>
+                <span class=move || if live.get() { "live on" } else { "live off" } role="status">
+                    {move || if live.get() { "● Live" } else { "○ Reconnecting…" }}
+                </span>
+                <span class="who">
+                    <strong id="user-name">{name}</strong>
+                    <span class="muted">{email}</span>
+                </span>
+                <button type="button" class="secondary" id="logout" on:click=move |_| { logout.dispatch(()); }
+                    disabled=move || logout.pending().get()>
+                    "Sign out"
+                </button>
+            </header>
+            {move || toast.get().map(|message| view! {
+                <div class="toast" role="status">
+                    <span>{message}</span>
+                    <button type="button" class="link" aria-label="Dismiss" on:click=move |_| toast.set(None)>"×"</button>
+                </div>
+            })}
+            <div class="grid">
+                <ActiveSessions refresh=refresh toast=toast/>
+                <Profile toast=toast/>
+                <SessionLog refresh=refresh/>
+                <ActivityLog refresh=refresh/>
+            </div>
+            <ApprovalPrompt prompts=prompts/>
+        </div>
+    }
+}

@@ -1,0 +1,4 @@
+pub mod dashboard;
+pub mod login;
+pub mod signup;
+pub mod waiting;

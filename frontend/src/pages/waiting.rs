@@ -1,0 +1,127 @@
+//! The new device: shows the code to type on the logged-in one, counts down, and follows
+//! the decision live.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::ApprovalRequired;
+use shared::ws::PendingMessage;
+
+use crate::api;
+use crate::app::{Screen, use_session};
+use crate::format::{countdown, now_ms};
+use crate::socket::follow_pending_socket;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Status {
+    Waiting,
+    SigningIn,
+    Denied,
+    Expired,
+    Locked,
+    SessionLimit,
+    Failed(String),
+}
+
+#[component]
+pub fn WaitingPage(request: ApprovalRequired) -> impl IntoView {
+    let session = use_session();
+    let status = RwSignal::new(Status::Waiting);
+    let now = RwSignal::new(now_ms());
+    let expires_ms = request.expires_at.timestamp_millis() as f64;
+    let seconds_left = move || ((expires_ms - now.get()) / 1000.0).ceil() as i64;
+
+    if let Ok(handle) =
+        set_interval_with_handle(move || now.set(now_ms()), Duration::from_millis(250))
+    {
+        on_cleanup(move || handle.clear());
+    }
+    // Time is up on this side too, even if the socket is silent.
+    Effect::new(move |_| {
+        if seconds_left() <= 0 && status.get_untracked() == Status::Waiting {
+            status.set(Status::Expired);
+        }
+    });
+
+    let alive = Arc::new(AtomicBool::new(true));
+    {
+        let alive = alive.clone();
+        on_cleanup(move || alive.store(false, Ordering::Relaxed));
+    }
+    let approval_id = request.approval_id;
+    let pending_token = request.pending_token.clone();
+    if let Some(url) = api::pending_socket_url(approval_id, &pending_token) {
+        follow_pending_socket(url, alive, move |message| match message {
+            PendingMessage::Pending { .. } => {}
+            PendingMessage::Approved => {
+                status.set(Status::SigningIn);
+                let pending_token = pending_token.clone();
+                spawn_local(async move {
+                    match api::complete_approval(approval_id, pending_token).await {
+                        Ok(auth) => session.signed_in(auth),
+                        Err(error) => status.set(Status::Failed(error.message)),
+                    }
+                });
+            }
+            PendingMessage::Denied => status.set(Status::Denied),
+            PendingMessage::Expired => status.set(Status::Expired),
+            PendingMessage::Locked => status.set(Status::Locked),
+            PendingMessage::SessionLimit => status.set(Status::SessionLimit),
+            PendingMessage::Completed => status.set(Status::Failed(
+                "This sign-in was already completed elsewhere.".into(),
+            )),
+        });
+    }
+
+    let code = request.code.clone();
+    let digits = code
+        .chars()
+        .map(|digit| view! { <span class="digit">{digit.to_string()}</span> })
+        .collect_view();
+    let message = move || match status.get() {
+        Status::Waiting => ("waiting", "Waiting for approval…".to_owned()),
+        Status::SigningIn => ("approved", "Approved! Signing you in…".to_owned()),
+        Status::Denied => (
+            "failed",
+            "The request was refused on your other device.".to_owned(),
+        ),
+        Status::Expired => (
+            "failed",
+            "The code expired. Sign in again to get a new one.".to_owned(),
+        ),
+        Status::Locked => (
+            "failed",
+            "Too many wrong codes were typed. Sign in again to get a new one.".to_owned(),
+        ),
+        Status::SessionLimit => (
+            "failed",
+            "Already 2 sessions active. Sign out another device first.".to_owned(),
+        ),
+        Status::Failed(reason) => ("failed", reason),
+    };
+
+    view! {
+        <section class="card waiting-card" aria-labelledby="waiting-title">
+            <h1 id="waiting-title">"Approve this device"</h1>
+            <p>"You are already signed in on another device. Open it and type this code there:"</p>
+            <div class="code" id="approval-code" data-code=code aria-label="Approval code">{digits}</div>
+            <p class="countdown" aria-live="off">
+                {move || if status.get() == Status::Waiting {
+                    format!("Expires in {}", countdown(seconds_left()))
+                } else {
+                    String::new()
+                }}
+            </p>
+            <p id="waiting-status" class=move || format!("status {}", message().0) role="status" aria-live="polite">
+                {move || message().1}
+            </p>
+            <button type="button" class="secondary" id="back-to-login"
+                on:click=move |_| { session.notice.set(None); session.screen.set(Screen::Login) }>
+                "Back to sign in"
+            </button>
+        </section>
+    }
+}
