@@ -74,10 +74,7 @@ pub fn session_token(request: &HttpRequest, state: &AppState) -> Result<String, 
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, ApiError> {
     let now = state.clock.now();
     let idle = state.settings.idle_timeout;
-    let mut conn = state.pool.get().await?;
-    let Some((mut session, user)) =
-        sessions::find_with_user_by_token(&mut conn, &security::hash_token(token)).await?
-    else {
+    let Some((mut session, user)) = state.lookups.find(security::hash_token(token)).await? else {
         return Err(ApiError::InvalidSession);
     };
     if let Some(reason) = &session.end_reason {
@@ -89,6 +86,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated
     }
     if let Some((reason, at)) = session.lapsed(now, idle) {
         // End it now rather than at the next sweep, so the log and the other devices agree.
+        let mut conn = state.pool.get().await?;
         let ended = conn
             .transaction::<_, ApiError, _>(async |conn| {
                 let session = session.clone();
@@ -118,7 +116,7 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated
     if now - session.last_seen_at
         >= chrono::Duration::from_std(state.settings.touch_interval).unwrap_or_default()
     {
-        sessions::touch(&mut conn, session.id, now).await?;
+        sessions::touch(&mut *state.pool.get().await?, session.id, now).await?;
         session.last_seen_at = now;
     }
     Ok(Authenticated { user, session })

@@ -13,6 +13,7 @@ pub mod hub;
 pub mod pagination;
 pub mod schema;
 pub mod security;
+pub mod session_lookup;
 pub mod sessions;
 pub mod settings;
 pub mod spa;

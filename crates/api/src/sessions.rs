@@ -173,18 +173,24 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Session
         .await
 }
 
-/// The hot path of every authenticated request: one indexed lookup with the user.
-pub async fn find_with_user_by_token(
-    conn: &mut AsyncPgConnection,
-    token_hash: &[u8],
-) -> QueryResult<Option<(SessionRow, UserRow)>> {
+/// The hot path of every authenticated request: sessions by token hash, with their users,
+/// many at once (see `session_lookup`). Takes a shared connection: concurrent queries are
+/// pipelined on it.
+pub async fn find_with_users_by_tokens(
+    conn: &AsyncPgConnection,
+    token_hashes: &[&[u8]],
+) -> QueryResult<Vec<(Vec<u8>, SessionRow, UserRow)>> {
+    let mut shared = conn;
     sessions::table
         .inner_join(users::table)
-        .filter(sessions::token_hash.eq(token_hash))
-        .select((SessionRow::as_select(), UserRow::as_select()))
-        .first(conn)
+        .filter(sessions::token_hash.eq_any(token_hashes))
+        .select((
+            sessions::token_hash,
+            SessionRow::as_select(),
+            UserRow::as_select(),
+        ))
+        .load(&mut shared)
         .await
-        .optional()
 }
 
 pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {

@@ -164,7 +164,7 @@ impl Settings {
             sweep_interval: secs("SWEEP_INTERVAL_SECS", get("SWEEP_INTERVAL_SECS"), 30)?,
             history_retention: secs("HISTORY_RETENTION_DAYS", get("HISTORY_RETENTION_DAYS"), 365)?
                 * (24 * 3600),
-            db_pool_size: parse_num("DB_POOL_SIZE", get("DB_POOL_SIZE"), 16)?,
+            db_pool_size: parse_num("DB_POOL_SIZE", get("DB_POOL_SIZE"), 32)?,
             db_timeout: secs("DB_TIMEOUT_SECS", get("DB_TIMEOUT_SECS"), 5)?,
             json_limit: parse_num("JSON_LIMIT_BYTES", get("JSON_LIMIT_BYTES"), 16 * 1024)?,
             ws_heartbeat: secs("WS_HEARTBEAT_SECS", get("WS_HEARTBEAT_SECS"), 15)?,

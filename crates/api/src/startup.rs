@@ -28,6 +28,7 @@ use crate::{activity, approvals, auth, security, sessions, sweeper, users, ws};
 /// Everything a handler needs, shared by all workers.
 pub struct AppState {
     pub pool: DbPool,
+    pub lookups: crate::session_lookup::SessionLookups,
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
     pub hub: Hub,
@@ -82,6 +83,7 @@ impl Application {
         }
         let state = web::Data::new(AppState {
             codes: CodeHasher::new(&settings.session_secret),
+            lookups: crate::session_lookup::SessionLookups::new(&settings),
             pool,
             settings,
             clock,

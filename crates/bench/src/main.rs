@@ -1,0 +1,479 @@
+//! `scripts/bench`: throughput and latency of the hot paths on this machine, beside what
+//! the machine itself can do (a bare actix-web handler, `pgbench -S`, one argon2id hash).
+//! Everything runs on loopback and every phase is bounded in time.
+
+mod load;
+mod seed;
+mod server;
+mod sockets;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use load::{Probe, Rate, percentile, rotating_cookie_script, wrk};
+use server::ApiProcess;
+
+struct Options {
+    seconds: u64,
+    sockets: usize,
+    quick: bool,
+}
+
+impl Options {
+    fn parse() -> Result<Self> {
+        let mut options = Self {
+            seconds: 10,
+            sockets: 10_000,
+            quick: false,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--seconds" => options.seconds = args.next().context("--seconds N")?.parse()?,
+                "--sockets" => options.sockets = args.next().context("--sockets N")?.parse()?,
+                "--quick" => options.quick = true,
+                other => bail!("unknown argument {other}; use --seconds N, --sockets N, --quick"),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// One line of the report.
+struct Row {
+    measure: String,
+    result: String,
+    comparison: String,
+}
+
+fn row(
+    measure: impl Into<String>,
+    result: impl Into<String>,
+    comparison: impl Into<String>,
+) -> Row {
+    Row {
+        measure: measure.into(),
+        result: result.into(),
+        comparison: comparison.into(),
+    }
+}
+
+fn print_table(title: &str, rows: &[Row], report: &mut String) {
+    println!("\n{title}");
+    report.push_str(&format!(
+        "\n### {title}\n\n| measure | result | target / comparison |\n|---|---|---|\n"
+    ));
+    let width = rows.iter().map(|row| row.measure.len()).max().unwrap_or(0);
+    let result_width = rows.iter().map(|row| row.result.len()).max().unwrap_or(0);
+    for row in rows {
+        println!(
+            "  {:width$}  {:result_width$}  {}",
+            row.measure, row.result, row.comparison
+        );
+        report.push_str(&format!(
+            "| {} | {} | {} |\n",
+            row.measure, row.result, row.comparison
+        ));
+    }
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "✔" } else { "✘" }
+}
+
+fn rate_text(rate: &Rate) -> String {
+    format!(
+        "{:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+        rate.per_second, rate.p50_ms, rate.p99_ms
+    )
+}
+
+async fn pgbench(base_url: &str, seconds: u64) -> Result<f64> {
+    let admin = format!("{base_url}/postgres");
+    seed::recreate_database(&admin, "bench_pgbench").await?;
+    let (host, user) = ("127.0.0.1", "postgres");
+    let init = tokio::process::Command::new("pgbench")
+        .args([
+            "-i",
+            "-q",
+            "-s",
+            "10",
+            "-h",
+            host,
+            "-U",
+            user,
+            "bench_pgbench",
+        ])
+        .output()
+        .await
+        .context("running pgbench (PostgreSQL client tools)")?;
+    if !init.status.success() {
+        bail!(
+            "pgbench -i failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
+    }
+    let run = tokio::process::Command::new("pgbench")
+        .args([
+            "-S",
+            "-c",
+            "64",
+            "-j",
+            "2",
+            "-T",
+            &seconds.to_string(),
+            "-h",
+            host,
+            "-U",
+            user,
+            "bench_pgbench",
+        ])
+        .output()
+        .await?;
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse().ok())
+        .with_context(|| format!("pgbench printed no tps: {stdout}"))
+}
+
+/// Mean time of one argon2id verification with the production parameters, on one thread.
+fn one_hash_time(hash: &str) -> Result<Duration> {
+    use argon2::{Argon2, PasswordVerifier};
+    let argon2 = Argon2::default();
+    let rounds = 10;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        argon2
+            .verify_password(seed::PASSWORD.as_bytes(), hash)
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
+    }
+    Ok(started.elapsed() / rounds)
+}
+
+async fn login_cookies(port: u16, users: std::ops::RangeInclusive<i64>) -> Result<Vec<String>> {
+    let client = reqwest::Client::new();
+    let mut cookies = Vec::new();
+    for i in users {
+        let response = client
+            .post(format!("http://127.0.0.1:{port}/api/auth/login"))
+            .json(&serde_json::json!({"email": seed::user_email(i), "password": seed::PASSWORD}))
+            .send()
+            .await?;
+        if response.status() != reqwest::StatusCode::OK {
+            bail!("login of user {i} answered {}", response.status());
+        }
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .context("a session cookie")?;
+        cookies.push(cookie.to_owned());
+    }
+    Ok(cookies)
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let options = Options::parse()?;
+    for tool in ["wrk", "pgbench"] {
+        if which(tool).is_none() {
+            bail!("{tool} is missing: run scripts/bench, which installs it");
+        }
+    }
+    let exe_dir = std::env::current_exe()?
+        .parent()
+        .map(PathBuf::from)
+        .context("binary folder")?;
+    let api_binary = exe_dir.join("api");
+    if !api_binary.exists() {
+        bail!(
+            "{} is missing: cargo build --release -p api",
+            api_binary.display()
+        );
+    }
+    let base_url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let work_dir = std::env::temp_dir().join(format!("sm-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&work_dir)?;
+    let cores = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1);
+    let mut report = format!(
+        "Machine: {cores} cores; PostgreSQL on 127.0.0.1; wrk -t2; {} s per load phase.\n",
+        options.seconds
+    );
+    println!("{}", report.trim_end());
+
+    seed::recreate_database(&format!("{base_url}/postgres"), "bench_sessions").await?;
+    let database_url = format!("{base_url}/bench_sessions");
+    let api = ApiProcess::start(&api_binary, &database_url, &[]).await?;
+    let port = api.port;
+    let mut conn = seed::connect(&database_url).await?;
+
+    println!("seeding 100 000 users and 200 000 sessions…");
+    let hash = api::security::hash_password(seed::PASSWORD.to_owned()).await?;
+    seed::users(&mut conn, &hash).await?;
+    seed::sessions(&mut conn, 1, 200_000, 50_000).await?;
+    // Users 50 001.. have no active session: 64 of them log in for the authenticated load.
+    let cookies = login_cookies(port, 50_001..=50_064).await?;
+    let cookie_file = work_dir.join("cookies.txt");
+    std::fs::write(&cookie_file, cookies.join("\n") + "\n")?;
+
+    // 1. Authenticated requests against the machine's own ceilings.
+    println!("1/4 authenticated requests…");
+    let me_script = rotating_cookie_script("/api/auth/me", &cookie_file);
+    let me = wrk(
+        &format!("http://127.0.0.1:{port}/api/auth/me"),
+        64,
+        options.seconds,
+        &me_script,
+        &work_dir,
+    )
+    .await?;
+    let bare_port = server::start_bare_server()?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let bare = wrk(
+        &format!("http://127.0.0.1:{bare_port}/"),
+        64,
+        options.seconds,
+        "",
+        &work_dir,
+    )
+    .await?;
+    let pgbench_tps = pgbench(&base_url, options.seconds).await?;
+    let sessions_in_table = seed::count(&mut conn, "sessions").await?;
+    print_table(
+        &format!(
+            "1. GET /api/auth/me, 64 connections, {sessions_in_table} sessions of 100 000 users"
+        ),
+        &[
+            row(
+                "API /api/auth/me",
+                rate_text(&me),
+                format!("{} failures", me.failures),
+            ),
+            row(
+                "bare actix-web handler",
+                rate_text(&bare),
+                format!(
+                    "API = {:.0}% of it",
+                    100.0 * me.per_second / bare.per_second
+                ),
+            ),
+            row(
+                "pgbench -S (PK lookups)",
+                format!("{pgbench_tps:.0}/s"),
+                format!(
+                    "API = {:.0}% of it (target ≥ 80%) {}",
+                    100.0 * me.per_second / pgbench_tps,
+                    verdict(me.per_second >= 0.8 * pgbench_tps)
+                ),
+            ),
+            row(
+                "API p99 latency",
+                format!("{:.2} ms", me.p99_ms),
+                format!("target < 5 ms {}", verdict(me.p99_ms < 5.0)),
+            ),
+        ],
+        &mut report,
+    );
+
+    // 2. Logins: argon2id bounds them by design.
+    println!("2/4 logins…");
+    let hash_time = one_hash_time(&hash)?;
+    let ideal = cores as f64 / hash_time.as_secs_f64();
+    let probe = Probe::new(
+        format!("http://127.0.0.1:{port}/api/auth/me"),
+        cookies[0].clone(),
+    )?;
+    let idle_probe = probe
+        .run(Duration::from_millis(10), Duration::from_secs(3))
+        .await?;
+    let login_script = r#"
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local next_thread = 0
+setup = function(thread)
+  thread:set("first", 50065 + next_thread * 20000)
+  next_thread = next_thread + 1
+end
+local i = 0
+request = function()
+  i = i + 1
+  local body = string.format('{"email":"user%d@bench.test","password":"bench password 1"}', first + i)
+  return wrk.format(nil, "/api/auth/login", nil, body)
+end
+"#;
+    let login_url = format!("http://127.0.0.1:{port}/api/auth/login");
+    let (logins, busy_probe) = tokio::join!(
+        wrk(&login_url, 8, options.seconds, login_script, &work_dir),
+        probe.run(
+            Duration::from_millis(10),
+            Duration::from_secs(options.seconds.saturating_sub(1).max(1))
+        )
+    );
+    let (logins, busy_probe) = (logins?, busy_probe?);
+    print_table(
+        "2. POST /api/auth/login (argon2id m=19 MiB, t=2, p=1), 8 connections",
+        &[
+            row(
+                "one hash, one thread",
+                format!("{:.1} ms", hash_time.as_secs_f64() * 1000.0),
+                format!("ideal {cores} cores / hash = {ideal:.0} logins/s"),
+            ),
+            row(
+                "logins",
+                rate_text(&logins),
+                format!(
+                    "{:.0}% of ideal (target ≥ 90%) {}, {} failures",
+                    100.0 * logins.per_second / ideal,
+                    verdict(logins.per_second >= 0.9 * ideal),
+                    logins.failures
+                ),
+            ),
+            row(
+                "/api/auth/me alone, 100/s",
+                format!(
+                    "p50 {:.2} ms, p99 {:.2} ms",
+                    percentile(&idle_probe, 50.0),
+                    percentile(&idle_probe, 99.0)
+                ),
+                "",
+            ),
+            row(
+                "/api/auth/me during logins, 100/s",
+                format!(
+                    "p50 {:.2} ms, p99 {:.2} ms",
+                    percentile(&busy_probe, 50.0),
+                    percentile(&busy_probe, 99.0)
+                ),
+                format!(
+                    "target p99 < 10 ms {}",
+                    verdict(percentile(&busy_probe, 99.0) < 10.0)
+                ),
+            ),
+        ],
+        &mut report,
+    );
+
+    // 3. WebSockets.
+    println!("3/4 {} sockets…", options.sockets);
+    let rss_before = api.rss_kib()?;
+    let opened = Instant::now();
+    let held = sockets::hold(port, &cookies, options.sockets).await?;
+    let open_time = opened.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = api.rss_kib()?;
+    let per_socket = (rss_after.saturating_sub(rss_before)) as f64 / options.sockets as f64;
+    let round_trips =
+        sockets::approval_round_trips(port, if options.quick { 50 } else { 200 }).await?;
+    let p99_round_trip = percentile(&round_trips, 99.0);
+    print_table(
+        "3. WebSockets",
+        &[
+            row(
+                format!("{} authenticated sockets held", held.len()),
+                format!("opened in {:.1} s", open_time.as_secs_f64()),
+                format!(
+                    "server RSS {} → {} MiB",
+                    rss_before / 1024,
+                    rss_after / 1024
+                ),
+            ),
+            row("memory per socket", format!("{per_socket:.1} KiB"), ""),
+            row(
+                format!(
+                    "approval round trip ({} rounds, sockets held)",
+                    round_trips.len()
+                ),
+                format!(
+                    "p50 {:.2} ms, p99 {:.2} ms",
+                    percentile(&round_trips, 50.0),
+                    p99_round_trip
+                ),
+                format!("target p99 < 20 ms {}", verdict(p99_round_trip < 20.0)),
+            ),
+        ],
+        &mut report,
+    );
+    drop(held);
+
+    // 4. Growth.
+    println!("4/4 growth…");
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("DELETE FROM sessions WHERE user_agent LIKE 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0'"),
+        &mut conn,
+    )
+    .await?;
+    let mut rows = Vec::new();
+    let mut seeded = 0;
+    let sizes: &[i64] = if options.quick {
+        &[1_000, 100_000]
+    } else {
+        &[1_000, 100_000, 1_000_000]
+    };
+    for &size in sizes {
+        let present = seed::count(&mut conn, "sessions").await?;
+        let wanted = size - present;
+        if wanted > 0 {
+            seed::sessions(&mut conn, seeded + 1, seeded + wanted, 0).await?;
+            seeded += wanted;
+        }
+        let samples = probe
+            .burst(&format!("http://127.0.0.1:{port}/api/auth/me"), 2000)
+            .await?;
+        rows.push(row(
+            format!(
+                "session check, {} sessions",
+                seed::count(&mut conn, "sessions").await?
+            ),
+            format!(
+                "p50 {:.2} ms, p99 {:.2} ms",
+                percentile(&samples, 50.0),
+                percentile(&samples, 99.0)
+            ),
+            "1 connection, 2000 requests",
+        ));
+    }
+    let history_length = if options.quick { 20_000 } else { 100_000 };
+    let probe_user = seed::user_id(&mut conn, 50_001).await?;
+    seed::long_history(&mut conn, probe_user, history_length).await?;
+    for depth in [0, 1_000, history_length / 2, history_length - 100] {
+        let url = if depth == 0 {
+            format!("http://127.0.0.1:{port}/api/sessions/history?limit=20")
+        } else {
+            let cursor = seed::history_cursor(&mut conn, probe_user, depth).await?;
+            format!("http://127.0.0.1:{port}/api/sessions/history?limit=20&cursor={cursor}")
+        };
+        let samples = probe.burst(&url, 300).await?;
+        rows.push(row(
+            format!("history page of 20 at depth {depth} of {history_length}"),
+            format!(
+                "p50 {:.2} ms, p99 {:.2} ms",
+                percentile(&samples, 50.0),
+                percentile(&samples, 99.0)
+            ),
+            "keyset paging",
+        ));
+    }
+    print_table("4. Growth (latency should stay flat)", &rows, &mut report);
+
+    let report_path = PathBuf::from("target/bench-results.md");
+    std::fs::write(&report_path, &report)?;
+    println!("\nreport written to {}", report_path.display());
+    let _ = std::fs::remove_dir_all(&work_dir);
+    Ok(())
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| PathBuf::from(dir).join(tool))
+        .find(|candidate| candidate.exists())
+}

@@ -1,0 +1,104 @@
+//! The API under test runs as its own process (its memory is then its own), next to a bare
+//! actix-web handler served from this process for comparison.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use tokio::process::{Child, Command};
+
+pub struct ApiProcess {
+    /// Held so the process is killed when this is dropped (kill_on_drop).
+    _child: Child,
+    pub port: u16,
+    pub pid: u32,
+}
+
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+impl ApiProcess {
+    pub async fn start(
+        binary: &Path,
+        database_url: &str,
+        extra_env: &[(&str, String)],
+    ) -> Result<Self> {
+        let port = free_port()?;
+        let mut command = Command::new(binary);
+        command
+            .env("DATABASE_URL", database_url)
+            .env("BIND", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("SESSION_SECRET", "b".repeat(64))
+            .env("RUST_LOG", "warn")
+            .env("MAX_PENDING_APPROVALS", "3")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (name, value) in extra_env {
+            command.env(name, value);
+        }
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let pid = child.id().context("the API process has a pid")?;
+        let api = Self {
+            _child: child,
+            port,
+            pid,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if client
+                .get(format!("http://127.0.0.1:{port}/healthz"))
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success())
+            {
+                return Ok(api);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("the API did not become healthy")
+    }
+
+    /// Resident memory of the API process, in KiB.
+    pub fn rss_kib(&self) -> Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.split_whitespace().next())
+            .and_then(|kib| kib.parse().ok())
+            .context("VmRSS in /proc")
+    }
+}
+
+/// A bare actix-web handler on 2 workers: the HTTP stack's own ceiling on this machine.
+pub fn start_bare_server() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        let system = actix_web::rt::System::new();
+        let result = system.block_on(async move {
+            actix_web::HttpServer::new(|| {
+                actix_web::App::new().route(
+                    "/",
+                    actix_web::web::get().to(|| async { actix_web::HttpResponse::Ok().body("ok") }),
+                )
+            })
+            .workers(2)
+            .listen(listener)?
+            .run()
+            .await
+        });
+        if let Err(error) = result {
+            eprintln!("bare server failed: {error}");
+        }
+    });
+    Ok(port)
+}
