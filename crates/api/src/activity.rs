@@ -90,14 +90,20 @@ pub async fn record(conn: &mut AsyncPgConnection, event: NewEvent) -> QueryResul
 }
 
 pub async fn record_many(conn: &mut AsyncPgConnection, events: Vec<NewEvent>) -> QueryResult<()> {
-    if events.is_empty() {
-        return Ok(());
+    match events.as_slice() {
+        [] => Ok(()),
+        // One row (the usual case) is a fixed statement, prepared once per connection.
+        [event] => diesel::insert_into(activity::table)
+            .values(event)
+            .execute(conn)
+            .await
+            .map(|_| ()),
+        _ => diesel::insert_into(activity::table)
+            .values(&events)
+            .execute(conn)
+            .await
+            .map(|_| ()),
     }
-    diesel::insert_into(activity::table)
-        .values(&events)
-        .execute(conn)
-        .await
-        .map(|_| ())
 }
 
 /// Newest first, after the event `before_id` (keyset paging).

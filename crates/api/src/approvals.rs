@@ -174,21 +174,33 @@ pub async fn expire_lapsed(
     user_id: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<ApprovalRow>> {
-    let mut query = diesel::update(login_approvals::table)
-        .filter(login_approvals::status.eq(status::PENDING))
-        .filter(login_approvals::expires_at.le(now))
-        .into_boxed();
-    if let Some(user_id) = user_id {
-        query = query.filter(login_approvals::user_id.eq(user_id));
+    let lapsed = login_approvals::status
+        .eq(status::PENDING)
+        .and(login_approvals::expires_at.le(now));
+    let expire = (
+        login_approvals::status.eq(status::EXPIRED),
+        login_approvals::decided_at.eq(now),
+    );
+    // Two fixed statements (not one boxed query): fixed ones are prepared once per
+    // connection, and every login runs the per-user one.
+    match user_id {
+        Some(user_id) => {
+            diesel::update(
+                login_approvals::table.filter(lapsed.and(login_approvals::user_id.eq(user_id))),
+            )
+            .set(expire)
+            .returning(ApprovalRow::as_returning())
+            .get_results(conn)
+            .await
+        }
+        None => {
+            diesel::update(login_approvals::table.filter(lapsed))
+                .set(expire)
+                .returning(ApprovalRow::as_returning())
+                .get_results(conn)
+                .await
+        }
     }
-    query
-        .set((
-            login_approvals::status.eq(status::EXPIRED),
-            login_approvals::decided_at.eq(now),
-        ))
-        .returning(ApprovalRow::as_returning())
-        .get_results(conn)
-        .await
 }
 
 /// Deletes finished approvals older than `before` (they are only kept for a while for the
@@ -345,10 +357,9 @@ pub async fn decide(
                 return Ok((decided, approval, Vec::new()));
             }
             // Right code: the limit is counted again, under the lock, before admitting.
-            let lapsed =
-                sessions::end_lapsed(conn, Some(user_id), now, settings.idle_timeout).await?;
+            let (active, lapsed) =
+                sessions::settle(conn, user_id, now, settings.idle_timeout).await?;
             let mut events = sessions::lapsed_events(&lapsed, now);
-            let active = sessions::count_active(conn, user_id, now, settings.idle_timeout).await?;
             let decided = if active >= settings.max_sessions {
                 set_status(status::SESSION_LIMIT).execute(conn).await?;
                 events.push(

@@ -63,11 +63,24 @@ pub fn session_token(request: &HttpRequest, state: &AppState) -> Result<String, 
         .unwrap_or(None);
     match token {
         Some(token) => Ok(token),
-        None if request.cookie(&state.settings.cookie_name).is_some() => {
-            Err(ApiError::InvalidSession)
-        }
+        None if sent_cookie(request, &state.settings.cookie_name) => Err(ApiError::InvalidSession),
         None => Err(ApiError::Unauthenticated),
     }
+}
+
+/// Whether the raw `Cookie` headers name this cookie, even with a value too mangled to parse
+/// (a tampered cookie must read as an invalid session, not as no session).
+fn sent_cookie(request: &HttpRequest, name: &str) -> bool {
+    request
+        .headers()
+        .get_all(actix_web::http::header::COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .any(|pair| {
+            pair.trim_start()
+                .split_once('=')
+                .is_some_and(|(key, _)| key == name)
+        })
 }
 
 /// Checks a session token against the database, ending the session if its time is up.
@@ -156,19 +169,11 @@ pub async fn admit(
     let admission = conn
         .transaction::<_, ApiError, _>(async |conn| {
             users::lock(conn, user_id).await?;
-            let lapsed =
-                sessions::end_lapsed(conn, Some(user_id), now, settings.idle_timeout).await?;
+            // Approvals past their time are not counted as pending; the sweeper (or the
+            // waiting socket) marks them expired and tells the devices.
+            let (active, lapsed) =
+                sessions::settle(conn, user_id, now, settings.idle_timeout).await?;
             let mut events = sessions::lapsed_events(&lapsed, now);
-            events.extend(
-                approvals::expire_lapsed(conn, Some(user_id), now)
-                    .await?
-                    .iter()
-                    .map(|approval| {
-                        NewEvent::new(approval.user_id, kind::APPROVAL_EXPIRED, now)
-                            .from_device(&approval.ip, approval.device_label())
-                    }),
-            );
-            let active = sessions::count_active(conn, user_id, now, settings.idle_timeout).await?;
             let admission = if active >= settings.max_sessions {
                 Err(ApiError::SessionLimit(settings.max_sessions))
             } else if active == 0 {
@@ -231,7 +236,7 @@ pub async fn signup(
     let email = Email::parse(&body.email)?;
     let password = NewPassword::parse(body.password)?;
     let client = ClientInfo::from_request(&request, state.settings.trust_proxy);
-    let password_hash = security::hash_password(password.into_inner()).await?;
+    let password_hash = state.hasher.hash(password.into_inner()).await?;
     let now = state.clock.now();
     let token = security::new_token();
     let mut conn = state.pool.get().await?;
@@ -288,11 +293,13 @@ pub async fn login(
     let client = ClientInfo::from_request(&request, state.settings.trust_proxy);
     // The connection goes back to the pool while the password hashes.
     let user = users::find_by_email(&mut *state.pool.get().await?, &email).await?;
-    let valid = security::verify_password(
-        password,
-        user.as_ref().map(|user| user.password_hash.clone()),
-    )
-    .await?;
+    let valid = state
+        .hasher
+        .verify(
+            password,
+            user.as_ref().map(|user| user.password_hash.clone()),
+        )
+        .await?;
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let user = match user {

@@ -283,21 +283,60 @@ pub async fn end_lapsed(
     now: DateTime<Utc>,
     idle_timeout: Duration,
 ) -> QueryResult<Vec<Lapsed>> {
-    diesel::sql_query(
-        "UPDATE sessions SET \
+    // Two statements rather than `($3 OR user_id = $4)`: that form hides the user from the
+    // planner, and a login would scan every open session instead of the user's few.
+    const END_LAPSED: &str = "UPDATE sessions SET \
             ended_at = LEAST(expires_at, last_seen_at + make_interval(secs => $2)), \
             end_reason = CASE WHEN expires_at <= $1 THEN 'lifetime_exceeded' ELSE 'idle_timeout' END \
          WHERE ended_at IS NULL \
-           AND (expires_at <= $1 OR last_seen_at <= $1 - make_interval(secs => $2)) \
-           AND ($3 OR user_id = $4) \
-         RETURNING id, user_id, end_reason, ip, browser || ' on ' || os || ' (' || device || ')' AS label",
-    )
-    .bind::<Timestamptz, _>(now)
-    .bind::<Double, _>(idle_timeout.as_secs_f64())
-    .bind::<Bool, _>(user_id.is_none())
-    .bind::<diesel::sql_types::Uuid, _>(user_id.unwrap_or_default())
-    .load(conn)
-    .await
+           AND (expires_at <= $1 OR last_seen_at <= $1 - make_interval(secs => $2))";
+    const RETURNING: &str = " RETURNING id, user_id, end_reason, ip, browser || ' on ' || os || ' (' || device || ')' AS label";
+    let idle = idle_timeout.as_secs_f64();
+    match user_id {
+        Some(user_id) => {
+            diesel::sql_query(format!("{END_LAPSED} AND user_id = $3{RETURNING}"))
+                .bind::<Timestamptz, _>(now)
+                .bind::<Double, _>(idle)
+                .bind::<diesel::sql_types::Uuid, _>(user_id)
+                .load(conn)
+                .await
+        }
+        None => {
+            diesel::sql_query(format!("{END_LAPSED}{RETURNING}"))
+                .bind::<Timestamptz, _>(now)
+                .bind::<Double, _>(idle)
+                .load(conn)
+                .await
+        }
+    }
+}
+
+/// Ends the user's lapsed sessions and counts the active ones, for a decision about the
+/// session limit (call under the user's row lock). The common case — nothing lapsed — is one
+/// prepared query over the user's open sessions.
+pub async fn settle(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    idle_timeout: Duration,
+) -> QueryResult<(i64, Vec<Lapsed>)> {
+    let open: Vec<(DateTime<Utc>, DateTime<Utc>)> = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::ended_at.is_null())
+        .select((sessions::last_seen_at, sessions::expires_at))
+        .load(conn)
+        .await?;
+    let idle = chrono_duration(idle_timeout);
+    let lapsed_count = open
+        .iter()
+        .filter(|(last_seen, expires)| *expires <= now || *last_seen + idle <= now)
+        .count();
+    let lapsed = if lapsed_count > 0 {
+        end_lapsed(conn, Some(user_id), now, idle_timeout).await?
+    } else {
+        Vec::new()
+    };
+    Ok(((open.len() - lapsed_count) as i64, lapsed))
 }
 
 /// Activity events for sessions that lapsed.
@@ -328,22 +367,6 @@ pub async fn list_active(
         .select(SessionRow::as_select())
         .order(sessions::created_at.asc())
         .load(conn)
-        .await
-}
-
-pub async fn count_active(
-    conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    now: DateTime<Utc>,
-    idle_timeout: Duration,
-) -> QueryResult<i64> {
-    sessions::table
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::ended_at.is_null())
-        .filter(sessions::expires_at.gt(now))
-        .filter(sessions::last_seen_at.gt(now - chrono_duration(idle_timeout)))
-        .count()
-        .get_result(conn)
         .await
 }
 

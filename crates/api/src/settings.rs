@@ -41,6 +41,9 @@ pub struct Settings {
     pub sweep_interval: Duration,
     pub history_retention: Duration,
     pub db_pool_size: usize,
+    /// Threads for argon2id (default: one per core) and how many hashes may wait for them.
+    pub hash_threads: usize,
+    pub hash_queue: usize,
     pub db_timeout: Duration,
     pub json_limit: usize,
     pub ws_heartbeat: Duration,
@@ -164,6 +167,14 @@ impl Settings {
             sweep_interval: secs("SWEEP_INTERVAL_SECS", get("SWEEP_INTERVAL_SECS"), 30)?,
             history_retention: secs("HISTORY_RETENTION_DAYS", get("HISTORY_RETENTION_DAYS"), 365)?
                 * (24 * 3600),
+            hash_threads: parse_num(
+                "HASH_THREADS",
+                get("HASH_THREADS"),
+                std::thread::available_parallelism()
+                    .map(usize::from)
+                    .unwrap_or(1),
+            )?,
+            hash_queue: parse_num("HASH_QUEUE", get("HASH_QUEUE"), 256)?,
             db_pool_size: parse_num("DB_POOL_SIZE", get("DB_POOL_SIZE"), 32)?,
             db_timeout: secs("DB_TIMEOUT_SECS", get("DB_TIMEOUT_SECS"), 5)?,
             json_limit: parse_num("JSON_LIMIT_BYTES", get("JSON_LIMIT_BYTES"), 16 * 1024)?,

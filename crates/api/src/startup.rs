@@ -23,11 +23,12 @@ use crate::hub::Hub;
 use crate::security::CodeHasher;
 use crate::settings::Settings;
 use crate::telemetry::PathOnlySpans;
-use crate::{activity, approvals, auth, security, sessions, sweeper, users, ws};
+use crate::{activity, approvals, auth, sessions, sweeper, users, ws};
 
 /// Everything a handler needs, shared by all workers.
 pub struct AppState {
     pub pool: DbPool,
+    pub hasher: crate::security::HashPool,
     pub lookups: crate::session_lookup::SessionLookups,
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
@@ -69,8 +70,6 @@ impl Application {
         }
         db::run_migrations(&settings.database_url).await?;
         let pool = db::build_pool(&settings)?;
-        // The dummy hash makes unknown-email logins as slow as wrong-password ones.
-        let _ = tokio::task::spawn_blocking(security::warm_up).await;
 
         let address = format!("{}:{}", settings.bind, settings.port);
         let listener =
@@ -83,6 +82,7 @@ impl Application {
         }
         let state = web::Data::new(AppState {
             codes: CodeHasher::new(&settings.session_secret),
+            hasher: crate::security::HashPool::start(settings.hash_threads, settings.hash_queue),
             lookups: crate::session_lookup::SessionLookups::new(&settings),
             pool,
             settings,

@@ -136,10 +136,14 @@ pub async fn change_password(
     let body = body.into_inner();
     let current = login_password(body.current_password)?;
     let new = NewPassword::parse(body.new_password)?.into_inner();
-    if !security::verify_password(current, Some(auth.user.password_hash.clone())).await? {
+    if !state
+        .hasher
+        .verify(current, Some(auth.user.password_hash.clone()))
+        .await?
+    {
         return Err(ApiError::WrongPassword);
     }
-    let new_hash = security::hash_password(new).await?;
+    let new_hash = state.hasher.hash(new).await?;
     let token = security::new_token();
     let token_hash = security::hash_token(&token);
     let now = state.clock.now();
