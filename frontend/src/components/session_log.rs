@@ -1,43 +1,15 @@
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use shared::SessionHistoryEntry;
 
 use crate::api;
-use crate::app::use_session;
+use crate::components::paged::PagedList;
 use crate::format::{end_reason, local_time};
 
 #[component]
 pub fn SessionLog(refresh: RwSignal<u32>) -> impl IntoView {
-    let session = use_session();
-    let items = RwSignal::new(Vec::<SessionHistoryEntry>::new());
-    let next = RwSignal::new(None::<String>);
-    let loading = RwSignal::new(false);
-    let error = RwSignal::new(None::<String>);
-    let load = move |cursor: Option<String>| {
-        loading.set(true);
-        spawn_local(async move {
-            match api::session_history(cursor.clone()).await {
-                Ok(page) => {
-                    if cursor.is_some() {
-                        items.update(|list| list.extend(page.items));
-                    } else {
-                        items.set(page.items);
-                    }
-                    next.set(page.next_cursor);
-                    error.set(None);
-                }
-                Err(failure) => error.set(Some(session.check(&failure))),
-            }
-            loading.set(false);
-        });
-    };
-    Effect::new(move |_| {
-        refresh.track();
-        load(None);
-    });
+    let list = PagedList::new(refresh, api::session_history);
 
     let rows = move || {
-        items
+        list.items
             .get()
             .into_iter()
             .map(|item| {
@@ -80,13 +52,7 @@ pub fn SessionLog(refresh: RwSignal<u32>) -> impl IntoView {
                     <tbody>{rows}</tbody>
                 </table>
             </div>
-            <p class="form-error" role="alert">{move || error.get()}</p>
-            {move || next.get().map(|cursor| view! {
-                <button type="button" class="secondary" disabled=move || loading.get()
-                    on:click=move |_| load(Some(cursor.clone()))>
-                    {move || if loading.get() { "Loading…" } else { "Load older sessions" }}
-                </button>
-            })}
+            {list.footer("Load older sessions")}
         </section>
     }
 }

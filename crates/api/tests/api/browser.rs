@@ -145,18 +145,16 @@ async fn fill(client: &Client, css: &str, text: &str) {
     input.send_keys(text).await.unwrap();
 }
 
+async fn click(client: &Client, css: &str) {
+    wait_for(client, css).await.click().await.unwrap();
+}
+
 async fn log_in(client: &Client, url: &str, email: &str) {
     client.goto(url).await.unwrap();
     wait_for(client, "#login-form").await;
     fill(client, "#login-email", email).await;
     fill(client, "#login-password", PASSWORD).await;
-    client
-        .find(Locator::Css("#login-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(client, "#login-form button[type=submit]").await;
 }
 
 #[tokio::test]
@@ -178,11 +176,7 @@ async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke()
     device1.goto(&url).await.unwrap();
     wait_for(&device1, "#login-form").await;
     screenshot(&device1, "01-login").await;
-    wait_for(&device1, "#to-signup")
-        .await
-        .click()
-        .await
-        .unwrap();
+    click(&device1, "#to-signup").await;
     wait_for(&device1, "#signup-form").await;
     // Inline validation before the server is asked.
     fill(&device1, "#signup-password", "short").await;
@@ -191,13 +185,7 @@ async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke()
     fill(&device1, "#signup-email", "ada@example.com").await;
     fill(&device1, "#signup-password", PASSWORD).await;
     screenshot(&device1, "02-signup").await;
-    device1
-        .find(Locator::Css("#signup-form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&device1, "#signup-form button[type=submit]").await;
     wait_for(&device1, "#dashboard").await;
     wait_for_text(&device1, "#user-name", "Ada Lovelace").await;
     wait_for_count(&device1, "#active-sessions li.session", 1).await;
@@ -221,23 +209,11 @@ async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke()
     screenshot(&device1, "05-device1-prompt").await;
     let wrong = format!("{}{}", (code.as_bytes()[0] - b'0' + 1) % 10, &code[1..]);
     fill(&device1, "#approval-code-input", &wrong).await;
-    device1
-        .find(Locator::Css("#approve-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&device1, "#approve-button").await;
     wait_for_text(&device1, "#approval-error", "4 tries left").await;
     screenshot(&device1, "06-device1-wrong-code").await;
     fill(&device1, "#approval-code-input", &code).await;
-    device1
-        .find(Locator::Css("#approve-button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&device1, "#approve-button").await;
 
     // Device 2 goes straight into its dashboard.
     wait_for(&device2, "#dashboard").await;
@@ -258,14 +234,11 @@ async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke()
         "the prompt closed"
     );
     screenshot(&device1, "09-device1-two-sessions").await;
-    wait_for(
+    click(
         &device1,
         "#active-sessions li.session:not(.current) button.revoke",
     )
-    .await
-    .click()
-    .await
-    .unwrap();
+    .await;
 
     // Device 2 lands on the login page by itself, told why.
     wait_for(&device2, "#login-form").await;
