@@ -194,7 +194,5 @@ pub fn session_socket_url() -> Option<String> {
 }
 
 pub fn pending_socket_url(id: Uuid, pending_token: &str) -> Option<String> {
-    socket_url(&format!(
-        "/api/login/approvals/{id}/ws?token={pending_token}"
-    ))
+    socket_url(&format!("/api/ws/approvals/{id}?token={pending_token}"))
 }

@@ -185,7 +185,10 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(approvals::deny)
         .service(approvals::complete)
         .service(ws::session_socket)
-        .service(ws::pending_socket)
+        .service(
+            web::resource(["/api/login/approvals/{id}/ws", "/api/ws/approvals/{id}"])
+                .route(web::get().to(ws::pending_socket)),
+        )
         .route("/api/{tail:.*}", web::route().to(not_found));
 }
 

@@ -2,7 +2,9 @@
 //!
 //! * `GET /api/ws` — a logged-in session (cookie). Receives approval prompts, session
 //!   changes and its own revocation; sends approve/deny. Pending prompts are sent on connect.
-//! * `GET /api/login/approvals/{id}/ws?token=<pending_token>` — the device waiting for
+//! * `GET /api/login/approvals/{id}/ws?token=<pending_token>` (also served as
+//!   `/api/ws/approvals/{id}`, so that one dev-proxy rule for `/api/ws` covers every socket:
+//!   Trunk's proxy cannot split `/api/login/approvals/…` between sockets and POSTs) — the device waiting for
 //!   approval. Receives its current status on connect and every change; closed once decided.
 //!
 //! Both ping every `WS_HEARTBEAT_SECS` and drop a peer silent for `WS_CLIENT_TIMEOUT_SECS`.
@@ -246,7 +248,6 @@ pub struct PendingQuery {
     token: String,
 }
 
-#[get("/api/login/approvals/{id}/ws")]
 pub async fn pending_socket(
     request: HttpRequest,
     body: web::Payload,

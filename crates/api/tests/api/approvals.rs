@@ -290,8 +290,13 @@ async fn an_unanswered_request_expires_and_both_sides_are_told() {
         "approval_expired",
     )
     .await;
-    // A socket opened after the end hears the outcome at once.
-    let mut late_socket = waiting.socket(&app).await;
+    // A socket opened after the end (here at the /api/ws/approvals alias the app uses)
+    // hears the outcome at once.
+    let alias = format!(
+        "ws://127.0.0.1:{}/api/ws/approvals/{}?token={}",
+        app.port, waiting.id, waiting.token
+    );
+    let mut late_socket = connect(&alias, &[]).await.expect("the alias opens");
     assert_eq!(
         next_pending_message(&mut late_socket).await,
         PendingMessage::Expired
