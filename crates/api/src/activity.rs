@@ -106,6 +106,16 @@ pub async fn record_many(conn: &mut AsyncPgConnection, events: Vec<NewEvent>) ->
     }
 }
 
+/// Deletes events older than `cutoff` (history retention).
+pub async fn purge_before(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(activity::table.filter(activity::created_at.lt(cutoff)))
+        .execute(conn)
+        .await
+}
+
 /// Newest first, after the event `before_id` (keyset paging).
 pub async fn page(
     conn: &mut AsyncPgConnection,

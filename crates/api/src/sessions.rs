@@ -82,13 +82,14 @@ impl SessionRow {
         now: DateTime<Utc>,
         idle_timeout: Duration,
     ) -> Option<(EndReason, DateTime<Utc>)> {
-        if self.expires_at <= now {
-            Some((EndReason::LifetimeExceeded, self.expires_at))
-        } else if self.idle_expires_at(idle_timeout) <= now {
-            Some((EndReason::IdleTimeout, self.idle_expires_at(idle_timeout)))
+        // Whichever deadline came first is why it ended.
+        let idle_end = self.idle_expires_at(idle_timeout);
+        let (reason, at) = if self.expires_at <= idle_end {
+            (EndReason::LifetimeExceeded, self.expires_at)
         } else {
-            None
-        }
+            (EndReason::IdleTimeout, idle_end)
+        };
+        (at <= now).then_some((reason, at))
     }
 
     /// "Chrome 120 on Linux (Desktop)", for logs and prompts.
@@ -287,7 +288,8 @@ pub async fn end_lapsed(
     // planner, and a login would scan every open session instead of the user's few.
     const END_LAPSED: &str = "UPDATE sessions SET \
             ended_at = LEAST(expires_at, last_seen_at + make_interval(secs => $2)), \
-            end_reason = CASE WHEN expires_at <= $1 THEN 'lifetime_exceeded' ELSE 'idle_timeout' END \
+            end_reason = CASE WHEN expires_at <= last_seen_at + make_interval(secs => $2) \
+                              THEN 'lifetime_exceeded' ELSE 'idle_timeout' END \
          WHERE ended_at IS NULL \
            AND (expires_at <= $1 OR last_seen_at <= $1 - make_interval(secs => $2))";
     const RETURNING: &str = " RETURNING id, user_id, end_reason, ip, browser || ' on ' || os || ' (' || device || ')' AS label";
@@ -337,6 +339,16 @@ pub async fn settle(
         Vec::new()
     };
     Ok(((open.len() - lapsed_count) as i64, lapsed))
+}
+
+/// Deletes sessions that ended before `cutoff` (history retention).
+pub async fn purge_ended_before(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::ended_at.lt(cutoff)))
+        .execute(conn)
+        .await
 }
 
 /// Activity events for sessions that lapsed.

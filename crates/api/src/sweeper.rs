@@ -2,14 +2,12 @@
 //! purges rows past retention.
 
 use actix_web::web;
-use diesel::prelude::*;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::AsyncConnection;
 
 use crate::activity;
 use crate::approvals;
 use crate::error::ApiError;
-use crate::schema::sessions;
-use crate::sessions::{end_lapsed, lapsed_events};
+use crate::sessions::{end_lapsed, lapsed_events, purge_ended_before};
 use crate::startup::AppState;
 
 pub async fn run(state: web::Data<AppState>) {
@@ -44,20 +42,30 @@ pub async fn sweep(state: &AppState) -> Result<(), ApiError> {
     }
     approvals::announce_expired(state, &expired);
 
-    let retention = chrono::Duration::from_std(state.settings.history_retention)
-        .unwrap_or(chrono::Duration::MAX);
-    let purged_sessions =
-        diesel::delete(sessions::table.filter(sessions::ended_at.lt(now - retention)))
-            .execute(&mut conn)
-            .await?;
+    // History older than the retention goes: ended sessions and activity (each an index
+    // range, never a scan of the table).
+    let cutoff = chrono::Duration::from_std(state.settings.history_retention)
+        .ok()
+        .and_then(|retention| now.checked_sub_signed(retention));
+    let (mut purged_sessions, mut purged_events) = (0, 0);
+    if let Some(cutoff) = cutoff {
+        purged_sessions = purge_ended_before(&mut conn, cutoff).await?;
+        purged_events = activity::purge_before(&mut conn, cutoff).await?;
+    }
     let purged_approvals =
         approvals::purge_finished(&mut conn, now - chrono::Duration::days(1)).await?;
-    if !lapsed.is_empty() || !expired.is_empty() || purged_sessions > 0 || purged_approvals > 0 {
+    if !lapsed.is_empty()
+        || !expired.is_empty()
+        || purged_sessions > 0
+        || purged_approvals > 0
+        || purged_events > 0
+    {
         tracing::info!(
             ended = lapsed.len(),
             approvals_expired = expired.len(),
             purged_sessions,
             purged_approvals,
+            purged_events,
             "sweep"
         );
     }

@@ -299,3 +299,41 @@ async fn the_activity_log_pages_newest_first() {
     assert_eq!(rest, vec!["logout", "login", "signup"]);
     assert!(second["next_cursor"].is_null());
 }
+
+#[tokio::test]
+async fn the_sweeper_purges_history_older_than_the_retention() {
+    let app = spawn_app_with(|settings| {
+        settings.history_retention = std::time::Duration::from_secs(30 * 24 * 3600)
+    })
+    .await;
+    // Day 0: one session ended by logout, another left open (it lapses an hour later).
+    let first = app.signed_up("ada@example.com").await;
+    first.post("/api/auth/logout", json!({})).await;
+    let second = app.device(FIREFOX_WINDOWS);
+    assert_eq!(
+        second.login("ada@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // Day 20: a sweep ends the second; a third session starts.
+    app.clock.advance(Duration::days(20));
+    api::sweeper::sweep(&app.state).await.expect("sweep runs");
+    let third = app.device(SAFARI_IPHONE);
+    assert_eq!(
+        third.login("ada@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // Day 31: what ended, or happened, more than 30 days ago is gone; the rest stays.
+    app.clock.advance(Duration::days(11));
+    api::sweeper::sweep(&app.state).await.expect("sweep runs");
+    let sessions = app.sql("SELECT browser, end_reason FROM sessions").await;
+    assert_eq!(
+        sessions,
+        vec![json!({"browser": "Safari 17", "end_reason": "idle_timeout"})]
+    );
+    let events = app.sql("SELECT kind FROM activity ORDER BY id").await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|event| event["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["session_expired", "login", "session_expired"]);
+}
