@@ -340,9 +340,8 @@ async fn main() -> Result<()> {
     )?;
     if options.runs(2) {
         println!("2/4 logins…");
-        let hash_time = one_hash_time(&hash)?;
-        let ideal = cores as f64 / hash_time.as_secs_f64();
-        let parallel = parallel_hash_rate(&hash, cores, Duration::from_secs(3));
+        let hash_time_before = one_hash_time(&hash)?;
+        let parallel_before = parallel_hash_rate(&hash, cores, Duration::from_secs(3));
         let probe = Probe::new(
             format!("http://127.0.0.1:{port}/api/auth/me"),
             cookies[0].clone(),
@@ -374,6 +373,12 @@ end
             )
         );
         let (logins, busy_probe) = (logins?, busy_probe?);
+        // The machine's speed drifts on a shared host: the ceilings are measured before and
+        // after the login phase, and the faster one is the (stricter) yardstick.
+        let hash_time = hash_time_before.min(one_hash_time(&hash)?);
+        let parallel =
+            parallel_before.max(parallel_hash_rate(&hash, cores, Duration::from_secs(3)));
+        let ideal = cores as f64 / hash_time.as_secs_f64();
         print_table(
             "2. POST /api/auth/login (argon2id m=19 MiB, t=2, p=1), 8 connections",
             &[
