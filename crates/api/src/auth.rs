@@ -293,6 +293,9 @@ pub async fn login(
     let client = ClientInfo::from_request(&request, state.settings.trust_proxy);
     // The connection goes back to the pool while the password hashes.
     let user = users::find_by_email(&mut *state.pool.get().await?, &email).await?;
+    if let Some(user) = &user {
+        state.throttle.check(user.id, state.clock.now())?;
+    }
     let valid = state
         .hasher
         .verify(
@@ -303,8 +306,12 @@ pub async fn login(
     let now = state.clock.now();
     let mut conn = state.pool.get().await?;
     let user = match user {
-        Some(user) if valid => user,
+        Some(user) if valid => {
+            state.throttle.succeeded(user.id);
+            user
+        }
         Some(user) => {
+            state.throttle.failed(user.id, now);
             activity::record(
                 &mut conn,
                 NewEvent::new(user.id, kind::LOGIN_FAILED, now)

@@ -42,6 +42,8 @@ pub enum ApiError {
     EmailTaken,
     #[error("Already {0} sessions active")]
     SessionLimit(i64),
+    #[error("Too many failed sign-in attempts; try again in {retry_in_seconds} seconds")]
+    TooManyAttempts { retry_in_seconds: i64 },
     #[error("Too many logins are waiting for approval; try again later")]
     TooManyPendingApprovals,
     #[error("{message}")]
@@ -76,6 +78,7 @@ impl ApiError {
             Self::EmailTaken => "email_taken",
             Self::SessionLimit(_) => "session_limit",
             Self::TooManyPendingApprovals => "too_many_pending_approvals",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::ApprovalClosed { code, .. } => code,
             Self::ApprovalNotReady => "approval_pending",
             Self::WrongCode { .. } => "wrong_code",
@@ -110,7 +113,9 @@ impl ResponseError for ApiError {
             }
             Self::ApprovalClosed { .. } => StatusCode::GONE,
             Self::WrongCode { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyPendingApprovals => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyPendingApprovals | Self::TooManyAttempts { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -123,8 +128,14 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unavailable(_)) {
-            response.insert_header(("Retry-After", "5"));
+        match self {
+            Self::Unavailable(_) => {
+                response.insert_header(("Retry-After", "5"));
+            }
+            Self::TooManyAttempts { retry_in_seconds } => {
+                response.insert_header(("Retry-After", retry_in_seconds.to_string()));
+            }
+            _ => {}
         }
         response.json(self.body())
     }

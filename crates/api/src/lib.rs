@@ -20,6 +20,7 @@ pub mod spa;
 pub mod startup;
 pub mod sweeper;
 pub mod telemetry;
+pub mod throttle;
 pub mod users;
 pub mod ws;
 

@@ -36,6 +36,9 @@ pub struct Settings {
     pub approval_ttl: Duration,
     pub approval_max_attempts: i32,
     pub max_pending_approvals: i64,
+    /// Wrong passwords for one account within the window before its logins are refused.
+    pub login_max_failures: usize,
+    pub login_failure_window: Duration,
     pub allowed_origins: Vec<String>,
     pub trust_proxy: bool,
     pub sweep_interval: Duration,
@@ -161,6 +164,12 @@ impl Settings {
                 "MAX_PENDING_APPROVALS",
                 get("MAX_PENDING_APPROVALS"),
                 3,
+            )?,
+            login_max_failures: parse_num("LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES"), 10)?,
+            login_failure_window: secs(
+                "LOGIN_FAILURE_WINDOW_SECS",
+                get("LOGIN_FAILURE_WINDOW_SECS"),
+                15 * 60,
             )?,
             allowed_origins,
             trust_proxy,

@@ -29,6 +29,7 @@ use crate::{activity, approvals, auth, sessions, sweeper, users, ws};
 pub struct AppState {
     pub pool: DbPool,
     pub hasher: crate::security::HashPool,
+    pub throttle: crate::throttle::LoginThrottle,
     pub lookups: crate::session_lookup::SessionLookups,
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
@@ -83,6 +84,10 @@ impl Application {
         let state = web::Data::new(AppState {
             codes: CodeHasher::new(&settings.session_secret),
             hasher: crate::security::HashPool::start(settings.hash_threads, settings.hash_queue),
+            throttle: crate::throttle::LoginThrottle::new(
+                settings.login_max_failures,
+                settings.login_failure_window,
+            ),
             lookups: crate::session_lookup::SessionLookups::new(&settings),
             pool,
             settings,

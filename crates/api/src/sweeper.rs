@@ -41,6 +41,7 @@ pub async fn sweep(state: &AppState) -> Result<(), ApiError> {
             .session_ended(session.user_id, session.id, &session.end_reason);
     }
     approvals::announce_expired(state, &expired);
+    state.throttle.prune(now);
 
     // History older than the retention goes: ended sessions and activity (each an index
     // range, never a scan of the table).

@@ -324,3 +324,41 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
         .collect();
     assert_eq!(reasons, vec!["password_changed"]);
 }
+
+#[tokio::test]
+async fn repeated_wrong_passwords_lock_the_account_out_for_a_while() {
+    let app = spawn_app_with(|settings| {
+        settings.login_max_failures = 3;
+        settings.login_failure_window = std::time::Duration::from_secs(15 * 60);
+    })
+    .await;
+    let owner = app.signed_up("ada@example.com").await;
+    owner.post("/api/auth/logout", json!({})).await;
+    let guesser = app.device(FIREFOX_WINDOWS);
+    for _ in 0..3 {
+        let response = guesser.login("ada@example.com", "a wrong guess").await;
+        assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    // Even the right password is refused now, with a hint when to retry.
+    let response = guesser.login("ada@example.com", PASSWORD).await;
+    let retry_after: i64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    // Other accounts are not affected.
+    let bob = app.signed_up("bob@example.com").await;
+    bob.post("/api/auth/logout", json!({})).await;
+    assert_eq!(
+        guesser.login("bob@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // Once the failures leave the window, the right password works again.
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(
+        guesser.login("ada@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
