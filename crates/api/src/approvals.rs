@@ -63,7 +63,7 @@ pub struct ApprovalRow {
 
 impl ApprovalRow {
     pub fn device_label(&self) -> String {
-        format!("{} on {} ({})", self.browser, self.os, self.device)
+        crate::device::label(&self.browser, &self.os, &self.device)
     }
 
     pub fn to_wire(&self, max_attempts: i32) -> PendingApproval {

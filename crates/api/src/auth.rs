@@ -19,7 +19,7 @@ use crate::device::ClientInfo;
 use crate::domain::{DisplayName, Email, NewPassword, login_password};
 use crate::error::ApiError;
 use crate::security;
-use crate::sessions::{self, EndReason, SessionRow, client_label};
+use crate::sessions::{self, EndReason, SessionRow};
 use crate::startup::AppState;
 use crate::users::{self, UserRow};
 
@@ -190,7 +190,7 @@ pub async fn admit(
                 events.push(
                     NewEvent::new(user_id, kind::LOGIN, now)
                         .session(session.id)
-                        .from_device(&client.ip, client_label(client)),
+                        .from_device(&client.ip, client.label()),
                 );
                 Ok(Admission::Session { session, token })
             } else if approvals::count_pending(conn, user_id, now).await?
@@ -202,7 +202,7 @@ pub async fn admit(
                     approvals::create(conn, state, user_id, client, now).await?;
                 events.push(
                     NewEvent::new(user_id, kind::APPROVAL_REQUESTED, now)
-                        .from_device(&client.ip, client_label(client)),
+                        .from_device(&client.ip, client.label()),
                 );
                 Ok(Admission::Approval {
                     approval,
@@ -256,7 +256,7 @@ pub async fn signup(
                 state.settings.absolute_lifetime,
             )
             .await?;
-            let label = client_label(client);
+            let label = client.label();
             activity::record_many(
                 conn,
                 vec![
@@ -315,7 +315,7 @@ pub async fn login(
             activity::record(
                 &mut conn,
                 NewEvent::new(user.id, kind::LOGIN_FAILED, now)
-                    .from_device(&client.ip, client_label(&client)),
+                    .from_device(&client.ip, client.label()),
             )
             .await?;
             return Err(ApiError::InvalidCredentials);

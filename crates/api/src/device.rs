@@ -18,7 +18,16 @@ pub struct ClientInfo {
 /// Longest user agent kept; longer ones are cut (they are only for display).
 const MAX_USER_AGENT: usize = 512;
 
+/// "Chrome 120 on Linux (Desktop)", for logs and prompts.
+pub fn label(browser: &str, os: &str, device: &str) -> String {
+    format!("{browser} on {os} ({device})")
+}
+
 impl ClientInfo {
+    pub fn label(&self) -> String {
+        label(&self.browser, &self.os, &self.device)
+    }
+
     pub fn from_request(request: &HttpRequest, trust_proxy: bool) -> Self {
         let user_agent = request
             .headers()

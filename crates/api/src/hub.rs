@@ -136,11 +136,4 @@ impl Hub {
             }
         }
     }
-
-    /// Number of open sockets (session and pending), for logs and benchmarks.
-    pub fn socket_count(&self) -> usize {
-        let registry = self.registry();
-        registry.by_user.values().map(Vec::len).sum::<usize>()
-            + registry.by_approval.values().map(Vec::len).sum::<usize>()
-    }
 }

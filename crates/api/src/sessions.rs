@@ -94,7 +94,7 @@ impl SessionRow {
 
     /// "Chrome 120 on Linux (Desktop)", for logs and prompts.
     pub fn device_label(&self) -> String {
-        format!("{} on {} ({})", self.browser, self.os, self.device)
+        crate::device::label(&self.browser, &self.os, &self.device)
     }
 
     pub fn to_wire(&self, current: Option<Uuid>, idle_timeout: Duration) -> SessionInfo {
@@ -133,10 +133,6 @@ impl SessionRow {
             current: self.id == current,
         }
     }
-}
-
-pub fn client_label(client: &ClientInfo) -> String {
-    format!("{} on {} ({})", client.browser, client.os, client.device)
 }
 
 pub async fn create(
