@@ -188,9 +188,9 @@ pub async fn change_password(
             .hub
             .session_ended(user_id, session_id, EndReason::PasswordChanged.as_str());
     }
-    let session = sessions::find(&mut conn, auth.session.id).await?;
+    // Only the session's token changed: what the client sees of it is as it was.
     Ok(HttpResponse::Ok().json(AuthResponse {
         user: auth.user.to_wire(),
-        session: session.to_wire(Some(auth.session.id), state.settings.idle_timeout),
+        session: auth.session.to_wire(Some(auth.session.id), state.settings.idle_timeout),
     }))
 }
