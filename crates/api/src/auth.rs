@@ -21,6 +21,7 @@ use crate::error::ApiError;
 use crate::security;
 use crate::sessions::{self, EndReason, SessionRow};
 use crate::startup::AppState;
+use crate::throttle::Key;
 use crate::users::{self, UserRow};
 
 /// Key of the token inside the actix-session cookie state.
@@ -293,8 +294,12 @@ pub async fn login(
     let client = ClientInfo::from_request(&request, state.settings.trust_proxy);
     // The connection goes back to the pool while the password hashes.
     let user = users::find_by_email(&mut *state.pool.get().await?, &email).await?;
+    let address = Key::Address(client.ip.clone());
+    state.throttle.check(&address, state.clock.now())?;
     if let Some(user) = &user {
-        state.throttle.check(user.id, state.clock.now())?;
+        state
+            .throttle
+            .check(&Key::Account(user.id), state.clock.now())?;
     }
     let valid = state
         .hasher
@@ -311,7 +316,8 @@ pub async fn login(
             user
         }
         Some(user) => {
-            state.throttle.failed(user.id, now);
+            state.throttle.failed(Key::Account(user.id), now);
+            state.throttle.failed(address, now);
             activity::record(
                 &mut conn,
                 NewEvent::new(user.id, kind::LOGIN_FAILED, now)
@@ -320,7 +326,10 @@ pub async fn login(
             .await?;
             return Err(ApiError::InvalidCredentials);
         }
-        None => return Err(ApiError::InvalidCredentials),
+        None => {
+            state.throttle.failed(address, now);
+            return Err(ApiError::InvalidCredentials);
+        }
     };
     match admit(&mut conn, &state, &user, &client, now).await? {
         Admission::Session { session, token } => {

@@ -38,6 +38,8 @@ pub struct Settings {
     pub max_pending_approvals: i64,
     /// Wrong passwords for one account within the window before its logins are refused.
     pub login_max_failures: usize,
+    /// Failed logins from one address within the window before its logins are refused.
+    pub login_max_failures_per_ip: usize,
     pub login_failure_window: Duration,
     pub allowed_origins: Vec<String>,
     pub trust_proxy: bool,
@@ -166,6 +168,11 @@ impl Settings {
                 3,
             )?,
             login_max_failures: parse_num("LOGIN_MAX_FAILURES", get("LOGIN_MAX_FAILURES"), 10)?,
+            login_max_failures_per_ip: parse_num(
+                "LOGIN_MAX_FAILURES_PER_IP",
+                get("LOGIN_MAX_FAILURES_PER_IP"),
+                50,
+            )?,
             login_failure_window: secs(
                 "LOGIN_FAILURE_WINDOW_SECS",
                 get("LOGIN_FAILURE_WINDOW_SECS"),

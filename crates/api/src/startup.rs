@@ -86,6 +86,7 @@ impl Application {
             hasher: crate::security::HashPool::start(settings.hash_threads, settings.hash_queue),
             throttle: crate::throttle::LoginThrottle::new(
                 settings.login_max_failures,
+                settings.login_max_failures_per_ip,
                 settings.login_failure_window,
             ),
             lookups: crate::session_lookup::SessionLookups::new(&settings),

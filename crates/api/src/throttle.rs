@@ -1,6 +1,7 @@
-//! Slows password guessing: after `LOGIN_MAX_FAILURES` wrong passwords for one account within
-//! `LOGIN_FAILURE_WINDOW_SECS`, its logins are refused (429) until the oldest failure leaves
-//! the window — before any hashing, so guesses also stop costing CPU. Kept in memory, like the
+//! Slows password guessing: after `LOGIN_MAX_FAILURES` failed logins for one account, or
+//! `LOGIN_MAX_FAILURES_PER_IP` from one address (guesses spread over many accounts), within
+//! `LOGIN_FAILURE_WINDOW_SECS`, logins are refused (429) until the oldest failure leaves the
+//! window — before any hashing, so guesses also stop costing CPU. Kept in memory, like the
 //! socket hub: one API process.
 
 use std::collections::HashMap;
@@ -12,35 +13,48 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 
+/// Whose failures are counted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Key {
+    Account(Uuid),
+    Address(String),
+}
+
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<Uuid, Vec<DateTime<Utc>>>>,
-    max_failures: usize,
+    failures: Mutex<HashMap<Key, Vec<DateTime<Utc>>>>,
+    max_per_account: usize,
+    max_per_address: usize,
     window: chrono::Duration,
 }
 
 impl LoginThrottle {
-    pub fn new(max_failures: usize, window: Duration) -> Self {
+    pub fn new(max_per_account: usize, max_per_address: usize, window: Duration) -> Self {
         Self {
             failures: Mutex::new(HashMap::new()),
-            max_failures,
+            max_per_account,
+            max_per_address,
             window: chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX),
         }
     }
 
-    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Vec<DateTime<Utc>>>> {
+    fn failures(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Vec<DateTime<Utc>>>> {
         self.failures
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Refuses the attempt while the account has too many recent failures.
-    pub fn check(&self, user_id: Uuid, now: DateTime<Utc>) -> Result<(), ApiError> {
+    /// Refuses the attempt while the account or address has too many recent failures.
+    pub fn check(&self, key: &Key, now: DateTime<Utc>) -> Result<(), ApiError> {
+        let max = match key {
+            Key::Account(_) => self.max_per_account,
+            Key::Address(_) => self.max_per_address,
+        };
         let mut failures = self.failures();
-        let Some(times) = failures.get_mut(&user_id) else {
+        let Some(times) = failures.get_mut(key) else {
             return Ok(());
         };
         times.retain(|at| now.signed_duration_since(*at) < self.window);
-        if times.len() < self.max_failures {
+        if times.len() < max {
             return Ok(());
         }
         let retry_in = times
@@ -57,12 +71,14 @@ impl LoginThrottle {
         })
     }
 
-    pub fn failed(&self, user_id: Uuid, now: DateTime<Utc>) {
-        self.failures().entry(user_id).or_default().push(now);
+    pub fn failed(&self, key: Key, now: DateTime<Utc>) {
+        self.failures().entry(key).or_default().push(now);
     }
 
+    /// A right password clears the account's count (not the address's: one success must not
+    /// reset a guessing run over other accounts).
     pub fn succeeded(&self, user_id: Uuid) {
-        self.failures().remove(&user_id);
+        self.failures().remove(&Key::Account(user_id));
     }
 
     /// Forgets failures that left the window (the sweeper calls it).

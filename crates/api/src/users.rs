@@ -191,6 +191,8 @@ pub async fn change_password(
     // Only the session's token changed: what the client sees of it is as it was.
     Ok(HttpResponse::Ok().json(AuthResponse {
         user: auth.user.to_wire(),
-        session: auth.session.to_wire(Some(auth.session.id), state.settings.idle_timeout),
+        session: auth
+            .session
+            .to_wire(Some(auth.session.id), state.settings.idle_timeout),
     }))
 }

@@ -362,3 +362,24 @@ async fn repeated_wrong_passwords_lock_the_account_out_for_a_while() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn guesses_spread_over_many_accounts_lock_out_the_address() {
+    let app = spawn_app_with(|settings| settings.login_max_failures_per_ip = 4).await;
+    let owner = app.signed_up("ada@example.com").await;
+    owner.post("/api/auth/logout", json!({})).await;
+    let guesser = app.device(FIREFOX_WINDOWS);
+    for i in 0..4 {
+        let response = guesser
+            .login(&format!("someone{i}@example.com"), "a guess")
+            .await;
+        assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    let response = guesser.login("ada@example.com", PASSWORD).await;
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(
+        guesser.login("ada@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+}
