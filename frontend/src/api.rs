@@ -178,6 +178,19 @@ pub async fn complete_approval(id: Uuid, pending_token: String) -> ApiResult<Aut
     .await
 }
 
+/// The waiting device gives up: the prompt disappears from the other devices.
+pub async fn cancel_approval(id: Uuid, pending_token: String) -> ApiResult<ApprovalDecision> {
+    let body = CompleteApprovalRequest { pending_token };
+    json(
+        send(with_body(
+            Request::post(&format!("/api/login/approvals/{id}/cancel")),
+            &body,
+        ))
+        .await?,
+    )
+    .await
+}
+
 /// `ws://` or `wss://` URL of an API path on the page's own host.
 pub fn socket_url(path: &str) -> Option<String> {
     let location = web_sys::window()?.location();

@@ -52,6 +52,7 @@ pub fn activity_kind(kind: &str) -> &'static str {
         "approval_requested" => "New device asked to sign in",
         "approval_granted" => "New device approved",
         "approval_denied" => "New device refused",
+        "approval_cancelled" => "New device cancelled its request",
         "approval_code_rejected" => "Wrong approval code",
         "approval_locked" => "Approval locked (too many wrong codes)",
         "approval_expired" => "Approval request expired",

@@ -24,6 +24,7 @@ pub mod kind {
     pub const APPROVAL_REQUESTED: &str = "approval_requested";
     pub const APPROVAL_GRANTED: &str = "approval_granted";
     pub const APPROVAL_DENIED: &str = "approval_denied";
+    pub const APPROVAL_CANCELLED: &str = "approval_cancelled";
     pub const APPROVAL_CODE_REJECTED: &str = "approval_code_rejected";
     pub const APPROVAL_LOCKED: &str = "approval_locked";
     pub const APPROVAL_EXPIRED: &str = "approval_expired";

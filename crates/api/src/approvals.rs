@@ -38,6 +38,8 @@ pub mod status {
     pub const EXPIRED: &str = "expired";
     pub const LOCKED: &str = "locked";
     pub const SESSION_LIMIT: &str = "session_limit";
+    /// The new device gave up waiting.
+    pub const CANCELLED: &str = "cancelled";
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -87,6 +89,7 @@ impl ApprovalRow {
             status::DENIED => PendingMessage::Denied,
             status::LOCKED => PendingMessage::Locked,
             status::SESSION_LIMIT => PendingMessage::SessionLimit,
+            status::CANCELLED => PendingMessage::Cancelled,
             status::EXPIRED => PendingMessage::Expired,
             _ => PendingMessage::Pending {
                 expires_at: self.expires_at,
@@ -488,6 +491,7 @@ pub fn closed_error(current_status: &str) -> ApiError {
             "This login request was refused: too many sessions",
             "approval_session_limit",
         ),
+        status::CANCELLED => ("This login request was cancelled", "approval_cancelled"),
         _ => ("This login request has expired", "approval_expired"),
     };
     ApiError::ApprovalClosed { message, code }
@@ -535,6 +539,63 @@ pub async fn deny(
 ) -> Result<HttpResponse, ApiError> {
     let decision = decide(&state, &auth, path.into_inner(), None).await?;
     Ok(HttpResponse::Ok().json(decision))
+}
+
+/// The new device stops waiting: the prompt disappears from the other devices.
+#[post("/api/login/approvals/{id}/cancel")]
+pub async fn cancel(
+    path: web::Path<Uuid>,
+    body: web::Json<CompleteApprovalRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let approval_id = path.into_inner();
+    let pending_token = body.into_inner().pending_token;
+    let now = state.clock.now();
+    let mut conn = state.pool.get().await?;
+    let approval = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let approval = login_approvals::table
+                .find(approval_id)
+                .select(ApprovalRow::as_select())
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?
+                .filter(|approval| token_matches(approval, &pending_token))
+                .ok_or(ApiError::NotFound("No such login request"))?;
+            if approval.status != status::PENDING {
+                return Err(closed_error(&approval.status));
+            }
+            diesel::update(login_approvals::table.find(approval_id))
+                .set((
+                    login_approvals::status.eq(status::CANCELLED),
+                    login_approvals::decided_at.eq(now),
+                ))
+                .execute(conn)
+                .await?;
+            activity::record(
+                conn,
+                NewEvent::new(approval.user_id, kind::APPROVAL_CANCELLED, now)
+                    .from_device(&approval.ip, approval.device_label()),
+            )
+            .await?;
+            Ok(approval)
+        })
+        .await?;
+    state
+        .hub
+        .notify_pending(approval_id, &PendingMessage::Cancelled);
+    state.hub.send_to_user(
+        approval.user_id,
+        &ServerMessage::ApprovalResolved {
+            approval_id,
+            outcome: status::CANCELLED.to_owned(),
+        },
+    );
+    Ok(HttpResponse::Ok().json(ApprovalDecision {
+        approval_id,
+        outcome: status::CANCELLED.to_owned(),
+    }))
 }
 
 /// The new device trades its pending token for a session cookie, once.

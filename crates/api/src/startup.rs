@@ -190,6 +190,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .service(approvals::approve)
         .service(approvals::deny)
         .service(approvals::complete)
+        .service(approvals::cancel)
         .service(ws::session_socket)
         .service(
             web::resource(["/api/login/approvals/{id}/ws", "/api/ws/approvals/{id}"])

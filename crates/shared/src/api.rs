@@ -104,7 +104,7 @@ pub struct Page<T> {
 pub struct ActivityEntry {
     pub id: i64,
     /// e.g. `signup`, `login`, `login_failed`, `logout`, `session_revoked`, `session_expired`,
-    /// `approval_requested`, `approval_granted`, `approval_denied`, `approval_code_rejected`,
+    /// `approval_requested`, `approval_granted`, `approval_denied`, `approval_cancelled`, `approval_code_rejected`,
     /// `approval_locked`, `approval_expired`, `password_changed`, `profile_updated`.
     pub kind: String,
     pub session_id: Option<Uuid>,
@@ -157,7 +157,7 @@ pub struct ApproveRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalDecision {
     pub approval_id: Uuid,
-    /// `approved` or `denied`.
+    /// `approved`, `denied` or `cancelled`.
     pub outcome: String,
 }
 

@@ -14,7 +14,7 @@ use crate::api::PendingApproval;
 pub enum ServerMessage {
     /// A new device asks to log in; show the prompt.
     ApprovalRequested { approval: PendingApproval },
-    /// The approval is over (`approved`, `denied`, `expired`, `locked` or `session_limit`); hide the prompt.
+    /// The approval is over (`approved`, `denied`, `expired`, `locked`, `session_limit` or `cancelled`); hide the prompt.
     ApprovalResolved { approval_id: Uuid, outcome: String },
     /// The code typed was wrong.
     ApprovalCodeRejected { approval_id: Uuid, tries_left: i32 },
@@ -50,6 +50,8 @@ pub enum PendingMessage {
     Locked,
     /// Approved, but meanwhile the account reached its session limit.
     SessionLimit,
+    /// The waiting device cancelled the request.
+    Cancelled,
     /// The approval was already used to log in.
     Completed,
 }

@@ -23,6 +23,7 @@ fn outcome_message(outcome: &str) -> &'static str {
         "expired" => "A sign-in request expired.",
         "locked" => "A sign-in request was locked after too many wrong codes.",
         "session_limit" => "Already 2 sessions active: the request was refused.",
+        "cancelled" => "The new device cancelled its sign-in request.",
         _ => "A sign-in request ended.",
     }
 }

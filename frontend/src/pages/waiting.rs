@@ -53,6 +53,7 @@ pub fn WaitingPage(request: ApprovalRequired) -> impl IntoView {
     }
     let approval_id = request.approval_id;
     let pending_token = request.pending_token.clone();
+    let cancel_token = request.pending_token.clone();
     if let Some(url) = api::pending_socket_url(approval_id, &pending_token) {
         follow_pending_socket(url, alive, move |message| match message {
             PendingMessage::Pending { .. } => {}
@@ -73,6 +74,9 @@ pub fn WaitingPage(request: ApprovalRequired) -> impl IntoView {
             PendingMessage::Completed => status.set(Status::Failed(
                 "This sign-in was already completed elsewhere.".into(),
             )),
+            PendingMessage::Cancelled => {
+                status.set(Status::Failed("This sign-in request was cancelled.".into()))
+            }
         });
     }
 
@@ -118,9 +122,18 @@ pub fn WaitingPage(request: ApprovalRequired) -> impl IntoView {
             <p id="waiting-status" class=move || format!("status {}", message().0) role="status" aria-live="polite">
                 {move || message().1}
             </p>
-            <button type="button" class="secondary" id="back-to-login"
-                on:click=move |_| { session.notice.set(None); session.screen.set(Screen::Login) }>
-                "Back to sign in"
+            <button type="button" class="secondary" id="back-to-login" on:click=move |_| {
+                // Still waiting: withdraw the request so the other device's prompt goes away.
+                if status.get_untracked() == Status::Waiting {
+                    let pending_token = cancel_token.clone();
+                    spawn_local(async move {
+                        let _ = api::cancel_approval(approval_id, pending_token).await;
+                    });
+                }
+                session.notice.set(None);
+                session.screen.set(Screen::Login);
+            }>
+                {move || if status.get() == Status::Waiting { "Cancel" } else { "Back to sign in" }}
             </button>
         </section>
     }

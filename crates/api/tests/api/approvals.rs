@@ -435,3 +435,58 @@ async fn another_user_cannot_approve_or_see_my_requests() {
     let pending: Value = mallory.get("/api/approvals").await.json().await.unwrap();
     assert_eq!(pending["approvals"], json!([]));
 }
+
+#[tokio::test]
+async fn the_new_device_can_withdraw_its_request_and_the_prompt_goes_away() {
+    let app = spawn_app().await;
+    let first = app.signed_up("ada@example.com").await;
+    let mut prompt = first.session_socket().await;
+    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    next_server_message(&mut prompt).await; // the prompt
+    let cancel_path = format!("/api/login/approvals/{}/cancel", waiting.id);
+    let cancel = |token: String| {
+        waiting
+            .device
+            .post(&cancel_path, json!({"pending_token": token}))
+    };
+    assert_error(
+        cancel("guess".into()).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let cancelled = cancel(waiting.token.clone()).await;
+    assert_eq!(cancelled.status(), StatusCode::OK);
+    assert!(matches!(
+        next_server_message(&mut prompt).await,
+        ServerMessage::ApprovalResolved { outcome, .. } if outcome == "cancelled"
+    ));
+    let late = first
+        .post(
+            &format!("/api/approvals/{}/approve", waiting.id),
+            json!({"code": waiting.code}),
+        )
+        .await;
+    assert_error(late, StatusCode::GONE, "approval_cancelled").await;
+    assert_error(
+        waiting.complete().await,
+        StatusCode::GONE,
+        "approval_cancelled",
+    )
+    .await;
+    assert_error(
+        cancel(waiting.token.clone()).await,
+        StatusCode::GONE,
+        "approval_cancelled",
+    )
+    .await;
+    let pending: Value = first.get("/api/approvals").await.json().await.unwrap();
+    assert_eq!(pending["approvals"], json!([]));
+    let activity: Value = first
+        .get("/api/activity?limit=1")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(activity["items"][0]["kind"], "approval_cancelled");
+}
