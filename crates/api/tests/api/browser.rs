@@ -191,7 +191,15 @@ async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke()
     wait_for_count(&device1, "#active-sessions li.session", 1).await;
     screenshot(&device1, "03-dashboard-device1").await;
 
-    // Device 2 logs in and is shown a code.
+    // Device 2 asks, then thinks better of it: device 1's prompt comes and goes, live.
+    log_in(&device2, &url, "ada@example.com").await;
+    wait_for(&device2, "#approval-code").await;
+    wait_for(&device1, "#approval-prompt").await;
+    click(&device2, "#back-to-login").await;
+    wait_for(&device2, "#login-form").await;
+    wait_for_count(&device1, "#approval-prompt", 0).await;
+
+    // Device 2 logs in again and is shown a code.
     log_in(&device2, &url, "ada@example.com").await;
     let code = wait_for(&device2, "#approval-code")
         .await
