@@ -224,17 +224,49 @@ pub async fn purge_finished(
 /// Tells both sides that these approvals expired.
 pub fn announce_expired(state: &AppState, expired: &[ApprovalRow]) {
     for approval in expired {
-        state
-            .hub
-            .notify_pending(approval.id, &PendingMessage::Expired);
-        state.hub.send_to_user(
+        announce_outcome(
+            state,
             approval.user_id,
-            &ServerMessage::ApprovalResolved {
-                approval_id: approval.id,
-                outcome: status::EXPIRED.to_owned(),
-            },
+            approval.id,
+            status::EXPIRED,
+            PendingMessage::Expired,
         );
     }
+}
+
+/// Tells the waiting device how its request ended, and the user's devices to hide the prompt.
+fn announce_outcome(
+    state: &AppState,
+    user_id: Uuid,
+    approval_id: Uuid,
+    outcome: &str,
+    to_waiting: PendingMessage,
+) {
+    state.hub.notify_pending(approval_id, &to_waiting);
+    state.hub.send_to_user(
+        user_id,
+        &ServerMessage::ApprovalResolved {
+            approval_id,
+            outcome: outcome.to_owned(),
+        },
+    );
+}
+
+/// The approval with this id, locked for the transaction, if `pending_token` is its token.
+async fn lock_with_token(
+    conn: &mut AsyncPgConnection,
+    approval_id: Uuid,
+    pending_token: &str,
+) -> Result<ApprovalRow, ApiError> {
+    login_approvals::table
+        .find(approval_id)
+        .select(ApprovalRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?
+        .filter(|approval| token_matches(approval, pending_token))
+        .ok_or(ApiError::NotFound("No such login request"))
 }
 
 pub fn expired_events(expired: &[ApprovalRow], now: DateTime<Utc>) -> Vec<NewEvent> {
@@ -411,14 +443,8 @@ pub async fn decide(
             .hub
             .session_ended(session.user_id, session.id, &session.end_reason);
     }
-    let resolved = |outcome: &str| {
-        state.hub.send_to_user(
-            user_id,
-            &ServerMessage::ApprovalResolved {
-                approval_id,
-                outcome: outcome.to_owned(),
-            },
-        );
+    let announce = |outcome, to_waiting| {
+        announce_outcome(state, user_id, approval_id, outcome, to_waiting);
     };
     let decision = |outcome: &str| ApprovalDecision {
         approval_id,
@@ -426,18 +452,12 @@ pub async fn decide(
     };
     match decided {
         Decided::Approved => {
-            state
-                .hub
-                .notify_pending(approval_id, &PendingMessage::Approved);
-            resolved(status::APPROVED);
+            announce(status::APPROVED, PendingMessage::Approved);
             state.hub.sessions_changed(user_id);
             Ok(decision(status::APPROVED))
         }
         Decided::Denied => {
-            state
-                .hub
-                .notify_pending(approval_id, &PendingMessage::Denied);
-            resolved(status::DENIED);
+            announce(status::DENIED, PendingMessage::Denied);
             Ok(decision(status::DENIED))
         }
         Decided::WrongCode { tries_left } => {
@@ -451,10 +471,7 @@ pub async fn decide(
             Err(ApiError::WrongCode { tries_left })
         }
         Decided::Locked => {
-            state
-                .hub
-                .notify_pending(approval_id, &PendingMessage::Locked);
-            resolved(status::LOCKED);
+            announce(status::LOCKED, PendingMessage::Locked);
             Err(closed_error(status::LOCKED))
         }
         Decided::Expired => {
@@ -462,10 +479,7 @@ pub async fn decide(
             Err(closed_error(status::EXPIRED))
         }
         Decided::SessionLimit => {
-            state
-                .hub
-                .notify_pending(approval_id, &PendingMessage::SessionLimit);
-            resolved(status::SESSION_LIMIT);
+            announce(status::SESSION_LIMIT, PendingMessage::SessionLimit);
             Err(ApiError::SessionLimit(settings.max_sessions))
         }
     }
@@ -554,15 +568,7 @@ pub async fn cancel(
     let mut conn = state.pool.get().await?;
     let approval = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let approval = login_approvals::table
-                .find(approval_id)
-                .select(ApprovalRow::as_select())
-                .for_update()
-                .first(conn)
-                .await
-                .optional()?
-                .filter(|approval| token_matches(approval, &pending_token))
-                .ok_or(ApiError::NotFound("No such login request"))?;
+            let approval = lock_with_token(conn, approval_id, &pending_token).await?;
             if approval.status != status::PENDING {
                 return Err(closed_error(&approval.status));
             }
@@ -582,15 +588,12 @@ pub async fn cancel(
             Ok(approval)
         })
         .await?;
-    state
-        .hub
-        .notify_pending(approval_id, &PendingMessage::Cancelled);
-    state.hub.send_to_user(
+    announce_outcome(
+        &state,
         approval.user_id,
-        &ServerMessage::ApprovalResolved {
-            approval_id,
-            outcome: status::CANCELLED.to_owned(),
-        },
+        approval_id,
+        status::CANCELLED,
+        PendingMessage::Cancelled,
     );
     Ok(HttpResponse::Ok().json(ApprovalDecision {
         approval_id,
@@ -614,15 +617,7 @@ pub async fn complete(
     let mut conn = state.pool.get().await?;
     let (session, user) = conn
         .transaction::<_, ApiError, _>(async |conn| {
-            let approval = login_approvals::table
-                .find(approval_id)
-                .select(ApprovalRow::as_select())
-                .for_update()
-                .first(conn)
-                .await
-                .optional()?
-                .filter(|approval| token_matches(approval, &pending_token))
-                .ok_or(ApiError::NotFound("No such login request"))?;
+            let approval = lock_with_token(conn, approval_id, &pending_token).await?;
             match (approval.status.as_str(), approval.session_id) {
                 (status::APPROVED, Some(session_id)) => {
                     sessions::replace_token(conn, session_id, &token_hash).await?;
