@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::{
     ActivityEntry, ApprovalDecision, ApprovalRequired, AuthResponse, ChangePasswordRequest,
-    CompleteApprovalRequest, ErrorBody, LoginRequest, Page, RevokedCount, SessionHistoryEntry,
-    SessionList, SignupRequest, UpdateProfileRequest, User,
+    ClientConfig, CompleteApprovalRequest, ErrorBody, LoginRequest, Page, RevokedCount, Secret,
+    SessionHistoryEntry, SessionList, SignupRequest, UpdateProfileRequest, User,
 };
 use uuid::Uuid;
 
@@ -28,13 +28,19 @@ impl ApiError {
         }
     }
 
-    /// The session is gone: the app must return to the login page.
+    /// The session is gone (only a 401 says so): the app must return to the login page.
     pub fn ends_session(&self) -> bool {
         self.status == 401
             && matches!(
                 self.code.as_str(),
-                "session_expired" | "invalid_session" | "unauthenticated"
+                "session_expired" | "invalid_session" | "unauthenticated" | "session_replaced"
             )
+    }
+
+    /// The server could not be reached or is unavailable for a moment: worth a retry, and
+    /// no reason to sign anyone out.
+    pub fn is_outage(&self) -> bool {
+        self.status == 0 || self.status == 502 || self.status == 503 || self.status == 504
     }
 }
 
@@ -95,6 +101,30 @@ pub async fn login(request: &LoginRequest) -> ApiResult<LoginOutcome> {
     }
 }
 
+/// The rules the server applies (session limit, password length, lifetimes).
+pub async fn config() -> ApiResult<ClientConfig> {
+    json(send(Request::get("/api/config").build()).await?).await
+}
+
+/// Whether this browser is signed in (200 either way: no error logged for a visitor).
+pub async fn session_probe() -> ApiResult<shared::SessionProbe> {
+    json(send(Request::get("/api/auth/session").build()).await?).await
+}
+
+/// How guessable a password would be for this account.
+pub async fn password_strength(
+    password: String,
+    email: Option<String>,
+    name: Option<String>,
+) -> ApiResult<shared::PasswordStrength> {
+    let body = shared::PasswordStrengthRequest {
+        password: shared::Secret::new(password),
+        email,
+        name,
+    };
+    json(send(with_body(Request::post("/api/password/strength"), &body)).await?).await
+}
+
 pub async fn me() -> ApiResult<AuthResponse> {
     json(send(Request::get("/api/auth/me").build()).await?).await
 }
@@ -151,7 +181,9 @@ pub async fn change_password(request: &ChangePasswordRequest) -> ApiResult<AuthR
 }
 
 pub async fn approve(id: Uuid, code: String) -> ApiResult<ApprovalDecision> {
-    let body = shared::ApproveRequest { code };
+    let body = shared::ApproveRequest {
+        code: Secret::new(code),
+    };
     json(
         send(with_body(
             Request::post(&format!("/api/approvals/{id}/approve")),
@@ -162,11 +194,19 @@ pub async fn approve(id: Uuid, code: String) -> ApiResult<ApprovalDecision> {
     .await
 }
 
-pub async fn deny(id: Uuid) -> ApiResult<ApprovalDecision> {
-    json(send(Request::post(&format!("/api/approvals/{id}/deny")).build()).await?).await
+/// Denies a request; `suspicious` ("this wasn't me") also cancels the other pending ones.
+pub async fn deny(id: Uuid, suspicious: bool) -> ApiResult<ApprovalDecision> {
+    json(
+        send(with_body(
+            Request::post(&format!("/api/approvals/{id}/deny")),
+            &shared::DenyRequest { suspicious },
+        ))
+        .await?,
+    )
+    .await
 }
 
-pub async fn complete_approval(id: Uuid, pending_token: String) -> ApiResult<AuthResponse> {
+pub async fn complete_approval(id: Uuid, pending_token: Secret) -> ApiResult<AuthResponse> {
     let body = CompleteApprovalRequest { pending_token };
     json(
         send(with_body(
@@ -179,7 +219,7 @@ pub async fn complete_approval(id: Uuid, pending_token: String) -> ApiResult<Aut
 }
 
 /// The waiting device gives up: the prompt disappears from the other devices.
-pub async fn cancel_approval(id: Uuid, pending_token: String) -> ApiResult<ApprovalDecision> {
+pub async fn cancel_approval(id: Uuid, pending_token: Secret) -> ApiResult<ApprovalDecision> {
     let body = CompleteApprovalRequest { pending_token };
     json(
         send(with_body(
@@ -206,6 +246,8 @@ pub fn session_socket_url() -> Option<String> {
     socket_url("/api/ws")
 }
 
-pub fn pending_socket_url(id: Uuid, pending_token: &str) -> Option<String> {
-    socket_url(&format!("/api/ws/approvals/{id}?token={pending_token}"))
+/// The waiting device's socket; its pending token goes in the first message, never in
+/// the URL (see `socket::follow_pending_socket`).
+pub fn pending_socket_url(id: Uuid) -> Option<String> {
+    socket_url(&format!("/api/ws/approvals/{id}"))
 }

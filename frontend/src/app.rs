@@ -1,86 +1,90 @@
-//! The root component: which screen is shown, and the session state every page shares.
+//! The routes: which page each URL shows, and who may see it.
 
 use leptos::prelude::*;
-use leptos::task::spawn_local;
-use shared::{ApprovalRequired, AuthResponse};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::hooks::use_navigate;
+use leptos_router::path;
 
-use crate::api;
-use crate::format::signed_out_reason;
 use crate::pages::{
     dashboard::Dashboard, login::LoginPage, signup::SignupPage, waiting::WaitingPage,
 };
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Screen {
-    Loading,
-    Login,
-    Signup,
-    /// This device waits for another one to approve it.
-    Waiting(ApprovalRequired),
-    Dashboard,
-}
-
-/// Shared through context: who is logged in and where the app is.
-#[derive(Clone, Copy)]
-pub struct Session {
-    pub current: RwSignal<Option<AuthResponse>>,
-    pub screen: RwSignal<Screen>,
-    /// A message for the login page (why the user is there).
-    pub notice: RwSignal<Option<String>>,
-}
-
-impl Session {
-    pub fn signed_in(&self, auth: AuthResponse) {
-        self.notice.set(None);
-        self.current.set(Some(auth));
-        self.screen.set(Screen::Dashboard);
-    }
-
-    /// Back to the login page, saying why.
-    pub fn signed_out(&self, reason: &str) {
-        self.current.set(None);
-        self.notice.set(Some(signed_out_reason(reason)));
-        self.screen.set(Screen::Login);
-    }
-
-    /// Handles an error from a call made while logged in: a dead session leaves at once.
-    /// Returns the message to show otherwise.
-    pub fn check(&self, error: &api::ApiError) -> String {
-        if error.ends_session() {
-            self.signed_out(&error.code);
-        }
-        error.message.clone()
-    }
-}
-
-pub fn use_session() -> Session {
-    expect_context::<Session>()
-}
+use crate::state::{Session, use_session};
 
 #[component]
 pub fn App() -> impl IntoView {
-    let session = Session {
-        current: RwSignal::new(None),
-        screen: RwSignal::new(Screen::Loading),
-        notice: RwSignal::new(None),
-    };
+    view! {
+        <Router>
+            <Shell/>
+        </Router>
+    }
+}
+
+#[component]
+fn Shell() -> impl IntoView {
+    let navigate = use_navigate();
+    let session = Session::new(move |path| navigate(path, Default::default()));
     provide_context(session);
-    spawn_local(async move {
-        match api::me().await {
-            Ok(auth) => session.signed_in(auth),
-            Err(_) => session.screen.set(Screen::Login),
-        }
-    });
+    session.check_signed_in();
 
     view! {
+        <OutageBanner/>
         <main class="app">
-            {move || match session.screen.get() {
-                Screen::Loading => view! { <p class="loading" role="status">"Loading…"</p> }.into_any(),
-                Screen::Login => view! { <LoginPage/> }.into_any(),
-                Screen::Signup => view! { <SignupPage/> }.into_any(),
-                Screen::Waiting(request) => view! { <WaitingPage request=request/> }.into_any(),
-                Screen::Dashboard => view! { <Dashboard/> }.into_any(),
-            }}
+            <Show when=move || session.checked.get()
+                fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                <Routes fallback=|| view! { <Redirect path="/"/> }>
+                    <Route path=path!("/") view=SignedInOnly/>
+                    <Route path=path!("/login") view=|| view! { <SignedOutOnly><LoginPage/></SignedOutOnly> }/>
+                    <Route path=path!("/signup") view=|| view! { <SignedOutOnly><SignupPage/></SignedOutOnly> }/>
+                    <Route path=path!("/approve/:id") view=WaitingPage/>
+                </Routes>
+            </Show>
         </main>
+    }
+}
+
+/// The dashboard, or the login page for a visitor who is not signed in.
+#[component]
+fn SignedInOnly() -> impl IntoView {
+    let session = use_session();
+    let signed_in = Memo::new(move |_| session.current.with(Option::is_some));
+    move || {
+        if signed_in.get() {
+            view! { <Dashboard/> }.into_any()
+        } else {
+            view! { <Redirect path="/login"/> }.into_any()
+        }
+    }
+}
+
+/// A page for visitors (login, signup): someone signed in goes to the dashboard.
+#[component]
+fn SignedOutOnly(children: ChildrenFn) -> impl IntoView {
+    let session = use_session();
+    let signed_in = Memo::new(move |_| session.current.with(Option::is_some));
+    move || {
+        if signed_in.get() {
+            view! { <Redirect path="/"/> }.into_any()
+        } else {
+            children().into_any()
+        }
+    }
+}
+
+/// Shown while the server cannot be reached, with a retry.
+#[component]
+fn OutageBanner() -> impl IntoView {
+    let session = use_session();
+    move || {
+        session.outage.get().map(|message| {
+            view! {
+                <div class="banner" role="alert" id="outage-banner">
+                    <span>{message}</span>
+                    <button type="button" class="secondary" id="retry"
+                        on:click=move |_| session.check_signed_in()>
+                        "Retry"
+                    </button>
+                </div>
+            }
+        })
     }
 }

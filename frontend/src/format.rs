@@ -1,26 +1,72 @@
-//! Dates and labels for people.
+//! Dates, durations and labels for people. Everything but `local_time` and `now_ms` is pure
+//! (and unit-tested on the host).
 
 use chrono::{DateTime, Utc};
 use wasm_bindgen::JsValue;
 
+/// Milliseconds since the epoch, from the browser's clock.
+pub fn now_ms() -> i64 {
+    // JavaScript time is a float of whole milliseconds: the conversion is exact.
+    #[allow(clippy::as_conversions)]
+    let now = js_sys::Date::now() as i64;
+    now
+}
+
 /// Local date and time, e.g. "22/11/2026, 20:43:07".
 pub fn local_time(at: DateTime<Utc>) -> String {
-    let date = js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64));
+    #[allow(clippy::as_conversions)] // JavaScript dates are floats of milliseconds
+    let millis = at.timestamp_millis() as f64;
+    let date = js_sys::Date::new(&JsValue::from_f64(millis));
     String::from(date.to_locale_string("en-GB", &JsValue::UNDEFINED))
 }
 
-pub fn now_ms() -> f64 {
-    js_sys::Date::now()
+/// "just now", "5 min ago", "3 h ago", or `None` when it is older than a day.
+pub fn ago_text(at: DateTime<Utc>, now_ms: i64) -> Option<String> {
+    let seconds = ((now_ms - at.timestamp_millis()) / 1000).max(0);
+    match seconds {
+        0..=59 => Some("just now".to_owned()),
+        60..=3599 => Some(format!("{} min ago", seconds / 60)),
+        3600..=86_399 => Some(format!("{} h ago", seconds / 3600)),
+        _ => None,
+    }
 }
 
-/// "just now", "5 min ago", "3 h ago" or the date.
 pub fn ago(at: DateTime<Utc>) -> String {
-    let seconds = ((now_ms() - at.timestamp_millis() as f64) / 1000.0).max(0.0) as i64;
-    match seconds {
-        0..=59 => "just now".to_owned(),
-        60..=3599 => format!("{} min ago", seconds / 60),
-        3600..=86_399 => format!("{} h ago", seconds / 3600),
-        _ => local_time(at),
+    ago_text(at, now_ms()).unwrap_or_else(|| local_time(at))
+}
+
+/// Whole seconds from `now_ms` until `at` (negative once past).
+pub fn seconds_until(at: DateTime<Utc>, now_ms: i64) -> i64 {
+    (at.timestamp_millis() - now_ms).div_euclid(1000) + 1
+}
+
+/// "203.0.113.9 (FR)": an address with its country, when known.
+pub fn place(ip: &str, country: Option<&str>) -> String {
+    match country {
+        Some(country) => format!("{ip} ({country})"),
+        None => ip.to_owned(),
+    }
+}
+
+/// What a security alert is about, as a heading.
+pub fn alert_title(kind: &str) -> &'static str {
+    match kind {
+        "new_device" => "New sign-in from a device or network not seen before",
+        "new_country" => "New sign-in from a country not seen before",
+        "suspicious_login_denied" => "A sign-in request was denied as not you",
+        "login_refused" => "Someone who knows your password tried to sign in",
+        _ => "Security alert",
+    }
+}
+
+/// A hint on the sign-in page about what signing in here does to other devices.
+pub fn policy_hint(policy: &str, max_sessions: u32) -> Option<String> {
+    match policy {
+        "single" => Some("Signing in here signs you out on your other device.".to_owned()),
+        "evict_oldest" => Some(format!(
+            "You can be signed in on {max_sessions} devices; signing in on one more signs out the one used least recently."
+        )),
+        _ => None,
     }
 }
 
@@ -37,6 +83,8 @@ pub fn end_reason(reason: &str) -> &'static str {
         "idle_timeout" => "Expired (inactive)",
         "lifetime_exceeded" => "Expired (too old)",
         "password_changed" => "Password changed",
+        "replaced" => "Replaced by a newer sign-in",
+        "not_completed" => "Approved, never completed",
         _ => "Ended",
     }
 }
@@ -58,6 +106,11 @@ pub fn activity_kind(kind: &str) -> &'static str {
         "approval_expired" => "Approval request expired",
         "password_changed" => "Password changed",
         "profile_updated" => "Profile updated",
+        "session_replaced" => "Signed out by a newer sign-in",
+        "new_device_login" => "Sign-in from a new device or network",
+        "new_country_login" => "Sign-in from a new country",
+        "suspicious_login_denied" => "Sign-in request denied as not you",
+        "login_refused" => "Correct password refused",
         _ => "Event",
     }
 }
@@ -76,6 +129,102 @@ pub fn signed_out_reason(reason: &str) -> String {
             "The password was changed on another device. Please sign in again.".to_owned()
         }
         "logout" => "You signed out.".to_owned(),
+        "replaced" => {
+            "You were signed out because your account signed in on another device.".to_owned()
+        }
         _ => "Your session has ended. Please sign in again.".to_owned(),
+    }
+}
+
+/// What a logged-in device is told when a sign-in request ends.
+pub fn approval_outcome(outcome: &str, max_sessions: u32) -> String {
+    match outcome {
+        "approved" => "The new device was approved.".to_owned(),
+        "denied" => "The sign-in request was refused.".to_owned(),
+        "expired" => "A sign-in request expired.".to_owned(),
+        "locked" => "A sign-in request was locked after too many wrong codes.".to_owned(),
+        "session_limit" => {
+            format!("Already {max_sessions} sessions active: the request was refused.")
+        }
+        "cancelled" => "The new device cancelled its sign-in request.".to_owned(),
+        _ => "A sign-in request ended.".to_owned(),
+    }
+}
+
+/// How long to wait before reconnecting after `failures` failed attempts: exponential up to
+/// `cap_ms`, with jitter (`random` in `[0, 1)`) so that many tabs dropped at once by a
+/// restarting server do not all come back in the same millisecond.
+pub fn reconnect_delay_ms(failures: u32, cap_ms: u32, random: f64) -> u32 {
+    let ceiling = 500u32
+        .saturating_mul(2u32.saturating_pow(failures.min(16)))
+        .min(cap_ms);
+    let half = ceiling / 2;
+    let jitter = (f64::from(half) * random.clamp(0.0, 1.0)).floor();
+    // `jitter` lies in [0, half], which fits a u32.
+    #[allow(clippy::as_conversions)]
+    let jitter = jitter as u32;
+    half + jitter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_naturally() {
+        let at = DateTime::from_timestamp_millis(1_000_000_000_000).unwrap_or_default();
+        let base = at.timestamp_millis();
+        assert_eq!(ago_text(at, base + 10_000).as_deref(), Some("just now"));
+        assert_eq!(
+            ago_text(at, base + 5 * 60_000).as_deref(),
+            Some("5 min ago")
+        );
+        assert_eq!(
+            ago_text(at, base + 3 * 3_600_000).as_deref(),
+            Some("3 h ago")
+        );
+        assert_eq!(ago_text(at, base + 2 * 86_400_000), None);
+    }
+
+    #[test]
+    fn countdowns_never_go_negative() {
+        assert_eq!(countdown(119), "1:59");
+        assert_eq!(countdown(-3), "0:00");
+        let at = DateTime::from_timestamp_millis(10_000).unwrap_or_default();
+        assert_eq!(seconds_until(at, 9_500), 1);
+        assert_eq!(seconds_until(at, 0), 11);
+        assert!(seconds_until(at, 12_000) <= 0);
+    }
+
+    #[test]
+    fn the_limit_in_messages_comes_from_the_server() {
+        assert_eq!(
+            approval_outcome("session_limit", 5),
+            "Already 5 sessions active: the request was refused."
+        );
+        assert_eq!(end_reason("revoked"), "Revoked");
+        assert!(signed_out_reason("revoked").contains("revoked"));
+    }
+
+    #[test]
+    fn places_alerts_and_policies_read_naturally() {
+        assert_eq!(place("203.0.113.9", Some("FR")), "203.0.113.9 (FR)");
+        assert_eq!(place("203.0.113.9", None), "203.0.113.9");
+        assert!(alert_title("login_refused").contains("password"));
+        assert!(policy_hint("single", 1).is_some());
+        assert!(policy_hint("evict_oldest", 5).is_some_and(|hint| hint.contains('5')));
+        assert_eq!(policy_hint("approve", 2), None);
+    }
+
+    #[test]
+    fn reconnect_delays_grow_with_jitter_up_to_the_cap() {
+        assert_eq!(reconnect_delay_ms(0, 15_000, 0.0), 250);
+        assert_eq!(reconnect_delay_ms(0, 15_000, 0.999), 499);
+        assert!(reconnect_delay_ms(3, 15_000, 0.5) > reconnect_delay_ms(1, 15_000, 0.5));
+        for failures in 0..40 {
+            let delay = reconnect_delay_ms(failures, 15_000, 0.999);
+            assert!(delay <= 15_000, "{failures}: {delay}");
+            assert!(delay >= reconnect_delay_ms(failures, 15_000, 0.0));
+        }
     }
 }

@@ -4,13 +4,21 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
 use gloo_timers::future::TimeoutFuture;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
-use shared::ws::{PendingMessage, ServerMessage};
+use shared::Secret;
+use shared::ws::{PendingMessage, ServerMessage, WaitingClientMessage};
+
+use crate::format::reconnect_delay_ms;
+
+/// Waits before a reconnection: exponential backoff with jitter.
+async fn back_off(failures: u32, cap_ms: u32) {
+    TimeoutFuture::new(reconnect_delay_ms(failures, cap_ms, js_sys::Math::random())).await;
+}
 
 /// Keeps `/api/ws` open while `alive`: `on_open(first)` on each connection (after a
 /// reconnection messages may have been missed), `on_message` for each message, `on_drop`
@@ -22,7 +30,7 @@ pub fn keep_session_socket(
     on_drop: impl Fn() + 'static,
 ) {
     spawn_local(async move {
-        let mut backoff_ms = 500;
+        let mut failures = 0;
         let mut first = true;
         while alive.load(Ordering::Relaxed) {
             let Some(url) = crate::api::session_socket_url() else {
@@ -39,7 +47,7 @@ pub fn keep_session_socket(
                         }
                         match message {
                             Ok(message) => {
-                                backoff_ms = 500;
+                                failures = 0;
                                 if let Some(parsed) = parse::<ServerMessage>(message) {
                                     on_message(parsed);
                                 }
@@ -54,23 +62,37 @@ pub fn keep_session_socket(
             if !alive.load(Ordering::Relaxed) {
                 return;
             }
-            TimeoutFuture::new(backoff_ms).await;
-            backoff_ms = (backoff_ms * 2).min(15_000);
+            back_off(failures, 15_000).await;
+            failures += 1;
         }
     });
 }
 
 /// Follows the waiting device's socket until a final message or until `alive` is false.
+/// Its first message is the pending token (tokens never go in URLs, which proxies log).
 pub fn follow_pending_socket(
     url: String,
+    pending_token: Secret,
     alive: Arc<AtomicBool>,
     on_message: impl Fn(PendingMessage) + 'static,
 ) {
     spawn_local(async move {
-        let mut backoff_ms = 500;
+        let mut failures = 0;
+        let authenticate =
+            serde_json::to_string(&WaitingClientMessage::Authenticate { pending_token })
+                .unwrap_or_default();
         while alive.load(Ordering::Relaxed) {
             if let Ok(socket) = WebSocket::open(&url) {
-                let (_sink, mut stream) = socket.split();
+                let (mut sink, mut stream) = socket.split();
+                if sink
+                    .send(Message::Text(authenticate.clone()))
+                    .await
+                    .is_err()
+                {
+                    back_off(failures, 5_000).await;
+                    failures += 1;
+                    continue;
+                }
                 while let Some(Ok(message)) = stream.next().await {
                     if !alive.load(Ordering::Relaxed) {
                         return;
@@ -87,8 +109,8 @@ pub fn follow_pending_socket(
                     }
                 }
             }
-            TimeoutFuture::new(backoff_ms).await;
-            backoff_ms = (backoff_ms * 2).min(5_000);
+            back_off(failures, 5_000).await;
+            failures += 1;
         }
     });
 }

@@ -1,21 +1,27 @@
-//! The one error type of the API and its JSON envelope.
+//! The one error type of the API.
 //!
 //! Policy:
-//! * Every error response is `{"error": "<sentence for people>", "code": "<stable machine code>"}`.
-//! * Client mistakes are 4xx with a specific code: malformed JSON 400 `bad_request`, wrong
-//!   types or invalid values 422 `validation`, oversized bodies 413 `payload_too_large`.
-//! * Authentication failures are 401 (`unauthenticated`, `invalid_credentials`,
-//!   `session_expired`, `invalid_session`); a request from a foreign Origin is 403.
-//! * A database or pool outage is 503 `service_unavailable`; its details are logged, never sent.
-//! * Anything unexpected is 500 `internal` with no details; it is logged once, here, when the
-//!   response is built — handlers do not log errors they return.
+//! * Every error response is `{"error": "<sentence for people>", "code": "<stable machine code>"}`
+//!   (the HTTP mapping is in `http::error`; sockets send the same envelope).
+//! * Client mistakes are 4xx with a specific code; a missing row is 404 `not_found`.
+//! * Only an unreachable database (pool timeout, lost connection) or an overloaded hashing
+//!   queue is 503 `service_unavailable`.
+//! * Anything unexpected is 500 `internal`. Outages and internal errors keep their cause as
+//!   `source()`; the whole chain is logged once, where the response is built, never sent.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use std::error::Error as StdError;
+
+use chrono::{DateTime, Utc};
+
 use shared::ErrorBody;
+use shared::rules::Problem;
+
+use crate::model::approval::Refusal;
+
+pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum Error {
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -32,36 +38,60 @@ pub enum ApiError {
     SessionExpired,
     #[error("Invalid session")]
     InvalidSession,
+    /// A newer login took this session's place (policies `evict_oldest` and `single`).
+    #[error(
+        "You were signed out because your account signed in on {by} at {} UTC",
+        at.format("%Y-%m-%d %H:%M")
+    )]
+    SessionReplaced { by: String, at: DateTime<Utc> },
+    /// A session younger than `FRESH_SESSION_SECS` acting against an older one.
+    #[error(
+        "This session is too new to end older sessions or change the password; it may from {} UTC",
+        until.format("%Y-%m-%d %H:%M")
+    )]
+    SessionTooNew { until: DateTime<Utc> },
     #[error("Current password is incorrect")]
     WrongPassword,
     #[error("Origin not allowed")]
     ForbiddenOrigin,
     #[error("{0}")]
     NotFound(&'static str),
+    /// The path exists, not with this method; `allow` lists the ones it has ("GET, DELETE").
+    #[error("Method not allowed here; allowed: {allow}")]
+    MethodNotAllowed { allow: String },
     #[error("An account with this email already exists")]
     EmailTaken,
     #[error("Already {0} sessions active")]
     SessionLimit(i64),
     #[error("Too many failed sign-in attempts; try again in {retry_in_seconds} seconds")]
     TooManyAttempts { retry_in_seconds: i64 },
+    #[error(
+        "Too many accounts were created from this address; try again in {retry_in_seconds} seconds"
+    )]
+    TooManySignups { retry_in_seconds: i64 },
+    #[error("This device has too many open connections")]
+    TooManySockets,
+    /// A password that is easy to guess (zxcvbn score below 3); the sentence says why.
+    #[error("{0}")]
+    WeakPassword(String),
     #[error("Too many logins are waiting for approval; try again later")]
     TooManyPendingApprovals,
-    #[error("{message}")]
-    ApprovalClosed {
-        message: &'static str,
-        code: &'static str,
-    },
-    #[error("This login request is not approved yet")]
-    ApprovalNotReady,
+    /// Prompt fatigue: too many requests within the hour, or one was denied a moment ago.
+    #[error("Too many sign-in requests for this account; try again in {retry_in_seconds} seconds")]
+    TooManyApprovalRequests { retry_in_seconds: i64 },
+    /// Acting on a login request whose state does not allow it.
+    #[error("{}", .0.message())]
+    Approval(Refusal),
     #[error("Wrong code, {tries_left} tries left")]
     WrongCode { tries_left: i32 },
     #[error("Service temporarily unavailable")]
-    Unavailable(String),
+    Unavailable(#[source] BoxError),
     #[error("Internal error")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
 
-impl ApiError {
+impl Error {
+    /// The stable machine code of the envelope.
     pub fn code(&self) -> &'static str {
         match self {
             Self::BadRequest(_) => "bad_request",
@@ -72,15 +102,21 @@ impl ApiError {
             Self::InvalidCredentials => "invalid_credentials",
             Self::SessionExpired => "session_expired",
             Self::InvalidSession => "invalid_session",
+            Self::SessionReplaced { .. } => "session_replaced",
+            Self::SessionTooNew { .. } => "session_too_new",
             Self::WrongPassword => "wrong_password",
             Self::ForbiddenOrigin => "forbidden_origin",
             Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::EmailTaken => "email_taken",
             Self::SessionLimit(_) => "session_limit",
             Self::TooManyPendingApprovals => "too_many_pending_approvals",
+            Self::TooManyApprovalRequests { .. } => "too_many_approval_requests",
             Self::TooManyAttempts { .. } => "too_many_attempts",
-            Self::ApprovalClosed { code, .. } => code,
-            Self::ApprovalNotReady => "approval_pending",
+            Self::TooManySignups { .. } => "too_many_signups",
+            Self::TooManySockets => "too_many_sockets",
+            Self::WeakPassword(_) => "weak_password",
+            Self::Approval(refusal) => refusal.code(),
             Self::WrongCode { .. } => "wrong_code",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal",
@@ -93,118 +129,141 @@ impl ApiError {
             code: self.code().to_owned(),
         }
     }
-}
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
+    /// True for errors whose cause belongs in the log (outages and bugs).
+    pub fn is_server_side(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Internal(_))
+    }
+
+    /// "Internal error: building the session cookie: …": the error and every source below it.
+    pub fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = self.source();
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
+
+    /// Seconds until a retry may succeed, for `Retry-After`.
+    pub fn retry_after(&self, now: DateTime<Utc>) -> Option<i64> {
         match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unauthenticated
-            | Self::InvalidCredentials
-            | Self::SessionExpired
-            | Self::InvalidSession => StatusCode::UNAUTHORIZED,
-            Self::WrongPassword | Self::ForbiddenOrigin => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::EmailTaken | Self::SessionLimit(_) | Self::ApprovalNotReady => {
-                StatusCode::CONFLICT
-            }
-            Self::ApprovalClosed { .. } => StatusCode::GONE,
-            Self::WrongCode { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyPendingApprovals | Self::TooManyAttempts { .. } => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_) => Some(5),
+            Self::TooManyAttempts { retry_in_seconds }
+            | Self::TooManySignups { retry_in_seconds }
+            | Self::TooManyApprovalRequests { retry_in_seconds } => Some(*retry_in_seconds),
+            Self::SessionTooNew { until } => Some((*until - now).num_seconds().max(1)),
+            _ => None,
         }
     }
 
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Unavailable(detail) => tracing::warn!(%detail, "service unavailable"),
-            Self::Internal(detail) => tracing::error!(%detail, "internal error"),
-            _ => {}
-        }
-        let mut response = HttpResponse::build(self.status_code());
-        match self {
-            Self::Unavailable(_) => {
-                response.insert_header(("Retry-After", "5"));
-            }
-            Self::TooManyAttempts { retry_in_seconds } => {
-                response.insert_header(("Retry-After", retry_in_seconds.to_string()));
-            }
-            _ => {}
-        }
-        response.json(self.body())
+    pub fn internal(error: impl Into<BoxError>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    pub fn unavailable(error: impl Into<BoxError>) -> Self {
+        Self::Unavailable(error.into())
     }
 }
 
-impl From<diesel::result::Error> for ApiError {
+impl From<Problem> for Error {
+    fn from(problem: Problem) -> Self {
+        Self::Validation(problem.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
     fn from(error: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
+        use diesel::result::{DatabaseErrorKind, Error as Diesel};
         match &error {
-            // Constraint violations the code did not expect are bugs, not outages.
-            Error::DatabaseError(
-                DatabaseErrorKind::UniqueViolation
-                | DatabaseErrorKind::ForeignKeyViolation
-                | DatabaseErrorKind::NotNullViolation
-                | DatabaseErrorKind::CheckViolation,
+            Diesel::NotFound => Self::NotFound("Not found"),
+            // The connection is gone: an outage, not a bug.
+            Diesel::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
                 _,
-            )
-            | Error::DeserializationError(_)
-            | Error::SerializationError(_)
-            | Error::QueryBuilderError(_) => Self::Internal(error.to_string()),
-            _ => Self::Unavailable(format!("database: {error}")),
+            ) => Self::Unavailable(error.into()),
+            _ => Self::Internal(error.into()),
         }
     }
 }
 
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for Error {
     fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Unavailable(format!("database pool: {error}"))
+        Self::Unavailable(error.into())
     }
 }
 
-impl From<tokio::task::JoinError> for ApiError {
+impl From<crate::model::passwords::HashError> for Error {
+    fn from(error: crate::model::passwords::HashError) -> Self {
+        use crate::model::passwords::HashError;
+        match error {
+            // Overloaded: the caller may retry in a moment.
+            HashError::QueueFull => Self::Unavailable(error.into()),
+            HashError::WorkersGone | HashError::Argon2(_) => Self::Internal(error.into()),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for Error {
     fn from(error: tokio::task::JoinError) -> Self {
-        Self::Internal(format!("blocking task failed: {error}"))
+        Self::Internal(error.into())
     }
 }
 
-/// Maps actix's extractor errors (JSON, query, path) into the envelope.
-pub mod extractors {
-    use super::ApiError;
-    use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
-    use actix_web::{Error, HttpRequest};
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error as Diesel};
 
-    pub fn json(error: JsonPayloadError, _: &HttpRequest) -> Error {
-        let api = match &error {
-            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-                ApiError::PayloadTooLarge
-            }
-            JsonPayloadError::ContentType => ApiError::UnsupportedMediaType,
-            JsonPayloadError::Deserialize(inner) if inner.is_data() => {
-                ApiError::Validation(format!("Invalid request body: {inner}"))
-            }
-            JsonPayloadError::Deserialize(inner) => {
-                ApiError::BadRequest(format!("Malformed JSON: {inner}"))
-            }
-            _ => ApiError::BadRequest("Could not read the request body".into()),
-        };
-        api.into()
+    #[test]
+    fn a_missing_row_is_not_found_and_a_lost_connection_is_an_outage() {
+        assert!(matches!(Error::from(Diesel::NotFound), Error::NotFound(_)));
+        let lost = Diesel::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand,
+            Box::new("connection closed".to_owned()),
+        );
+        assert!(matches!(Error::from(lost), Error::Unavailable(_)));
+        let closed = Diesel::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("closed".to_owned()),
+        );
+        assert!(matches!(Error::from(closed), Error::Unavailable(_)));
     }
 
-    pub fn query(error: QueryPayloadError, _: &HttpRequest) -> Error {
-        ApiError::BadRequest(format!("Invalid query string: {error}")).into()
+    #[test]
+    fn constraint_violations_and_unknown_database_errors_are_bugs() {
+        for kind in [
+            DatabaseErrorKind::UniqueViolation,
+            DatabaseErrorKind::CheckViolation,
+            DatabaseErrorKind::Unknown,
+        ] {
+            let error = Error::from(Diesel::DatabaseError(kind, Box::new("boom".to_owned())));
+            assert!(matches!(error, Error::Internal(_)), "{kind:?}");
+        }
     }
 
-    pub fn path(error: PathError, _: &HttpRequest) -> Error {
-        let detail = match &error {
-            PathError::Deserialize(inner) => inner.to_string(),
-            _ => "bad path".to_owned(),
-        };
-        ApiError::BadRequest(format!("Invalid path: {detail}")).into()
+    #[test]
+    fn the_cause_is_kept_for_the_log_and_never_shown() {
+        let error = Error::from(Diesel::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand,
+            Box::new("connection reset by peer".to_owned()),
+        ));
+        assert_eq!(error.to_string(), "Service temporarily unavailable");
+        assert_eq!(error.body().code, "service_unavailable");
+        assert!(!error.body().error.contains("reset"));
+        assert!(
+            error.chain().contains("connection reset by peer"),
+            "{}",
+            error.chain()
+        );
+    }
+
+    #[test]
+    fn validation_problems_carry_the_shared_sentence() {
+        let error = Error::from(Problem::PasswordTooShort);
+        assert_eq!(error.code(), "validation");
+        assert_eq!(error.to_string(), "Password must be at least 8 characters");
     }
 }

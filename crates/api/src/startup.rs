@@ -1,41 +1,30 @@
-//! Builds the application: database, state, routes, middleware, background sweeper.
+//! Builds the application: database, state, routes, middleware, the event listener and the
+//! background tasks; stops it gracefully.
 
 use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_session::SessionMiddleware;
-use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::CookieSessionStore;
-use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::http::{Method, header};
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpResponse, HttpServer, web};
-use diesel_async::RunQueryDsl;
-use shared::Health;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
 
-use crate::clock::{Clock, SystemClock};
-use crate::db::{self, DbPool};
-use crate::error::{ApiError, extractors};
-use crate::hub::Hub;
-use crate::security::CodeHasher;
-use crate::settings::Settings;
-use crate::telemetry::PathOnlySpans;
-use crate::{activity, approvals, auth, sessions, sweeper, users, ws};
-
-/// Everything a handler needs, shared by all workers.
-pub struct AppState {
-    pub pool: DbPool,
-    pub hasher: crate::security::HashPool,
-    pub throttle: crate::throttle::LoginThrottle,
-    pub lookups: crate::session_lookup::SessionLookups,
-    pub settings: Settings,
-    pub clock: Arc<dyn Clock>,
-    pub hub: Hub,
-    pub codes: CodeHasher,
-}
+use crate::config::{Clock, Settings, SystemClock};
+use crate::events;
+use crate::http::cookies::persist_session_cookie;
+use crate::http::error::extractors;
+use crate::http::middleware::{origin_guard, security_headers};
+use crate::http::routes;
+use crate::http::telemetry::{PathOnlySpans, record_request};
+use crate::services::sweeper;
+use crate::state::AppState;
+use crate::storage::db;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -48,12 +37,41 @@ pub enum StartupError {
     },
     #[error("cannot start the server: {0}")]
     Server(std::io::Error),
+    #[error(transparent)]
+    GeoIp(#[from] crate::storage::geoip::GeoIpError),
+    #[error(transparent)]
+    Settings(crate::config::SettingsError),
 }
 
 pub struct Application {
     port: u16,
     server: Server,
+    /// `GET /metrics` on `METRICS_BIND`, when set.
+    metrics: Option<(u16, Server)>,
     state: web::Data<AppState>,
+    listener: tokio::task::JoinHandle<()>,
+}
+
+/// Stops an application gracefully: `/readyz` turns 503, every socket closes with 1012
+/// (clients reconnect elsewhere at once), the listener stops accepting, and requests in
+/// flight finish. SIGTERM and SIGINT do this for the binary.
+#[derive(Clone)]
+pub struct Stopper {
+    state: web::Data<AppState>,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl Stopper {
+    pub async fn stop(&self) {
+        if self.state.stopping.send_replace(true) {
+            return;
+        }
+        tracing::info!("stopping: closing sockets, finishing requests in flight");
+        self.state.events.hub().restart_all();
+        // `/readyz` answers 503 from now on; give load balancers time to notice.
+        tokio::time::sleep(self.state.settings.shutdown_drain).await;
+        self.server.stop(true).await;
+    }
 }
 
 impl Application {
@@ -66,11 +84,14 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        settings.check_cookie().map_err(StartupError::Settings)?;
+        crate::telemetry::metrics::install();
         if settings.create_database {
             db::create_database_if_missing(&settings.database_url).await?;
         }
         db::run_migrations(&settings.database_url).await?;
         let pool = db::build_pool(&settings)?;
+        db::check_connection_budget(&pool, &settings).await;
 
         let address = format!("{}:{}", settings.bind, settings.port);
         let listener =
@@ -81,30 +102,48 @@ impl Application {
                 "SESSION_SECRET is not set: using a random key, sessions end when the server stops"
             );
         }
-        let state = web::Data::new(AppState {
-            codes: CodeHasher::new(&settings.session_secret),
-            hasher: crate::security::HashPool::start(settings.hash_threads, settings.hash_queue),
-            throttle: crate::throttle::LoginThrottle::new(
-                settings.login_max_failures,
-                settings.login_max_failures_per_ip,
-                settings.login_failure_window,
-            ),
-            lookups: crate::session_lookup::SessionLookups::new(&settings),
-            pool,
-            settings,
-            clock,
-            hub: Hub::default(),
-        });
+        let geoip = settings
+            .geoip_db
+            .as_deref()
+            .map(crate::storage::geoip::GeoIp::open)
+            .transpose()?;
+        let state = web::Data::new(AppState::new(pool, settings, clock, geoip));
+        // Listening before serving: no event of this instance's sockets can be missed.
+        let listener_task = tokio::spawn(events::listener::run(
+            state.events.clone(),
+            state.settings.database_url.clone(),
+            state.stopping.subscribe(),
+        ));
+        let metrics = match &state.settings.metrics_bind {
+            Some(address) => {
+                let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
+                    address: address.clone(),
+                    source,
+                })?;
+                let port = listener.local_addr().map_err(StartupError::Server)?.port();
+                let server = crate::http::metrics::server(listener, state.clone())
+                    .map_err(StartupError::Server)?;
+                Some((port, server))
+            }
+            None => None,
+        };
         let server = server(listener, state.clone())?;
         Ok(Self {
             port,
             server,
+            metrics,
             state,
+            listener: listener_task,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `GET /metrics`, if `METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// Stops the server from elsewhere (tests stop theirs when they end).
@@ -116,11 +155,46 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until the server is stopped, with the sweeper running beside it.
+    /// Stops this application gracefully (what SIGTERM does to the binary).
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            state: self.state.clone(),
+            server: self.server.handle(),
+        }
+    }
+
+    /// Serves until the server is stopped, with the housekeeping beside it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sweeper = tokio::spawn(sweeper::run(self.state.clone()));
+        let state = self.state.clone();
+        let sweeper = tokio::spawn(async move { sweeper::run(&state).await });
+        let reaper = tokio::spawn(db::reap_idle_connections(
+            self.state.pool.clone(),
+            self.state.settings.db_idle_timeout,
+        ));
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(false).await;
+            task.abort();
+        }
         sweeper.abort();
+        reaper.abort();
+        self.listener.abort();
+        result
+    }
+
+    /// Like `run_until_stopped`, and stops gracefully on SIGTERM or SIGINT.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let stopper = self.stopper();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            stopper.stop().await;
+        });
+        let result = self.run_until_stopped().await;
+        signals.abort();
         result
     }
 }
@@ -128,13 +202,22 @@ impl Application {
 fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {
     let settings = &state.settings;
     let key = Key::from(&settings.session_secret);
-    let cookie_name = settings.cookie_name.clone();
+    let cookie_name = settings.session_cookie_name();
     let cookie_secure = settings.cookie_secure;
-    let lifetime = actix_web::cookie::time::Duration::seconds(
-        i64::try_from(settings.absolute_lifetime.as_secs()).unwrap_or(i64::MAX),
-    );
     let json_limit = settings.json_limit;
     let static_dir = settings.static_dir.clone();
+    let spa_policy = web::Data::new(
+        static_dir
+            .as_deref()
+            .map(crate::http::spa::SpaPolicy::load)
+            .unwrap_or_default(),
+    );
+    let api_document = crate::http::openapi::document(&cookie_name);
+    let known_routes = web::Data::new(crate::http::known_routes::KnownRoutes::from_document(
+        &api_document,
+    ));
+    let workers = settings.workers;
+    let settings_shutdown_timeout = settings.shutdown_timeout.as_secs();
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name(cookie_name.clone())
@@ -143,10 +226,14 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
             .cookie_same_site(SameSite::Lax)
             .cookie_path("/".to_owned())
             .cookie_content_security(CookieContentSecurity::Private)
-            .session_lifecycle(PersistentSession::default().session_ttl(lifetime))
+            // A browser-session cookie; "keep me signed in" gives it a Max-Age per session
+            // (`http::cookies::persist_session_cookie`). The server enforces the lifetimes.
+            .session_lifecycle(BrowserSession::default())
             .build();
         let app = App::new()
             .app_data(state.clone())
+            .app_data(spa_policy.clone())
+            .app_data(known_routes.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(json_limit)
@@ -157,105 +244,48 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
             // Bodies of requests that are not JSON (none expected) are capped too.
             .app_data(web::PayloadConfig::default().limit(json_limit))
             .wrap(sessions)
+            .wrap(from_fn(persist_session_cookie))
             .wrap(from_fn(origin_guard))
+            .wrap(from_fn(security_headers))
+            .wrap(from_fn(record_request))
             .wrap(TracingLogger::<PathOnlySpans>::new())
-            .configure(routes);
+            .into_utoipa_app()
+            .configure(routes::configure)
+            .into_app()
+            .service(
+                SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api_document.clone()),
+            )
+            .service(web::redirect("/api/docs", "/api/docs/"));
         match &static_dir {
-            Some(dir) => app.default_service(crate::spa::service(dir.clone())),
-            None => app.default_service(web::to(not_found)),
+            Some(dir) => app.default_service(crate::http::spa::service(dir.clone())),
+            None => app.default_service(web::to(routes::not_found)),
         }
     })
+    // Signals are ours (see `run_until_signalled`): sockets must be closed before workers stop.
+    .disable_signals()
+    .shutdown_timeout(settings_shutdown_timeout)
+    .workers(workers)
     .listen(listener)
     .map_err(StartupError::Server)?
     .run();
     Ok(server)
 }
 
-pub fn routes(config: &mut web::ServiceConfig) {
-    config
-        .route("/healthz", web::get().to(healthz))
-        .service(auth::signup)
-        .service(auth::login)
-        .service(auth::me)
-        .service(auth::logout)
-        .service(users::update_profile)
-        .service(users::change_password)
-        // `others` before `{id}`, which would otherwise match it.
-        .service(sessions::revoke_other_sessions)
-        .service(sessions::list_sessions)
-        .service(sessions::session_history)
-        .service(sessions::revoke_session)
-        .service(activity::list_activity)
-        .service(approvals::list_approvals)
-        .service(approvals::approve)
-        .service(approvals::deny)
-        .service(approvals::complete)
-        .service(approvals::cancel)
-        .service(ws::session_socket)
-        .service(
-            web::resource(["/api/login/approvals/{id}/ws", "/api/ws/approvals/{id}"])
-                .route(web::get().to(ws::pending_socket)),
-        )
-        .route("/api/{tail:.*}", web::route().to(not_found));
-}
-
-async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("No such endpoint"))
-}
-
-async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let mut conn = state.pool.get().await?;
-    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
-    Ok(HttpResponse::Ok().json(Health {
-        status: "ok".into(),
-        database: "ok".into(),
-    }))
-}
-
-/// CSRF and cross-site WebSocket hijacking defence: a state-changing request or a socket
-/// upgrade that carries an `Origin` must come from an allowed origin or the server's own
-/// host. Requests without `Origin` (curl, server-to-server) pass: browsers always send it on
-/// cross-site POSTs and WebSocket handshakes. SameSite=Lax on the cookie is the second layer.
-async fn origin_guard(
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let checked = !matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    ) || request.headers().contains_key(header::UPGRADE);
-    if checked && let Some(origin) = request.headers().get(header::ORIGIN) {
-        let allowed = origin.to_str().is_ok_and(|origin| {
-            let state = request.app_data::<web::Data<AppState>>();
-            let listed = state.is_some_and(|state| {
-                state
-                    .settings
-                    .allowed_origins
-                    .iter()
-                    .any(|allowed| allowed == origin)
-            });
-            listed
-                || is_same_host(
-                    origin,
-                    request
-                        .headers()
-                        .get(header::HOST)
-                        .and_then(|host| host.to_str().ok()),
-                )
-        });
-        if !allowed {
-            tracing::info!(origin = ?origin, path = request.path(), "refused a request from a foreign origin");
-            return Err(ApiError::ForbiddenOrigin.into());
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut terminate), Ok(mut interrupt)) => {
+            tokio::select! {
+                _ = terminate.recv() => tracing::info!("SIGTERM received"),
+                _ = interrupt.recv() => tracing::info!("SIGINT received"),
+            }
+        }
+        (Err(error), _) | (_, Err(error)) => {
+            tracing::error!(%error, "cannot listen for signals; stop the server with SIGKILL");
+            std::future::pending::<()>().await;
         }
     }
-    next.call(request).await
-}
-
-/// True when `origin` is `http(s)://<host>` for the Host the browser sent to us.
-fn is_same_host(origin: &str, host: Option<&str>) -> bool {
-    let Some(host) = host else { return false };
-    origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-        .is_some_and(|rest| rest == host)
 }

@@ -157,5 +157,7 @@ pub fn percentile(samples: &[Duration], p: f64) -> f64 {
     let mut sorted: Vec<Duration> = samples.to_vec();
     sorted.sort();
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1].as_secs_f64() * 1000.0
+    sorted
+        .get(rank.clamp(1, sorted.len()) - 1)
+        .map_or(f64::NAN, |sample| sample.as_secs_f64() * 1000.0)
 }

@@ -2,6 +2,9 @@
 //! the machine itself can do (a bare actix-web handler, `pgbench -S`, one argon2id hash).
 //! Everything runs on loopback and every phase is bounded in time.
 
+// Statistics: counts and durations become floats for rates and percentiles.
+#![allow(clippy::as_conversions)]
+
 mod load;
 mod seed;
 mod server;
@@ -168,7 +171,10 @@ fn one_hash_time(hash: &str) -> Result<Duration> {
         }
     }
     timings.sort();
-    Ok(timings[timings.len() / 2])
+    timings
+        .get(timings.len() / 2)
+        .copied()
+        .context("at least one timed hash")
 }
 
 /// Verifications per second with `threads` threads hashing at once and nothing else running:
@@ -177,6 +183,8 @@ fn parallel_hash_rate(hash: &str, threads: usize, duration: Duration) -> f64 {
     use argon2::{Argon2, PasswordVerifier};
     let started = Instant::now();
     let done: usize = std::thread::scope(|scope| {
+        // Collected on purpose: every thread must start before the first is joined.
+        #[allow(clippy::needless_collect)]
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -202,6 +210,19 @@ fn parallel_hash_rate(hash: &str, threads: usize, duration: Duration) -> f64 {
     done as f64 / started.elapsed().as_secs_f64()
 }
 
+/// `sm_session=…` from a response's `Set-Cookie` headers (a sign-in also sets the device
+/// cookie, which is no session).
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| pair.starts_with("sm_session="))
+        .map(str::to_owned)
+}
+
 async fn login_cookies(port: u16, users: std::ops::RangeInclusive<i64>) -> Result<Vec<String>> {
     let client = reqwest::Client::new();
     let mut cookies = Vec::new();
@@ -214,13 +235,7 @@ async fn login_cookies(port: u16, users: std::ops::RangeInclusive<i64>) -> Resul
         if response.status() != reqwest::StatusCode::OK {
             bail!("login of user {i} answered {}", response.status());
         }
-        let cookie = response
-            .headers()
-            .get("set-cookie")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(';').next())
-            .context("a session cookie")?;
-        cookies.push(cookie.to_owned());
+        cookies.push(session_cookie(&response).context("a session cookie")?);
     }
     Ok(cookies)
 }
@@ -264,7 +279,7 @@ async fn main() -> Result<()> {
     let mut conn = seed::connect(&database_url).await?;
 
     println!("seeding 100 000 users and 200 000 sessions…");
-    let hash = api::security::hash_password_now(seed::PASSWORD)?;
+    let hash = api::model::passwords::hash_password_now(seed::PASSWORD)?;
     seed::users(&mut conn, &hash).await?;
     seed::sessions(&mut conn, 1, 200_000, 50_000).await?;
     // Users 50 001.. have no active session: 64 of them log in for the authenticated load.
@@ -318,9 +333,9 @@ async fn main() -> Result<()> {
                     "pgbench -S (PK lookups)",
                     format!("{pgbench_tps:.0}/s"),
                     format!(
-                        "API = {:.0}% of it (target ≥ 80%) {}",
+                        "API = {:.0}% of it (target ≥ 150%) {}",
                         100.0 * me.per_second / pgbench_tps,
-                        verdict(me.per_second >= 0.8 * pgbench_tps)
+                        verdict(me.per_second >= 1.5 * pgbench_tps)
                     ),
                 ),
                 row(
@@ -336,7 +351,7 @@ async fn main() -> Result<()> {
     // 2. Logins: argon2id bounds them by design.
     let probe = Probe::new(
         format!("http://127.0.0.1:{port}/api/auth/me"),
-        cookies[0].clone(),
+        cookies.first().cloned().unwrap_or_default(),
     )?;
     if options.runs(2) {
         println!("2/4 logins…");
@@ -344,7 +359,7 @@ async fn main() -> Result<()> {
         let parallel_before = parallel_hash_rate(&hash, cores, Duration::from_secs(3));
         let probe = Probe::new(
             format!("http://127.0.0.1:{port}/api/auth/me"),
-            cookies[0].clone(),
+            cookies.first().cloned().unwrap_or_default(),
         )?;
         let idle_probe = probe
             .run(Duration::from_millis(10), Duration::from_secs(3))
@@ -441,9 +456,22 @@ end
         tokio::time::sleep(Duration::from_secs(2)).await;
         let rss_after = api.rss_kib()?;
         let per_socket = (rss_after.saturating_sub(rss_before)) as f64 / options.sockets as f64;
-        let round_trips =
-            sockets::approval_round_trips(port, if options.quick { 50 } else { 200 }).await?;
+        let rounds = if options.quick { 50 } else { 200 };
+        let round_trips = sockets::approval_round_trips(port, port, rounds).await?;
         let p99_round_trip = percentile(&round_trips, 99.0);
+        // A second instance on the same database: the devices on different instances.
+        let second = ApiProcess::start(&api_binary, &database_url, &[]).await?;
+        let across = sockets::approval_round_trips(port, second.port, rounds).await?;
+        let p99_across = percentile(&across, 99.0);
+        let bus_events = if options.quick { 5_000 } else { 50_000 };
+        let bus_rate = sockets::bus_events_per_second(
+            second.port,
+            &database_url,
+            cookies.first().map(String::as_str).unwrap_or_default(),
+            bus_events,
+        )
+        .await?;
+        drop(second);
         print_table(
             "3. WebSockets",
             &[
@@ -468,6 +496,23 @@ end
                         p99_round_trip
                     ),
                     format!("target p99 < 20 ms {}", verdict(p99_round_trip < 20.0)),
+                ),
+                row(
+                    format!(
+                        "approval round trip across two instances ({} rounds)",
+                        across.len()
+                    ),
+                    format!(
+                        "p50 {:.2} ms, p99 {:.2} ms",
+                        percentile(&across, 50.0),
+                        p99_across
+                    ),
+                    format!("target p99 < 20 ms {}", verdict(p99_across < 20.0)),
+                ),
+                row(
+                    format!("events through the PostgreSQL bus ({bus_events})"),
+                    format!("{bus_rate:.0} events/s"),
+                    "published with pg_notify, heard on a socket of the other instance",
                 ),
             ],
             &mut report,

@@ -33,9 +33,15 @@ impl ApiProcess {
             .env("DATABASE_URL", database_url)
             .env("BIND", "127.0.0.1")
             .env("PORT", port.to_string())
-            .env("SESSION_SECRET", "b".repeat(64))
+            .env(
+                "SESSION_SECRET",
+                "3f9c2a7be1d04856c9a1f7e20b6d4c38a5e9f1027bd36c84e0a9f5d21c7b3e96",
+            )
             .env("RUST_LOG", "warn")
+            .env("METRICS_BIND", "127.0.0.1:0")
             .env("MAX_PENDING_APPROVALS", "3")
+            // The approval round trips ask hundreds of times an hour for one account.
+            .env("MAX_APPROVAL_REQUESTS_PER_HOUR", "1000000")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);

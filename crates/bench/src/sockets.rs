@@ -1,3 +1,6 @@
+// JSON answers are read with `value["key"]`: serde_json's indexing yields Null, never panics.
+#![allow(clippy::indexing_slicing)]
+
 //! Many held sockets, and the approval round trip measured over them.
 
 use std::time::{Duration, Instant};
@@ -26,7 +29,10 @@ pub async fn hold(port: u16, cookies: &[String], count: usize) -> Result<Vec<Soc
     let results: Vec<Result<Socket>> = stream::iter(0..count)
         .map(|i| {
             let url = url.clone();
-            let cookie = cookies[i % cookies.len()].clone();
+            let cookie = cookies
+                .get(i % cookies.len().max(1))
+                .cloned()
+                .unwrap_or_default();
             async move { open(&url, Some(&cookie)).await }
         })
         .buffer_unordered(100)
@@ -48,9 +54,16 @@ async fn next_json(socket: &mut Socket) -> Result<Value> {
 }
 
 /// `rounds` times: a new device asks, the old device sends the code over its socket, and
-/// the time until the new device's socket hears "approved" is recorded.
-pub async fn approval_round_trips(port: u16, rounds: usize) -> Result<Vec<Duration>> {
+/// the time until the new device's socket hears "approved" is recorded. The old device is
+/// on the instance at `port`, the new one on the instance at `new_port` (the same instance,
+/// or another one on the same database: then the answer crosses the PostgreSQL bus).
+pub async fn approval_round_trips(
+    port: u16,
+    new_port: u16,
+    rounds: usize,
+) -> Result<Vec<Duration>> {
     let base = format!("http://127.0.0.1:{port}");
+    let new_base = format!("http://127.0.0.1:{new_port}");
     let owner = reqwest::Client::builder().cookie_store(true).build()?;
     let email = format!("roundtrip-{}@bench.test", uuid::Uuid::new_v4().simple());
     let signup = owner
@@ -58,19 +71,13 @@ pub async fn approval_round_trips(port: u16, rounds: usize) -> Result<Vec<Durati
         .json(&json!({"email": email, "password": crate::seed::PASSWORD, "name": "Round trip"}))
         .send()
         .await?;
-    let cookie = signup
-        .headers()
-        .get("set-cookie")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .context("signup sets a cookie")?
-        .to_owned();
+    let cookie = crate::session_cookie(&signup).context("signup sets a session cookie")?;
     let mut old_device = open(&format!("ws://127.0.0.1:{port}/api/ws"), Some(&cookie)).await?;
     let mut samples = Vec::with_capacity(rounds);
     for _ in 0..rounds {
         let new_device = reqwest::Client::new();
         let login: Value = new_device
-            .post(format!("{base}/api/auth/login"))
+            .post(format!("{new_base}/api/auth/login"))
             .json(&json!({"email": email, "password": crate::seed::PASSWORD}))
             .send()
             .await?
@@ -84,7 +91,7 @@ pub async fn approval_round_trips(port: u16, rounds: usize) -> Result<Vec<Durati
             bail!("login did not ask for approval: {login}");
         };
         let mut waiting = open(
-            &format!("ws://127.0.0.1:{port}/api/login/approvals/{id}/ws?token={token}"),
+            &format!("ws://127.0.0.1:{new_port}/api/login/approvals/{id}/ws?token={token}"),
             None,
         )
         .await?;
@@ -106,7 +113,7 @@ pub async fn approval_round_trips(port: u16, rounds: usize) -> Result<Vec<Durati
         }
         // Make room for the next round: complete, then sign that device out.
         let completed: Value = new_device
-            .post(format!("{base}/api/login/approvals/{id}/complete"))
+            .post(format!("{new_base}/api/login/approvals/{id}/complete"))
             .json(&json!({"pending_token": token}))
             .send()
             .await?
@@ -121,4 +128,65 @@ pub async fn approval_round_trips(port: u16, rounds: usize) -> Result<Vec<Durati
             .await?;
     }
     Ok(samples)
+}
+
+/// Events per second through the bus: `count` events published straight into PostgreSQL
+/// (`pg_notify`, in batches of 1000 per transaction) for a user whose socket is held on the
+/// instance at `port`; the rate at which that socket hears them.
+pub async fn bus_events_per_second(
+    port: u16,
+    database_url: &str,
+    cookie: &str,
+    count: usize,
+) -> Result<f64> {
+    let me: Value = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/auth/me"))
+        .header("cookie", cookie)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let user_id = me["user"]["id"].as_str().context("a user id")?.to_owned();
+    let session_id = me["session"]["id"]
+        .as_str()
+        .context("a session id")?
+        .to_owned();
+    let mut socket = open(&format!("ws://127.0.0.1:{port}/api/ws"), Some(cookie)).await?;
+    // Anything pending on connect is not part of the measure.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let payload = json!({"kind": "session_started", "user_id": user_id, "session_id": session_id})
+        .to_string();
+    let mut conn = crate::seed::connect(database_url).await?;
+    let started = Instant::now();
+    let publisher = async {
+        let mut sent = 0;
+        while sent < count {
+            let batch = (count - sent).min(1000);
+            // Distinct payloads: PostgreSQL folds identical notifications of one transaction.
+            diesel_async::RunQueryDsl::execute(
+                diesel::sql_query(format!(
+                    "SELECT pg_notify('session_events', '{payload}' || repeat(' ', n)) \
+                     FROM generate_series(1, {batch}) AS n"
+                )),
+                &mut conn,
+            )
+            .await?;
+            sent += batch;
+        }
+        anyhow::Ok(())
+    };
+    let receiver = async {
+        let mut heard = 0;
+        while heard < count {
+            let message = next_json(&mut socket).await?;
+            if message["type"] == "sessions_changed" {
+                heard += 1;
+            }
+        }
+        anyhow::Ok(())
+    };
+    let (published, received) = tokio::join!(publisher, receiver);
+    published?;
+    received?;
+    Ok(count as f64 / started.elapsed().as_secs_f64())
 }

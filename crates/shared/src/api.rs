@@ -4,27 +4,84 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::secret::Secret;
+
 /// Every error response has this body: a human sentence and a stable machine code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
     pub code: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignupRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 254, example = "ada@example.com")
+    )]
     pub email: String,
-    pub password: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 8, max_length = 128))]
+    pub password: Secret,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, example = "Ada")
+    )]
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 254, example = "ada@example.com")
+    )]
     pub email: String,
-    pub password: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 1, max_length = 128))]
+    pub password: Secret,
+    /// "Keep me signed in on this device": the cookie outlives the browser (up to the
+    /// session's absolute lifetime); otherwise it ends with the browser.
+    #[serde(default)]
+    pub keep_signed_in: bool,
+}
+
+/// `POST /api/password/strength`: how guessable a password would be for this account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordStrengthRequest {
+    pub password: Secret,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordStrength {
+    /// 0 (guessed at once) to 4 (very hard); 3 or more is accepted.
+    pub score: u8,
+    pub acceptable: bool,
+    pub warning: Option<String>,
+    pub suggestions: Vec<String>,
+}
+
+/// `GET /api/auth/session`: whether this browser is signed in, without an error when it is
+/// not (the app's first request).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionProbe {
+    pub authenticated: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -34,6 +91,7 @@ pub struct User {
 
 /// An active session as shown to its owner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionInfo {
     pub id: Uuid,
     /// Kind of device, e.g. "Desktop", "Phone".
@@ -41,6 +99,8 @@ pub struct SessionInfo {
     pub os: String,
     pub browser: String,
     pub ip: String,
+    /// ISO 3166 code of the country the device signed in from, when known.
+    pub country: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     /// When the session ends if it stays unused.
@@ -53,6 +113,7 @@ pub struct SessionInfo {
 
 /// Body of a successful signup, login, approval completion and `GET /api/auth/me`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuthResponse {
     pub user: User,
     pub session: SessionInfo,
@@ -60,23 +121,26 @@ pub struct AuthResponse {
 
 /// Body of `202 Accepted` from login: another device must approve this one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalRequired {
     pub status: String,
     pub approval_id: Uuid,
     /// The 6-digit code to show on the new device; it is typed on the logged-in one.
-    pub code: String,
+    pub code: Secret,
     pub expires_at: DateTime<Utc>,
     /// Secret of the waiting device: opens its socket and completes the login.
-    pub pending_token: String,
+    pub pending_token: Secret,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionList {
     pub sessions: Vec<SessionInfo>,
 }
 
 /// One past or present session in the session log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionHistoryEntry {
     pub id: Uuid,
     pub device: String,
@@ -84,10 +148,12 @@ pub struct SessionHistoryEntry {
     pub browser: String,
     pub user_agent: String,
     pub ip: String,
+    pub country: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
-    /// `logout`, `revoked`, `idle_timeout`, `lifetime_exceeded` or `password_changed`.
+    /// `logout`, `revoked`, `idle_timeout`, `lifetime_exceeded`, `password_changed`,
+    /// `replaced` (a newer login took its place) or `not_completed` (approved, never used).
     pub end_reason: Option<String>,
     pub active: bool,
     pub current: bool,
@@ -95,12 +161,14 @@ pub struct SessionHistoryEntry {
 
 /// A page of a log, newest first. Pass `next_cursor` back as `?cursor=` for the next page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityEntry {
     pub id: i64,
     /// e.g. `signup`, `login`, `login_failed`, `logout`, `session_revoked`, `session_expired`,
@@ -115,46 +183,69 @@ pub struct ActivityEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UpdateProfileRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 100))]
     pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
-    pub current_password: String,
-    pub new_password: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 1, max_length = 128))]
+    pub current_password: Secret,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 8, max_length = 128))]
+    pub new_password: Secret,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RevokedCount {
     pub revoked: usize,
 }
 
 /// A login waiting for approval, as shown on the logged-in devices.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingApproval {
     pub id: Uuid,
     pub device: String,
     pub os: String,
     pub browser: String,
     pub ip: String,
+    pub country: Option<String>,
     pub requested_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub tries_left: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingApprovalList {
     pub approvals: Vec<PendingApproval>,
 }
 
+/// Body of `POST /api/approvals/{id}/deny` (optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DenyRequest {
+    /// "This wasn't me": every other pending request is cancelled too, and the account's
+    /// devices are alerted.
+    #[serde(default)]
+    pub suspicious: bool,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApproveRequest {
-    pub code: String,
+    /// The 6 digits the new device shows (spaces are forgiven).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, pattern = "^ *[0-9]( *[0-9]){5} *$", example = "123456"))]
+    pub code: Secret,
 }
 
 /// Answer to approve and deny: how the approval ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalDecision {
     pub approval_id: Uuid,
     /// `approved`, `denied` or `cancelled`.
@@ -162,12 +253,57 @@ pub struct ApprovalDecision {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CompleteApprovalRequest {
-    pub pending_token: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 1, max_length = 128))]
+    pub pending_token: Secret,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     pub status: String,
     pub database: String,
+}
+
+/// `GET /api/config`: the rules the app shows, so it never hard-codes them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClientConfig {
+    /// Active sessions a user may have at once.
+    pub max_sessions: u32,
+    /// `approve`, `refuse`, `evict_oldest` or `single`.
+    pub limit_policy: String,
+    /// Seconds a session must have existed before it may end an older one, sign out the
+    /// others or change the password (while an older session is active).
+    pub fresh_session_secs: u64,
+    /// Seconds without use after which a session ends.
+    pub idle_timeout_secs: u64,
+    /// Seconds a second-device code stays valid.
+    pub approval_ttl_secs: u64,
+    pub password_min: u32,
+    pub password_max: u32,
+}
+
+/// Something unusual happened on the account; the app shows it with a "this wasn't me".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecurityAlert {
+    /// `new_device`, `new_country`, `suspicious_login_denied` or `login_refused`.
+    pub kind: String,
+    /// The session that signed in (for "this wasn't me" to end it), when there is one.
+    pub session_id: Option<Uuid>,
+    /// "Firefox 121 on Windows 10 (Desktop)".
+    pub device: String,
+    pub ip: String,
+    pub country: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Which login took a session's place (policies `evict_oldest` and `single`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReplacedBy {
+    pub device: String,
+    pub at: DateTime<Utc>,
 }

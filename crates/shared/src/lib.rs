@@ -4,6 +4,9 @@
 //! `wasm32-unknown-unknown`).
 
 pub mod api;
+pub mod rules;
+pub mod secret;
 pub mod ws;
 
 pub use api::*;
+pub use secret::Secret;

@@ -6,10 +6,12 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::PendingApproval;
+use crate::api::{PendingApproval, ReplacedBy, SecurityAlert};
+use crate::secret::Secret;
 
 /// Pushed to a logged-in session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMessage {
     /// A new device asks to log in; show the prompt.
@@ -18,8 +20,16 @@ pub enum ServerMessage {
     ApprovalResolved { approval_id: Uuid, outcome: String },
     /// The code typed was wrong.
     ApprovalCodeRejected { approval_id: Uuid, tries_left: i32 },
-    /// This session has ended; the socket closes after this message.
-    SessionRevoked { reason: String },
+    /// This session has ended; the socket closes after this message. `replaced_by` says
+    /// which login took its place when the reason is `replaced`.
+    SessionRevoked {
+        reason: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaced_by: Option<ReplacedBy>,
+    },
+    /// Something unusual happened on the account (a new device or country signed in, a
+    /// request was denied as "this wasn't me", a correct password was refused).
+    SecurityAlert { alert: SecurityAlert },
     /// A session of this user started or ended: refresh lists.
     SessionsChanged,
     /// A client message could not be handled.
@@ -28,14 +38,33 @@ pub enum ServerMessage {
 
 /// Sent by a logged-in session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ClientMessage {
-    Approve { approval_id: Uuid, code: String },
-    Deny { approval_id: Uuid },
+    Approve {
+        approval_id: Uuid,
+        code: Secret,
+    },
+    Deny {
+        approval_id: Uuid,
+        /// "This wasn't me" (see `DenyRequest`).
+        #[serde(default)]
+        suspicious: bool,
+    },
+}
+
+/// Sent by the device that waits for approval: first (and only) message on
+/// `/api/login/approvals/{id}/ws`, so that its pending token never travels in a URL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum WaitingClientMessage {
+    Authenticate { pending_token: Secret },
 }
 
 /// Pushed to the device that waits for approval.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PendingMessage {
     /// Sent on connect while nothing is decided yet.
@@ -76,6 +105,8 @@ mod tests {
         let parsed: Result<ClientMessage, _> = serde_json::from_str(
             r#"{"type":"approve","approval_id":"00000000-0000-0000-0000-000000000000","code":"123456"}"#,
         );
-        assert!(matches!(parsed, Ok(ClientMessage::Approve { code, .. }) if code == "123456"));
+        assert!(
+            matches!(parsed, Ok(ClientMessage::Approve { code, .. }) if code.expose() == "123456")
+        );
     }
 }

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::api;
-use crate::app::use_session;
-use crate::format::{ago, local_time};
+use crate::format::{ago, local_time, place};
+use crate::state::use_session;
 
 #[component]
 pub fn ActiveSessions(refresh: RwSignal<u32>, toast: RwSignal<Option<String>>) -> impl IntoView {
@@ -54,7 +54,7 @@ pub fn ActiveSessions(refresh: RwSignal<u32>, toast: RwSignal<Option<String>>) -
                                 <div class="session-main">
                                     <strong>{format!("{} on {}", item.browser, item.os)}</strong>
                                     {item.current.then(|| view! { <span class="badge">"This device"</span> })}
-                                    <span class="muted">{format!("{} · {}", item.device, item.ip)}</span>
+                                    <span class="muted">{format!("{} · {}", item.device, place(&item.ip, item.country.as_deref()))}</span>
                                 </div>
                                 <div class="muted small">
                                     {format!("Signed in {} · last active {}", local_time(item.created_at), ago(item.last_seen_at))}

@@ -7,8 +7,9 @@ use shared::PendingApproval;
 use uuid::Uuid;
 
 use crate::api;
-use crate::app::use_session;
-use crate::format::{countdown, local_time, now_ms};
+use crate::format::{countdown, local_time, now_ms, place, seconds_until};
+use crate::state::use_session;
+use crate::validation;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Prompt {
@@ -16,20 +17,21 @@ pub struct Prompt {
     pub error: Option<String>,
 }
 
+/// `secure` opens the "secure your account" dialog (after a "this wasn't me").
 #[component]
-pub fn ApprovalPrompt(prompts: RwSignal<Vec<Prompt>>) -> impl IntoView {
+pub fn ApprovalPrompt(prompts: RwSignal<Vec<Prompt>>, secure: RwSignal<bool>) -> impl IntoView {
     // Re-render the dialog only when another request comes first, not on every update.
     let first =
         Memo::new(move |_| prompts.with(|list| list.first().map(|prompt| prompt.approval.id)));
     move || {
         first
             .get()
-            .map(|id| view! { <PromptDialog id=id prompts=prompts/> })
+            .map(|id| view! { <PromptDialog id=id prompts=prompts secure=secure/> })
     }
 }
 
 #[component]
-fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>) -> impl IntoView {
+fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>, secure: RwSignal<bool>) -> impl IntoView {
     let session = use_session();
     let prompt =
         move || prompts.with(|list| list.iter().find(|prompt| prompt.approval.id == id).cloned());
@@ -52,10 +54,12 @@ fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>) -> impl IntoView {
     {
         on_cleanup(move || handle.clear());
     }
-    let expires_ms = approval.expires_at.timestamp_millis() as f64;
+    let expires_at = approval.expires_at;
 
     let approve = Action::new_local(move |code: &String| api::approve(id, code.clone()));
-    let deny = Action::new_local(move |_: &()| api::deny(id));
+    let deny = Action::new_local(move |suspicious: &bool| api::deny(id, *suspicious));
+    // Remembered for after the answer (the action's input is gone by then).
+    let suspicious_sent = RwSignal::new(false);
     let remove = move || prompts.update(|list| list.retain(|prompt| prompt.approval.id != id));
     Effect::new(move |_| match approve.value().get() {
         Some(Ok(_)) => remove(),
@@ -66,18 +70,23 @@ fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>) -> impl IntoView {
         None => {}
     });
     Effect::new(move |_| match deny.value().get() {
-        Some(Ok(_)) => remove(),
+        Some(Ok(_)) => {
+            if suspicious_sent.get_untracked() {
+                secure.set(true);
+            }
+            remove();
+        }
         Some(Err(error)) => set_error(session.check(&error)),
         None => {}
     });
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let typed: String = code.get().chars().filter(|c| !c.is_whitespace()).collect();
-        if typed.len() != 6 || !typed.chars().all(|c| c.is_ascii_digit()) {
-            set_error("Type the 6 digits shown on the new device".into());
-            return;
+        match validation::approval_code(&code.get()) {
+            Ok(typed) => {
+                approve.dispatch(typed);
+            }
+            Err(problem) => set_error(problem.to_owned()),
         }
-        approve.dispatch(typed);
     };
     let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
@@ -86,6 +95,10 @@ fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>) -> impl IntoView {
         }
     });
     let busy = move || approve.pending().get() || deny.pending().get();
+    let deny_as = move |suspicious: bool| {
+        suspicious_sent.set(suspicious);
+        deny.dispatch(suspicious);
+    };
     let waiting_more = move || prompts.with(|list| list.len().saturating_sub(1));
 
     view! {
@@ -94,9 +107,12 @@ fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>) -> impl IntoView {
                 <h2 id="prompt-title">"A new device wants to sign in"</h2>
                 <dl class="details">
                     <dt>"Device"</dt>
-                    <dd>{format!("{} on {} ({})", approval.browser, approval.os, approval.device)}</dd>
+                    <dd>
+                        {format!("{} on {} ({})", approval.browser, approval.os, approval.device)}
+                        <span class="muted small">" — as reported by the device"</span>
+                    </dd>
                     <dt>"IP address"</dt>
-                    <dd>{approval.ip.clone()}</dd>
+                    <dd>{place(&approval.ip, approval.country.as_deref())}</dd>
                     <dt>"Requested"</dt>
                     <dd>{local_time(approval.requested_at)}</dd>
                 </dl>
@@ -111,19 +127,23 @@ fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>) -> impl IntoView {
                     <p class="muted small" id="approval-meta">
                         {move || {
                             let tries = prompt().map(|prompt| prompt.approval.tries_left).unwrap_or(0);
-                            let left = ((expires_ms - now.get()) / 1000.0).ceil() as i64;
+                            let left = seconds_until(expires_at, now.get());
                             format!("{tries} tries left · expires in {}", countdown(left))
                         }}
                     </p>
                     <div class="actions">
                         <button type="submit" class="primary" id="approve-button" disabled=busy>"Approve"</button>
                         <button type="button" class="danger" id="deny-button" disabled=busy
-                            on:click=move |_| { deny.dispatch(()); }>
+                            on:click=move |_| deny_as(false)>
                             "Deny"
                         </button>
                     </div>
+                    <button type="button" class="danger wide-button" id="deny-suspicious" disabled=busy
+                        on:click=move |_| deny_as(true)>
+                        "Deny — this wasn't me"
+                    </button>
                     <p class="muted small">
-                        "Don't recognise this? Deny it and change your password."
+                        "Not you? \"This wasn't me\" refuses every waiting request and lets you sign out your other devices and change your password."
                         {move || (waiting_more() > 0).then(|| format!(" {} more request(s) waiting.", waiting_more()))}
                     </p>
                 </form>

@@ -3,4 +3,7 @@ pub mod activity_log;
 pub mod approval_prompt;
 pub mod paged;
 pub mod profile;
+pub mod secure_account;
+pub mod security_alerts;
 pub mod session_log;
+pub mod strength;

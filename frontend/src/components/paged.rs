@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 use shared::Page;
 
 use crate::api::ApiResult;
-use crate::app::{Session, use_session};
+use crate::state::{Session, use_session};
 
 pub struct PagedList<T: Send + Sync + 'static, F> {
     pub items: RwSignal<Vec<T>>,

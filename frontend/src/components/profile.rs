@@ -1,8 +1,9 @@
 use leptos::prelude::*;
-use shared::ChangePasswordRequest;
+use shared::{ChangePasswordRequest, Secret};
 
 use crate::api;
-use crate::app::use_session;
+use crate::state::use_session;
+use crate::validation::{name_problem, new_password_problem, password_hint};
 
 #[component]
 pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
@@ -31,8 +32,8 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
     });
     let on_name = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        if name.get().trim().is_empty() {
-            name_error.set(Some("Name is required".into()));
+        if let Some(problem) = name_problem(&name.get()) {
+            name_error.set(Some(problem));
             return;
         }
         save_name.dispatch(name.get().trim().to_owned());
@@ -60,16 +61,15 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
     });
     let on_password = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
-        let length = new_password.get().chars().count();
         if current_password.get().is_empty() {
             password_error.set(Some("Enter your current password".into()));
-        } else if !(8..=128).contains(&length) {
-            password_error.set(Some("The new password needs 8 to 128 characters".into()));
+        } else if let Some(problem) = new_password_problem(&new_password.get()) {
+            password_error.set(Some(format!("New password: {problem}")));
         } else {
             password_error.set(None);
             change.dispatch(ChangePasswordRequest {
-                current_password: current_password.get(),
-                new_password: new_password.get(),
+                current_password: Secret::new(current_password.get()),
+                new_password: Secret::new(new_password.get()),
             });
         }
     };
@@ -92,7 +92,7 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
                 <label for="new-password">"New password"</label>
                 <input id="new-password" type="password" autocomplete="new-password" bind:value=new_password
                     aria-describedby="new-password-hint"/>
-                <p class="hint" id="new-password-hint">"8 to 128 characters. Other devices will be signed out."</p>
+                <p class="hint" id="new-password-hint">{format!("{} Other devices will be signed out.", password_hint())}</p>
                 <button type="submit" class="secondary" disabled=move || change.pending().get()>
                     {move || if change.pending().get() { "Changing…" } else { "Change password" }}
                 </button>

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::api;
 use crate::components::paged::PagedList;
-use crate::format::{end_reason, local_time};
+use crate::format::{end_reason, local_time, place};
 
 #[component]
 pub fn SessionLog(refresh: RwSignal<u32>) -> impl IntoView {
@@ -25,7 +25,7 @@ pub fn SessionLog(refresh: RwSignal<u32>) -> impl IntoView {
                             <strong>{format!("{} on {}", item.browser, item.os)}</strong>
                             <div class="muted small">{item.device.clone()}</div>
                         </td>
-                        <td>{item.ip.clone()}</td>
+                        <td>{place(&item.ip, item.country.as_deref())}</td>
                         <td>{local_time(item.created_at)}</td>
                         <td>{item.ended_at.map(local_time).unwrap_or_else(|| "—".to_owned())}</td>
                         <td>{status}</td>

@@ -8,33 +8,26 @@ use leptos::task::spawn_local;
 use shared::ws::ServerMessage;
 
 use crate::api;
-use crate::app::use_session;
 use crate::components::active_sessions::ActiveSessions;
 use crate::components::activity_log::ActivityLog;
 use crate::components::approval_prompt::{ApprovalPrompt, Prompt};
 use crate::components::profile::Profile;
+use crate::components::secure_account::SecureAccount;
+use crate::components::security_alerts::SecurityAlerts;
 use crate::components::session_log::SessionLog;
+use crate::format::{approval_outcome, local_time};
 use crate::socket::keep_session_socket;
-
-fn outcome_message(outcome: &str) -> &'static str {
-    match outcome {
-        "approved" => "The new device was approved.",
-        "denied" => "The sign-in request was refused.",
-        "expired" => "A sign-in request expired.",
-        "locked" => "A sign-in request was locked after too many wrong codes.",
-        "session_limit" => "Already 2 sessions active: the request was refused.",
-        "cancelled" => "The new device cancelled its sign-in request.",
-        _ => "A sign-in request ended.",
-    }
-}
+use crate::state::use_session;
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let session = use_session();
     // Bumped whenever lists may be stale: they refetch.
-    let refresh = RwSignal::new(0u32);
+    let refresh = session.refresh;
     let prompts = RwSignal::new(Vec::<Prompt>::new());
     let toast = RwSignal::new(None::<String>);
+    let alerts = RwSignal::new(Vec::<shared::SecurityAlert>::new());
+    let secure = RwSignal::new(false);
     let live = RwSignal::new(false);
     let bump = move || refresh.update(|n| *n += 1);
 
@@ -67,7 +60,8 @@ pub fn Dashboard() -> impl IntoView {
                 outcome,
             } => {
                 prompts.update(|list| list.retain(|prompt| prompt.approval.id != approval_id));
-                toast.set(Some(outcome_message(&outcome).to_owned()));
+                let limit = session.max_sessions().unwrap_or_default();
+                toast.set(Some(approval_outcome(&outcome, limit)));
                 bump();
             }
             ServerMessage::ApprovalCodeRejected {
@@ -83,7 +77,19 @@ pub fn Dashboard() -> impl IntoView {
                 }
             }),
             ServerMessage::SessionsChanged => bump(),
-            ServerMessage::SessionRevoked { reason } => session.signed_out(&reason),
+            ServerMessage::SessionRevoked {
+                reason,
+                replaced_by: Some(by),
+            } if reason == "replaced" => session.signed_out_saying(format!(
+                "You were signed out because your account signed in on {} at {}.",
+                by.device,
+                local_time(by.at)
+            )),
+            ServerMessage::SessionRevoked { reason, .. } => session.signed_out(&reason),
+            ServerMessage::SecurityAlert { alert } => {
+                alerts.update(|list| list.insert(0, alert));
+                bump();
+            }
             ServerMessage::Error { error, .. } => toast.set(Some(error)),
         },
         move || {
@@ -154,13 +160,15 @@ pub fn Dashboard() -> impl IntoView {
                     <button type="button" class="link" aria-label="Dismiss" on:click=move |_| toast.set(None)>"×"</button>
                 </div>
             })}
+            <SecurityAlerts alerts=alerts secure=secure toast=toast/>
             <div class="grid">
                 <ActiveSessions refresh=refresh toast=toast/>
                 <Profile toast=toast/>
                 <SessionLog refresh=refresh/>
                 <ActivityLog refresh=refresh/>
             </div>
-            <ApprovalPrompt prompts=prompts/>
+            <ApprovalPrompt prompts=prompts secure=secure/>
+            <SecureAccount open=secure toast=toast/>
         </div>
     }
 }

@@ -1,30 +1,19 @@
 use leptos::prelude::*;
-use shared::LoginRequest;
+use leptos_router::components::A;
+use shared::{LoginRequest, Secret};
 
 use crate::api::{self, LoginOutcome};
-use crate::app::{Screen, use_session};
-
-/// Inline checks, before the server is asked.
-pub fn email_problem(email: &str) -> Option<&'static str> {
-    let email = email.trim();
-    if email.is_empty() {
-        Some("Enter your email address")
-    } else if !email.contains('@')
-        || email.starts_with('@')
-        || email.ends_with('@')
-        || !email.contains('.')
-    {
-        Some("This does not look like an email address")
-    } else {
-        None
-    }
-}
+use crate::format::policy_hint;
+use crate::pending;
+use crate::state::use_session;
+use crate::validation::{email_problem, login_password_problem};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let keep_signed_in = RwSignal::new(false);
     let submitted = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let email_error = move || {
@@ -33,8 +22,12 @@ pub fn LoginPage() -> impl IntoView {
             .then(|| email_problem(&email.get()))
             .flatten()
     };
-    let password_error =
-        move || (submitted.get() && password.get().is_empty()).then_some("Enter your password");
+    let password_error = move || {
+        submitted
+            .get()
+            .then(|| login_password_problem(&password.get()))
+            .flatten()
+    };
 
     let login = Action::new_local(|request: &LoginRequest| {
         let request = request.clone();
@@ -43,25 +36,29 @@ pub fn LoginPage() -> impl IntoView {
     Effect::new(move |_| match login.value().get() {
         Some(Ok(LoginOutcome::LoggedIn(auth))) => session.signed_in(auth),
         Some(Ok(LoginOutcome::NeedsApproval(request))) => {
-            session.screen.set(Screen::Waiting(request))
+            pending::save(&request);
+            session.go(&format!("/approve/{}", request.approval_id));
         }
         Some(Err(failure)) if failure.code == "session_limit" => error.set(Some(format!(
             "{}. Sign out on one of your devices (or revoke a session there) and try again.",
             failure.message
         ))),
-        Some(Err(failure)) => error.set(Some(failure.message)),
+        Some(Err(failure)) => error.set(Some(session.check(&failure))),
         None => {}
     });
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         submitted.set(true);
         error.set(None);
-        if email_problem(&email.get()).is_some() || password.get().is_empty() {
+        if email_problem(&email.get()).is_some()
+            || login_password_problem(&password.get()).is_some()
+        {
             return;
         }
         login.dispatch(LoginRequest {
             email: email.get().trim().to_owned(),
-            password: password.get(),
+            password: Secret::new(password.get()),
+            keep_signed_in: keep_signed_in.get(),
         });
     };
 
@@ -71,6 +68,12 @@ pub fn LoginPage() -> impl IntoView {
             {move || session.notice.get().map(|notice| view! {
                 <p class="notice" id="signed-out-notice" role="status">{notice}</p>
             })}
+            {move || {
+                let limit = session.max_sessions().unwrap_or_default();
+                session.policy().and_then(|policy| policy_hint(&policy, limit)).map(|hint| view! {
+                    <p class="hint" id="policy-hint">{hint}</p>
+                })
+            }}
             <form id="login-form" on:submit=on_submit novalidate>
                 <label for="login-email">"Email"</label>
                 <input id="login-email" type="email" autocomplete="username" bind:value=email
@@ -82,6 +85,11 @@ pub fn LoginPage() -> impl IntoView {
                     aria-invalid=move || password_error().is_some().to_string() aria-describedby="login-password-error"/>
                 <p class="field-error" id="login-password-error">{password_error}</p>
 
+                <label class="check" for="keep-signed-in">
+                    <input id="keep-signed-in" type="checkbox" bind:checked=keep_signed_in/>
+                    "Keep me signed in on this device"
+                </label>
+
                 <button type="submit" class="primary" disabled=move || login.pending().get()>
                     {move || if login.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
@@ -89,9 +97,7 @@ pub fn LoginPage() -> impl IntoView {
             </form>
             <p class="switch">
                 "New here? "
-                <button type="button" class="link" id="to-signup" on:click=move |_| session.screen.set(Screen::Signup)>
-                    "Create an account"
-                </button>
+                <A href="/signup" attr:id="to-signup">"Create an account"</A>
             </p>
         </section>
     }

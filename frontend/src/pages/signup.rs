@@ -1,26 +1,11 @@
 use leptos::prelude::*;
-use shared::SignupRequest;
+use leptos_router::components::A;
+use shared::{Secret, SignupRequest};
 
 use crate::api;
-use crate::app::{Screen, use_session};
-use crate::pages::login::email_problem;
-
-fn password_problem(password: &str) -> Option<&'static str> {
-    match password.chars().count() {
-        0 => Some("Choose a password"),
-        1..=7 => Some("At least 8 characters"),
-        129.. => Some("At most 128 characters"),
-        _ => None,
-    }
-}
-
-fn name_problem(name: &str) -> Option<&'static str> {
-    match name.trim().chars().count() {
-        0 => Some("Tell us your name"),
-        101.. => Some("At most 100 characters"),
-        _ => None,
-    }
-}
+use crate::components::strength::StrengthMeter;
+use crate::state::use_session;
+use crate::validation::{email_problem, name_problem, new_password_problem, password_hint};
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
@@ -41,7 +26,7 @@ pub fn SignupPage() -> impl IntoView {
     let password_error = move || {
         let value = password.get();
         (submitted.get() || !value.is_empty())
-            .then(|| password_problem(&value))
+            .then(|| new_password_problem(&value))
             .flatten()
     };
 
@@ -51,7 +36,7 @@ pub fn SignupPage() -> impl IntoView {
     });
     Effect::new(move |_| match signup.value().get() {
         Some(Ok(auth)) => session.signed_in(auth),
-        Some(Err(failure)) => error.set(Some(failure.message)),
+        Some(Err(failure)) => error.set(Some(session.check(&failure))),
         None => {}
     });
     let on_submit = move |event: leptos::ev::SubmitEvent| {
@@ -60,13 +45,13 @@ pub fn SignupPage() -> impl IntoView {
         error.set(None);
         if name_problem(&name.get()).is_some()
             || email_problem(&email.get()).is_some()
-            || password_problem(&password.get()).is_some()
+            || new_password_problem(&password.get()).is_some()
         {
             return;
         }
         signup.dispatch(SignupRequest {
             email: email.get().trim().to_owned(),
-            password: password.get(),
+            password: Secret::new(password.get()),
             name: name.get().trim().to_owned(),
         });
     };
@@ -88,7 +73,8 @@ pub fn SignupPage() -> impl IntoView {
                 <label for="signup-password">"Password"</label>
                 <input id="signup-password" type="password" autocomplete="new-password" bind:value=password
                     aria-invalid=move || password_error().is_some().to_string() aria-describedby="signup-password-hint signup-password-error"/>
-                <p class="hint" id="signup-password-hint">"8 to 128 characters."</p>
+                <p class="hint" id="signup-password-hint">{password_hint()}</p>
+                <StrengthMeter password=password email=email name=name/>
                 <p class="field-error" id="signup-password-error">{password_error}</p>
 
                 <button type="submit" class="primary" disabled=move || signup.pending().get()>
@@ -98,9 +84,7 @@ pub fn SignupPage() -> impl IntoView {
             </form>
             <p class="switch">
                 "Already have an account? "
-                <button type="button" class="link" id="to-login" on:click=move |_| session.screen.set(Screen::Login)>
-                    "Sign in"
-                </button>
+                <A href="/login" attr:id="to-login">"Sign in"</A>
             </p>
         </section>
     }

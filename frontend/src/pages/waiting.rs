@@ -7,13 +7,17 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
 use shared::ApprovalRequired;
 use shared::ws::PendingMessage;
+use uuid::Uuid;
 
 use crate::api;
-use crate::app::{Screen, use_session};
-use crate::format::{countdown, now_ms};
+use crate::format::{countdown, now_ms, seconds_until};
+use crate::pending;
 use crate::socket::follow_pending_socket;
+use crate::state::use_session;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Status {
@@ -26,13 +30,36 @@ enum Status {
     Failed(String),
 }
 
+/// `/approve/:id`: the request this tab made (kept across reloads), or a way back.
 #[component]
-pub fn WaitingPage(request: ApprovalRequired) -> impl IntoView {
+pub fn WaitingPage() -> impl IntoView {
+    let params = use_params_map();
+    let request = move || {
+        params
+            .with(|params| params.get("id"))
+            .and_then(|id| id.parse::<Uuid>().ok())
+            .and_then(pending::load)
+    };
+    move || match request() {
+        Some(request) => view! { <Waiting request=request/> }.into_any(),
+        None => view! {
+            <section class="card waiting-card" aria-labelledby="waiting-title">
+                <h1 id="waiting-title">"No sign-in request here"</h1>
+                <p>"This sign-in request was made in another tab, or it is over."</p>
+                <A href="/login" attr:id="back-to-login">"Back to sign in"</A>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn Waiting(request: ApprovalRequired) -> impl IntoView {
     let session = use_session();
     let status = RwSignal::new(Status::Waiting);
     let now = RwSignal::new(now_ms());
-    let expires_ms = request.expires_at.timestamp_millis() as f64;
-    let seconds_left = move || ((expires_ms - now.get()) / 1000.0).ceil() as i64;
+    let expires_at = request.expires_at;
+    let seconds_left = move || seconds_until(expires_at, now.get());
 
     if let Ok(handle) =
         set_interval_with_handle(move || now.set(now_ms()), Duration::from_millis(250))
@@ -54,33 +81,41 @@ pub fn WaitingPage(request: ApprovalRequired) -> impl IntoView {
     let approval_id = request.approval_id;
     let pending_token = request.pending_token.clone();
     let cancel_token = request.pending_token.clone();
-    if let Some(url) = api::pending_socket_url(approval_id, &pending_token) {
-        follow_pending_socket(url, alive, move |message| match message {
-            PendingMessage::Pending { .. } => {}
-            PendingMessage::Approved => {
-                status.set(Status::SigningIn);
-                let pending_token = pending_token.clone();
-                spawn_local(async move {
-                    match api::complete_approval(approval_id, pending_token).await {
-                        Ok(auth) => session.signed_in(auth),
-                        Err(error) => status.set(Status::Failed(error.message)),
-                    }
-                });
-            }
-            PendingMessage::Denied => status.set(Status::Denied),
-            PendingMessage::Expired => status.set(Status::Expired),
-            PendingMessage::Locked => status.set(Status::Locked),
-            PendingMessage::SessionLimit => status.set(Status::SessionLimit),
-            PendingMessage::Completed => status.set(Status::Failed(
-                "This sign-in was already completed elsewhere.".into(),
-            )),
-            PendingMessage::Cancelled => {
-                status.set(Status::Failed("This sign-in request was cancelled.".into()))
-            }
-        });
+    if let Some(url) = api::pending_socket_url(approval_id) {
+        follow_pending_socket(
+            url,
+            pending_token.clone(),
+            alive,
+            move |message| match message {
+                PendingMessage::Pending { .. } => {}
+                PendingMessage::Approved => {
+                    status.set(Status::SigningIn);
+                    let pending_token = pending_token.clone();
+                    spawn_local(async move {
+                        match api::complete_approval(approval_id, pending_token).await {
+                            Ok(auth) => {
+                                pending::forget(approval_id);
+                                session.signed_in(auth);
+                            }
+                            Err(error) => status.set(Status::Failed(error.message)),
+                        }
+                    });
+                }
+                PendingMessage::Denied => status.set(Status::Denied),
+                PendingMessage::Expired => status.set(Status::Expired),
+                PendingMessage::Locked => status.set(Status::Locked),
+                PendingMessage::SessionLimit => status.set(Status::SessionLimit),
+                PendingMessage::Completed => status.set(Status::Failed(
+                    "This sign-in was already completed elsewhere.".into(),
+                )),
+                PendingMessage::Cancelled => {
+                    status.set(Status::Failed("This sign-in request was cancelled.".into()))
+                }
+            },
+        );
     }
 
-    let code = request.code.clone();
+    let code = request.code.expose().to_owned();
     let digits = code
         .chars()
         .map(|digit| view! { <span class="digit">{digit.to_string()}</span> })
@@ -102,7 +137,12 @@ pub fn WaitingPage(request: ApprovalRequired) -> impl IntoView {
         ),
         Status::SessionLimit => (
             "failed",
-            "Already 2 sessions active. Sign out another device first.".to_owned(),
+            match session.max_sessions() {
+                Some(limit) => {
+                    format!("Already {limit} sessions active. Sign out another device first.")
+                }
+                None => "Too many sessions are active. Sign out another device first.".to_owned(),
+            },
         ),
         Status::Failed(reason) => ("failed", reason),
     };
@@ -130,8 +170,9 @@ pub fn WaitingPage(request: ApprovalRequired) -> impl IntoView {
                         let _ = api::cancel_approval(approval_id, pending_token).await;
                     });
                 }
+                pending::forget(approval_id);
                 session.notice.set(None);
-                session.screen.set(Screen::Login);
+                session.go("/login");
             }>
                 {move || if status.get() == Status::Waiting { "Cancel" } else { "Back to sign in" }}
             </button>

@@ -16,14 +16,7 @@ async fn signup_logs_the_new_user_in_with_a_hardened_cookie_holding_only_a_refer
         )
         .await;
     assert_eq!(response.status(), StatusCode::CREATED);
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .expect("a cookie is set")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(cookie.starts_with("sm_session="), "{cookie}");
+    let cookie = set_cookie(&response, "sm_session").expect("a session cookie is set");
     for attribute in ["HttpOnly", "SameSite=Lax", "Path=/"] {
         assert!(
             cookie.contains(attribute),
@@ -71,12 +64,8 @@ async fn the_cookie_is_marked_secure_when_configured() {
             json!({"email": "a@b.co", "password": PASSWORD, "name": "A"}),
         )
         .await;
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap();
+    // A Secure session cookie also gets the __Host- prefix.
+    let cookie = set_cookie(&response, "__Host-sm_session").expect("a session cookie");
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -141,7 +130,7 @@ async fn wrong_password_and_unknown_email_get_the_same_answer_in_similar_time() 
 #[tokio::test]
 async fn every_login_gets_a_new_cookie_so_a_planted_one_is_never_promoted() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let old_cookie = first.cookie_header();
     assert_eq!(
         first.post("/api/auth/logout", json!({})).await.status(),
@@ -179,8 +168,7 @@ async fn requests_without_a_cookie_or_with_a_tampered_one_are_refused() {
 
     // Every position of the value, changed: never accepted, always "invalid session" (some
     // changes break the percent-encoding, and the cookie no longer even parses).
-    let cookie = device.cookie_header();
-    let value = cookie.trim_start_matches("sm_session=");
+    let value = device.cookie_value("sm_session").expect("a session cookie");
     for position in 0..value.len() {
         let mut tampered: Vec<char> = value.chars().collect();
         tampered[position] = if tampered[position] == 'A' { 'B' } else { 'A' };
@@ -255,7 +243,7 @@ async fn the_name_can_be_changed_and_is_validated() {
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one_and_ends_every_other_session() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
         .await;

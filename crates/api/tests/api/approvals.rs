@@ -9,59 +9,14 @@ use shared::ws::{PendingMessage, ServerMessage};
 
 use crate::helpers::*;
 
-/// A login from a new device that now waits for approval.
-struct Waiting {
-    device: Device,
-    id: String,
-    code: String,
-    token: String,
-}
-
-impl Waiting {
-    async fn start(app: &TestApp, email: &str, user_agent: &'static str) -> Self {
-        let device = app.device(user_agent);
-        let response = device.login(email, PASSWORD).await;
-        assert_eq!(response.status(), StatusCode::ACCEPTED);
-        let body: Value = response.json().await.unwrap();
-        Self {
-            device,
-            id: body["approval_id"].as_str().unwrap().to_owned(),
-            code: body["code"].as_str().unwrap().to_owned(),
-            token: body["pending_token"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    async fn socket(&self, app: &TestApp) -> Socket {
-        let url = format!(
-            "ws://127.0.0.1:{}/api/login/approvals/{}/ws?token={}",
-            app.port, self.id, self.token
-        );
-        connect(&url, &[]).await.expect("the waiting socket opens")
-    }
-
-    async fn complete(&self) -> reqwest::Response {
-        self.device
-            .post(
-                &format!("/api/login/approvals/{}/complete", self.id),
-                json!({"pending_token": self.token}),
-            )
-            .await
-    }
-
-    fn wrong_code(&self) -> String {
-        let digit = (self.code.as_bytes()[0] - b'0' + 1) % 10;
-        format!("{digit}{}", &self.code[1..])
-    }
-}
-
 #[tokio::test]
 async fn the_old_device_is_prompted_types_the_code_and_the_new_device_gets_in() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let mut prompt = first.session_socket().await;
 
-    let waiting = Waiting::start(&app, "ada@example.com", SAFARI_IPHONE).await;
-    let mut wait_socket = waiting.socket(&app).await;
+    let waiting = app.pending_approval("ada@example.com", SAFARI_IPHONE).await;
+    let mut wait_socket = waiting.socket().await;
     assert!(matches!(
         next_pending_message(&mut wait_socket).await,
         PendingMessage::Pending { .. }
@@ -114,7 +69,7 @@ async fn the_old_device_is_prompted_types_the_code_and_the_new_device_gets_in() 
     assert_error(again, StatusCode::GONE, "approval_used").await;
 
     let activity: Value = first
-        .get("/api/activity?limit=3")
+        .get("/api/activity?limit=4")
         .await
         .json()
         .await
@@ -125,17 +80,25 @@ async fn the_old_device_is_prompted_types_the_code_and_the_new_device_gets_in() 
         .iter()
         .map(|item| item["kind"].as_str().unwrap())
         .collect();
+    // (An iPhone is a device this account had not signed in from: noted too.)
     assert_eq!(
         kinds,
-        vec!["login", "approval_granted", "approval_requested"]
+        vec![
+            "new_device_login",
+            "login",
+            "approval_granted",
+            "approval_requested"
+        ]
     );
 }
 
 #[tokio::test]
 async fn approving_over_http_works_too_and_completion_before_approval_is_refused() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
-    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let first = app.user_with_one_session().await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
     assert_error(
         waiting.complete().await,
         StatusCode::CONFLICT,
@@ -154,12 +117,7 @@ async fn approving_over_http_works_too_and_completion_before_approval_is_refused
         )
         .await;
     assert_error(bad_format, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
-    let approved = first
-        .post(
-            &format!("/api/approvals/{}/approve", waiting.id),
-            json!({"code": waiting.code}),
-        )
-        .await;
+    let approved = waiting.approve_from(&first).await;
     assert_eq!(approved.status(), StatusCode::OK);
     assert_eq!(
         approved.json::<Value>().await.unwrap(),
@@ -175,10 +133,12 @@ async fn approving_over_http_works_too_and_completion_before_approval_is_refused
 #[tokio::test]
 async fn a_wrong_code_says_how_many_tries_are_left_and_five_lock_the_request() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let mut prompt = first.session_socket().await;
-    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
-    let mut wait_socket = waiting.socket(&app).await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let mut wait_socket = waiting.socket().await;
     next_pending_message(&mut wait_socket).await;
     next_server_message(&mut prompt).await; // the prompt
 
@@ -214,12 +174,7 @@ async fn a_wrong_code_says_how_many_tries_are_left_and_five_lock_the_request() {
     );
 
     // Even the right code is now useless.
-    let right = first
-        .post(
-            &format!("/api/approvals/{}/approve", waiting.id),
-            json!({"code": waiting.code}),
-        )
-        .await;
+    let right = waiting.approve_from(&first).await;
     assert_error(right, StatusCode::GONE, "approval_locked").await;
     assert_error(
         waiting.complete().await,
@@ -233,9 +188,11 @@ async fn a_wrong_code_says_how_many_tries_are_left_and_five_lock_the_request() {
 #[tokio::test]
 async fn a_denied_request_tells_the_new_device_and_cannot_be_completed() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
-    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
-    let mut wait_socket = waiting.socket(&app).await;
+    let first = app.user_with_one_session().await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let mut wait_socket = waiting.socket().await;
     next_pending_message(&mut wait_socket).await;
     let denied = first
         .post(&format!("/api/approvals/{}/deny", waiting.id), json!({}))
@@ -263,10 +220,12 @@ async fn a_denied_request_tells_the_new_device_and_cannot_be_completed() {
 #[tokio::test]
 async fn an_unanswered_request_expires_and_both_sides_are_told() {
     let app = spawn_app_with(|settings| settings.approval_ttl = Duration::from_secs(1)).await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let mut prompt = first.session_socket().await;
-    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
-    let mut wait_socket = waiting.socket(&app).await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let mut wait_socket = waiting.socket().await;
     next_pending_message(&mut wait_socket).await;
     next_server_message(&mut prompt).await;
 
@@ -277,12 +236,7 @@ async fn an_unanswered_request_expires_and_both_sides_are_told() {
     assert!(
         matches!(next_server_message(&mut prompt).await, ServerMessage::ApprovalResolved { outcome, .. } if outcome == "expired")
     );
-    let late = first
-        .post(
-            &format!("/api/approvals/{}/approve", waiting.id),
-            json!({"code": waiting.code}),
-        )
-        .await;
+    let late = waiting.approve_from(&first).await;
     assert_error(late, StatusCode::GONE, "approval_expired").await;
     assert_error(
         waiting.complete().await,
@@ -306,8 +260,10 @@ async fn an_unanswered_request_expires_and_both_sides_are_told() {
 #[tokio::test]
 async fn a_session_that_connects_late_still_gets_the_prompt() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
-    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let first = app.user_with_one_session().await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
     let mut prompt = first.session_socket().await;
     let ServerMessage::ApprovalRequested { approval } = next_server_message(&mut prompt).await
     else {
@@ -319,7 +275,7 @@ async fn a_session_that_connects_late_still_gets_the_prompt() {
 #[tokio::test]
 async fn every_connected_session_is_prompted_at_once() {
     let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", SAFARI_IPHONE)
         .await;
@@ -328,7 +284,9 @@ async fn every_connected_session_is_prompted_at_once() {
         first.session_socket().await,
         second.session_socket().await,
     ];
-    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
     for socket in &mut sockets {
         let ServerMessage::ApprovalRequested { approval } = next_server_message(socket).await
         else {
@@ -341,10 +299,10 @@ async fn every_connected_session_is_prompted_at_once() {
 #[tokio::test]
 async fn approvals_granted_at_the_same_time_never_exceed_the_limit() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let mut waiting = Vec::new();
     for agent in [FIREFOX_WINDOWS, SAFARI_IPHONE, CHROME_LINUX] {
-        waiting.push(Waiting::start(&app, "ada@example.com", agent).await);
+        waiting.push(app.pending_approval("ada@example.com", agent).await);
     }
     let responses = join_all(waiting.iter().map(|request| {
         let path = format!("/api/approvals/{}/approve", request.id);
@@ -376,8 +334,10 @@ async fn approvals_granted_at_the_same_time_never_exceed_the_limit() {
 #[tokio::test]
 async fn a_pending_token_is_the_only_key_to_the_waiting_socket_and_to_completion() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
-    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let first = app.user_with_one_session().await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
     let wrong = format!(
         "ws://127.0.0.1:{}/api/login/approvals/{}/ws?token=guess",
         app.port, waiting.id
@@ -389,12 +349,7 @@ async fn a_pending_token_is_the_only_key_to_the_waiting_socket_and_to_completion
         app.port, waiting.id, waiting.code
     );
     assert!(connect(&by_code, &[]).await.is_err());
-    first
-        .post(
-            &format!("/api/approvals/{}/approve", waiting.id),
-            json!({"code": waiting.code}),
-        )
-        .await;
+    waiting.approve_from(&first).await;
     let thief = app.device(CHROME_LINUX);
     let stolen = thief
         .post(
@@ -424,7 +379,9 @@ async fn another_user_cannot_approve_or_see_my_requests() {
     let app = spawn_app().await;
     app.signed_up("ada@example.com").await;
     let mallory = app.signed_up("mallory@example.com").await;
-    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
     let response = mallory
         .post(
             &format!("/api/approvals/{}/approve", waiting.id),
@@ -439,9 +396,11 @@ async fn another_user_cannot_approve_or_see_my_requests() {
 #[tokio::test]
 async fn the_new_device_can_withdraw_its_request_and_the_prompt_goes_away() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let mut prompt = first.session_socket().await;
-    let waiting = Waiting::start(&app, "ada@example.com", FIREFOX_WINDOWS).await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
     next_server_message(&mut prompt).await; // the prompt
     let cancel_path = format!("/api/login/approvals/{}/cancel", waiting.id);
     let cancel = |token: String| {
@@ -461,12 +420,7 @@ async fn the_new_device_can_withdraw_its_request_and_the_prompt_goes_away() {
         next_server_message(&mut prompt).await,
         ServerMessage::ApprovalResolved { outcome, .. } if outcome == "cancelled"
     ));
-    let late = first
-        .post(
-            &format!("/api/approvals/{}/approve", waiting.id),
-            json!({"code": waiting.code}),
-        )
-        .await;
+    let late = waiting.approve_from(&first).await;
     assert_error(late, StatusCode::GONE, "approval_cancelled").await;
     assert_error(
         waiting.complete().await,

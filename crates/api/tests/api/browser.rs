@@ -58,6 +58,17 @@ async fn start_chromedriver() -> ChromeDriver {
 
 /// A browser with its own fresh profile: one device.
 async fn browser(driver: &ChromeDriver, profile: &Path, width: u32, height: u32) -> Client {
+    browser_as(driver, profile, width, height, None).await
+}
+
+/// A browser that reports another user agent (another device, as the server sees it).
+async fn browser_as(
+    driver: &ChromeDriver,
+    profile: &Path,
+    width: u32,
+    height: u32,
+    user_agent: Option<&str>,
+) -> Client {
     let mut args = vec![
         "--headless=new".to_owned(),
         "--no-sandbox".to_owned(),
@@ -72,6 +83,9 @@ async fn browser(driver: &ChromeDriver, profile: &Path, width: u32, height: u32)
         format!("--user-data-dir={}", profile.display()),
     ];
     args.push("--lang=en-GB".to_owned());
+    if let Some(user_agent) = user_agent {
+        args.push(format!("--user-agent={user_agent}"));
+    }
     let mut options = json!({ "args": args });
     let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if Path::new(&binary).exists() {
@@ -87,6 +101,7 @@ async fn browser(driver: &ChromeDriver, profile: &Path, width: u32, height: u32)
 }
 
 async fn screenshot(client: &Client, name: &str) {
+    let name = SHOTS_PREFIX.with(|prefix| format!("{}{name}", prefix.borrow()));
     let folder = workspace_root().join("screenshots");
     std::fs::create_dir_all(&folder).unwrap();
     let png = client.screenshot().await.expect("screenshot");
@@ -157,15 +172,162 @@ async fn log_in(client: &Client, url: &str, email: &str) {
     click(client, "#login-form button[type=submit]").await;
 }
 
+/// Whether `program` can be started (found on PATH or at that path).
+fn runnable(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Why the browser test cannot run here, if it cannot. `scripts/test` builds the app and
+/// installs Chromium, and sets `REQUIRE_BROWSER_TEST` so that CI fails instead of skipping.
+fn browser_test_prerequisites() -> Option<String> {
+    let mut missing = Vec::new();
+    if !workspace_root().join("dist/index.html").exists() {
+        missing.push("the built app (dist/index.html; scripts/build-frontend makes it)".to_owned());
+    }
+    let driver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    if !runnable(&driver) {
+        missing.push(format!("{driver} (Debian's chromium-driver)"));
+    }
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !Path::new(&chromium).exists() && !runnable("chromium") {
+        missing.push(format!("{chromium} (Debian's chromium)"));
+    }
+    if missing.is_empty() {
+        return None;
+    }
+    let reason = format!("missing {}", missing.join(", "));
+    assert!(
+        std::env::var_os("REQUIRE_BROWSER_TEST").is_none(),
+        "the browser test must run but is {reason}"
+    );
+    Some(reason)
+}
+
+/// Skips the calling test with a clear message when the browser test cannot run here.
+macro_rules! require_browser {
+    () => {
+        if let Some(reason) = browser_test_prerequisites() {
+            eprintln!("SKIPPED: browser test: {reason}; run scripts/test for the full suite");
+            return;
+        }
+    };
+}
+
 #[tokio::test]
 async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke() {
+    require_browser!();
     let dist = workspace_root().join("dist");
-    assert!(
-        dist.join("index.html").exists(),
-        "the frontend is not built: run scripts/test (or scripts/build-frontend) first"
-    );
     let app = spawn_app_with(|settings| settings.static_dir = Some(dist)).await;
     let url = format!("http://127.0.0.1:{}/", app.port);
+    three_devices(&url, "").await;
+    assert_no_csp_violations(&app).await;
+}
+
+/// The app runs under its strict Content-Security-Policy: the browsers reported nothing.
+async fn assert_no_csp_violations(app: &TestApp) {
+    // Reports are sent in the background: give the last ones a moment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let reports = app
+        .state
+        .csp_reports
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(
+        reports, 0,
+        "the browsers reported CSP violations (see the log)"
+    );
+}
+
+/// `scripts/cluster`: nginx in front of two instances, each request and socket of a device
+/// landing on either.
+struct Cluster {
+    script: Child,
+    port: u16,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // The script stops its instances and nginx when it is told to stop.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.script.id().to_string()])
+            .status();
+        let _ = self.script.wait();
+    }
+}
+
+/// A port with the next two free as well (the instances take port+1 and port+2).
+fn free_port_triple() -> u16 {
+    for _ in 0..100 {
+        let base = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if base < 65_000
+            && (1..=2).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no three free ports in a row");
+}
+
+async fn start_cluster(database: &TestDatabase) -> Cluster {
+    let port = free_port_triple();
+    let script = Command::new(workspace_root().join("scripts/cluster"))
+        .args(["--instances", "2", "--port", &port.to_string()])
+        .args(["--binary", env!("CARGO_BIN_EXE_api")])
+        .args(["--database-url", &database.url])
+        .args([
+            "--static-dir",
+            &workspace_root().join("dist").display().to_string(),
+        ])
+        .env(
+            "CLUSTER_DIR",
+            std::env::temp_dir().join(format!("sm-cluster-{port}")),
+        )
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("scripts/cluster starts");
+    let cluster = Cluster { script, port };
+    for _ in 0..300 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/readyz"))
+            .await
+            .is_ok_and(|response| response.status().is_success())
+        {
+            return cluster;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the cluster never became ready");
+}
+
+#[tokio::test]
+async fn the_same_three_devices_through_the_load_balancer_of_two_instances() {
+    require_browser!();
+    if !runnable("nginx") && !Path::new("/usr/sbin/nginx").exists() {
+        assert!(
+            std::env::var_os("REQUIRE_BROWSER_TEST").is_none(),
+            "nginx is missing (Debian's nginx-light; scripts/test installs it)"
+        );
+        eprintln!("SKIPPED: cluster browser test: nginx is missing; run scripts/test");
+        return;
+    }
+    let database = TestDatabase::create().await;
+    let cluster = start_cluster(&database).await;
+    three_devices(&format!("http://127.0.0.1:{}/", cluster.port), "cluster-").await;
+}
+
+/// Three browsers as three devices: sign-up, approval of the second, refusal of the third,
+/// revocation. `shots` prefixes the screenshots' names.
+async fn three_devices(url: &str, shots: &str) {
+    let url = url.to_owned();
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = shots.to_owned());
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
     let device1 = browser(&driver, &profiles.join("device1"), 1280, 900).await;
@@ -177,6 +339,19 @@ async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke()
     wait_for(&device1, "#login-form").await;
     screenshot(&device1, "01-login").await;
     click(&device1, "#to-signup").await;
+    wait_for(&device1, "#signup-form").await;
+    // Pages have URLs: Back and Forward move between them.
+    assert!(
+        device1
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/signup")
+    );
+    device1.back().await.unwrap();
+    wait_for(&device1, "#login-form").await;
+    device1.forward().await.unwrap();
     wait_for(&device1, "#signup-form").await;
     // Inline validation before the server is asked.
     fill(&device1, "#signup-password", "short").await;
@@ -208,6 +383,23 @@ async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke()
         .unwrap()
         .expect("a code");
     assert_eq!(code.len(), 6);
+    wait_for_text(&device2, "#waiting-status", "Waiting for approval").await;
+    // The waiting screen has its own URL: a reload shows the same request.
+    assert!(
+        device2
+            .current_url()
+            .await
+            .unwrap()
+            .path()
+            .starts_with("/approve/")
+    );
+    device2.refresh().await.unwrap();
+    let reloaded = wait_for(&device2, "#approval-code")
+        .await
+        .attr("data-code")
+        .await
+        .unwrap();
+    assert_eq!(reloaded.as_deref(), Some(code.as_str()));
     wait_for_text(&device2, "#waiting-status", "Waiting for approval").await;
     screenshot(&device2, "04-device2-shows-code").await;
 
@@ -260,6 +452,123 @@ async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke()
         let _ = client.close().await;
     }
     let _ = std::fs::remove_dir_all(&profiles);
+}
+
+async fn sign_up(client: &Client, url: &str, name: &str) {
+    client.goto(url).await.unwrap();
+    click(client, "#to-signup").await;
+    wait_for(client, "#signup-form").await;
+    fill(client, "#signup-name", name).await;
+    fill(client, "#signup-email", "ada@example.com").await;
+    fill(client, "#signup-password", PASSWORD).await;
+    click(client, "#signup-form button[type=submit]").await;
+    wait_for(client, "#dashboard").await;
+}
+
+#[tokio::test]
+async fn a_device_replaced_under_the_single_policy_is_told_which_sign_in_replaced_it() {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(|settings| {
+        settings.static_dir = Some(dist);
+        settings.limit_policy = api::config::LimitPolicy::Single;
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let device1 = browser(&driver, &profiles.join("device1"), 1280, 900).await;
+    let device2 = browser_as(
+        &driver,
+        &profiles.join("device2"),
+        1280,
+        900,
+        Some(FIREFOX_WINDOWS),
+    )
+    .await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "single-".to_owned());
+
+    sign_up(&device1, &url, "Ada Lovelace").await;
+    device2.goto(&url).await.unwrap();
+    wait_for_text(
+        &device2,
+        "#policy-hint",
+        "signs you out on your other device",
+    )
+    .await;
+    log_in(&device2, &url, "ada@example.com").await;
+    wait_for(&device2, "#dashboard").await;
+    // Device 1 is taken to the sign-in page, told why, by which device.
+    wait_for(&device1, "#login-form").await;
+    wait_for_text(
+        &device1,
+        "#signed-out-notice",
+        "signed out because your account signed in on Firefox 121",
+    )
+    .await;
+    screenshot(&device1, "01-replaced").await;
+    for client in [device1, device2] {
+        let _ = client.close().await;
+    }
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}
+
+#[tokio::test]
+async fn a_new_device_alert_leads_from_this_wasnt_me_to_the_password_change() {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(|settings| {
+        settings.static_dir = Some(dist);
+        settings.limit_policy = api::config::LimitPolicy::Refuse;
+        settings.max_sessions = 3;
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let owner = browser(&driver, &profiles.join("owner"), 1280, 900).await;
+    let intruder = browser_as(
+        &driver,
+        &profiles.join("intruder"),
+        1280,
+        900,
+        Some(FIREFOX_WINDOWS),
+    )
+    .await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "alert-".to_owned());
+
+    sign_up(&owner, &url, "Ada Lovelace").await;
+    wait_for_text(&owner, ".live", "Live").await;
+    log_in(&intruder, &url, "ada@example.com").await;
+    wait_for(&intruder, "#dashboard").await;
+
+    // The owner is alerted at once: a device never seen on the account.
+    wait_for(&owner, ".alert[data-kind=new_device]").await;
+    wait_for_text(&owner, ".alert", "Firefox 121").await;
+    screenshot(&owner, "01-new-device-alert").await;
+    click(&owner, ".alert .this-wasnt-me").await;
+    // That session ends, and the owner is led to change the password.
+    wait_for(&intruder, "#login-form").await;
+    wait_for(&owner, "#secure-account").await;
+    screenshot(&owner, "02-secure-account").await;
+    fill(&owner, "#secure-current", PASSWORD).await;
+    fill(&owner, "#secure-new", "an entirely new passphrase").await;
+    click(&owner, "#secure-submit").await;
+    wait_for_text(&owner, ".toast", "Password changed").await;
+    wait_for_count(&owner, "#secure-account", 0).await;
+    wait_for_count(&owner, "#active-sessions li.session", 1).await;
+    screenshot(&owner, "03-secured").await;
+    for client in [owner, intruder] {
+        let _ = client.close().await;
+    }
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}
+
+thread_local! {
+    /// Prefix of the screenshots' names for the scenario running on this thread.
+    static SHOTS_PREFIX: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 fn tempfile_dir() -> PathBuf {

@@ -42,7 +42,7 @@ async fn with_one_session_active_a_login_waits_for_approval_and_only_hashes_are_
 #[tokio::test]
 async fn with_two_sessions_active_a_third_login_is_refused() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     app.second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
         .await;
     let third = app.device(SAFARI_IPHONE);
@@ -75,7 +75,7 @@ async fn the_limit_is_configurable() {
 async fn twenty_parallel_logins_never_leave_more_than_one_session_without_approval() {
     let app = spawn_app().await;
     // Signed up and out: no active session, so exactly one login may go straight in.
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     first.post("/api/auth/logout", json!({})).await;
     let devices: Vec<Device> = (0..20).map(|_| app.device(FIREFOX_WINDOWS)).collect();
     let statuses: Vec<StatusCode> = join_all(
@@ -118,9 +118,26 @@ async fn a_leaked_password_cannot_flood_the_prompt() {
         attacker.login("ada@example.com", PASSWORD).await.status(),
         StatusCode::ACCEPTED
     );
-    api::sweeper::sweep(&app.state).await.expect("sweep runs");
+    app.sweep().await;
     let expired = app
         .sql("SELECT count(*) AS n FROM login_approvals WHERE status = 'expired'")
         .await;
     assert_eq!(expired[0]["n"], 3);
+}
+
+#[tokio::test]
+async fn the_app_is_told_the_limit_and_the_rules_instead_of_hard_coding_them() {
+    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let config: Value = app
+        .device(CHROME_LINUX)
+        .get("/api/config")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["max_sessions"], 3);
+    assert_eq!(config["password_min"], 8);
+    assert_eq!(config["password_max"], 128);
+    assert_eq!(config["idle_timeout_secs"], 3600);
+    assert_eq!(config["approval_ttl_secs"], 120);
 }

@@ -1,14 +1,28 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is how a test fails
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::as_conversions
+)] // a failed expectation is how a test fails
 
 //! Integration tests: the real server on a free port, a fresh PostgreSQL database per test,
 //! real HTTP and WebSocket clients.
 
+mod database;
 mod helpers;
 
 mod account;
+mod alerts;
 mod approvals;
 mod browser;
+mod contract;
 mod errors;
+mod geoip;
+mod instances;
 mod limits;
+mod operations;
+mod policies;
+mod security;
 mod sessions;
+mod shutdown;
 mod websockets;

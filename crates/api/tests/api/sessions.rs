@@ -9,7 +9,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn the_session_list_shows_active_sessions_with_the_current_one_flagged() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", SAFARI_IPHONE)
         .await;
@@ -29,7 +29,7 @@ async fn the_session_list_shows_active_sessions_with_the_current_one_flagged() {
 #[tokio::test]
 async fn a_revoked_session_is_refused_on_its_very_next_request() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
         .await;
@@ -79,7 +79,7 @@ async fn nobody_can_revoke_another_users_session() {
 #[tokio::test]
 async fn signing_out_all_other_devices_keeps_only_this_one() {
     let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
         .await;
@@ -194,7 +194,7 @@ async fn the_sweeper_ends_lapsed_sessions_nobody_presents_again() {
     let app = spawn_app().await;
     let device = app.signed_up("ada@example.com").await;
     app.clock.advance(Duration::minutes(61));
-    api::sweeper::sweep(&app.state).await.expect("sweep runs");
+    app.sweep().await;
     assert_eq!(app.active_sessions_in_db().await, 0);
     let rows = app.sql("SELECT end_reason FROM sessions").await;
     assert_eq!(rows[0]["end_reason"], "idle_timeout");
@@ -307,7 +307,7 @@ async fn the_sweeper_purges_history_older_than_the_retention() {
     })
     .await;
     // Day 0: one session ended by logout, another left open (it lapses an hour later).
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     first.post("/api/auth/logout", json!({})).await;
     let second = app.device(FIREFOX_WINDOWS);
     assert_eq!(
@@ -316,7 +316,7 @@ async fn the_sweeper_purges_history_older_than_the_retention() {
     );
     // Day 20: a sweep ends the second; a third session starts.
     app.clock.advance(Duration::days(20));
-    api::sweeper::sweep(&app.state).await.expect("sweep runs");
+    app.sweep().await;
     let third = app.device(SAFARI_IPHONE);
     assert_eq!(
         third.login("ada@example.com", PASSWORD).await.status(),
@@ -324,7 +324,7 @@ async fn the_sweeper_purges_history_older_than_the_retention() {
     );
     // Day 31: what ended, or happened, more than 30 days ago is gone; the rest stays.
     app.clock.advance(Duration::days(11));
-    api::sweeper::sweep(&app.state).await.expect("sweep runs");
+    app.sweep().await;
     let sessions = app.sql("SELECT browser, end_reason FROM sessions").await;
     assert_eq!(
         sessions,
@@ -335,5 +335,53 @@ async fn the_sweeper_purges_history_older_than_the_retention() {
         .iter()
         .map(|event| event["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, vec!["session_expired", "login", "session_expired"]);
+    // (Safari on an iPhone is a device the account had not signed in from: an alert entry.)
+    assert_eq!(
+        kinds,
+        vec![
+            "session_expired",
+            "login",
+            "new_device_login",
+            "session_expired"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_foreign_key_has_an_index_so_that_purging_sessions_stays_linear() {
+    let app = spawn_app().await;
+    let unindexed = app
+        .sql(
+            "SELECT c.conrelid::regclass::text AS table_name, a.attname::text AS column_name \
+             FROM pg_constraint c \
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+             WHERE c.contype = 'f' AND NOT EXISTS ( \
+               SELECT 1 FROM pg_index i \
+               WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])",
+        )
+        .await;
+    assert!(unindexed.is_empty(), "foreign keys without an index: {unindexed:?}");
+}
+
+#[tokio::test]
+async fn purging_old_history_deletes_sessions_that_ended_others() {
+    let app = spawn_app().await;
+    let first = app.user_with_one_session().await;
+    let second = app
+        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let second_id = second.session_id().await;
+    assert_eq!(
+        first
+            .delete(&format!("/api/sessions/{second_id}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    first.post("/api/auth/logout", json!({})).await;
+    // Past the retention (365 days by default), both ended sessions go.
+    app.clock.advance(Duration::days(400));
+    app.sweep().await;
+    let left = app.sql("SELECT count(*) AS n FROM sessions").await;
+    assert_eq!(left[0]["n"], 0);
 }

@@ -11,7 +11,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn a_revoked_session_is_told_why_and_its_socket_closed() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
         .await;
@@ -29,7 +29,8 @@ async fn a_revoked_session_is_told_why_and_its_socket_closed() {
     assert_eq!(
         next_server_message(&mut second_socket).await,
         ServerMessage::SessionRevoked {
-            reason: "revoked".into()
+            reason: "revoked".into(),
+            replaced_by: None,
         }
     );
     assert_eq!(closed(&mut second_socket).await, Some(1008));
@@ -49,7 +50,7 @@ async fn a_revoked_session_is_told_why_and_its_socket_closed() {
 #[tokio::test]
 async fn every_open_session_hears_when_a_session_starts_or_ends() {
     let app = spawn_app().await;
-    let first = app.signed_up("ada@example.com").await;
+    let first = app.user_with_one_session().await;
     let mut socket = first.session_socket().await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
@@ -79,11 +80,12 @@ async fn the_socket_of_an_expired_session_is_closed() {
     let device = app.signed_up("ada@example.com").await;
     let mut socket = device.session_socket().await;
     app.clock.advance(chrono::Duration::minutes(61));
-    api::sweeper::sweep(&app.state).await.expect("sweep runs");
+    app.sweep().await;
     assert_eq!(
         next_server_message(&mut socket).await,
         ServerMessage::SessionRevoked {
-            reason: "idle_timeout".into()
+            reason: "idle_timeout".into(),
+            replaced_by: None,
         }
     );
     assert_eq!(closed(&mut socket).await, Some(1008));

@@ -1,0 +1,347 @@
+//! The command line of the one binary: `api` (or `api serve`) runs the server, `api openapi`
+//! prints the API's document, `api admin …` is what an operator does to users' sessions.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use shared::SessionInfo;
+use uuid::Uuid;
+
+use crate::config::{Settings, SystemClock};
+use crate::error::Error;
+use crate::services::admin::{self, UserOverview};
+use crate::startup::Application;
+use crate::state::AppState;
+use crate::storage::db;
+use crate::telemetry::{self, Output};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "api",
+    version,
+    about = "Session-management API server and admin tool"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the server (the default). Configuration comes from the environment and `.env`.
+    Serve(ServeArgs),
+    /// Prints the OpenAPI document (the one served at /api/openapi.json).
+    Openapi,
+    /// Looks up users and ends their sessions, against DATABASE_URL. Running servers hear
+    /// each change at once (through PostgreSQL) and close the ended sessions' sockets.
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, Args, Default)]
+struct ServeArgs {
+    /// Writes the port the server listens on to this file once it listens (useful with
+    /// PORT=0).
+    #[arg(long, value_name = "FILE")]
+    port_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct AdminArgs {
+    /// Prints JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: AdminAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminAction {
+    /// The user, their active sessions, pending sign-in requests and failed sign-ins.
+    User { email: String },
+    /// The user's active sessions.
+    Sessions { email: String },
+    /// Ends one session (--session ID), or all of the user's sessions without it.
+    Revoke {
+        email: String,
+        #[arg(long, value_name = "ID")]
+        session: Option<Uuid>,
+    },
+    /// Ends all of the user's sessions and cancels their sign-in requests in flight.
+    RevokeAll { email: String },
+    /// Forgets the account's failed sign-ins, so that its owner can sign in again at once.
+    Unlock { email: String },
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => serve(args).await,
+        Command::Openapi => openapi(),
+        Command::Admin(args) => administer(args).await,
+    }
+}
+
+fn settings() -> Option<Settings> {
+    match Settings::from_env() {
+        Ok(settings) => Some(settings),
+        Err(error) => {
+            tracing::error!(%error, "invalid configuration");
+            None
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    telemetry::init(Output::Stdout);
+    let Some(settings) = settings() else {
+        return ExitCode::FAILURE;
+    };
+    tracing::info!(?settings, "starting");
+    let application = match Application::build(settings).await {
+        Ok(application) => application,
+        Err(error) => {
+            tracing::error!(%error, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        port = application.port(),
+        metrics_port = application.metrics_port(),
+        "listening"
+    );
+    if let Some(path) = &args.port_file
+        && let Err(error) = std::fs::write(path, application.port().to_string())
+    {
+        tracing::error!(%error, path = %path.display(), "cannot write the port file");
+        return ExitCode::FAILURE;
+    }
+    match application.run_until_signalled().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "server failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn openapi() -> ExitCode {
+    telemetry::init(Output::Stderr);
+    let Some(settings) = settings() else {
+        return ExitCode::FAILURE;
+    };
+    let document = crate::http::openapi::document(&settings.session_cookie_name());
+    match document.to_pretty_json() {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, "cannot render the document");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn administer(args: AdminArgs) -> ExitCode {
+    telemetry::init(Output::Stderr);
+    let Some(settings) = settings() else {
+        return ExitCode::FAILURE;
+    };
+    let pool = match db::build_pool(&settings) {
+        Ok(pool) => pool,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let state = AppState::new(pool, settings, Arc::new(SystemClock), None);
+    let answer = match &args.action {
+        AdminAction::User { email } => admin::user_overview(&state, email)
+            .await
+            .map(|user| Answer::User(Box::new(user))),
+        AdminAction::Sessions { email } => {
+            admin::sessions(&state, email).await.map(Answer::Sessions)
+        }
+        AdminAction::Revoke {
+            email,
+            session: Some(session_id),
+        } => admin::revoke(&state, email, *session_id)
+            .await
+            .map(|session| Answer::Revoked(vec![session])),
+        AdminAction::Revoke {
+            email,
+            session: None,
+        }
+        | AdminAction::RevokeAll { email } => admin::revoke_all(&state, email)
+            .await
+            .map(Answer::RevokedAll),
+        AdminAction::Unlock { email } => admin::unlock(&state, email).await.map(Answer::Unlocked),
+    };
+    match answer {
+        Ok(answer) => {
+            let printed = if args.json {
+                serde_json::to_string_pretty(&answer.json()).map_err(|error| error.to_string())
+            } else {
+                Ok(answer.table())
+            };
+            match printed {
+                Ok(text) => {
+                    println!("{}", text.trim_end());
+                    ExitCode::SUCCESS
+                }
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {}", explain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What went wrong, for the operator: the reason for what they can fix, the source chain
+/// for what they cannot.
+fn explain(error: &Error) -> String {
+    match error {
+        Error::NotFound(what) => (*what).to_owned(),
+        Error::Validation(reason) | Error::BadRequest(reason) => reason.clone(),
+        other => other.chain(),
+    }
+}
+
+enum Answer {
+    User(Box<UserOverview>),
+    Sessions(Vec<SessionInfo>),
+    Revoked(Vec<SessionInfo>),
+    RevokedAll(usize),
+    Unlocked(usize),
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum JsonAnswer<'a> {
+    User(&'a UserOverview),
+    Sessions { sessions: &'a [SessionInfo] },
+    Revoked { revoked: &'a [SessionInfo] },
+    RevokedAll { revoked_sessions: usize },
+    Unlocked { forgotten_failures: usize },
+}
+
+impl Answer {
+    fn json(&self) -> JsonAnswer<'_> {
+        match self {
+            Self::User(user) => JsonAnswer::User(user),
+            Self::Sessions(sessions) => JsonAnswer::Sessions { sessions },
+            Self::Revoked(revoked) => JsonAnswer::Revoked { revoked },
+            Self::RevokedAll(count) => JsonAnswer::RevokedAll {
+                revoked_sessions: *count,
+            },
+            Self::Unlocked(count) => JsonAnswer::Unlocked {
+                forgotten_failures: *count,
+            },
+        }
+    }
+
+    fn table(&self) -> String {
+        match self {
+            Self::User(user) => {
+                let mut out = String::new();
+                let _ = writeln!(out, "id:        {}", user.id);
+                let _ = writeln!(out, "email:     {}", user.email);
+                let _ = writeln!(out, "name:      {}", user.name);
+                let _ = writeln!(
+                    out,
+                    "created:   {}",
+                    user.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+                let _ = writeln!(
+                    out,
+                    "sign-ins:  {} failed recently{}",
+                    user.recent_login_failures,
+                    if user.locked {
+                        " (locked; `api admin unlock` lifts it)"
+                    } else {
+                        ""
+                    }
+                );
+                let _ = writeln!(
+                    out,
+                    "pending sign-in requests: {}",
+                    user.pending_approvals.len()
+                );
+                for approval in &user.pending_approvals {
+                    let _ = writeln!(
+                        out,
+                        "  {}  {} on {} ({})  {}  until {}",
+                        approval.id,
+                        approval.browser,
+                        approval.os,
+                        approval.device,
+                        approval.ip,
+                        approval.expires_at.format("%H:%M:%S UTC")
+                    );
+                }
+                let _ = writeln!(out, "active sessions: {}", user.active_sessions.len());
+                out.push_str(&sessions_table(&user.active_sessions));
+                out
+            }
+            Self::Sessions(sessions) => {
+                if sessions.is_empty() {
+                    "no active sessions".to_owned()
+                } else {
+                    sessions_table(sessions)
+                }
+            }
+            Self::Revoked(sessions) => format!("ended:\n{}", sessions_table(sessions)),
+            Self::RevokedAll(count) => format!("ended {count} session(s)"),
+            Self::Unlocked(count) => {
+                format!("forgot {count} failed sign-in(s); the account can sign in")
+            }
+        }
+    }
+}
+
+fn sessions_table(sessions: &[SessionInfo]) -> String {
+    let mut rows = vec![[
+        "SESSION".to_owned(),
+        "DEVICE".to_owned(),
+        "IP".to_owned(),
+        "STARTED".to_owned(),
+        "LAST SEEN".to_owned(),
+    ]];
+    for session in sessions {
+        rows.push([
+            session.id.to_string(),
+            format!("{} on {} ({})", session.browser, session.os, session.device),
+            match &session.country {
+                Some(country) => format!("{} {country}", session.ip),
+                None => session.ip.clone(),
+            },
+            session.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            session.last_seen_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        ]);
+    }
+    let mut widths = [0usize; 5];
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in &rows {
+        let line = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out
+}

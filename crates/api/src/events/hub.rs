@@ -1,0 +1,217 @@
+//! The sockets this process holds, by user (session sockets) and by login request (the
+//! waiting device's socket), so an event can reach them.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use shared::ws::{PendingMessage, ServerMessage};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+use uuid::Uuid;
+
+/// What a session socket's task is told to do.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Send(ServerMessage),
+    /// Send this message, then close the socket (the session is over).
+    SendAndClose(ServerMessage),
+    /// Events may have been missed (the listener reconnected): read the state again.
+    Resync,
+    /// The server is stopping: close with 1012 so that the client reconnects elsewhere.
+    Restart,
+}
+
+/// What the waiting device's socket task is told to do.
+#[derive(Debug, Clone)]
+pub enum WaitingOutgoing {
+    Send(PendingMessage),
+    Resync,
+    Restart,
+}
+
+struct SessionSocket {
+    conn_id: u64,
+    session_id: Uuid,
+    sender: UnboundedSender<Outgoing>,
+}
+
+struct WaitingSocket {
+    conn_id: u64,
+    sender: UnboundedSender<WaitingOutgoing>,
+}
+
+#[derive(Default)]
+struct Registry {
+    by_user: HashMap<Uuid, Vec<SessionSocket>>,
+    by_approval: HashMap<Uuid, Vec<WaitingSocket>>,
+    /// Set once the server stops: sockets that register later are told at once.
+    stopping: bool,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    registry: Mutex<Registry>,
+    next_conn_id: AtomicU64,
+}
+
+/// Open sockets by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SocketCounts {
+    pub session: usize,
+    pub waiting: usize,
+}
+
+impl Hub {
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        // A panic while holding the lock cannot leave the maps half-updated in a harmful way.
+        self.registry
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn connect_session(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+    ) -> (u64, UnboundedReceiver<Outgoing>) {
+        let conn_id = self.next_conn_id.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = unbounded_channel();
+        let mut registry = self.registry();
+        if registry.stopping {
+            let _ = sender.send(Outgoing::Restart);
+        }
+        registry
+            .by_user
+            .entry(user_id)
+            .or_default()
+            .push(SessionSocket {
+                conn_id,
+                session_id,
+                sender,
+            });
+        (conn_id, receiver)
+    }
+
+    pub fn disconnect_session(&self, user_id: Uuid, conn_id: u64) {
+        let mut registry = self.registry();
+        if let Some(sockets) = registry.by_user.get_mut(&user_id) {
+            sockets.retain(|socket| socket.conn_id != conn_id);
+            if sockets.is_empty() {
+                registry.by_user.remove(&user_id);
+            }
+        }
+    }
+
+    pub fn connect_waiting(&self, approval_id: Uuid) -> (u64, UnboundedReceiver<WaitingOutgoing>) {
+        let conn_id = self.next_conn_id.fetch_add(1, Ordering::Relaxed);
+        let (sender, receiver) = unbounded_channel();
+        let mut registry = self.registry();
+        if registry.stopping {
+            let _ = sender.send(WaitingOutgoing::Restart);
+        }
+        registry
+            .by_approval
+            .entry(approval_id)
+            .or_default()
+            .push(WaitingSocket { conn_id, sender });
+        (conn_id, receiver)
+    }
+
+    pub fn disconnect_waiting(&self, approval_id: Uuid, conn_id: u64) {
+        let mut registry = self.registry();
+        if let Some(sockets) = registry.by_approval.get_mut(&approval_id) {
+            sockets.retain(|socket| socket.conn_id != conn_id);
+            if sockets.is_empty() {
+                registry.by_approval.remove(&approval_id);
+            }
+        }
+    }
+
+    /// Sends to every open socket of the user.
+    pub fn send_to_user(&self, user_id: Uuid, message: &ServerMessage) {
+        if let Some(sockets) = self.registry().by_user.get(&user_id) {
+            for socket in sockets {
+                let _ = socket.sender.send(Outgoing::Send(message.clone()));
+            }
+        }
+    }
+
+    /// Sends to every open socket of the user but those of one session.
+    pub fn send_to_user_except(
+        &self,
+        user_id: Uuid,
+        except_session: Option<Uuid>,
+        message: &ServerMessage,
+    ) {
+        if let Some(sockets) = self.registry().by_user.get(&user_id) {
+            for socket in sockets
+                .iter()
+                .filter(|socket| Some(socket.session_id) != except_session)
+            {
+                let _ = socket.sender.send(Outgoing::Send(message.clone()));
+            }
+        }
+    }
+
+    /// Open session sockets of the user here.
+    pub fn user_sockets(&self, user_id: Uuid) -> usize {
+        self.registry().by_user.get(&user_id).map_or(0, Vec::len)
+    }
+
+    /// Whether any socket of the user is open here.
+    pub fn has_user(&self, user_id: Uuid) -> bool {
+        self.registry().by_user.contains_key(&user_id)
+    }
+
+    /// Sends `message` to the sockets of one session, then closes them (it has ended).
+    pub fn end_session(&self, user_id: Uuid, session_id: Uuid, message: &ServerMessage) {
+        if let Some(sockets) = self.registry().by_user.get(&user_id) {
+            for socket in sockets
+                .iter()
+                .filter(|socket| socket.session_id == session_id)
+            {
+                let _ = socket.sender.send(Outgoing::SendAndClose(message.clone()));
+            }
+        }
+    }
+
+    /// Sends to the sockets of the device waiting for this login request.
+    pub fn send_to_waiting(&self, approval_id: Uuid, message: &PendingMessage) {
+        if let Some(sockets) = self.registry().by_approval.get(&approval_id) {
+            for socket in sockets {
+                let _ = socket.sender.send(WaitingOutgoing::Send(message.clone()));
+            }
+        }
+    }
+
+    /// Tells every socket that events may have been missed.
+    pub fn resync_all(&self) {
+        let registry = self.registry();
+        for socket in registry.by_user.values().flatten() {
+            let _ = socket.sender.send(Outgoing::Resync);
+        }
+        for socket in registry.by_approval.values().flatten() {
+            let _ = socket.sender.send(WaitingOutgoing::Resync);
+        }
+    }
+
+    /// The server is stopping: every socket closes with 1012, now and from now on.
+    pub fn restart_all(&self) {
+        let mut registry = self.registry();
+        registry.stopping = true;
+        for socket in registry.by_user.values().flatten() {
+            let _ = socket.sender.send(Outgoing::Restart);
+        }
+        for socket in registry.by_approval.values().flatten() {
+            let _ = socket.sender.send(WaitingOutgoing::Restart);
+        }
+    }
+
+    pub fn counts(&self) -> SocketCounts {
+        let registry = self.registry();
+        SocketCounts {
+            session: registry.by_user.values().map(Vec::len).sum(),
+            waiting: registry.by_approval.values().map(Vec::len).sum(),
+        }
+    }
+}

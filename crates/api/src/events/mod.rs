@@ -1,0 +1,313 @@
+//! Every change a device must hear about is announced here, and only here — through
+//! PostgreSQL, so that every instance hears it.
+//!
+//! Services collect what they change in [`Changes`] (activity-log entries and [`Event`]s)
+//! and save it in the transaction that made the change: the events go out with `NOTIFY`
+//! there, so PostgreSQL delivers them exactly when that transaction commits, to every
+//! instance (one instance alone uses the same path). Each instance's [`listener`] receives
+//! them on a connection of its own and [`Events::deliver`]s each to the sockets it holds
+//! (the [`Hub`]). An event carries ids and kinds only (payloads are small); what a socket
+//! needs beyond that is read when it is delivered.
+
+pub mod hub;
+pub mod listener;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use diesel::sql_types::{Array, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::{Deserialize, Serialize};
+use shared::ws::{PendingMessage, ServerMessage};
+use shared::{ReplacedBy, SecurityAlert};
+use uuid::Uuid;
+
+pub use hub::{Hub, Outgoing, SocketCounts, WaitingOutgoing};
+
+use crate::error::Error;
+use crate::model::approval::ApprovalStatus;
+use crate::model::session::EndReason;
+use crate::storage::activity::NewEntry;
+use crate::storage::{DbPool, approvals};
+use crate::wire;
+
+/// Something that happened to an account, as its devices hear of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    SessionStarted {
+        user_id: Uuid,
+        session_id: Uuid,
+    },
+    SessionEnded {
+        user_id: Uuid,
+        session_id: Uuid,
+        reason: EndReason,
+        /// Which login took its place (reason `replaced`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaced_by: Option<ReplacedBy>,
+    },
+    ApprovalRequested {
+        user_id: Uuid,
+        approval_id: Uuid,
+    },
+    ApprovalCodeRejected {
+        user_id: Uuid,
+        approval_id: Uuid,
+        tries_left: i32,
+    },
+    /// The request is over: approved (waiting for completion), denied, expired, locked,
+    /// refused at the limit or cancelled.
+    ApprovalResolved {
+        user_id: Uuid,
+        approval_id: Uuid,
+        outcome: ApprovalStatus,
+    },
+    ApprovalCompleted {
+        user_id: Uuid,
+        approval_id: Uuid,
+    },
+    PasswordChanged {
+        user_id: Uuid,
+    },
+    /// Something the user should know about (a few short strings: well within NOTIFY's
+    /// 8000 bytes). Not sent to the sockets of `except_session` (the session it is about).
+    SecurityAlert {
+        user_id: Uuid,
+        except_session: Option<Uuid>,
+        alert: SecurityAlert,
+    },
+}
+
+/// What one transaction changed: entries for the activity log and events for the devices.
+#[derive(Debug, Default)]
+#[must_use = "changes must be saved in their transaction and announced after it"]
+pub struct Changes {
+    log: Vec<NewEntry>,
+    events: Vec<Event>,
+}
+
+impl Changes {
+    pub fn log(&mut self, entry: NewEntry) {
+        self.log.push(entry);
+    }
+
+    pub fn announce(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// Writes the log entries and publishes the events; call last, inside the transaction
+    /// (the events are delivered only if it commits).
+    pub async fn save(&self, conn: &mut AsyncPgConnection) -> Result<(), Error> {
+        crate::storage::activity::insert(conn, &self.log).await?;
+        publish(conn, &self.events).await?;
+        count(&self.events);
+        Ok(())
+    }
+
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+}
+
+/// Counts what happened for Prometheus, once, on the instance that made the change (every
+/// instance hears the events; counting there would multiply them).
+fn count(events: &[Event]) {
+    use crate::telemetry::metrics::{APPROVALS, SESSIONS_ENDED, SESSIONS_STARTED};
+    for event in events {
+        match event {
+            Event::SessionStarted { .. } => metrics::counter!(SESSIONS_STARTED).increment(1),
+            Event::SessionEnded { reason, .. } => {
+                metrics::counter!(SESSIONS_ENDED, "reason" => reason.as_str()).increment(1);
+            }
+            Event::ApprovalResolved { outcome, .. } => {
+                metrics::counter!(APPROVALS, "outcome" => outcome.as_str()).increment(1);
+            }
+            Event::ApprovalCompleted { .. } => {
+                metrics::counter!(APPROVALS, "outcome" => "completed").increment(1);
+            }
+            Event::ApprovalRequested { .. }
+            | Event::ApprovalCodeRejected { .. }
+            | Event::PasswordChanged { .. }
+            | Event::SecurityAlert { .. } => {}
+        }
+    }
+}
+
+/// The channel every instance listens on.
+pub const CHANNEL: &str = "session_events";
+
+/// Publishes events in the caller's transaction (one statement for them all, in order).
+pub async fn publish(conn: &mut AsyncPgConnection, events: &[Event]) -> Result<(), Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let payloads = events
+        .iter()
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Error::internal)?;
+    diesel::sql_query(
+        "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS e(payload, n) ORDER BY n",
+    )
+    .bind::<Text, _>(CHANNEL)
+    .bind::<Array<Text>, _>(payloads)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Delivers events to the sockets this process holds.
+pub struct Events {
+    hub: Hub,
+    pool: DbPool,
+    max_attempts: i32,
+    /// The listener is connected: this instance hears every event (`/readyz`).
+    listening: AtomicBool,
+}
+
+impl Events {
+    pub fn new(pool: DbPool, max_attempts: i32) -> Self {
+        Self {
+            hub: Hub::default(),
+            pool,
+            max_attempts,
+            listening: AtomicBool::new(false),
+        }
+    }
+
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    pub fn is_listening(&self) -> bool {
+        AtomicBool::load(&self.listening, Ordering::SeqCst)
+    }
+
+    fn set_listening(&self, listening: bool) {
+        self.listening.store(listening, Ordering::SeqCst);
+    }
+
+    /// Delivers one published event (a notification's payload) to the local sockets.
+    pub async fn deliver_payload(&self, payload: &str) {
+        match serde_json::from_str::<Event>(payload) {
+            Ok(event) => self.deliver(&event).await,
+            Err(error) => tracing::warn!(%error, "ignoring an event this version does not know"),
+        }
+    }
+
+    pub async fn deliver(&self, event: &Event) {
+        match event.clone() {
+            Event::SessionStarted { user_id, .. } | Event::PasswordChanged { user_id } => {
+                self.hub
+                    .send_to_user(user_id, &ServerMessage::SessionsChanged);
+            }
+            Event::SessionEnded {
+                user_id,
+                session_id,
+                reason,
+                replaced_by,
+            } => {
+                self.hub.end_session(
+                    user_id,
+                    session_id,
+                    &ServerMessage::SessionRevoked {
+                        reason: reason.as_str().to_owned(),
+                        replaced_by,
+                    },
+                );
+                self.hub
+                    .send_to_user(user_id, &ServerMessage::SessionsChanged);
+            }
+            Event::SecurityAlert {
+                user_id,
+                except_session,
+                alert,
+            } => self.hub.send_to_user_except(
+                user_id,
+                except_session,
+                &ServerMessage::SecurityAlert { alert },
+            ),
+            Event::ApprovalRequested {
+                user_id,
+                approval_id,
+            } => {
+                // Read only when someone here listens; a request decided meanwhile is not shown.
+                if self.hub.has_user(user_id)
+                    && let Some(approval) = self.pending_approval(approval_id).await
+                {
+                    self.hub.send_to_user(
+                        user_id,
+                        &ServerMessage::ApprovalRequested {
+                            approval: wire::pending_approval(&approval, self.max_attempts),
+                        },
+                    );
+                }
+            }
+            Event::ApprovalCodeRejected {
+                user_id,
+                approval_id,
+                tries_left,
+            } => self.hub.send_to_user(
+                user_id,
+                &ServerMessage::ApprovalCodeRejected {
+                    approval_id,
+                    tries_left,
+                },
+            ),
+            Event::ApprovalResolved {
+                user_id,
+                approval_id,
+                outcome,
+            } => {
+                if let Some(message) = waiting_device_message(outcome) {
+                    self.hub.send_to_waiting(approval_id, &message);
+                }
+                self.hub.send_to_user(
+                    user_id,
+                    &ServerMessage::ApprovalResolved {
+                        approval_id,
+                        outcome: outcome.as_str().to_owned(),
+                    },
+                );
+            }
+            Event::ApprovalCompleted {
+                user_id,
+                approval_id,
+            } => {
+                self.hub
+                    .send_to_waiting(approval_id, &PendingMessage::Completed);
+                self.hub
+                    .send_to_user(user_id, &ServerMessage::SessionsChanged);
+            }
+        }
+    }
+
+    async fn pending_approval(&self, approval_id: Uuid) -> Option<approvals::ApprovalRow> {
+        let result = async {
+            let mut conn = self.pool.get().await?;
+            Ok::<_, Error>(approvals::find(&mut conn, approval_id).await?)
+        }
+        .await;
+        match result {
+            Ok(approval) => approval.filter(|approval| approval.status.is_pending()),
+            Err(error) => {
+                tracing::warn!(error = %error.chain(), "cannot read a login request to announce it");
+                None
+            }
+        }
+    }
+}
+
+/// What the waiting device is told about its request in this status (`None` while pending).
+pub fn waiting_device_message(status: ApprovalStatus) -> Option<PendingMessage> {
+    match status {
+        ApprovalStatus::Pending => None,
+        ApprovalStatus::Approved => Some(PendingMessage::Approved),
+        ApprovalStatus::Completed => Some(PendingMessage::Completed),
+        ApprovalStatus::Denied => Some(PendingMessage::Denied),
+        ApprovalStatus::Expired => Some(PendingMessage::Expired),
+        ApprovalStatus::Locked => Some(PendingMessage::Locked),
+        ApprovalStatus::SessionLimit => Some(PendingMessage::SessionLimit),
+        ApprovalStatus::Cancelled => Some(PendingMessage::Cancelled),
+    }
+}

@@ -1,0 +1,100 @@
+//! The cookies besides actix-session's: how long the session cookie lives ("keep me signed
+//! in"), and the device cookie.
+
+use actix_web::HttpRequest;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use chrono::{DateTime, Utc};
+
+use crate::config::Settings;
+use crate::model::input::Email;
+use crate::model::secrets::DeviceCookies;
+use crate::state::AppState;
+use crate::storage::sessions::SessionRow;
+
+/// Put in a response's extensions by a handler that set the session cookie for a
+/// persistent session: the cookie then gets a `Max-Age` reaching to `until`. Without it the
+/// session cookie is a browser-session cookie (actix-session sets none).
+#[derive(Debug, Clone, Copy)]
+pub struct PersistUntil(pub DateTime<Utc>);
+
+impl PersistUntil {
+    /// For a session: persistent ones live until their absolute lifetime ends.
+    pub fn of(session: &SessionRow) -> Option<Self> {
+        session.persistent.then_some(Self(session.expires_at))
+    }
+}
+
+/// Gives the session cookie set in this response its `Max-Age`, when the handler asked for
+/// one (actix-session sets the same lifetime for every session; this is per session).
+pub async fn persist_session_cookie(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let name = request
+        .app_data::<actix_web::web::Data<AppState>>()
+        .map(|state| state.settings.session_cookie_name());
+    let mut response = next.call(request).await?.map_into_boxed_body();
+    let persist = response
+        .response()
+        .extensions()
+        .get::<PersistUntil>()
+        .copied();
+    if let (Some(PersistUntil(until)), Some(name)) = (persist, name) {
+        let seconds = (until - Utc::now()).num_seconds().max(0);
+        let headers = response.headers_mut();
+        let rewritten: Vec<HeaderValue> = headers
+            .get_all(header::SET_COOKIE)
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| Cookie::parse(value.to_owned()).ok())
+            .map(|mut cookie| {
+                if cookie.name() == name && !cookie.value().is_empty() {
+                    cookie.set_max_age(time::Duration::seconds(seconds));
+                }
+                cookie.to_string()
+            })
+            .filter_map(|value| HeaderValue::from_str(&value).ok())
+            .collect();
+        headers.remove(header::SET_COOKIE);
+        for value in rewritten {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    Ok(response)
+}
+
+/// How long a device cookie lives (browsers cap cookies at 400 days).
+const DEVICE_COOKIE_DAYS: i64 = 400;
+
+/// The device id the browser proves for `email`, if it carries a device cookie for it.
+pub fn known_device(request: &HttpRequest, state: &AppState, email: &str) -> Option<String> {
+    let email = Email::parse(email).ok()?;
+    let cookie = request.cookie(&state.settings.device_cookie_name())?;
+    state
+        .device_cookies
+        .recognise(cookie.value(), email.as_str())
+}
+
+/// The device cookie for `email`: the device keeps its id (or gets one) and a proof that it
+/// signed in to this account.
+pub fn device_cookie(
+    settings: &Settings,
+    cookies: &DeviceCookies,
+    email: &str,
+    device_id: Option<String>,
+) -> Cookie<'static> {
+    let device_id = device_id.unwrap_or_else(DeviceCookies::new_device_id);
+    Cookie::build(
+        settings.device_cookie_name(),
+        cookies.value(email, &device_id),
+    )
+    .path("/")
+    .http_only(true)
+    .secure(settings.cookie_secure)
+    .same_site(SameSite::Strict)
+    .max_age(time::Duration::days(DEVICE_COOKIE_DAYS))
+    .finish()
+}

@@ -1,0 +1,113 @@
+//! Extractors: the caller's session (`Authenticated`) and device (`ClientInfo`), and the
+//! session cookie they rest on.
+//!
+//! The cookie (managed by actix-session, encrypted and signed with `SESSION_SECRET`) holds
+//! only a random 256-bit token; the database holds its SHA-256.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+
+use actix_session::{Session, SessionExt};
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use crate::error::Error;
+use crate::model::device::{ClientInfo, client_ip};
+use crate::services::sessions::{self, Authenticated};
+use crate::state::AppState;
+
+/// Key of the token inside the actix-session cookie state.
+const TOKEN_KEY: &str = "token";
+
+pub fn app_state(request: &HttpRequest) -> Result<web::Data<AppState>, Error> {
+    request
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| Error::internal("the application state is not registered"))
+}
+
+impl FromRequest for Authenticated {
+    type Error = Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let request = request.clone();
+        Box::pin(async move {
+            let state = app_state(&request)?;
+            let token = session_token(&request, &state)?;
+            sessions::authenticate(&state, &token).await
+        })
+    }
+}
+
+impl FromRequest for ClientInfo {
+    type Error = Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(app_state(request).map(|state| client_info(request, &state)))
+    }
+}
+
+/// The device a request comes from: its user agent and address.
+pub fn client_info(request: &HttpRequest, state: &AppState) -> ClientInfo {
+    let header_text = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value: &header::HeaderValue| value.to_str().ok())
+    };
+    let forwarded: Vec<&str> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    let ip = client_ip(
+        &forwarded,
+        request.peer_addr().map(|addr| addr.ip()),
+        |ip| state.settings.is_trusted_proxy(ip),
+    );
+    let country = state.country_of(&ip);
+    ClientInfo::describe(
+        header_text(header::USER_AGENT).unwrap_or_default(),
+        ip,
+        country,
+    )
+}
+
+/// The token in the request's session cookie. A cookie that is present but unreadable
+/// (tampered, or signed with another key) is an invalid session, not a missing one.
+pub fn session_token(request: &HttpRequest, state: &AppState) -> Result<String, Error> {
+    let token = request
+        .get_session()
+        .get::<String>(TOKEN_KEY)
+        .unwrap_or(None);
+    match token {
+        Some(token) => Ok(token),
+        None if sent_cookie(request, &state.settings.session_cookie_name()) => {
+            Err(Error::InvalidSession)
+        }
+        None => Err(Error::Unauthenticated),
+    }
+}
+
+/// Whether the raw `Cookie` headers name this cookie, even with a value too mangled to parse.
+fn sent_cookie(request: &HttpRequest, name: &str) -> bool {
+    request
+        .headers()
+        .get_all(header::COOKIE)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .any(|pair| {
+            pair.trim_start()
+                .split_once('=')
+                .is_some_and(|(key, _)| key == name)
+        })
+}
+
+/// Puts a fresh token in the cookie. `renew` gives a new cookie state, so a cookie planted
+/// before login is never promoted (no session fixation).
+pub fn start_cookie_session(cookie: &Session, token: &str) -> Result<(), Error> {
+    cookie.renew();
+    cookie.insert(TOKEN_KEY, token).map_err(Error::internal)
+}

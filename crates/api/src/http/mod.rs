@@ -1,0 +1,15 @@
+//! HTTP: routes, sockets, extractors, middleware and the error responses. The only layer
+//! that knows actix-web.
+
+pub mod cookies;
+pub mod error;
+pub mod extractors;
+pub mod known_routes;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod paging;
+pub mod routes;
+pub mod spa;
+pub mod telemetry;
+pub mod ws;

@@ -1,0 +1,167 @@
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use shared::ErrorBody;
+use shared::{
+    ApprovalDecision, ApproveRequest, AuthResponse, CompleteApprovalRequest, DenyRequest,
+    PendingApprovalList,
+};
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::http::cookies::{PersistUntil, device_cookie, known_device};
+use crate::http::extractors::start_cookie_session;
+use crate::model::approval::ApprovalStatus;
+use crate::model::input::ApprovalCode;
+use crate::services::Authenticated;
+use crate::services::approvals::{self, Answer};
+use crate::state::AppState;
+use crate::wire;
+
+fn decision(approval_id: Uuid, outcome: ApprovalStatus) -> HttpResponse {
+    HttpResponse::Ok().json(ApprovalDecision {
+        approval_id,
+        outcome: outcome.as_str().to_owned(),
+    })
+}
+
+#[utoipa::path(
+    tag = "approvals",
+    operation_id = "list_approvals",
+    summary = "Sign-in requests waiting for this account's approval",
+    security(("session_cookie" = [])),
+    responses((status = 200, description = "Pending requests", body = PendingApprovalList), (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody))
+)]
+#[get("/api/approvals")]
+pub async fn list_approvals(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let approvals = approvals::list_pending(&state, auth.user.id).await?;
+    Ok(HttpResponse::Ok().json(PendingApprovalList { approvals }))
+}
+
+#[utoipa::path(
+    tag = "approvals",
+    operation_id = "approve",
+    summary = "Approve a new device with the code it shows",
+    params(("id" = Uuid, Path, description = "The request")),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "`approved`", body = ApprovalDecision),
+        (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 409, description = "`session_limit`: the limit was reached meanwhile", body = ErrorBody),
+        (status = 410, description = "Over: `approval_expired`, `approval_denied`, `approval_locked`, `approval_used`, `approval_already_approved`, `approval_session_limit` or `approval_cancelled`", body = ErrorBody),
+        (status = 422, description = "`wrong_code` (N tries left) or `validation` (not 6 digits)", body = ErrorBody),
+    )
+)]
+#[post("/api/approvals/{id}/approve")]
+pub async fn approve(
+    auth: Authenticated,
+    path: web::Path<Uuid>,
+    body: web::Json<ApproveRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let code = ApprovalCode::parse(&body.code)?;
+    let id = path.into_inner();
+    let outcome = approvals::answer(&state, &auth, id, Answer::Approve(code)).await?;
+    Ok(decision(id, outcome))
+}
+
+/// A body is optional: `{"suspicious": true}` denies as "this wasn't me".
+#[utoipa::path(
+    tag = "approvals",
+    operation_id = "deny",
+    summary = "Deny a new device (`suspicious`: \"this wasn't me\")",
+    params(("id" = Uuid, Path, description = "The request")),
+    request_body(content = Option<DenyRequest>, description = "Optional"),
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "`denied`", body = ApprovalDecision),
+        (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 410, description = "Over: `approval_expired`, `approval_denied`, `approval_locked`, `approval_used`, `approval_already_approved`, `approval_session_limit` or `approval_cancelled`", body = ErrorBody),
+    )
+)]
+#[post("/api/approvals/{id}/deny")]
+pub async fn deny(
+    auth: Authenticated,
+    path: web::Path<Uuid>,
+    body: Option<web::Json<DenyRequest>>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = path.into_inner();
+    let suspicious = body.is_some_and(|body| body.suspicious);
+    let outcome = approvals::answer(&state, &auth, id, Answer::Deny { suspicious }).await?;
+    Ok(decision(id, outcome))
+}
+
+/// The new device stops waiting: the prompt disappears from the other devices.
+#[utoipa::path(
+    tag = "approvals",
+    operation_id = "cancel_approval",
+    summary = "The waiting device withdraws its request (authenticated by its pending token)",
+    params(("id" = Uuid, Path, description = "The request")),
+    security(()),
+    responses(
+        (status = 200, description = "`cancelled`", body = ApprovalDecision),
+        (status = 404, description = "`not_found`: no such request for this token", body = ErrorBody),
+        (status = 410, description = "Over: `approval_expired`, `approval_denied`, `approval_locked`, `approval_used`, `approval_already_approved`, `approval_session_limit` or `approval_cancelled`", body = ErrorBody),
+        (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody),
+    )
+)]
+#[post("/api/login/approvals/{id}/cancel")]
+pub async fn cancel(
+    path: web::Path<Uuid>,
+    body: web::Json<CompleteApprovalRequest>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let id = path.into_inner();
+    let outcome = approvals::cancel(&state, id, &body.pending_token).await?;
+    Ok(decision(id, outcome))
+}
+
+/// The new device trades its pending token for a session cookie, once.
+#[utoipa::path(
+    tag = "approvals",
+    operation_id = "complete_approval",
+    summary = "The approved device trades its pending token for its session cookie, once",
+    params(("id" = Uuid, Path, description = "The request")),
+    security(()),
+    responses(
+        (status = 200, description = "Signed in; sets the session and device cookies", body = AuthResponse),
+        (status = 401, description = "`invalid_session`: its session was revoked meanwhile", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such request for this token", body = ErrorBody),
+        (status = 409, description = "`approval_pending`: not approved yet", body = ErrorBody),
+        (status = 410, description = "Over: `approval_expired`, `approval_denied`, `approval_locked`, `approval_used`, `approval_already_approved`, `approval_session_limit` or `approval_cancelled`", body = ErrorBody),
+        (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody),
+    )
+)]
+#[post("/api/login/approvals/{id}/complete")]
+pub async fn complete(
+    request: HttpRequest,
+    path: web::Path<Uuid>,
+    body: web::Json<CompleteApprovalRequest>,
+    state: web::Data<AppState>,
+    cookie: Session,
+) -> Result<HttpResponse, Error> {
+    let (user, session, token) =
+        approvals::complete(&state, path.into_inner(), &body.pending_token).await?;
+    start_cookie_session(&cookie, &token)?;
+    let known = known_device(&request, &state, &user.email);
+    let mut response = HttpResponse::Ok()
+        .cookie(device_cookie(
+            &state.settings,
+            &state.device_cookies,
+            &user.email,
+            known,
+        ))
+        .json(AuthResponse {
+            user: wire::user(&user),
+            session: wire::session(&session, Some(session.id), state.lifetimes()),
+        });
+    if let Some(persist) = PersistUntil::of(&session) {
+        response.extensions_mut().insert(persist);
+    }
+    Ok(response)
+}

@@ -1,0 +1,52 @@
+//! Every route of the API. Handlers parse the request, call one service and map the result
+//! to HTTP; the rules live below them.
+
+pub mod activity;
+pub mod approvals;
+pub mod auth;
+pub mod config;
+pub mod health;
+pub mod me;
+pub mod sessions;
+
+use actix_web::{HttpRequest, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::Error;
+use crate::http::ws;
+
+/// Registers every route; each handler carries its `#[utoipa::path]`, which goes into the
+/// published document (`http::openapi`).
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(health::healthz)
+        .service(health::readyz)
+        .service(health::csp_report)
+        .service(config::client_config)
+        .service(auth::signup)
+        .service(auth::login)
+        .service(auth::me)
+        .service(auth::session_probe)
+        .service(auth::password_strength)
+        .service(auth::logout)
+        .service(me::update_profile)
+        .service(me::change_password)
+        // `others` before `{id}`, which would otherwise match it.
+        .service(sessions::revoke_other_sessions)
+        .service(sessions::list_sessions)
+        .service(sessions::session_history)
+        .service(sessions::revoke_session)
+        .service(activity::list_activity)
+        .service(approvals::list_approvals)
+        .service(approvals::approve)
+        .service(approvals::deny)
+        .service(approvals::complete)
+        .service(approvals::cancel)
+        .service(ws::session::session_socket)
+        .service(ws::pending::waiting_socket)
+        .service(ws::pending::waiting_socket_alias);
+}
+
+pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, Error> {
+    Err(crate::http::known_routes::unmatched(&request))
+}

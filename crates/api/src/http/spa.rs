@@ -1,0 +1,226 @@
+//! Serves the built app (`STATIC_DIR`, e.g. `dist/`) as a production site: files as they
+//! are — precompressed (brotli, gzip) when the browser accepts it, hashed assets cached for
+//! a year, `index.html` revalidated — and `index.html` for any other non-API path, so that
+//! client-side routes survive a reload. The document's Content-Security-Policy allows its
+//! scripts by hash (`SpaPolicy`).
+
+use std::path::{Component, Path, PathBuf};
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+
+/// The Content-Security-Policy of the app's document.
+#[derive(Debug, Clone, Default)]
+pub struct SpaPolicy {
+    /// `'sha256-…'` of each inline script of `index.html` (Trunk's bootstrap), written at
+    /// build time by `scripts/build-frontend` into `csp-script-hashes.txt`.
+    script_hashes: Vec<String>,
+}
+
+impl SpaPolicy {
+    /// Reads the hashes written at build time; without that file (an app built another
+    /// way), computes them from `index.html` and says so.
+    pub fn load(dir: &Path) -> Self {
+        let written = std::fs::read_to_string(dir.join("csp-script-hashes.txt")).ok();
+        let script_hashes = match written {
+            Some(text) => text
+                .lines()
+                .map(str::trim)
+                .filter(|line| line.starts_with("'sha256-"))
+                .map(str::to_owned)
+                .collect(),
+            None => {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    "no csp-script-hashes.txt (scripts/build-frontend writes it): hashing index.html's scripts now"
+                );
+                std::fs::read_to_string(dir.join("index.html"))
+                    .map(|html| inline_script_hashes(&html))
+                    .unwrap_or_default()
+            }
+        };
+        Self { script_hashes }
+    }
+
+    /// The header value; sockets go to this host (`ws:` or `wss:`).
+    pub fn header(&self, host: Option<&str>, secure: bool) -> String {
+        let scripts = self.script_hashes.join(" ");
+        let sockets = host.map_or_else(String::new, |host| {
+            let scheme = if secure { "wss" } else { "ws" };
+            format!(" {scheme}://{host}")
+        });
+        format!(
+            "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {scripts}; \
+             style-src 'self'; img-src 'self' data:; connect-src 'self'{sockets}; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
+             report-uri /api/csp-reports"
+        )
+    }
+}
+
+/// `'sha256-…'` of the text of each inline `<script>` (what browsers hash: the exact
+/// characters between the tags).
+pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let Some(after_start) = rest.get(start..) else {
+            break;
+        };
+        let Some(open_end) = after_start.find('>') else {
+            break;
+        };
+        let tag = after_start.get(..open_end).unwrap_or_default();
+        let Some(body_and_rest) = after_start.get(open_end + 1..) else {
+            break;
+        };
+        let Some(close) = body_and_rest.find("</script>") else {
+            break;
+        };
+        let body = body_and_rest.get(..close).unwrap_or_default();
+        if !tag.contains("src=") && !body.trim().is_empty() {
+            let digest = Sha256::digest(body.as_bytes());
+            hashes.push(format!("'sha256-{}'", STANDARD.encode(digest)));
+        }
+        rest = body_and_rest.get(close..).unwrap_or_default();
+    }
+    hashes
+}
+
+pub fn service(dir: PathBuf) -> actix_web::Route {
+    web::to(move |request: HttpRequest| {
+        let dir = dir.clone();
+        async move { serve(&dir, &request).await }
+    })
+}
+
+/// Names made by Trunk end in `-<16 hex digits>` before the extension: their content never
+/// changes under that name.
+fn is_hashed(file: &Path) -> bool {
+    file.file_stem()
+        .and_then(|stem| stem.to_str())
+        .map(|stem| stem.trim_end_matches("_bg"))
+        .and_then(|stem| stem.rsplit_once('-'))
+        .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+async fn serve(dir: &Path, request: &HttpRequest) -> Result<HttpResponse, Error> {
+    let path = request.path();
+    if path.starts_with("/api/") || path == "/healthz" || path == "/readyz" {
+        return Err(crate::http::known_routes::unmatched(request));
+    }
+    let relative = Path::new(path.trim_start_matches('/'));
+    // Never leave the directory.
+    if relative
+        .components()
+        .any(|component| !matches!(component, Component::Normal(_)))
+    {
+        return Err(Error::NotFound("No such file"));
+    }
+    let candidate = dir.join(relative);
+    let file = if !path.ends_with('/')
+        && tokio::fs::metadata(&candidate)
+            .await
+            .is_ok_and(|meta| meta.is_file())
+    {
+        candidate
+    } else {
+        dir.join("index.html")
+    };
+    let accepts = |encoding: &str| {
+        request
+            .headers()
+            .get_all(header::ACCEPT_ENCODING)
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|item| {
+                let mut parts = item.split(';');
+                parts.next().is_some_and(|name| name.trim() == encoding)
+                    && !parts.any(|param| param.trim().replace(' ', "") == "q=0")
+            })
+    };
+    let mut body = None;
+    let mut encoding = None;
+    for (name, extension) in [("br", "br"), ("gzip", "gz")] {
+        if accepts(name) {
+            let mut compressed = file.clone().into_os_string();
+            compressed.push(".");
+            compressed.push(extension);
+            if let Ok(bytes) = tokio::fs::read(&compressed).await {
+                body = Some(bytes);
+                encoding = Some(name);
+                break;
+            }
+        }
+    }
+    let body = match body {
+        Some(body) => body,
+        None => tokio::fs::read(&file)
+            .await
+            .map_err(|_| Error::NotFound("No such file"))?,
+    };
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::CONTENT_TYPE, content_type(&file)));
+    response.insert_header((header::VARY, "Accept-Encoding"));
+    if let Some(encoding) = encoding {
+        response.insert_header((header::CONTENT_ENCODING, encoding));
+    }
+    let caching = if file.file_name().is_some_and(|name| name == "index.html") {
+        "no-cache"
+    } else if is_hashed(&file) {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=3600"
+    };
+    response.insert_header((header::CACHE_CONTROL, caching));
+    Ok(response.body(body))
+}
+
+fn content_type(file: &Path) -> &'static str {
+    match file.extension().and_then(|ext| ext.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("ico") => "image/x-icon",
+        Some("json") => "application/json",
+        Some("txt") => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_scripts_are_hashed_and_external_ones_are_not() {
+        let html =
+            "<head><script type=\"module\">init();</script><script src=\"/a.js\"></script></head>";
+        let hashes = inline_script_hashes(html);
+        let expected = STANDARD.encode(Sha256::digest(b"init();"));
+        assert_eq!(hashes, vec![format!("'sha256-{expected}'")]);
+        let policy = SpaPolicy {
+            script_hashes: hashes,
+        };
+        let header = policy.header(Some("example.com"), true);
+        assert!(header.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
+        assert!(header.contains("connect-src 'self' wss://example.com"));
+        assert!(!header.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn only_trunk_hashed_names_are_immutable() {
+        assert!(is_hashed(Path::new("frontend-6da5edca3de934dc_bg.wasm")));
+        assert!(is_hashed(Path::new("style-cd19d143a5c441d7.css")));
+        assert!(!is_hashed(Path::new("index.html")));
+        assert!(!is_hashed(Path::new("robots.txt")));
+    }
+}

@@ -1,0 +1,251 @@
+//! `/api/ws`: the socket of a logged-in session.
+//!
+//! It re-reads its session when it registers (a revocation may have come between the
+//! handshake's check and the registration), on every heartbeat (an event may have been
+//! lost), and when the event listener reconnects; a session found ended closes the socket
+//! with 1008 after telling why. Prompts still pending are sent on connect and on resync.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use shared::ErrorBody;
+use shared::ws::{ClientMessage, ServerMessage};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use super::{
+    MAX_MESSAGE, RateLimit, close_for, error_message, heartbeat, protocol_error, send_json,
+    too_many_messages,
+};
+use crate::error::Error;
+use crate::events::Outgoing;
+use crate::model::input::ApprovalCode;
+use crate::services::approvals::{self, Answer};
+use crate::services::sessions::{self, Authenticated, Standing};
+use crate::state::AppState;
+
+#[utoipa::path(
+    tag = "sockets",
+    operation_id = "session_socket",
+    summary = "The session's WebSocket",
+    description = "Upgrade to a WebSocket. The server sends `ServerMessage`s (JSON, tagged by `type`): the prompts pending on connect, then approval requests, code rejections, resolutions, `sessions_changed`, `security_alert`, and `session_revoked` before closing with 1008. The client sends `ClientMessage`s (`approve`, `deny`). Frames over 16 KiB close with 1009, floods with 1008; a stopping instance closes with 1012.",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 101, description = "Switching protocols: messages are `ServerMessage` (server) and `ClientMessage` (client)"),
+        (status = 400, description = "`bad_request`: not a WebSocket upgrade", body = ErrorBody),
+        (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody),
+        (status = 429, description = "`too_many_sockets`", body = ErrorBody),
+    )
+)]
+#[get("/api/ws")]
+pub async fn session_socket(
+    request: HttpRequest,
+    body: web::Payload,
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let user_id = auth.user.id;
+    let session_id = auth.session.id;
+    if state.events.hub().user_sockets(user_id) >= state.settings.ws_max_sockets_per_user {
+        return Err(Error::TooManySockets.into());
+    }
+    let (response, socket, stream) = super::upgrade(&request, body)?;
+    let (conn_id, outgoing) = state.events.hub().connect_session(user_id, session_id);
+    actix_web::rt::spawn(async move {
+        let connection = SessionConnection {
+            state: state.clone(),
+            user_id,
+            session_id,
+            socket,
+        };
+        connection.run(stream, outgoing).await;
+        state.events.hub().disconnect_session(user_id, conn_id);
+    });
+    Ok(response)
+}
+
+struct SessionConnection {
+    state: web::Data<AppState>,
+    user_id: Uuid,
+    session_id: Uuid,
+    socket: Session,
+}
+
+/// Why the loop stopped: how to close.
+enum Closing {
+    /// The peer went away or broke the protocol; nothing more to say.
+    Gone,
+    With(Option<CloseReason>),
+}
+
+fn policy(description: &str) -> Closing {
+    Closing::With(Some(CloseReason {
+        code: CloseCode::Policy,
+        description: Some(description.to_owned()),
+    }))
+}
+
+impl SessionConnection {
+    async fn run(
+        mut self,
+        stream: actix_ws::MessageStream,
+        mut outgoing: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
+    ) {
+        let mut stream = stream
+            .max_frame_size(MAX_MESSAGE)
+            .aggregate_continuations()
+            .max_continuation_size(MAX_MESSAGE);
+        let mut heartbeat = heartbeat(&self.state);
+        let mut last_heard = Instant::now();
+        let mut rate = RateLimit::new(self.state.settings.ws_max_messages_per_minute);
+        let mut closing = self.sync(false).await;
+        while closing.is_none() {
+            closing = tokio::select! {
+                command = outgoing.recv() => match command {
+                    Some(Outgoing::Send(message)) => self.send(&message).await,
+                    Some(Outgoing::SendAndClose(message)) => {
+                        let _ = send_json(&mut self.socket, &message).await;
+                        Some(policy("session ended"))
+                    }
+                    Some(Outgoing::Resync) => self.sync(true).await,
+                    Some(Outgoing::Restart) => Some(Closing::With(Some(CloseReason {
+                        code: CloseCode::Restart,
+                        description: Some("server restarting".into()),
+                    }))),
+                    None => Some(Closing::With(None)),
+                },
+                _ = heartbeat.tick() => {
+                    if last_heard.elapsed() > self.state.settings.ws_client_timeout {
+                        tracing::debug!("closing a silent session socket");
+                        Some(Closing::With(None))
+                    } else if self.socket.ping(b"").await.is_err() {
+                        Some(Closing::Gone)
+                    } else {
+                        self.check_session().await
+                    }
+                }
+                incoming = stream.recv() => {
+                    last_heard = Instant::now();
+                    match incoming {
+                        Some(Ok(AggregatedMessage::Text(_) | AggregatedMessage::Binary(_)))
+                            if !rate.allow() =>
+                        {
+                            Some(Closing::With(Some(too_many_messages())))
+                        }
+                        Some(Ok(AggregatedMessage::Text(text))) => self.handle_text(&text).await,
+                        Some(Ok(AggregatedMessage::Binary(_))) => {
+                            self.send(&protocol_error("Binary messages are not supported")).await
+                        }
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                            self.socket.pong(&bytes).await.err().map(|_| Closing::Gone)
+                        }
+                        Some(Ok(AggregatedMessage::Pong(_))) => None,
+                        Some(Ok(AggregatedMessage::Close(reason))) => Some(Closing::With(reason)),
+                        Some(Err(error)) => {
+                            tracing::debug!(%error, "session socket protocol error");
+                            Some(Closing::With(Some(close_for(&error))))
+                        }
+                        None => Some(Closing::With(None)),
+                    }
+                }
+            };
+        }
+        if let Some(Closing::With(reason)) = closing {
+            let _ = self.socket.close(reason).await;
+        }
+    }
+
+    async fn send(&mut self, message: &ServerMessage) -> Option<Closing> {
+        send_json(&mut self.socket, message)
+            .await
+            .err()
+            .map(|_| Closing::Gone)
+    }
+
+    /// Re-reads the session; an ended one is told why and closed.
+    async fn check_session(&mut self) -> Option<Closing> {
+        match sessions::standing(&self.state, self.session_id).await {
+            Ok(Standing::Active) => None,
+            Ok(Standing::Ended(reason, replaced_by)) => {
+                let message = ServerMessage::SessionRevoked {
+                    reason: reason.as_str().to_owned(),
+                    replaced_by,
+                };
+                let _ = send_json(&mut self.socket, &message).await;
+                Some(policy("session ended"))
+            }
+            // Not reachable now: try again at the next heartbeat.
+            Err(error) => {
+                crate::http::error::log(&error);
+                None
+            }
+        }
+    }
+
+    /// What the socket must know now: its session still stands, and the prompts pending
+    /// (after missed events, also that the lists may have changed).
+    async fn sync(&mut self, after_missed_events: bool) -> Option<Closing> {
+        if let Some(closing) = self.check_session().await {
+            return Some(closing);
+        }
+        if after_missed_events
+            && let Some(closing) = self.send(&ServerMessage::SessionsChanged).await
+        {
+            return Some(closing);
+        }
+        match approvals::list_pending(&self.state, self.user_id).await {
+            Ok(pending) => {
+                for approval in pending {
+                    let prompt = ServerMessage::ApprovalRequested { approval };
+                    if let Some(closing) = self.send(&prompt).await {
+                        return Some(closing);
+                    }
+                }
+                None
+            }
+            Err(error) => self.send(&error_message(&error)).await,
+        }
+    }
+
+    /// Handles one client message. Outcomes every device of the user must see are
+    /// announced as events by the service; only errors are answered here.
+    async fn handle_text(&mut self, text: &str) -> Option<Closing> {
+        let message = match serde_json::from_str::<ClientMessage>(text) {
+            Ok(message) => message,
+            Err(error) => {
+                return self
+                    .send(&protocol_error(&format!("Invalid message: {error}")))
+                    .await;
+            }
+        };
+        // The session may have ended since the socket opened: check it again. A message is
+        // a use of the session.
+        let auth = match sessions::authenticate_by_id(&self.state, self.session_id).await {
+            Ok(auth) => auth,
+            Err(Error::SessionExpired | Error::InvalidSession | Error::SessionReplaced { .. }) => {
+                return self.check_session().await.or(Some(policy("session ended")));
+            }
+            Err(error) => return self.send(&error_message(&error)).await,
+        };
+        let result = self.answer(&auth, message).await;
+        match result {
+            // Already announced as approval_resolved / approval_code_rejected.
+            Ok(()) | Err(Error::WrongCode { .. }) => None,
+            Err(error) => self.send(&error_message(&error)).await,
+        }
+    }
+
+    async fn answer(&self, auth: &Authenticated, message: ClientMessage) -> Result<(), Error> {
+        let (approval_id, answer) = match message {
+            ClientMessage::Approve { approval_id, code } => {
+                (approval_id, Answer::Approve(ApprovalCode::parse(&code)?))
+            }
+            ClientMessage::Deny {
+                approval_id,
+                suspicious,
+            } => (approval_id, Answer::Deny { suspicious }),
+        };
+        approvals::answer(&self.state, auth, approval_id, answer)
+            .await
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,34 @@
+//! Kinds of entries in an account's activity log.
+
+use super::text_enum;
+
+text_enum! {
+    /// As stored in `activity.kind` and sent in `ActivityEntry::kind`.
+    pub enum ActivityKind {
+        Signup => "signup",
+        Login => "login",
+        LoginFailed => "login_failed",
+        Logout => "logout",
+        SessionRevoked => "session_revoked",
+        SessionExpired => "session_expired",
+        /// A newer login took its place (`evict_oldest`, `single`).
+        SessionReplaced => "session_replaced",
+        ApprovalRequested => "approval_requested",
+        ApprovalGranted => "approval_granted",
+        ApprovalDenied => "approval_denied",
+        ApprovalCancelled => "approval_cancelled",
+        ApprovalCodeRejected => "approval_code_rejected",
+        ApprovalLocked => "approval_locked",
+        ApprovalExpired => "approval_expired",
+        PasswordChanged => "password_changed",
+        ProfileUpdated => "profile_updated",
+        /// A login from a browser and OS, or a network, never seen on the account.
+        NewDeviceLogin => "new_device_login",
+        /// A login from a country never seen on the account.
+        NewCountryLogin => "new_country_login",
+        /// A request denied as "this wasn't me".
+        SuspiciousLoginDenied => "suspicious_login_denied",
+        /// A correct password refused (session limit, too many requests): someone knows it.
+        LoginRefused => "login_refused",
+    }
+}

@@ -1,0 +1,198 @@
+//! The one decision a correct password leads to: a session starts (perhaps ending others),
+//! another device must approve, or the login is refused. Taken under the user's row lock,
+//! on counts read under that lock.
+
+use chrono::{DateTime, Duration, Utc};
+
+pub use crate::config::LimitPolicy as Policy;
+
+/// The account's state, read under its lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// Active sessions of the account.
+    pub active_sessions: i64,
+    /// Requests still waiting for a decision.
+    pub pending_requests: i64,
+    /// Requests made within the last hour, and when the oldest of them was made.
+    pub requests_last_hour: i64,
+    pub oldest_request_last_hour: Option<DateTime<Utc>>,
+    /// When the latest denial was decided.
+    pub last_denial: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub policy: Policy,
+    pub max_sessions: i64,
+    pub max_pending_requests: i64,
+    pub max_requests_per_hour: i64,
+    /// After a denial, no new request for this long.
+    pub denial_cooldown: Duration,
+}
+
+impl Limits {
+    /// The number of sessions the policy allows (one for `single`).
+    pub fn max_sessions(&self) -> i64 {
+        match self.policy {
+            Policy::Single => 1,
+            _ => self.max_sessions,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// A session starts now, after the `evict` least recently used ones end.
+    StartSession { evict: i64 },
+    /// A logged-in device must approve.
+    RequireApproval,
+    /// The limit is reached: "Already N sessions active".
+    RefuseAtLimit,
+    /// Too many requests already wait: try later.
+    RefuseTooManyPending,
+    /// Too many requests within the hour, or a request was denied a moment ago: no new
+    /// request before `retry_at` (prompt fatigue).
+    RefuseRequestsFor { retry_at: DateTime<Utc> },
+}
+
+pub fn decide(standing: Standing, limits: Limits, now: DateTime<Utc>) -> Decision {
+    let max = limits.max_sessions();
+    let at_limit = standing.active_sessions >= max;
+    match limits.policy {
+        Policy::Refuse if at_limit => Decision::RefuseAtLimit,
+        Policy::Refuse => Decision::StartSession { evict: 0 },
+        Policy::EvictOldest | Policy::Single => Decision::StartSession {
+            // Room for exactly one more.
+            evict: (standing.active_sessions - max + 1).max(0),
+        },
+        Policy::Approve if at_limit => Decision::RefuseAtLimit,
+        Policy::Approve if standing.active_sessions == 0 => Decision::StartSession { evict: 0 },
+        Policy::Approve => approval_or_refusal(standing, limits, now),
+    }
+}
+
+fn approval_or_refusal(standing: Standing, limits: Limits, now: DateTime<Utc>) -> Decision {
+    let cooldown_until = standing
+        .last_denial
+        .map(|denied| denied + limits.denial_cooldown)
+        .filter(|until| *until > now);
+    let hourly_until = (standing.requests_last_hour >= limits.max_requests_per_hour).then(|| {
+        standing
+            .oldest_request_last_hour
+            .map_or(now + Duration::hours(1), |oldest| {
+                oldest + Duration::hours(1)
+            })
+    });
+    if let Some(retry_at) = cooldown_until.into_iter().chain(hourly_until).max() {
+        Decision::RefuseRequestsFor { retry_at }
+    } else if standing.pending_requests >= limits.max_pending_requests {
+        Decision::RefuseTooManyPending
+    } else {
+        Decision::RequireApproval
+    }
+}
+
+/// Whether an approved request may become a session: the limit is counted again.
+pub fn may_approve(active_sessions: i64, limits: Limits) -> bool {
+    active_sessions < limits.max_sessions()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(policy: Policy, max_sessions: i64) -> Limits {
+        Limits {
+            policy,
+            max_sessions,
+            max_pending_requests: 3,
+            max_requests_per_hour: 10,
+            denial_cooldown: Duration::minutes(5),
+        }
+    }
+
+    fn standing(active_sessions: i64, pending_requests: i64) -> Standing {
+        Standing {
+            active_sessions,
+            pending_requests,
+            requests_last_hour: pending_requests,
+            oldest_request_last_hour: None,
+            last_denial: None,
+        }
+    }
+
+    fn with(policy: Policy, max: i64, active: i64, pending: i64) -> Decision {
+        decide(standing(active, pending), limits(policy, max), Utc::now())
+    }
+
+    #[test]
+    fn approve_lets_the_first_device_in_asks_for_the_second_and_refuses_the_third() {
+        assert_eq!(
+            with(Policy::Approve, 2, 0, 0),
+            Decision::StartSession { evict: 0 }
+        );
+        assert_eq!(with(Policy::Approve, 2, 1, 0), Decision::RequireApproval);
+        assert_eq!(with(Policy::Approve, 2, 2, 0), Decision::RefuseAtLimit);
+        assert_eq!(
+            with(Policy::Approve, 2, 1, 3),
+            Decision::RefuseTooManyPending
+        );
+        assert_eq!(with(Policy::Approve, 2, 2, 3), Decision::RefuseAtLimit);
+    }
+
+    #[test]
+    fn refuse_never_asks_and_evicting_policies_always_let_in() {
+        assert_eq!(
+            with(Policy::Refuse, 2, 1, 0),
+            Decision::StartSession { evict: 0 }
+        );
+        assert_eq!(with(Policy::Refuse, 2, 2, 0), Decision::RefuseAtLimit);
+        assert_eq!(
+            with(Policy::EvictOldest, 5, 4, 0),
+            Decision::StartSession { evict: 0 }
+        );
+        assert_eq!(
+            with(Policy::EvictOldest, 5, 5, 0),
+            Decision::StartSession { evict: 1 }
+        );
+        assert_eq!(
+            with(Policy::Single, 5, 0, 0),
+            Decision::StartSession { evict: 0 }
+        );
+        assert_eq!(
+            with(Policy::Single, 5, 1, 0),
+            Decision::StartSession { evict: 1 }
+        );
+        assert!(may_approve(1, limits(Policy::Approve, 2)));
+        assert!(!may_approve(1, limits(Policy::Single, 2)));
+    }
+
+    #[test]
+    fn requests_are_capped_per_hour_and_wait_after_a_denial() {
+        let now = Utc::now();
+        let mut busy = standing(1, 0);
+        busy.requests_last_hour = 10;
+        busy.oldest_request_last_hour = Some(now - Duration::minutes(50));
+        assert_eq!(
+            decide(busy, limits(Policy::Approve, 2), now),
+            Decision::RefuseRequestsFor {
+                retry_at: now + Duration::minutes(10)
+            }
+        );
+        let mut denied = standing(1, 0);
+        denied.last_denial = Some(now - Duration::minutes(1));
+        assert_eq!(
+            decide(denied, limits(Policy::Approve, 2), now),
+            Decision::RefuseRequestsFor {
+                retry_at: now + Duration::minutes(4)
+            }
+        );
+        denied.last_denial = Some(now - Duration::minutes(6));
+        assert_eq!(
+            decide(denied, limits(Policy::Approve, 2), now),
+            Decision::RequireApproval
+        );
+        assert_eq!(Policy::parse("evict_oldest"), Some(Policy::EvictOldest));
+        assert_eq!(Policy::parse("nope"), None);
+    }
+}

@@ -1,0 +1,227 @@
+//! Password hashing: argon2id on dedicated threads, each with memory it reuses.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
+use shared::Secret;
+use subtle::ConstantTimeEq;
+use thread_priority::{ThreadPriority, ThreadPriorityValue, set_current_thread_priority};
+use tokio::sync::oneshot;
+
+use super::secrets::new_token;
+use crate::telemetry::metrics::HASH_DURATION;
+
+/// Why a password could not be hashed or checked.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// More hashes wait than `HASH_QUEUE` allows: the caller should be told to retry.
+    #[error("the password hashing queue is full")]
+    QueueFull,
+    #[error("the password hashing threads are gone")]
+    WorkersGone,
+    #[error("argon2: {0}")]
+    Argon2(String),
+}
+
+fn params() -> Result<Params, HashError> {
+    // OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+    Params::new(19 * 1024, 2, 1, None).map_err(|error| HashError::Argon2(error.to_string()))
+}
+
+/// Hashes a password on the calling thread (tests and tools; the server uses [`HashPool`]).
+pub fn hash_password_now(password: &str) -> Result<String, HashError> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params()?)
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|error| HashError::Argon2(error.to_string()))
+}
+
+/// Verifies `password` against a PHC string, filling `blocks` (kept between calls: a fresh
+/// 19 MiB buffer per hash costs as much in page faults as the hash itself).
+fn verify_with_memory(blocks: &mut Vec<Block>, password: &str, stored: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(hash.algorithm.as_str()) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, Block::default());
+    }
+    let expected: &[u8] = expected.as_ref();
+    let mut computed = vec![0u8; expected.len()];
+    let Some(memory) = blocks.get_mut(..needed) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params);
+    argon2
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut computed, memory)
+        .is_ok()
+        && bool::from(computed.ct_eq(expected))
+}
+
+enum Job {
+    Hash {
+        password: Secret,
+        reply: oneshot::Sender<Result<String, HashError>>,
+    },
+    /// `stored: None` (unknown email) verifies against a dummy hash: the same work.
+    Verify {
+        password: Secret,
+        stored: Option<String>,
+        reply: oneshot::Sender<bool>,
+    },
+}
+
+/// Dedicated threads for argon2id, one per core, each with its own reusable memory, at a
+/// lower scheduling priority than the async workers: logins use the CPU the other requests
+/// leave, so a burst of logins cannot starve them, and the async workers never block on a hash.
+/// The queue is bounded: when it is full the login is answered 503 rather than queued forever.
+pub struct HashPool {
+    jobs: SyncSender<Job>,
+    /// Jobs submitted and not yet taken by a thread (`sm_password_hash_queue_depth`).
+    queued: Arc<AtomicUsize>,
+}
+
+impl HashPool {
+    pub fn start(threads: usize, queue: usize) -> Self {
+        let (jobs, receiver) = sync_channel::<Job>(queue);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let queued = Arc::new(AtomicUsize::new(0));
+        for index in 0..threads.max(1) {
+            let receiver = receiver.clone();
+            let queued = queued.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || hash_worker(&receiver, &queued));
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start a hashing thread");
+            }
+        }
+        Self { jobs, queued }
+    }
+
+    /// Hashes waiting for a thread.
+    pub fn queue_depth(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    fn submit(&self, job: Job) -> Result<(), HashError> {
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        self.jobs.try_send(job).map_err(|error| {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            match error {
+                TrySendError::Full(_) => HashError::QueueFull,
+                TrySendError::Disconnected(_) => HashError::WorkersGone,
+            }
+        })
+    }
+
+    pub async fn hash(&self, password: Secret) -> Result<String, HashError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Hash { password, reply })?;
+        answer.await.map_err(|_| HashError::WorkersGone)?
+    }
+
+    /// Verifies; with no stored hash (unknown email) it does the same work and says no.
+    pub async fn verify(
+        &self,
+        password: Secret,
+        stored: Option<String>,
+    ) -> Result<bool, HashError> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(Job::Verify {
+            password,
+            stored,
+            reply,
+        })?;
+        answer.await.map_err(|_| HashError::WorkersGone)
+    }
+}
+
+fn hash_worker(receiver: &Mutex<Receiver<Job>>, queued: &AtomicUsize) {
+    // Nice ~10: below the async workers and PostgreSQL, still well above idle.
+    if let Ok(value) = ThreadPriorityValue::try_from(0u8)
+        && let Err(error) = set_current_thread_priority(ThreadPriority::Crossplatform(value))
+    {
+        tracing::debug!(?error, "cannot lower the hashing thread's priority");
+    }
+    let mut blocks: Vec<Block> = Vec::new();
+    let dummy = dummy_hash();
+    loop {
+        let job = match receiver.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(poisoned) => poisoned.into_inner().recv(),
+        };
+        if job.is_ok() {
+            queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        let started = Instant::now();
+        match job {
+            Ok(Job::Verify {
+                password,
+                stored,
+                reply,
+            }) => {
+                let valid = match &stored {
+                    Some(stored) => verify_with_memory(&mut blocks, password.expose(), stored),
+                    None => {
+                        let _ = verify_with_memory(&mut blocks, password.expose(), dummy);
+                        false
+                    }
+                };
+                metrics::histogram!(HASH_DURATION).record(started.elapsed());
+                let _ = reply.send(valid);
+            }
+            Ok(Job::Hash { password, reply }) => {
+                let hash = hash_password_now(password.expose());
+                metrics::histogram!(HASH_DURATION).record(started.elapsed());
+                let _ = reply.send(hash);
+            }
+            // Every sender is gone: the application stopped.
+            Err(_) => return,
+        }
+    }
+}
+
+/// A valid argon2id hash of a random password, with the same parameters as real ones.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password_now(&new_token()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verification_with_reused_memory_matches_the_library() {
+        let stored = hash_password_now("correct horse").unwrap_or_default();
+        let mut blocks = Vec::new();
+        assert!(verify_with_memory(&mut blocks, "correct horse", &stored));
+        assert!(!verify_with_memory(&mut blocks, "wrong horse", &stored));
+        assert!(
+            verify_with_memory(&mut blocks, "correct horse", &stored),
+            "the buffer is reusable"
+        );
+        assert!(!verify_with_memory(
+            &mut blocks,
+            "correct horse",
+            "not a phc string"
+        ));
+    }
+}

@@ -1,0 +1,182 @@
+//! Accounts: signup, profile and password changes.
+
+use diesel_async::AsyncConnection;
+use shared::Secret;
+
+use crate::error::Error;
+use crate::events::{Changes, Event};
+use crate::model::activity::ActivityKind;
+use crate::model::device::ClientInfo;
+use crate::model::input::{
+    DisplayName, Email, LoginPassword, NewPassword, Strength, password_strength,
+};
+use crate::model::session::EndReason;
+use crate::services::sessions::{self, Authenticated, Keep};
+use crate::services::{alerts, in_flight, throttle};
+use crate::state::AppState;
+use crate::storage::activity::NewEntry;
+use crate::storage::sessions::SessionRow;
+use crate::storage::users::{self, UserRow};
+
+pub struct Signup {
+    pub email: String,
+    pub password: Secret,
+    pub name: String,
+}
+
+/// Creates the account and logs this device in: the user, the session and its token.
+pub async fn sign_up(
+    state: &AppState,
+    request: Signup,
+    client: &ClientInfo,
+) -> Result<(UserRow, SessionRow, String), Error> {
+    let name = DisplayName::parse(&request.name)?;
+    let email = Email::parse(&request.email)?;
+    let password = NewPassword::parse(request.password)?;
+    let password = ensure_strong(
+        password,
+        vec![email.as_str().to_owned(), name.as_str().to_owned()],
+    )
+    .await?;
+    // Accounts from one address are counted (signup is an open door: spam, enumeration).
+    throttle::begin_signup(state, &client.ip).await?;
+    let password_hash = state.hasher.hash(password.into_secret()).await?;
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    let created = conn
+        .transaction::<_, Error, _>(async |conn| {
+            let mut changes = Changes::default();
+            let user = users::insert(conn, &email, &name, &password_hash, now)
+                .await?
+                .ok_or(Error::EmailTaken)?;
+            let (session, token) = sessions::start(
+                conn,
+                user.id,
+                client,
+                Keep::default(),
+                now,
+                state.lifetimes(),
+            )
+            .await?;
+            for kind in [ActivityKind::Signup, ActivityKind::Login] {
+                changes.log(
+                    NewEntry::new(user.id, kind, now)
+                        .session(session.id)
+                        .from_device(&client.ip, client.label()),
+                );
+            }
+            changes.announce(Event::SessionStarted {
+                user_id: user.id,
+                session_id: session.id,
+            });
+            // The first device, network and country the account is seen from.
+            alerts::signed_in(conn, &mut changes, &session, client, now, false).await?;
+            changes.save(conn).await?;
+            Ok((user, session, token))
+        })
+        .await?;
+    tracing::info!(user_id = %created.0.id, "signed up");
+    Ok(created)
+}
+
+/// Scores a password (zxcvbn, on a blocking thread: adversarial input costs milliseconds).
+pub async fn strength(password: Secret, context: Vec<String>) -> Result<Strength, Error> {
+    Ok(tokio::task::spawn_blocking(move || {
+        let context: Vec<&str> = context.iter().map(String::as_str).collect();
+        password_strength(password.expose(), &context)
+    })
+    .await?)
+}
+
+/// Refuses a password that is easy to guess, saying why.
+async fn ensure_strong(password: NewPassword, context: Vec<String>) -> Result<NewPassword, Error> {
+    let secret = password.into_secret();
+    let scored = strength(secret.clone(), context).await?;
+    if scored.acceptable() {
+        NewPassword::parse(secret).map_err(Error::from)
+    } else {
+        Err(Error::WeakPassword(scored.explanation()))
+    }
+}
+
+pub async fn rename(state: &AppState, auth: &Authenticated, name: &str) -> Result<UserRow, Error> {
+    let name = DisplayName::parse(name)?;
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    let user = conn
+        .transaction::<_, Error, _>(async |conn| {
+            let mut changes = Changes::default();
+            let user = users::set_name(conn, auth.user.id, &name, now).await?;
+            changes.log(
+                NewEntry::new(user.id, ActivityKind::ProfileUpdated, now)
+                    .session(auth.session.id)
+                    .from_device(&auth.session.ip, auth.session.device_label()),
+            );
+            changes.save(conn).await?;
+            Ok(user)
+        })
+        .await?;
+    Ok(user)
+}
+
+/// Changes the password after checking the current one. Every other session ends (a
+/// password change is what people do when they fear someone else is in) and the current
+/// session gets a fresh token, returned for its cookie.
+pub async fn change_password(
+    state: &AppState,
+    auth: &Authenticated,
+    current: Secret,
+    new: Secret,
+) -> Result<String, Error> {
+    let current = LoginPassword::parse(current)?;
+    let new = NewPassword::parse(new)?;
+    let new = ensure_strong(new, vec![auth.user.email.clone(), auth.user.name.clone()]).await?;
+    sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
+    // The account's login counter guards this check too.
+    let email = Email::parse(&auth.user.email)?;
+    let attempt = throttle::begin_password_check(state, &email).await?;
+    if !state
+        .hasher
+        .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
+        .await?
+    {
+        throttle::failed(attempt);
+        return Err(Error::WrongPassword);
+    }
+    throttle::succeeded(state, attempt).await?;
+    let new_hash = state.hasher.hash(new.into_secret()).await?;
+    let now = state.now();
+    let user_id = auth.user.id;
+    let mut conn = state.pool.get().await?;
+    let token = conn
+        .transaction::<_, Error, _>(async |conn| {
+            let mut changes = Changes::default();
+            // A young session must not lock the older ones out (checked again under the
+            // transaction, after the hashing).
+            sessions::ensure_oldest_or_trusted(conn, state, auth).await?;
+            users::set_password_hash(conn, user_id, &new_hash, now).await?;
+            changes.log(
+                NewEntry::new(user_id, ActivityKind::PasswordChanged, now)
+                    .session(auth.session.id)
+                    .from_device(&auth.session.ip, auth.session.device_label()),
+            );
+            let reason = EndReason::PasswordChanged;
+            sessions::end_others(conn, &mut changes, auth, reason, reason.as_str(), now).await?;
+            // Requests in flight would bring a device back in with the old password.
+            in_flight::cancel_open(
+                conn,
+                &mut changes,
+                user_id,
+                in_flight::Cancelling::PendingAndApproved,
+                "the password was changed",
+                now,
+            )
+            .await?;
+            let token = sessions::rotate_token(conn, auth.session.id).await?;
+            changes.announce(Event::PasswordChanged { user_id });
+            changes.save(conn).await?;
+            Ok(token)
+        })
+        .await?;
+    Ok(token)
+}

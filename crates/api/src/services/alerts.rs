@@ -1,0 +1,133 @@
+//! Telling the user when something unusual happens: a sign-in from a device, network or
+//! country never seen on the account, a request denied as "this wasn't me", a correct
+//! password refused. Each is an activity-log entry and a `security_alert` to the devices.
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use shared::SecurityAlert;
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::events::{Changes, Event};
+use crate::model::activity::ActivityKind;
+use crate::model::alerts::{Novelty, Seen, device_key, network_key};
+use crate::model::device::ClientInfo;
+use crate::storage::activity::NewEntry;
+use crate::storage::history;
+use crate::storage::sessions::SessionRow;
+
+fn alert(
+    kind: &str,
+    session_id: Option<Uuid>,
+    client: &ClientInfo,
+    now: DateTime<Utc>,
+) -> SecurityAlert {
+    SecurityAlert {
+        kind: kind.to_owned(),
+        session_id,
+        device: client.label(),
+        ip: client.ip.clone(),
+        country: client.country.clone(),
+        at: now,
+    }
+}
+
+/// Classifies a new session against what the account signed in from before, records what
+/// is new, and (with `tell_devices`) alerts the account's other devices.
+pub async fn signed_in(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    session: &SessionRow,
+    client: &ClientInfo,
+    now: DateTime<Utc>,
+    tell_devices: bool,
+) -> Result<Novelty, Error> {
+    let user_id = session.user_id;
+    let mut novelty = Novelty {
+        device: history::record(
+            conn,
+            user_id,
+            Seen::Device.as_str(),
+            &device_key(client),
+            now,
+        )
+        .await?,
+        ..Novelty::default()
+    };
+    if let Some(network) = network_key(&client.ip) {
+        novelty.network =
+            history::record(conn, user_id, Seen::Network.as_str(), &network, now).await?;
+    }
+    if let Some(country) = &client.country {
+        novelty.country =
+            history::record(conn, user_id, Seen::Country.as_str(), country, now).await?;
+    }
+    let entry = |kind| {
+        NewEntry::new(user_id, kind, now)
+            .session(session.id)
+            .from_device(&client.ip, client.label())
+    };
+    if novelty.device_or_network() {
+        changes.log(entry(ActivityKind::NewDeviceLogin).detail(novelty.describe()));
+    }
+    if novelty.country {
+        let country = client.country.clone().unwrap_or_default();
+        changes.log(entry(ActivityKind::NewCountryLogin).detail(country));
+    }
+    let kind = if novelty.country {
+        Some("new_country")
+    } else if novelty.device_or_network() {
+        Some("new_device")
+    } else {
+        None
+    };
+    if let (Some(kind), true) = (kind, tell_devices) {
+        changes.announce(Event::SecurityAlert {
+            user_id,
+            except_session: Some(session.id),
+            alert: alert(kind, Some(session.id), client, now),
+        });
+    }
+    Ok(novelty)
+}
+
+/// A correct password was refused (the limit, too many requests): whoever sent it knows
+/// the password, and the user must hear of it.
+pub fn login_refused(
+    changes: &mut Changes,
+    user_id: Uuid,
+    client: &ClientInfo,
+    why: &str,
+    now: DateTime<Utc>,
+) {
+    changes.log(
+        NewEntry::new(user_id, ActivityKind::LoginRefused, now)
+            .from_device(&client.ip, client.label())
+            .detail(why),
+    );
+    changes.announce(Event::SecurityAlert {
+        user_id,
+        except_session: None,
+        alert: alert("login_refused", None, client, now),
+    });
+}
+
+/// A request was denied as "this wasn't me".
+pub fn suspicious_login_denied(
+    changes: &mut Changes,
+    user_id: Uuid,
+    requester: &ClientInfo,
+    by: &str,
+    now: DateTime<Utc>,
+) {
+    changes.log(
+        NewEntry::new(user_id, ActivityKind::SuspiciousLoginDenied, now)
+            .from_device(&requester.ip, requester.label())
+            .detail(by),
+    );
+    changes.announce(Event::SecurityAlert {
+        user_id,
+        except_session: None,
+        alert: alert("suspicious_login_denied", None, requester, now),
+    });
+}

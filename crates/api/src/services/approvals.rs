@@ -1,0 +1,430 @@
+//! Second-device approval: a login that would add a session waits until the 6-digit code
+//! shown on the new device is typed on a device already logged in.
+//!
+//! Which status may follow which is `model::approval::ApprovalStatus::next`. Approving
+//! creates the new session in the transaction that re-counts the active sessions under the
+//! user's row lock, so simultaneous approvals never exceed the limit. The session's cookie
+//! token is minted only when the new device completes with its pending token, once.
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use shared::{PendingApproval, Secret};
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::events::{Changes, Event};
+use crate::model::activity::ActivityKind;
+use crate::model::admission::may_approve;
+use crate::model::approval::{Action, ApprovalStatus, Refusal};
+use crate::model::device::ClientInfo;
+use crate::model::input::ApprovalCode;
+use crate::model::secrets::{self, MintedToken};
+use crate::model::session::chrono_duration;
+use crate::services::alerts;
+use crate::services::in_flight::{self, Cancelling};
+use crate::services::sessions::{self, Authenticated, Keep};
+use crate::state::AppState;
+use crate::storage::activity::NewEntry;
+use crate::storage::approvals::{self as stored, ApprovalRow, NewApproval, Scope};
+use crate::storage::sessions::SessionRow;
+use crate::storage::users::{self, UserRow};
+use crate::wire;
+
+const NO_SUCH_REQUEST: Error = Error::NotFound("No such login request");
+
+/// Stores a new pending request; returns it with its code and pending token (shown once,
+/// never stored).
+pub async fn request(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    state: &AppState,
+    user_id: Uuid,
+    client: &ClientInfo,
+    keep: Keep,
+    now: DateTime<Utc>,
+) -> Result<(ApprovalRow, Secret, Secret), Error> {
+    let id = Uuid::new_v4();
+    let code = secrets::new_code();
+    let pending = MintedToken::mint();
+    let approval = stored::insert(
+        conn,
+        NewApproval {
+            id,
+            keep_signed_in: keep.persistent,
+            user_id,
+            code_hash: &state.codes.hash(id, &code),
+            pending_token_hash: &pending.hash,
+            client,
+            created_at: now,
+            expires_at: now + chrono_duration(state.settings.approval_ttl),
+        },
+    )
+    .await?;
+    changes.log(
+        NewEntry::new(user_id, ActivityKind::ApprovalRequested, now)
+            .from_device(&client.ip, client.label()),
+    );
+    changes.announce(Event::ApprovalRequested {
+        user_id,
+        approval_id: id,
+    });
+    Ok((approval, Secret::new(code), Secret::new(pending.token)))
+}
+
+/// The user's requests still waiting for a decision, as the prompt shows them.
+pub async fn list_pending(state: &AppState, user_id: Uuid) -> Result<Vec<PendingApproval>, Error> {
+    let mut conn = state.pool.get().await?;
+    let rows = stored::list_pending(&mut conn, user_id, state.now()).await?;
+    Ok(rows
+        .iter()
+        .map(|row| wire::pending_approval(row, state.settings.approval_max_attempts))
+        .collect())
+}
+
+/// What a logged-in device answers to a request.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Approve(ApprovalCode),
+    /// `suspicious`: "this wasn't me" — the other pending requests are cancelled too and
+    /// every device of the account is alerted.
+    Deny {
+        suspicious: bool,
+    },
+}
+
+/// Approves (with the code) or denies a pending request of the user; the status it ended in.
+pub async fn answer(
+    state: &AppState,
+    by: &Authenticated,
+    approval_id: Uuid,
+    answer: Answer,
+) -> Result<ApprovalStatus, Error> {
+    let mut conn = state.pool.get().await?;
+    // An answer that ends in an error (a wrong code, a lock, the limit) still commits.
+    conn.transaction::<_, Error, _>(async |conn| {
+        let mut changes = Changes::default();
+        let result = answer_locked(conn, &mut changes, state, by, approval_id, &answer).await?;
+        changes.save(conn).await?;
+        Ok(result)
+    })
+    .await?
+}
+
+/// The answer under the user's lock. Outcomes that end in an error (a wrong code, a lock,
+/// the limit) still commit: they are returned as the inner error.
+async fn answer_locked(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    state: &AppState,
+    by: &Authenticated,
+    approval_id: Uuid,
+    answer: &Answer,
+) -> Result<Result<ApprovalStatus, Error>, Error> {
+    let now = state.now();
+    let user_id = by.user.id;
+    // The user lock serialises this with logins and other approvals.
+    users::lock(conn, user_id).await?;
+    let approval = stored::lock(conn, approval_id)
+        .await?
+        .filter(|approval| approval.user_id == user_id)
+        .ok_or(NO_SUCH_REQUEST)?;
+    if !approval.status.is_pending() {
+        return Err(refused(approval.status, Action::Deny));
+    }
+    let entry =
+        |kind| NewEntry::new(user_id, kind, now).from_device(&approval.ip, approval.device_label());
+    let resolved = |outcome| Event::ApprovalResolved {
+        user_id,
+        approval_id,
+        outcome,
+    };
+    if approval.expires_at <= now {
+        let status = transition(approval.status, Action::Expire)?;
+        stored::set_status(conn, approval_id, status, Some(by.session.id), now).await?;
+        changes.log(entry(ActivityKind::ApprovalExpired));
+        changes.announce(resolved(status));
+        return Ok(Err(Error::Approval(Refusal::Expired)));
+    }
+    let code = match answer {
+        Answer::Deny { suspicious } => {
+            let status = transition(approval.status, Action::Deny)?;
+            stored::set_status(conn, approval_id, status, Some(by.session.id), now).await?;
+            changes.log(entry(ActivityKind::ApprovalDenied).detail(by.by()));
+            changes.announce(resolved(status));
+            if *suspicious {
+                alerts::suspicious_login_denied(
+                    changes,
+                    user_id,
+                    &approval.client(),
+                    &by.by(),
+                    now,
+                );
+                in_flight::cancel_open(
+                    conn,
+                    changes,
+                    user_id,
+                    Cancelling::PendingOnly,
+                    "cancelled after a request was denied as suspicious",
+                    now,
+                )
+                .await?;
+            }
+            return Ok(Ok(status));
+        }
+        Answer::Approve(code) => code,
+    };
+    if !state
+        .codes
+        .verify(approval_id, code.expose(), &approval.code_hash)
+    {
+        let attempts = approval.failed_attempts.saturating_add(1);
+        let tries_left = (state.settings.approval_max_attempts - attempts).max(0);
+        stored::set_failed_attempts(conn, approval_id, attempts).await?;
+        changes.log(entry(ActivityKind::ApprovalCodeRejected).detail(by.by()));
+        if tries_left > 0 {
+            transition(approval.status, Action::RejectCode)?;
+            changes.announce(Event::ApprovalCodeRejected {
+                user_id,
+                approval_id,
+                tries_left,
+            });
+            return Ok(Err(Error::WrongCode { tries_left }));
+        }
+        let status = transition(approval.status, Action::Lock)?;
+        stored::set_status(conn, approval_id, status, Some(by.session.id), now).await?;
+        changes.log(entry(ActivityKind::ApprovalLocked));
+        changes.announce(resolved(status));
+        return Ok(Err(Error::Approval(Refusal::Locked)));
+    }
+    // Right code: the limit is counted again, under the lock, before admitting.
+    let active = sessions::settle(conn, changes, user_id, now, state.lifetimes()).await?;
+    if !may_approve(active, state.limits()) {
+        let status = transition(approval.status, Action::RefuseAtLimit)?;
+        stored::set_status(conn, approval_id, status, Some(by.session.id), now).await?;
+        changes.log(
+            entry(ActivityKind::ApprovalDenied).detail(format!("Already {active} sessions active")),
+        );
+        changes.announce(resolved(status));
+        return Ok(Err(Error::SessionLimit(state.limits().max_sessions())));
+    }
+    let status = transition(approval.status, Action::Approve)?;
+    // The session exists from now on (it counts against the limit); its cookie token is
+    // minted when the new device completes, so until then nobody holds one. Not completed
+    // within the approval TTL, it ends and frees its slot.
+    let (session, _unused_token) = sessions::start(
+        conn,
+        user_id,
+        &approval.client(),
+        Keep {
+            persistent: approval.keep_signed_in,
+        },
+        now,
+        state.lifetimes(),
+    )
+    .await?;
+    let complete_by = now + chrono_duration(state.settings.approval_ttl);
+    stored::set_approved(
+        conn,
+        approval_id,
+        by.session.id,
+        session.id,
+        now,
+        complete_by,
+    )
+    .await?;
+    changes.log(
+        entry(ActivityKind::ApprovalGranted)
+            .session(session.id)
+            .detail(by.by()),
+    );
+    changes.announce(resolved(status));
+    changes.announce(Event::SessionStarted {
+        user_id,
+        session_id: session.id,
+    });
+    Ok(Ok(status))
+}
+
+/// The new status, or the refusal as an error.
+fn transition(from: ApprovalStatus, action: Action) -> Result<ApprovalStatus, Error> {
+    from.next(action).map_err(Error::Approval)
+}
+
+fn refused(status: ApprovalStatus, action: Action) -> Error {
+    match status.next(action) {
+        Err(refusal) => Error::Approval(refusal),
+        Ok(_) => Error::Approval(Refusal::Expired),
+    }
+}
+
+/// The request with this id, locked for the transaction, if `pending_token` is its token.
+async fn lock_with_token(
+    conn: &mut AsyncPgConnection,
+    approval_id: Uuid,
+    pending_token: &Secret,
+) -> Result<ApprovalRow, Error> {
+    stored::lock(conn, approval_id)
+        .await?
+        .filter(|approval| token_matches(approval, pending_token))
+        .ok_or(NO_SUCH_REQUEST)
+}
+
+/// Checks a pending token against a request in constant time.
+fn token_matches(approval: &ApprovalRow, pending_token: &Secret) -> bool {
+    secrets::hashes_equal(
+        &secrets::hash_token(pending_token.expose()),
+        &approval.pending_token_hash,
+    )
+}
+
+/// The request as the waiting device may see it: only with its pending token.
+pub async fn for_waiting_device(
+    state: &AppState,
+    approval_id: Uuid,
+    pending_token: &Secret,
+) -> Result<ApprovalRow, Error> {
+    let mut conn = state.pool.get().await?;
+    stored::find(&mut conn, approval_id)
+        .await?
+        .filter(|approval| token_matches(approval, pending_token))
+        .ok_or(NO_SUCH_REQUEST)
+}
+
+/// The request as it stands now (the waiting socket re-reads it after missed events).
+pub async fn current(state: &AppState, approval_id: Uuid) -> Result<ApprovalRow, Error> {
+    let mut conn = state.pool.get().await?;
+    stored::find(&mut conn, approval_id)
+        .await?
+        .ok_or(NO_SUCH_REQUEST)
+}
+
+/// The new device withdraws its request: the prompt disappears from the other devices.
+pub async fn cancel(
+    state: &AppState,
+    approval_id: Uuid,
+    pending_token: &Secret,
+) -> Result<ApprovalStatus, Error> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    let status = conn
+        .transaction::<_, Error, _>(async |conn| {
+            let mut changes = Changes::default();
+            let approval = lock_with_token(conn, approval_id, pending_token).await?;
+            let status = transition(approval.status, Action::Cancel)?;
+            stored::set_status(conn, approval_id, status, None, now).await?;
+            // Withdrawn after approval: the session kept for it ends.
+            if let (ApprovalStatus::Approved, Some(session_id)) =
+                (approval.status, approval.session_id)
+            {
+                sessions::end_not_completed(conn, &mut changes, approval.user_id, session_id, now)
+                    .await?;
+            }
+            changes.log(
+                NewEntry::new(approval.user_id, ActivityKind::ApprovalCancelled, now)
+                    .from_device(&approval.ip, approval.device_label()),
+            );
+            changes.announce(Event::ApprovalResolved {
+                user_id: approval.user_id,
+                approval_id,
+                outcome: status,
+            });
+            changes.save(conn).await?;
+            Ok(status)
+        })
+        .await?;
+    Ok(status)
+}
+
+/// The new device trades its pending token for a session, once: the user, the session and
+/// the cookie token.
+pub async fn complete(
+    state: &AppState,
+    approval_id: Uuid,
+    pending_token: &Secret,
+) -> Result<(UserRow, SessionRow, String), Error> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    let done = conn
+        .transaction::<_, Error, _>(async |conn| {
+            let mut changes = Changes::default();
+            let approval = lock_with_token(conn, approval_id, pending_token).await?;
+            if approval.status.is_pending() && approval.expires_at <= now {
+                return Err(Error::Approval(Refusal::Expired));
+            }
+            transition(approval.status, Action::Complete)?;
+            let session_id = approval
+                .session_id
+                .ok_or_else(|| Error::internal("an approved login request has no session"))?;
+            let token = sessions::rotate_token(conn, session_id).await?;
+            stored::set_completed(conn, approval_id).await?;
+            let session = crate::storage::sessions::find(conn, session_id)
+                .await?
+                .filter(|session| session.end_reason.is_none())
+                // Revoked between approval and completion.
+                .ok_or(Error::InvalidSession)?;
+            changes.log(
+                NewEntry::new(approval.user_id, ActivityKind::Login, now)
+                    .session(session_id)
+                    .from_device(&approval.ip, approval.device_label())
+                    .detail("approved by another device"),
+            );
+            // The owner approved it: recorded, no alert.
+            alerts::signed_in(conn, &mut changes, &session, &approval.client(), now, false).await?;
+            changes.announce(Event::ApprovalCompleted {
+                user_id: approval.user_id,
+                approval_id,
+            });
+            let user = users::find(conn, approval.user_id).await?;
+            changes.save(conn).await?;
+            Ok((user, session, token))
+        })
+        .await?;
+    Ok(done)
+}
+
+/// Expires requests whose time is up (pending, or approved and never completed: their
+/// reserved session ends) and records it.
+pub async fn expire(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    scope: Scope,
+    now: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let expired = stored::expire_lapsed(conn, scope, now).await?;
+    for approval in &expired {
+        transition(approval.status, Action::Expire)?;
+        if let (ApprovalStatus::Approved, Some(session_id)) = (approval.status, approval.session_id)
+        {
+            sessions::end_not_completed(conn, changes, approval.user_id, session_id, now).await?;
+        }
+    }
+    record_expired(changes, &expired, now);
+    Ok(expired.len())
+}
+
+/// Records requests that expired: their log entries and the events both sides hear.
+fn record_expired(changes: &mut Changes, expired: &[ApprovalRow], now: DateTime<Utc>) {
+    for approval in expired {
+        changes.log(
+            NewEntry::new(approval.user_id, ActivityKind::ApprovalExpired, now)
+                .from_device(&approval.ip, approval.device_label()),
+        );
+        changes.announce(Event::ApprovalResolved {
+            user_id: approval.user_id,
+            approval_id: approval.id,
+            outcome: ApprovalStatus::Expired,
+        });
+    }
+}
+
+/// Expires one request if its time is up (the waiting socket calls it at its deadline).
+pub async fn expire_if_lapsed(state: &AppState, approval_id: Uuid) -> Result<(), Error> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let mut changes = Changes::default();
+        expire(conn, &mut changes, Scope::One(approval_id), now).await?;
+        changes.save(conn).await
+    })
+    .await
+}

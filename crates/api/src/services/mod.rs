@@ -1,0 +1,17 @@
+//! What the API does, as functions of the state: each takes validated input, runs one
+//! transaction that applies `model`'s rules to `storage`'s rows, records what changed in the
+//! activity log and announces it through `events` after the commit. No HTTP in here.
+
+pub mod accounts;
+pub mod activity;
+pub mod admin;
+pub mod admission;
+pub mod alerts;
+pub mod approvals;
+pub mod in_flight;
+pub mod operations;
+pub mod sessions;
+pub mod sweeper;
+pub mod throttle;
+
+pub use sessions::Authenticated;

@@ -1,0 +1,507 @@
+//! Sessions: the check behind every authenticated request, starting one (the only place a
+//! session row and its token are made), ending, listing and the session log.
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use shared::{ReplacedBy, SessionHistoryEntry, SessionInfo};
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::events::{Changes, Event};
+use crate::model::activity::ActivityKind;
+use crate::model::device::ClientInfo;
+use crate::model::secrets::{self, MintedToken};
+use crate::model::session::{EndReason, Lifetimes, too_new_until};
+use crate::services::in_flight;
+use crate::state::AppState;
+use crate::storage::activity::NewEntry;
+use crate::storage::sessions::{self as stored, Lapsed, NewSession, SessionRow};
+use crate::storage::users::UserRow;
+use crate::wire;
+
+/// A request made with a valid, active session.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: UserRow,
+    pub session: SessionRow,
+}
+
+impl Authenticated {
+    /// "by Chrome 120 on Linux (Desktop) (203.0.113.9)", for the log.
+    pub fn by(&self) -> String {
+        format!("by {} ({})", self.session.device_label(), self.session.ip)
+    }
+}
+
+/// Checks a session token, ending the session if its time is up. A revoked session fails
+/// on its very next request: every check reads the row.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, Error> {
+    let found = state.lookups.find(secrets::hash_token(token)).await?;
+    let (session, user) = found.ok_or(Error::InvalidSession)?;
+    accept(state, session, user).await
+}
+
+/// The same check for a session known by id (a socket acting for its session: the cookie's
+/// token may have been rotated since the socket opened).
+pub async fn authenticate_by_id(
+    state: &AppState,
+    session_id: Uuid,
+) -> Result<Authenticated, Error> {
+    let mut conn = state.pool.get().await?;
+    let found = stored::find_with_user(&mut conn, session_id).await?;
+    drop(conn);
+    let (session, user) = found.ok_or(Error::InvalidSession)?;
+    accept(state, session, user).await
+}
+
+/// An open session in use: ended if its time is up, otherwise its use is recorded.
+async fn accept(
+    state: &AppState,
+    mut session: SessionRow,
+    user: UserRow,
+) -> Result<Authenticated, Error> {
+    let now = state.now();
+    if let Some(reason) = session.end_reason {
+        return Err(match reason {
+            EndReason::Replaced => match replaced_by(state, &session).await? {
+                Some(by) => Error::SessionReplaced {
+                    by: by.device,
+                    at: by.at,
+                },
+                None => Error::InvalidSession,
+            },
+            reason if reason.is_expiry() => Error::SessionExpired,
+            _ => Error::InvalidSession,
+        });
+    }
+    if end_if_lapsed(state, &session, now).await?.is_some() {
+        return Err(Error::SessionExpired);
+    }
+    // Writing last_seen_at on every request would turn each read into a write.
+    if now - session.last_seen_at
+        >= chrono::Duration::from_std(state.settings.touch_interval).unwrap_or_default()
+    {
+        stored::touch(&mut *state.pool.get().await?, session.id, now).await?;
+        session.last_seen_at = now;
+    }
+    Ok(Authenticated { user, session })
+}
+
+/// Ends an open session whose time is up, now rather than at the next sweep, so that the
+/// log and the other devices agree; the reason, if it ended.
+async fn end_if_lapsed(
+    state: &AppState,
+    session: &SessionRow,
+    now: DateTime<Utc>,
+) -> Result<Option<EndReason>, Error> {
+    let Some(lapse) = state
+        .lifetimes()
+        .lapse(session.last_seen_at, session.expires_at, now)
+    else {
+        return Ok(None);
+    };
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let mut changes = Changes::default();
+        if let Some(ended) = stored::end(
+            conn,
+            session.user_id,
+            session.id,
+            lapse.reason,
+            None,
+            lapse.at,
+        )
+        .await?
+        {
+            session_ended(&mut changes, &ended, lapse.reason, None, now, |entry| {
+                entry.detail(lapse.reason.as_str())
+            });
+        }
+        changes.save(conn).await?;
+        Ok(())
+    })
+    .await?;
+    Ok(Some(lapse.reason))
+}
+
+/// Where a session stands, as a socket checks it (reading, without counting as a use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Standing {
+    Active,
+    /// Ended, why, and (for `replaced`) by which login.
+    Ended(EndReason, Option<ReplacedBy>),
+}
+
+/// Re-reads a session by id; one whose time is up is ended now.
+pub async fn standing(state: &AppState, session_id: Uuid) -> Result<Standing, Error> {
+    let mut conn = state.pool.get().await?;
+    let found = stored::find(&mut conn, session_id).await?;
+    drop(conn);
+    let Some(session) = found else {
+        return Ok(Standing::Ended(EndReason::Revoked, None));
+    };
+    if let Some(reason) = session.end_reason {
+        return Ok(Standing::Ended(reason, replaced_by(state, &session).await?));
+    }
+    Ok(match end_if_lapsed(state, &session, state.now()).await? {
+        Some(reason) => Standing::Ended(reason, None),
+        None => Standing::Active,
+    })
+}
+
+/// The login that replaced an ended session, if one did.
+async fn replaced_by(state: &AppState, session: &SessionRow) -> Result<Option<ReplacedBy>, Error> {
+    let (Some(EndReason::Replaced), Some(by)) = (session.end_reason, session.ended_by) else {
+        return Ok(None);
+    };
+    let replacing = stored::find(&mut *state.pool.get().await?, by).await?;
+    Ok(replacing.map(|replacing| ReplacedBy {
+        device: replacing.device_label(),
+        at: session.ended_at.unwrap_or(replacing.created_at),
+    }))
+}
+
+/// Refuses when the caller's session is too young to act against an older one
+/// (`FRESH_SESSION_SECS`). `older_than_caller`: when the oldest session concerned started.
+fn ensure_trusted(
+    state: &AppState,
+    auth: &Authenticated,
+    older_than_caller: Option<DateTime<Utc>>,
+) -> Result<(), Error> {
+    let older_active = older_than_caller.is_some_and(|created| created < auth.session.created_at);
+    match too_new_until(
+        auth.session.created_at,
+        older_active,
+        state.settings.fresh_session,
+        state.now(),
+    ) {
+        Some(until) => Err(Error::SessionTooNew { until }),
+        None => Ok(()),
+    }
+}
+
+/// Refuses a young session while an older one of the account is active (for the password
+/// change and "sign out all others").
+pub async fn ensure_oldest_or_trusted(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    auth: &Authenticated,
+) -> Result<(), Error> {
+    let oldest = stored::oldest_active_other(
+        conn,
+        auth.user.id,
+        auth.session.id,
+        state.now(),
+        state.lifetimes(),
+    )
+    .await?;
+    ensure_trusted(state, auth, oldest)
+}
+
+/// How a new session's cookie lives: `persistent` outlives the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Keep {
+    pub persistent: bool,
+}
+
+/// Starts a session: the one place a session row and its cookie token are made.
+pub async fn start(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    client: &ClientInfo,
+    keep: Keep,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> Result<(SessionRow, String), Error> {
+    let minted = MintedToken::mint();
+    let session = stored::insert(
+        conn,
+        NewSession {
+            user_id,
+            persistent: keep.persistent,
+            token_hash: &minted.hash,
+            client,
+            created_at: now,
+            expires_at: lifetimes.expires_at(now),
+        },
+    )
+    .await?;
+    Ok((session, minted.token))
+}
+
+/// Gives a session a new cookie token (the old one stops working at once).
+pub async fn rotate_token(conn: &mut AsyncPgConnection, session_id: Uuid) -> Result<String, Error> {
+    let minted = MintedToken::mint();
+    stored::replace_token(conn, session_id, &minted.hash).await?;
+    Ok(minted.token)
+}
+
+/// Records that a session ended: its log entry and the event its sockets hear.
+fn session_ended(
+    changes: &mut Changes,
+    session: &SessionRow,
+    reason: EndReason,
+    replaced_by: Option<ReplacedBy>,
+    now: DateTime<Utc>,
+    detail: impl FnOnce(NewEntry) -> NewEntry,
+) {
+    let kind = match reason {
+        EndReason::Logout => ActivityKind::Logout,
+        EndReason::IdleTimeout | EndReason::LifetimeExceeded | EndReason::NotCompleted => {
+            ActivityKind::SessionExpired
+        }
+        EndReason::Revoked | EndReason::PasswordChanged => ActivityKind::SessionRevoked,
+        EndReason::Replaced => ActivityKind::SessionReplaced,
+    };
+    changes.log(detail(
+        NewEntry::new(session.user_id, kind, now)
+            .session(session.id)
+            .from_device(&session.ip, session.device_label()),
+    ));
+    changes.announce(Event::SessionEnded {
+        user_id: session.user_id,
+        session_id: session.id,
+        reason,
+        replaced_by,
+    });
+}
+
+/// Ends the `count` least recently used sessions of the account to make room for `new`
+/// (policies `evict_oldest` and `single`); their devices hear which login replaced them.
+pub async fn replace_least_recently_used(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    new: &SessionRow,
+    count: i64,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> Result<(), Error> {
+    let ended =
+        stored::end_least_recently_used(conn, new.user_id, new.id, count, now, lifetimes).await?;
+    let by = ReplacedBy {
+        device: new.device_label(),
+        at: now,
+    };
+    for session in &ended {
+        session_ended(
+            changes,
+            session,
+            EndReason::Replaced,
+            Some(by.clone()),
+            now,
+            |entry| entry.detail(format!("by a sign-in on {} ({})", by.device, new.ip)),
+        );
+    }
+    Ok(())
+}
+
+/// Ends an approved request's reserved session that was never completed.
+pub async fn end_not_completed(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    user_id: Uuid,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let reason = EndReason::NotCompleted;
+    if let Some(ended) = stored::end(conn, user_id, session_id, reason, None, now).await? {
+        session_ended(changes, &ended, reason, None, now, |entry| {
+            entry.detail(reason.as_str())
+        });
+    }
+    Ok(())
+}
+
+/// Records sessions that lapsed and were ended in bulk.
+pub fn record_lapsed(changes: &mut Changes, lapsed: &[Lapsed], now: DateTime<Utc>) {
+    for session in lapsed {
+        changes.log(
+            NewEntry::new(session.user_id, ActivityKind::SessionExpired, now)
+                .session(session.id)
+                .from_device(&session.ip, session.label.clone())
+                .detail(session.end_reason.as_str()),
+        );
+        changes.announce(Event::SessionEnded {
+            user_id: session.user_id,
+            session_id: session.id,
+            reason: session.end_reason,
+            replaced_by: None,
+        });
+    }
+}
+
+/// Ends the user's lapsed sessions and counts the active ones, for a decision about the
+/// limit (call under the user's row lock). The common case — nothing lapsed — is one
+/// prepared query over the user's open sessions.
+pub async fn settle(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> Result<i64, Error> {
+    let open = stored::open_times(conn, user_id).await?;
+    let active = open
+        .iter()
+        .filter(|(last_seen, expires)| lifetimes.lapse(*last_seen, *expires, now).is_none())
+        .count();
+    if active < open.len() {
+        let lapsed = stored::end_lapsed(conn, Some(user_id), now, lifetimes).await?;
+        record_lapsed(changes, &lapsed, now);
+    }
+    Ok(i64::try_from(active).unwrap_or(i64::MAX))
+}
+
+/// Ends the caller's own session.
+pub async fn logout(state: &AppState, auth: &Authenticated) -> Result<(), Error> {
+    end_one(state, auth, auth.session.id, EndReason::Logout).await?;
+    Ok(())
+}
+
+/// Ends one of the user's sessions (the current one included: that is a logout).
+pub async fn revoke(state: &AppState, auth: &Authenticated, target: Uuid) -> Result<(), Error> {
+    if end_one(state, auth, target, EndReason::Revoked).await? {
+        Ok(())
+    } else {
+        Err(Error::NotFound("No such active session"))
+    }
+}
+
+async fn end_one(
+    state: &AppState,
+    auth: &Authenticated,
+    target: Uuid,
+    reason: EndReason,
+) -> Result<bool, Error> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let mut changes = Changes::default();
+        if target != auth.session.id
+            && let Some(target_session) = stored::find(conn, target).await?
+            && target_session.user_id == auth.user.id
+            && target_session.end_reason.is_none()
+        {
+            // A young session may end younger ones, not older ones.
+            ensure_trusted(state, auth, Some(target_session.created_at))?;
+        }
+        let by = (reason == EndReason::Revoked).then_some(auth.session.id);
+        let ended = stored::end(conn, auth.user.id, target, reason, by, now).await?;
+        if let Some(ended) = &ended {
+            session_ended(
+                &mut changes,
+                ended,
+                reason,
+                None,
+                now,
+                |entry| match reason {
+                    EndReason::Revoked => entry.detail(auth.by()),
+                    _ => entry,
+                },
+            );
+        }
+        changes.save(conn).await?;
+        Ok(ended.is_some())
+    })
+    .await
+}
+
+/// Signs out every other device of the user; how many.
+pub async fn revoke_others(state: &AppState, auth: &Authenticated) -> Result<usize, Error> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let mut changes = Changes::default();
+        ensure_oldest_or_trusted(conn, state, auth).await?;
+        let ended = end_others(
+            conn,
+            &mut changes,
+            auth,
+            EndReason::Revoked,
+            &auth.by(),
+            now,
+        )
+        .await?;
+        // Requests in flight would bring a device back in: they end too.
+        in_flight::cancel_open(
+            conn,
+            &mut changes,
+            auth.user.id,
+            in_flight::Cancelling::PendingAndApproved,
+            "signed out all other devices",
+            now,
+        )
+        .await?;
+        changes.save(conn).await?;
+        Ok(ended)
+    })
+    .await
+}
+
+/// Ends every open session of the user but the caller's, inside a transaction.
+pub async fn end_others(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    auth: &Authenticated,
+    reason: EndReason,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let user_id = auth.user.id;
+    let ended = stored::end_others(conn, user_id, Some(auth.session.id), reason, now).await?;
+    for session_id in &ended {
+        changes.log(
+            NewEntry::new(user_id, ActivityKind::SessionRevoked, now)
+                .session(*session_id)
+                .detail(detail),
+        );
+        changes.announce(Event::SessionEnded {
+            user_id,
+            session_id: *session_id,
+            reason,
+            replaced_by: None,
+        });
+    }
+    Ok(ended.len())
+}
+
+pub async fn list_active(
+    state: &AppState,
+    auth: &Authenticated,
+) -> Result<Vec<SessionInfo>, Error> {
+    let lifetimes = state.lifetimes();
+    let mut conn = state.pool.get().await?;
+    let rows = stored::list_active(&mut conn, auth.user.id, state.now(), lifetimes).await?;
+    Ok(rows
+        .iter()
+        .map(|row| wire::session(row, Some(auth.session.id), lifetimes))
+        .collect())
+}
+
+/// Position in the session log: `(created_at, id)` of the last entry seen.
+pub type HistoryKey = (DateTime<Utc>, Uuid);
+
+/// One page of the session log, newest first, and the key of its last entry when there
+/// are more.
+pub async fn history(
+    state: &AppState,
+    auth: &Authenticated,
+    after: Option<HistoryKey>,
+    limit: usize,
+) -> Result<(Vec<SessionHistoryEntry>, Option<HistoryKey>), Error> {
+    let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let mut conn = state.pool.get().await?;
+    let mut rows = stored::history_page(&mut conn, auth.user.id, after, fetch).await?;
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
+    let now = state.now();
+    let next = rows
+        .last()
+        .filter(|_| has_more)
+        .map(|row| (row.created_at, row.id));
+    let items = rows
+        .iter()
+        .map(|row| wire::history_entry(row, auth.session.id, now, state.lifetimes()))
+        .collect();
+    Ok((items, next))
+}

@@ -1,0 +1,112 @@
+//! Background housekeeping: ends lapsed sessions and requests (their sockets hear it through
+//! the event bus), and purges rows past retention. Every instance runs the loop; whichever
+//! holds the PostgreSQL advisory lock does the pass, the others skip it.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::error::Error;
+use crate::events::Changes;
+use crate::services::{approvals, sessions};
+use crate::state::AppState;
+use crate::storage::approvals::Scope;
+use crate::storage::{
+    activity, approvals as stored_approvals, locks, sessions as stored_sessions, throttle,
+};
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    /// False when another instance held the lock (this one did nothing).
+    pub ran: bool,
+    pub sessions_ended: usize,
+    pub approvals_expired: usize,
+    pub rows_purged: usize,
+}
+
+pub async fn run(state: &AppState) {
+    let mut interval = tokio::time::interval(state.settings.sweep_interval);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = sweep(state).await {
+            tracing::warn!(error = %error.chain(), "sweep failed; retrying at the next tick");
+        }
+    }
+}
+
+/// One pass, if no other instance is doing one; public so tests and operators can trigger it.
+pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
+    let mut conn = state.pool.get().await?;
+    if !locks::try_lock(&mut conn, locks::SWEEPER).await? {
+        return Ok(Swept::default());
+    }
+    let result = sweep_locked(state, &mut conn).await;
+    if let Ok(swept) = &result {
+        use crate::telemetry::metrics::{SWEEPER_ROWS, SWEEPER_RUNS};
+        metrics::counter!(SWEEPER_RUNS).increment(1);
+        for (kind, rows) in [
+            ("sessions_ended", swept.sessions_ended),
+            ("approvals_expired", swept.approvals_expired),
+            ("rows_purged", swept.rows_purged),
+        ] {
+            metrics::counter!(SWEEPER_ROWS, "kind" => kind)
+                .increment(u64::try_from(rows).unwrap_or(u64::MAX));
+        }
+    }
+    // A connection that cannot unlock is broken, and closing it releases the lock.
+    if let Err(error) = locks::unlock(&mut conn, locks::SWEEPER).await {
+        tracing::warn!(%error, "cannot release the sweeper's lock");
+    }
+    result
+}
+
+async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<Swept, Error> {
+    let now = state.now();
+    let (sessions_ended, approvals_expired) = conn
+        .transaction::<_, Error, _>(async |conn| {
+            let mut changes = Changes::default();
+            let lapsed = stored_sessions::end_lapsed(conn, None, now, state.lifetimes()).await?;
+            sessions::record_lapsed(&mut changes, &lapsed, now);
+            let expired = approvals::expire(conn, &mut changes, Scope::All, now).await?;
+            changes.save(conn).await?;
+            Ok((lapsed.len(), expired))
+        })
+        .await?;
+
+    // History older than the retention goes: ended sessions and activity (each an index
+    // range, never a scan of the table); login slots once they left the window.
+    let cutoff = chrono::Duration::from_std(state.settings.history_retention)
+        .ok()
+        .and_then(|retention| now.checked_sub_signed(retention));
+    let (mut purged_sessions, mut purged_events) = (0, 0);
+    if let Some(cutoff) = cutoff {
+        purged_sessions = stored_sessions::purge_ended_before(conn, cutoff).await?;
+        purged_events = activity::purge_before(conn, cutoff).await?;
+    }
+    let purged_approvals =
+        stored_approvals::purge_finished(conn, now - chrono::Duration::days(1)).await?;
+    let window = chrono::Duration::from_std(state.settings.login_failure_window)
+        .unwrap_or(chrono::Duration::MAX);
+    let purged_attempts = match now.checked_sub_signed(window) {
+        Some(cutoff) => throttle::purge_before(conn, cutoff).await?,
+        None => 0,
+    };
+    let rows_purged = purged_sessions + purged_events + purged_approvals + purged_attempts;
+    if sessions_ended > 0 || approvals_expired > 0 || rows_purged > 0 {
+        tracing::info!(
+            sessions_ended,
+            approvals_expired,
+            purged_sessions,
+            purged_approvals,
+            purged_events,
+            purged_attempts,
+            "sweep"
+        );
+    }
+    Ok(Swept {
+        ran: true,
+        sessions_ended,
+        approvals_expired,
+        rows_purged,
+    })
+}

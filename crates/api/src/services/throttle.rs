@@ -1,0 +1,114 @@
+//! Slowing password guessing, for every instance at once: a slot per key is taken in
+//! PostgreSQL before any hashing (see `storage::throttle`), so parallel guesses cannot
+//! overrun a limit, and a restart forgets nothing.
+
+use crate::error::Error;
+use crate::model::input::Email;
+use crate::model::throttle::{account_key, address_key, device_key, signup_key};
+use crate::state::AppState;
+use crate::storage::throttle::{self as stored, Slots};
+
+/// The slots a password check holds until it is known to be right or wrong.
+#[must_use = "a right password must give its slots back"]
+pub struct Attempt {
+    slot_ids: Vec<i64>,
+    account_key: String,
+}
+
+/// Before a login's hashing: a slot for the account and one for the client's address —
+/// or, from a device that signed in to this account before (a valid device cookie), a slot
+/// of that device alone. Guesses from elsewhere then cannot lock the owner out of their own
+/// devices (OWASP's "device cookies").
+pub async fn begin_login(
+    state: &AppState,
+    email: &Email,
+    ip: &str,
+    known_device: Option<&str>,
+) -> Result<Attempt, Error> {
+    let settings = &state.settings;
+    let mut keys = match known_device {
+        Some(device) => vec![(device_key(device), limit(settings.login_max_failures))],
+        None => vec![
+            (account_key(email), limit(settings.login_max_failures)),
+            (address_key(ip), limit(settings.login_max_failures_per_ip)),
+        ],
+    };
+    begin(state, &mut keys, account_key(email)).await
+}
+
+/// Before a signup: a slot for the client's address (IPv6: its /64), kept (signups count).
+pub async fn begin_signup(state: &AppState, ip: &str) -> Result<(), Error> {
+    let settings = &state.settings;
+    let keys = [(signup_key(ip), limit(settings.signup_max_per_ip))];
+    let mut conn = state.pool.get().await?;
+    match stored::take(&mut conn, &keys, state.now(), settings.signup_window).await? {
+        Slots::Taken(_) => Ok(()),
+        Slots::Refused { retry_after_secs } => Err(Error::TooManySignups {
+            retry_in_seconds: seconds(retry_after_secs),
+        }),
+    }
+}
+
+/// Before checking the current password of a signed-in user (a stolen cookie must not be
+/// an unthrottled password oracle): the account's slot.
+pub async fn begin_password_check(state: &AppState, email: &Email) -> Result<Attempt, Error> {
+    let mut keys = vec![(account_key(email), limit(state.settings.login_max_failures))];
+    begin(state, &mut keys, account_key(email)).await
+}
+
+async fn begin(
+    state: &AppState,
+    keys: &mut [(String, i32)],
+    account_key: String,
+) -> Result<Attempt, Error> {
+    // The same order everywhere: concurrent callers lock the keys without deadlocking.
+    keys.sort();
+    let mut conn = state.pool.get().await?;
+    match stored::take(
+        &mut conn,
+        keys,
+        state.now(),
+        state.settings.login_failure_window,
+    )
+    .await?
+    {
+        Slots::Taken(slot_ids) => Ok(Attempt {
+            slot_ids,
+            account_key,
+        }),
+        Slots::Refused { retry_after_secs } => Err(Error::TooManyAttempts {
+            retry_in_seconds: seconds(retry_after_secs),
+        }),
+    }
+}
+
+/// The password was right: the slots go back and the account's failures are forgotten (not
+/// the address's: one success must not reset a guessing run over other accounts).
+pub async fn succeeded(state: &AppState, attempt: Attempt) -> Result<(), Error> {
+    let mut conn = state.pool.get().await?;
+    stored::release(&mut conn, &attempt.slot_ids, Some(&attempt.account_key)).await?;
+    Ok(())
+}
+
+/// The password was wrong: the slots stay, as failures.
+pub fn failed(attempt: Attempt) {
+    drop(attempt);
+}
+
+/// Forgets an account's failures (an administrator unlocking it).
+pub async fn unlock(state: &AppState, email: &Email) -> Result<usize, Error> {
+    let mut conn = state.pool.get().await?;
+    Ok(stored::clear(&mut conn, &account_key(email)).await?)
+}
+
+fn limit(value: usize) -> i32 {
+    i32::try_from(value).unwrap_or(i32::MAX)
+}
+
+fn seconds(value: f64) -> i64 {
+    // Whole seconds, rounded up, at least one: `Retry-After` must not say 0.
+    let rounded = value.ceil().clamp(1.0, 86_400.0);
+    #[allow(clippy::as_conversions)] // clamped to a small positive range just above
+    let whole = rounded as i64;
+    whole
+}

@@ -1,0 +1,93 @@
+//! What every request and background task shares: the pool, the settings, the clock and
+//! the long-lived helpers built from them.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+use crate::config::{Clock, Settings};
+use crate::events::Events;
+use crate::model::admission::Limits;
+use crate::model::passwords::HashPool;
+use crate::model::secrets::{CodeHasher, DeviceCookies};
+use crate::model::session::Lifetimes;
+use crate::storage::DbPool;
+use crate::storage::geoip::GeoIp;
+use crate::storage::lookup::SessionLookups;
+
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Settings,
+    pub clock: Arc<dyn Clock>,
+    /// argon2id threads.
+    pub hasher: HashPool,
+    /// Keyed hashes of approval codes.
+    pub codes: CodeHasher,
+    /// Signs and checks device cookies.
+    pub device_cookies: DeviceCookies,
+    /// The batched read behind every authenticated request.
+    pub lookups: SessionLookups,
+    pub events: Arc<Events>,
+    /// The country of an address, when `GEOIP_DB` is set.
+    pub geoip: Option<GeoIp>,
+    /// Turns true when the server starts to stop (`/readyz` answers 503 from then on).
+    pub stopping: watch::Sender<bool>,
+    /// Content-Security-Policy violations browsers reported (`POST /api/csp-reports`).
+    pub csp_reports: std::sync::atomic::AtomicU64,
+}
+
+impl AppState {
+    pub fn new(
+        pool: DbPool,
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+        geoip: Option<GeoIp>,
+    ) -> Self {
+        Self {
+            geoip,
+            codes: CodeHasher::new(&settings.session_secret),
+            device_cookies: DeviceCookies::new(&settings.session_secret),
+            hasher: HashPool::start(settings.hash_threads, settings.hash_queue),
+            lookups: SessionLookups::new(&settings),
+            events: Arc::new(Events::new(pool.clone(), settings.approval_max_attempts)),
+            stopping: watch::Sender::new(false),
+            csp_reports: std::sync::atomic::AtomicU64::new(0),
+            pool,
+            settings,
+            clock,
+        }
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// The country of an address, if a GeoIP database is configured and knows it.
+    pub fn country_of(&self, ip: &str) -> Option<String> {
+        self.geoip.as_ref().and_then(|geoip| geoip.country(ip))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn lifetimes(&self) -> Lifetimes {
+        Lifetimes {
+            idle: self.settings.idle_timeout,
+            absolute: self.settings.absolute_lifetime,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            policy: self.settings.limit_policy,
+            max_sessions: self.settings.max_sessions,
+            max_pending_requests: self.settings.max_pending_approvals,
+            max_requests_per_hour: self.settings.max_approval_requests_per_hour,
+            denial_cooldown: crate::model::session::chrono_duration(
+                self.settings.approval_denial_cooldown,
+            ),
+        }
+    }
+}

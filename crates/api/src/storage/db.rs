@@ -1,0 +1,220 @@
+//! Connection pool, database creation and embedded migrations.
+
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::Settings;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot build the connection pool: {0}")]
+    Pool(String),
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(String),
+    #[error("migrations failed: {0}")]
+    Migrations(String),
+}
+
+pub fn build_pool(settings: &Settings) -> Result<DbPool, DbSetupError> {
+    // `Fast`: no `SELECT 1` before every checkout (the default would double the queries of
+    // the hot path). Closed connections are still dropped, and an outage surfaces as a 503
+    // on the query that meets it.
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        &settings.database_url,
+        config,
+    );
+    Pool::builder(manager)
+        .max_size(settings.db_pool_size)
+        // Bounded waits: an outage must turn into a quick 503, not a hung request.
+        .wait_timeout(Some(settings.db_timeout))
+        .create_timeout(Some(settings.db_timeout))
+        .recycle_timeout(Some(settings.db_timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(|error| DbSetupError::Pool(error.to_string()))
+}
+
+/// How many connections one instance may hold: its pool, one session-lookup connection per
+/// worker, and the event listener's.
+pub fn connections_per_instance(settings: &Settings) -> usize {
+    settings.db_pool_size + settings.workers + 1
+}
+
+/// Warns at start-up when `EXPECTED_INSTANCES` instances would not fit in PostgreSQL's
+/// `max_connections` (less the connections reserved for superusers).
+pub async fn check_connection_budget(pool: &DbPool, settings: &Settings) {
+    #[derive(diesel::QueryableByName)]
+    struct Limits {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        max_connections: i32,
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        reserved: i32,
+    }
+    let read = async {
+        let mut conn = pool.get().await.map_err(|error| error.to_string())?;
+        diesel::sql_query(
+            "SELECT current_setting('max_connections')::int AS max_connections, \
+                    current_setting('superuser_reserved_connections')::int AS reserved",
+        )
+        .get_result::<Limits>(&mut conn)
+        .await
+        .map_err(|error| error.to_string())
+    };
+    let limits = match read.await {
+        Ok(limits) => limits,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read max_connections");
+            return;
+        }
+    };
+    let available = usize::try_from(limits.max_connections - limits.reserved).unwrap_or(0);
+    let per_instance = connections_per_instance(settings);
+    let needed = per_instance.saturating_mul(settings.expected_instances);
+    if needed > available {
+        tracing::warn!(
+            per_instance,
+            expected_instances = settings.expected_instances,
+            needed,
+            available,
+            "connection budget: DB_POOL_SIZE + WORKERS + 1 per instance times EXPECTED_INSTANCES \
+             exceeds PostgreSQL's max_connections; lower DB_POOL_SIZE or WORKERS, raise \
+             max_connections, or put PgBouncer (session mode) in front"
+        );
+    } else {
+        tracing::info!(per_instance, needed, available, "connection budget fits");
+    }
+}
+
+/// Closes pooled connections unused for `idle`, so that a quiet instance holds few.
+pub async fn reap_idle_connections(pool: DbPool, idle: std::time::Duration) {
+    let mut interval = tokio::time::interval(idle.max(std::time::Duration::from_secs(1)) / 2);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let reaped = pool.retain(|_, metrics| metrics.last_used() < idle);
+        if !reaped.removed.is_empty() {
+            tracing::debug!(
+                closed = reaped.removed.len(),
+                "closed idle database connections"
+            );
+        }
+    }
+}
+
+/// Splits `postgres://…/name?params` into the URL of the `postgres` maintenance database
+/// and `name`.
+pub fn maintenance_url(database_url: &str) -> Option<(String, String)> {
+    let (base, params) = match database_url.split_once('?') {
+        Some((base, params)) => (base, Some(params)),
+        None => (database_url, None),
+    };
+    let authority_start = base.find("://")? + 3;
+    let slash = base.rfind('/').filter(|&at| at >= authority_start)?;
+    let name = &base[slash + 1..];
+    if name.is_empty() {
+        return None;
+    }
+    let mut url = format!("{}/postgres", &base[..slash]);
+    if let Some(params) = params {
+        url.push('?');
+        url.push_str(params);
+    }
+    Some((url, name.to_owned()))
+}
+
+/// Creates the database named in the URL if it does not exist (a fresh machine then needs
+/// only a running PostgreSQL).
+pub async fn create_database_if_missing(database_url: &str) -> Result<(), DbSetupError> {
+    use diesel::sql_types::{Bool, Text};
+    use diesel_async::AsyncConnection;
+
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = Bool)]
+        exists: bool,
+    }
+
+    let Some((admin_url, name)) = maintenance_url(database_url) else {
+        return Ok(());
+    };
+    let mut conn = AsyncPgConnection::establish(&admin_url)
+        .await
+        .map_err(|error| DbSetupError::Connect(error.to_string()))?;
+    let found =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(&name)
+            .get_result::<Exists>(&mut conn)
+            .await
+            .map_err(|error| DbSetupError::Connect(error.to_string()))?;
+    if !found.exists {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        match diesel::sql_query(format!("CREATE DATABASE {quoted}"))
+            .execute(&mut conn)
+            .await
+        {
+            Ok(_) => tracing::info!(database = %name, "created database"),
+            // Another process may have created it in between.
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => {}
+            Err(error) => return Err(DbSetupError::Connect(error.to_string())),
+        }
+    }
+    Ok(())
+}
+
+/// Runs the embedded migrations. The migration harness is synchronous, so it runs on its
+/// own thread, outside any async runtime (it would otherwise block a worker).
+pub async fn run_migrations(database_url: &str) -> Result<(), DbSetupError> {
+    use diesel::Connection;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+
+    let url = database_url.to_owned();
+    let (sender, receiver) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let result = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .map_err(|error| DbSetupError::Connect(error.to_string()))
+            .and_then(|mut conn| {
+                conn.run_pending_migrations(MIGRATIONS)
+                    .map(|applied| applied.len())
+                    .map_err(|error| DbSetupError::Migrations(error.to_string()))
+            });
+        let _ = sender.send(result);
+    });
+    let applied = receiver
+        .await
+        .map_err(|_| DbSetupError::Migrations("migration thread died".into()))??;
+    if applied > 0 {
+        tracing::info!(applied, "applied database migrations");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::maintenance_url;
+
+    #[test]
+    fn maintenance_url_swaps_the_database_name() {
+        assert_eq!(
+            maintenance_url("postgres://u:p@h:5432/app?sslmode=disable"),
+            Some((
+                "postgres://u:p@h:5432/postgres?sslmode=disable".into(),
+                "app".into()
+            ))
+        );
+        assert_eq!(maintenance_url("postgres://h:5432"), None);
+    }
+}

@@ -1,0 +1,17 @@
+//! Storage: queries only, one module per table, plus the pool and migrations (`db`), the
+//! batched per-worker session read (`lookup`) and the login-failure counters (`throttle`).
+//! What a query's result means is decided above, in `services`, with `model`'s rules.
+
+pub mod activity;
+pub mod approvals;
+pub mod db;
+pub mod geoip;
+pub mod history;
+pub mod locks;
+pub mod lookup;
+pub mod schema;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+
+pub use db::{DbConn, DbPool};

@@ -1,0 +1,100 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    activity (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        kind -> Text,
+        session_id -> Nullable<Uuid>,
+        ip -> Nullable<Text>,
+        device -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    login_approvals (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        code_hash -> Bytea,
+        pending_token_hash -> Bytea,
+        device -> Text,
+        os -> Text,
+        browser -> Text,
+        user_agent -> Text,
+        ip -> Text,
+        status -> Text,
+        failed_attempts -> Int4,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+        decided_by_session_id -> Nullable<Uuid>,
+        session_id -> Nullable<Uuid>,
+        country -> Nullable<Text>,
+        keep_signed_in -> Bool,
+    }
+}
+
+diesel::table! {
+    login_attempts (id) {
+        id -> Int8,
+        key -> Text,
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        device -> Text,
+        os -> Text,
+        browser -> Text,
+        user_agent -> Text,
+        ip -> Text,
+        created_at -> Timestamptz,
+        last_seen_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        ended_at -> Nullable<Timestamptz>,
+        end_reason -> Nullable<Text>,
+        ended_by -> Nullable<Uuid>,
+        country -> Nullable<Text>,
+        persistent -> Bool,
+    }
+}
+
+diesel::table! {
+    sign_in_history (user_id, kind, value) {
+        user_id -> Uuid,
+        kind -> Text,
+        value -> Text,
+        first_seen_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(activity -> users (user_id));
+diesel::joinable!(login_approvals -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(sign_in_history -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    activity,
+    login_approvals,
+    login_attempts,
+    sessions,
+    sign_in_history,
+    users,
+);

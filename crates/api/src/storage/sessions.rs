@@ -1,0 +1,389 @@
+//! Queries on `sessions`. The activity rule itself is `model::session::Lifetimes`; the SQL
+//! forms of it for queries over many rows are `active` and `END_LAPSED`, both here.
+
+use chrono::{DateTime, Utc};
+use diesel::dsl::{And, Gt, IsNull};
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Double, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::model::device::ClientInfo;
+use crate::model::session::{EndReason, Lifetimes, chrono_duration};
+use crate::storage::schema::{sessions, users};
+use crate::storage::users::UserRow;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct SessionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub device: String,
+    pub os: String,
+    pub browser: String,
+    pub user_agent: String,
+    pub ip: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end_reason: Option<EndReason>,
+    /// The session that ended this one (a revocation from another device, or the login
+    /// that replaced it).
+    pub ended_by: Option<Uuid>,
+    pub country: Option<String>,
+    /// "Keep me signed in": the cookie outlives the browser, up to `expires_at`.
+    pub persistent: bool,
+}
+
+impl SessionRow {
+    /// "Chrome 120 on Linux (Desktop)", for logs and prompts.
+    pub fn device_label(&self) -> String {
+        crate::model::device::label(&self.browser, &self.os, &self.device)
+    }
+}
+
+type Active = And<
+    And<IsNull<sessions::ended_at>, Gt<sessions::expires_at, DateTime<Utc>>>,
+    Gt<sessions::last_seen_at, DateTime<Utc>>,
+>;
+
+/// Open and within both deadlines: `Lifetimes::is_active` in SQL.
+fn active(now: DateTime<Utc>, lifetimes: Lifetimes) -> Active {
+    sessions::ended_at
+        .is_null()
+        .and(sessions::expires_at.gt(now))
+        .and(sessions::last_seen_at.gt(now - chrono_duration(lifetimes.idle)))
+}
+
+pub struct NewSession<'a> {
+    pub user_id: Uuid,
+    pub persistent: bool,
+    pub token_hash: &'a [u8],
+    pub client: &'a ClientInfo,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, new: NewSession<'_>) -> QueryResult<SessionRow> {
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(Uuid::new_v4()),
+            sessions::user_id.eq(new.user_id),
+            sessions::token_hash.eq(new.token_hash),
+            sessions::device.eq(&new.client.device),
+            sessions::os.eq(&new.client.os),
+            sessions::browser.eq(&new.client.browser),
+            sessions::user_agent.eq(&new.client.user_agent),
+            sessions::ip.eq(&new.client.ip),
+            sessions::country.eq(&new.client.country),
+            sessions::persistent.eq(new.persistent),
+            sessions::created_at.eq(new.created_at),
+            sessions::last_seen_at.eq(new.created_at),
+            sessions::expires_at.eq(new.expires_at),
+        ))
+        .returning(SessionRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<SessionRow>> {
+    sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A session and its user, by the session's id (sockets check theirs this way: the cookie
+/// token may have been rotated since they opened).
+pub async fn find_with_user(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+) -> QueryResult<Option<(SessionRow, UserRow)>> {
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(id))
+        .select((SessionRow::as_select(), UserRow::as_select()))
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// The hot path of every authenticated request: sessions by token hash, with their users,
+/// many at once (see `lookup`). Takes a shared connection: concurrent queries are
+/// pipelined on it.
+pub async fn find_with_users_by_tokens(
+    conn: &AsyncPgConnection,
+    token_hashes: &[&[u8]],
+) -> QueryResult<Vec<(Vec<u8>, SessionRow, UserRow)>> {
+    let mut shared = conn;
+    sessions::table
+        .inner_join(users::table)
+        .filter(sessions::token_hash.eq_any(token_hashes))
+        .select((
+            sessions::token_hash,
+            SessionRow::as_select(),
+            UserRow::as_select(),
+        ))
+        .load(&mut shared)
+        .await
+}
+
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
+    diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set(sessions::last_seen_at.eq(now))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+pub async fn replace_token(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    token_hash: &[u8],
+) -> QueryResult<()> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::token_hash.eq(token_hash))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Ends one open session of the user (`by`: the session that ends it, if one does); the
+/// row as ended, or `None` when there was no such open session.
+pub async fn end(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    id: Uuid,
+    reason: EndReason,
+    by: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> QueryResult<Option<SessionRow>> {
+    diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set((
+        sessions::ended_at.eq(at),
+        sessions::end_reason.eq(reason),
+        sessions::ended_by.eq(by),
+    ))
+    .returning(SessionRow::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Ends the `count` least recently used active sessions of the user but `keep` (a newer
+/// login, `by`, takes their place).
+pub async fn end_least_recently_used(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    keep: Uuid,
+    count: i64,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> QueryResult<Vec<SessionRow>> {
+    let oldest: Vec<Uuid> = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::id.ne(keep))
+        .filter(active(now, lifetimes))
+        .order((sessions::last_seen_at.asc(), sessions::created_at.asc()))
+        .limit(count)
+        .select(sessions::id)
+        .load(conn)
+        .await?;
+    diesel::update(sessions::table.filter(sessions::id.eq_any(&oldest)))
+        .set((
+            sessions::ended_at.eq(now),
+            sessions::end_reason.eq(EndReason::Replaced),
+            sessions::ended_by.eq(keep),
+        ))
+        .returning(SessionRow::as_returning())
+        .get_results(conn)
+        .await
+}
+
+/// When the oldest active session of the user other than `except` started, if any.
+pub async fn oldest_active_other(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    except: Uuid,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::id.ne(except))
+        .filter(active(now, lifetimes))
+        .select(diesel::dsl::min(sessions::created_at))
+        .get_result(conn)
+        .await
+}
+
+/// Ends every open session of the user but `keep` (none if `keep` is `None`), ended by
+/// `keep`; returns the ids ended.
+pub async fn end_others(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    reason: EndReason,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Uuid>> {
+    let keep_id = keep.unwrap_or_else(Uuid::nil);
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep_id))
+            .filter(sessions::ended_at.is_null()),
+    )
+    .set((
+        sessions::ended_at.eq(now),
+        sessions::end_reason.eq(reason),
+        sessions::ended_by.eq(keep),
+    ))
+    .returning(sessions::id)
+    .get_results(conn)
+    .await
+}
+
+/// A session that lapsed and was just ended.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Lapsed {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub end_reason: EndReason,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub ip: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub label: String,
+}
+
+/// `Lifetimes::lapse` in SQL: ends open sessions whose time is up, with the moment they
+/// really lapsed as `ended_at` and whichever deadline came first as the reason.
+const END_LAPSED: &str = "UPDATE sessions SET \
+        ended_at = LEAST(expires_at, last_seen_at + make_interval(secs => $2)), \
+        end_reason = CASE WHEN expires_at <= last_seen_at + make_interval(secs => $2) \
+                          THEN 'lifetime_exceeded' ELSE 'idle_timeout' END \
+     WHERE ended_at IS NULL \
+       AND (expires_at <= $1 OR last_seen_at <= $1 - make_interval(secs => $2))";
+const RETURNING_LAPSED: &str = " RETURNING id, user_id, end_reason, ip, browser || ' on ' || os || ' (' || device || ')' AS label";
+
+/// Ends the lapsed sessions of one user, or of everyone.
+pub async fn end_lapsed(
+    conn: &mut AsyncPgConnection,
+    user_id: Option<Uuid>,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> QueryResult<Vec<Lapsed>> {
+    // Two statements rather than `($3 OR user_id = $4)`: that form hides the user from the
+    // planner, and a login would scan every open session instead of the user's few.
+    let idle = lifetimes.idle.as_secs_f64();
+    match user_id {
+        Some(user_id) => {
+            diesel::sql_query(format!("{END_LAPSED} AND user_id = $3{RETURNING_LAPSED}"))
+                .bind::<Timestamptz, _>(now)
+                .bind::<Double, _>(idle)
+                .bind::<diesel::sql_types::Uuid, _>(user_id)
+                .load(conn)
+                .await
+        }
+        None => {
+            diesel::sql_query(format!("{END_LAPSED}{RETURNING_LAPSED}"))
+                .bind::<Timestamptz, _>(now)
+                .bind::<Double, _>(idle)
+                .load(conn)
+                .await
+        }
+    }
+}
+
+/// `(last_seen_at, expires_at)` of the user's open sessions: what a decision about the
+/// limit is taken on (one prepared query over the user's few rows).
+pub async fn open_times(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::ended_at.is_null())
+        .select((sessions::last_seen_at, sessions::expires_at))
+        .load(conn)
+        .await
+}
+
+/// Deletes sessions that ended before `cutoff` (history retention).
+pub async fn purge_ended_before(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(sessions::table.filter(sessions::ended_at.lt(cutoff)))
+        .execute(conn)
+        .await
+}
+
+/// Active sessions, oldest first.
+pub async fn list_active(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> QueryResult<Vec<SessionRow>> {
+    sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(active(now, lifetimes))
+        .select(SessionRow::as_select())
+        .order(sessions::created_at.asc())
+        .load(conn)
+        .await
+}
+
+/// Active sessions of all users (the partial index on open sessions keeps it cheap).
+pub async fn count_all_active(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> QueryResult<i64> {
+    sessions::table
+        .filter(active(now, lifetimes))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// The session log, newest first, strictly after `(created_at, id)` of the cursor.
+pub async fn history_page(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<SessionRow>> {
+    let mut query = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .select(SessionRow::as_select())
+        .order((sessions::created_at.desc(), sessions::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some((created_at, id)) = after {
+        // A row comparison lets PostgreSQL walk the (user_id, created_at, id) index directly.
+        query = query.filter(
+            diesel::dsl::sql::<Bool>("(sessions.created_at, sessions.id) < (")
+                .bind::<Timestamptz, _>(created_at)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")"),
+        );
+    }
+    query.load(conn).await
+}

@@ -1,0 +1,107 @@
+//! Queries on `login_attempts`: the slots a login (or password check) takes before any
+//! hashing. The rules (which keys, which limits) are in `model::throttle`.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Double, Integer, Interval, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::storage::schema::login_attempts;
+
+#[derive(QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = Nullable<Array<BigInt>>)]
+    slot_ids: Option<Vec<i64>>,
+    #[diesel(sql_type = Double)]
+    retry_after_secs: f64,
+}
+
+/// What asking for slots came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Slots {
+    /// One slot per key, in the order of the keys.
+    Taken(Vec<i64>),
+    /// A key is at its limit: seconds until its oldest slot leaves the window.
+    Refused { retry_after_secs: f64 },
+}
+
+/// Takes one slot per `(key, limit)`, atomically across every instance (see the
+/// `take_login_slots` function in the migrations). Keys must be sorted.
+pub async fn take(
+    conn: &mut AsyncPgConnection,
+    keys: &[(String, i32)],
+    now: DateTime<Utc>,
+    window: Duration,
+) -> QueryResult<Slots> {
+    let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
+    let limits: Vec<i32> = keys.iter().map(|(_, limit)| *limit).collect();
+    let window = diesel::data_types::PgInterval::from_microseconds(
+        i64::try_from(window.as_micros()).unwrap_or(i64::MAX),
+    );
+    let taken = diesel::sql_query(
+        "SELECT slot_ids, retry_after_secs FROM take_login_slots($1, $2, $3, $4)",
+    )
+    .bind::<Array<Text>, _>(names)
+    .bind::<Array<Integer>, _>(limits)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Interval, _>(window)
+    .get_result::<Taken>(conn)
+    .await?;
+    Ok(match taken.slot_ids {
+        Some(ids) => Slots::Taken(ids),
+        None => Slots::Refused {
+            retry_after_secs: taken.retry_after_secs,
+        },
+    })
+}
+
+/// Gives slots back (a right password) and clears `forget_key`'s failures (the account's).
+pub async fn release(
+    conn: &mut AsyncPgConnection,
+    slot_ids: &[i64],
+    forget_key: Option<&str>,
+) -> QueryResult<()> {
+    diesel::delete(
+        login_attempts::table.filter(
+            login_attempts::id
+                .eq_any(slot_ids)
+                .or(login_attempts::key.nullable().eq(forget_key)),
+        ),
+    )
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Forgets every slot of a key (an administrator unlocking an account).
+pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<usize> {
+    diesel::delete(login_attempts::table.filter(login_attempts::key.eq(key)))
+        .execute(conn)
+        .await
+}
+
+/// Deletes slots that left the window (the sweeper).
+pub async fn purge_before(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(login_attempts::table.filter(login_attempts::at.lt(cutoff)))
+        .execute(conn)
+        .await
+}
+
+/// Slots a key holds within the window (for operators and tests).
+pub async fn count(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+    since: DateTime<Utc>,
+) -> QueryResult<i64> {
+    login_attempts::table
+        .filter(login_attempts::key.eq(key))
+        .filter(login_attempts::at.gt(since))
+        .count()
+        .get_result(conn)
+        .await
+}

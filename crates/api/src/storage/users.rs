@@ -1,0 +1,105 @@
+//! Queries on `users`.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::model::input::{DisplayName, Email};
+use crate::storage::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Inserts a user; `Ok(None)` when the email is taken.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    email: &Email,
+    name: &DisplayName,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<UserRow>> {
+    diesel::insert_into(users::table)
+        .values((
+            users::id.eq(Uuid::new_v4()),
+            users::email.eq(email.as_str()),
+            users::name.eq(name.as_str()),
+            users::password_hash.eq(password_hash),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .on_conflict(users::email)
+        .do_nothing()
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+pub async fn find_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &Email,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email.as_str()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn find(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<UserRow> {
+    users::table
+        .find(user_id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+}
+
+/// Locks the user's row for the rest of the transaction: every decision about how many
+/// sessions a user has is taken under this lock, so concurrent logins queue up.
+pub async fn lock(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<UserRow> {
+    users::table
+        .find(user_id)
+        .select(UserRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+}
+
+pub async fn set_name(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    name: &DisplayName,
+    now: DateTime<Utc>,
+) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(user_id))
+        .set((users::name.eq(name.as_str()), users::updated_at.eq(now)))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+}
+
+pub async fn set_password_hash(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::password_hash.eq(password_hash),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

@@ -1,0 +1,130 @@
+//! Prometheus metrics: every series' name and help text, and the one recorder of the
+//! process (served on `METRICS_BIND`, see `http::metrics`). Counters and histograms are
+//! recorded where things happen; gauges are read when Prometheus scrapes
+//! (`services::operations::observe`).
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+pub const HTTP_REQUESTS: &str = "http_requests_total";
+pub const HTTP_DURATION: &str = "http_request_duration_seconds";
+pub const LOGINS: &str = "sm_logins_total";
+pub const APPROVALS: &str = "sm_approvals_total";
+pub const SESSIONS_STARTED: &str = "sm_sessions_started_total";
+pub const SESSIONS_ENDED: &str = "sm_sessions_ended_total";
+pub const SESSIONS_ACTIVE: &str = "sm_sessions_active";
+pub const SOCKETS_OPEN: &str = "sm_sockets_open";
+pub const HASH_QUEUE_DEPTH: &str = "sm_password_hash_queue_depth";
+pub const HASH_DURATION: &str = "sm_password_hash_duration_seconds";
+pub const POOL_SIZE: &str = "sm_db_pool_size";
+pub const POOL_IN_USE: &str = "sm_db_pool_in_use";
+pub const POOL_WAITERS: &str = "sm_db_pool_waiters";
+pub const SWEEPER_RUNS: &str = "sm_sweeper_runs_total";
+pub const SWEEPER_ROWS: &str = "sm_sweeper_rows_total";
+pub const EVENTS_LISTENING: &str = "sm_events_listener_connected";
+
+/// Latency buckets (seconds): session checks take a millisecond, logins a hash (~50 ms).
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder once (several applications in one test process
+/// share it) and returns what renders it.
+pub fn install() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new();
+        let builder = match builder
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
+        {
+            Ok(builder) => builder,
+            Err(error) => {
+                tracing::warn!(%error, "latency buckets refused; histograms render as summaries");
+                PrometheusBuilder::new()
+            }
+        };
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if let Err(error) = metrics::set_global_recorder(recorder) {
+            tracing::warn!(%error, "another metrics recorder is installed; /metrics stays empty");
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests answered, by method, route template and status"
+    );
+    describe_histogram!(
+        HTTP_DURATION,
+        Unit::Seconds,
+        "Time to answer an HTTP request, by method, route template and status"
+    );
+    describe_counter!(
+        LOGINS,
+        "Sign-in attempts by outcome: ok, approval_required, refused_limit, bad_credentials, throttled, error"
+    );
+    describe_counter!(
+        APPROVALS,
+        "Second-device requests that reached an outcome: approved, completed, denied, expired, locked, session_limit, cancelled"
+    );
+    describe_counter!(
+        SESSIONS_STARTED,
+        "Sessions started (direct logins and completed approvals)"
+    );
+    describe_counter!(
+        SESSIONS_ENDED,
+        "Sessions ended, by reason: logout, revoked, idle_timeout, lifetime_exceeded, password_changed, replaced, not_completed"
+    );
+    describe_gauge!(
+        SESSIONS_ACTIVE,
+        "Active sessions of all users (read from the database at scrape time)"
+    );
+    describe_gauge!(
+        SOCKETS_OPEN,
+        "WebSockets open on this instance, by kind: session (a signed-in device), waiting (a device waiting for approval)"
+    );
+    describe_gauge!(
+        HASH_QUEUE_DEPTH,
+        "Password hashes waiting for an argon2 thread"
+    );
+    describe_histogram!(
+        HASH_DURATION,
+        Unit::Seconds,
+        "Time of one argon2id hash or verification"
+    );
+    describe_gauge!(POOL_SIZE, "PostgreSQL connections the pool holds");
+    describe_gauge!(
+        POOL_IN_USE,
+        "PostgreSQL connections lent out to requests and tasks"
+    );
+    describe_gauge!(POOL_WAITERS, "Requests waiting for a PostgreSQL connection");
+    describe_counter!(
+        SWEEPER_RUNS,
+        "Sweeper passes this instance ran (it skips when another instance holds the lock)"
+    );
+    describe_counter!(
+        SWEEPER_ROWS,
+        "Rows the sweeper changed, by kind: sessions_ended, approvals_expired, rows_purged"
+    );
+    describe_gauge!(
+        EVENTS_LISTENING,
+        "1 while this instance's event listener is connected to PostgreSQL"
+    );
+}
+
+/// A count as a gauge value (counts beyond u32 do not occur here; they would saturate).
+pub fn gauge_value(count: usize) -> f64 {
+    f64::from(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+pub fn seconds(duration: Duration) -> f64 {
+    duration.as_secs_f64()
+}

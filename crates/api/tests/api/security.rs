@@ -1,0 +1,607 @@
+//! ASVS 5.0 requirements (levels 1 and 2) of V3, V4.4, V6 and V7 that this service keeps,
+//! each test named after the requirement it proves; SECURITY.md maps every requirement to its
+//! test or to the reason it does not apply.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// A built app of one inline script, served by the API.
+fn static_site() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sm-site-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><html><head><script type=\"module\">boot();</script></head></html>",
+    )
+    .unwrap();
+    std::fs::write(dir.join("app-0123456789abcdef_bg.wasm"), b"\0asm").unwrap();
+    std::fs::write(dir.join("app-0123456789abcdef_bg.wasm.br"), b"brotli bytes").unwrap();
+    dir
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .map(|value| value.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn asvs_3_3_1_3_3_3_3_3_4_the_session_cookie_is_secure_host_prefixed_and_http_only() {
+    let app = spawn_app_with(|settings| settings.cookie_secure = true).await;
+    let response = app
+        .device(CHROME_LINUX)
+        .post(
+            "/api/auth/signup",
+            json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}),
+        )
+        .await;
+    let cookie = set_cookie(&response, "__Host-sm_session").expect("the session cookie");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(cookie.contains(attribute), "{attribute} missing: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    let device = set_cookie(&response, "__Host-sm_device").expect("the device cookie");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(device.contains(attribute), "{attribute} missing: {device}");
+    }
+}
+
+#[tokio::test]
+async fn asvs_3_3_2_7_3_the_session_cookie_ends_with_the_browser_unless_kept_on_this_device() {
+    let app = spawn_app().await;
+    let owner = app.user_with_one_session().await;
+    owner.post("/api/auth/logout", json!({})).await;
+    let plain = app
+        .device(CHROME_LINUX)
+        .login("ada@example.com", PASSWORD)
+        .await;
+    let cookie = set_cookie(&plain, "sm_session").unwrap();
+    assert!(
+        !cookie.contains("Max-Age") && !cookie.contains("Expires"),
+        "{cookie}"
+    );
+    app.device(CHROME_LINUX)
+        .post("/api/auth/logout", json!({}))
+        .await;
+    app.execute(
+        "UPDATE sessions SET ended_at = now(), end_reason = 'logout' WHERE ended_at IS NULL",
+    )
+    .await;
+    let kept = app
+        .device(CHROME_LINUX)
+        .post(
+            "/api/auth/login",
+            json!({"email": "ada@example.com", "password": PASSWORD, "keep_signed_in": true}),
+        )
+        .await;
+    assert_eq!(kept.status(), StatusCode::OK);
+    let cookie = set_cookie(&kept, "sm_session").unwrap();
+    let max_age: i64 = cookie
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Max-Age="))
+        .expect("a persistent cookie")
+        .parse()
+        .unwrap();
+    // Up to the absolute lifetime (7 days), not beyond.
+    assert!(
+        (7 * 86_400 - 60..=7 * 86_400).contains(&max_age),
+        "{max_age}"
+    );
+}
+
+#[tokio::test]
+async fn asvs_3_4_1_hsts_is_sent_whenever_the_cookie_is_secure() {
+    let secure = spawn_app_with(|settings| settings.cookie_secure = true).await;
+    let response = reqwest::get(secure.url("/api/config")).await.unwrap();
+    assert_eq!(
+        header(&response, "strict-transport-security"),
+        "max-age=63072000; includeSubDomains"
+    );
+    let local = spawn_app().await;
+    let response = reqwest::get(local.url("/api/config")).await.unwrap();
+    assert_eq!(header(&response, "strict-transport-security"), "");
+}
+
+#[tokio::test]
+async fn asvs_3_4_2_no_cors_headers_are_ever_granted() {
+    let app = spawn_app().await;
+    let response = reqwest::Client::new()
+        .get(app.url("/api/config"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&response, "access-control-allow-origin"), "");
+    assert_eq!(header(&response, "access-control-allow-credentials"), "");
+}
+
+#[tokio::test]
+async fn asvs_3_4_3_3_4_6_the_document_has_a_strict_csp_with_script_hashes_and_no_framing() {
+    let site = static_site();
+    let app = spawn_app_with(move |settings| settings.static_dir = Some(site)).await;
+    let response = reqwest::get(app.url("/login")).await.unwrap();
+    let csp = header(&response, "content-security-policy");
+    for directive in [
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval' 'sha256-",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        &format!("connect-src 'self' ws://127.0.0.1:{}", app.port),
+    ] {
+        assert!(csp.contains(directive), "{directive} missing from {csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    // The hash is the one of the inline script.
+    use base64::Engine;
+    let digest = base64::engine::general_purpose::STANDARD
+        .encode(<sha2::Sha256 as sha2::Digest>::digest(b"boot();"));
+    assert!(csp.contains(&format!("'sha256-{digest}'")), "{csp}");
+    assert_eq!(header(&response, "x-frame-options"), "DENY");
+    assert_eq!(
+        header(&response, "cross-origin-opener-policy"),
+        "same-origin"
+    );
+    // The API's answers cannot be framed either.
+    let api = reqwest::get(app.url("/api/config")).await.unwrap();
+    assert!(header(&api, "content-security-policy").contains("frame-ancestors 'none'"));
+}
+
+#[tokio::test]
+async fn asvs_3_4_4_3_4_5_every_response_says_nosniff_and_no_referrer() {
+    let site = static_site();
+    let app = spawn_app_with(move |settings| settings.static_dir = Some(site)).await;
+    let device = app.user_with_one_session().await;
+    for response in [
+        reqwest::get(app.url("/")).await.unwrap(),
+        reqwest::get(app.url("/api/nope")).await.unwrap(),
+        device.me().await,
+        reqwest::get(app.url("/healthz")).await.unwrap(),
+        reqwest::get(app.url("/app-0123456789abcdef_bg.wasm"))
+            .await
+            .unwrap(),
+    ] {
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&response, "referrer-policy"), "no-referrer");
+    }
+}
+
+#[tokio::test]
+async fn authenticated_json_is_never_cached_and_logout_clears_site_data() {
+    let app = spawn_app().await;
+    let device = app.user_with_one_session().await;
+    assert_eq!(header(&device.me().await, "cache-control"), "no-store");
+    assert_eq!(
+        header(&device.get("/api/sessions").await, "cache-control"),
+        "no-store"
+    );
+    let logout = device.post("/api/auth/logout", json!({})).await;
+    assert_eq!(header(&logout, "clear-site-data"), "\"cache\", \"storage\"");
+}
+
+#[tokio::test]
+async fn hashed_assets_are_immutable_precompressed_and_the_document_revalidated() {
+    let site = static_site();
+    let app = spawn_app_with(move |settings| settings.static_dir = Some(site)).await;
+    let client = reqwest::Client::builder().no_brotli().build().unwrap();
+    let wasm = client
+        .get(app.url("/app-0123456789abcdef_bg.wasm"))
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&wasm, "content-encoding"), "br");
+    assert_eq!(
+        header(&wasm, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(header(&wasm, "vary"), "Accept-Encoding");
+    assert_eq!(wasm.bytes().await.unwrap().as_ref(), b"brotli bytes");
+    let plain = client
+        .get(app.url("/app-0123456789abcdef_bg.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&plain, "content-encoding"), "");
+    assert_eq!(plain.bytes().await.unwrap().as_ref(), b"\0asm");
+    let document = reqwest::get(app.url("/approve/123")).await.unwrap();
+    assert_eq!(header(&document, "cache-control"), "no-cache");
+}
+
+#[tokio::test]
+async fn asvs_3_5_1_3_5_3_a_cross_site_fetch_is_refused_whatever_its_origin_says() {
+    let app = spawn_app().await;
+    let device = app.user_with_one_session().await;
+    let send = |fetch_site: Option<&str>, origin: Option<String>| {
+        let mut request = device
+            .client
+            .patch(app.url("/api/me"))
+            .json(&json!({"name": "Changed"}));
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let own = format!("http://127.0.0.1:{}", app.port);
+    // Cross-site, with or without a plausible Origin.
+    assert_error(
+        send(Some("cross-site"), None).await.unwrap(),
+        StatusCode::FORBIDDEN,
+        "forbidden_origin",
+    )
+    .await;
+    assert_error(
+        send(Some("cross-site"), Some(own.clone())).await.unwrap(),
+        StatusCode::FORBIDDEN,
+        "forbidden_origin",
+    )
+    .await;
+    // Same site but not an allowed origin (another port or subdomain).
+    assert_error(
+        send(Some("same-site"), Some("http://127.0.0.1:1".into()))
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "forbidden_origin",
+    )
+    .await;
+    // The scheme counts: https://host is another origin than http://host.
+    assert_error(
+        send(None, Some(format!("https://127.0.0.1:{}", app.port)))
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "forbidden_origin",
+    )
+    .await;
+    // The app itself, an allowed origin, and curl (no header at all) pass.
+    assert_eq!(
+        send(Some("same-origin"), Some(own)).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(Some("same-site"), Some("http://localhost:8080".into()))
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(send(None, None).await.unwrap().status(), StatusCode::OK);
+    // Sensitive functions are never GET: a GET to a state change is refused, not served.
+    assert_error(
+        device.get("/api/auth/logout").await,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn asvs_4_4_2_a_socket_handshake_from_another_site_is_refused() {
+    let app = spawn_app().await;
+    let device = app.user_with_one_session().await;
+    let url = format!("ws://127.0.0.1:{}/api/ws", app.port);
+    let cookie = device.cookie_header();
+    let cross_site = connect(
+        &url,
+        &[
+            ("cookie", cookie.clone()),
+            ("sec-fetch-site", "cross-site".into()),
+        ],
+    )
+    .await
+    .expect_err("refused");
+    assert!(cross_site.to_string().contains("403"), "{cross_site}");
+    assert!(connect(&url, &[("cookie", cookie)]).await.is_ok());
+}
+
+#[tokio::test]
+async fn asvs_4_4_3_4_4_4_the_waiting_socket_authenticates_with_its_first_message_not_its_url() {
+    let app = spawn_app().await;
+    app.user_with_one_session().await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let url = format!(
+        "ws://127.0.0.1:{}/api/ws/approvals/{}",
+        app.port, waiting.id
+    );
+    let mut socket = connect(&url, &[]).await.unwrap();
+    send_json(
+        &mut socket,
+        json!({"type": "authenticate", "pending_token": waiting.token}),
+    )
+    .await;
+    assert!(matches!(
+        next_pending_message(&mut socket).await,
+        shared::ws::PendingMessage::Pending { .. }
+    ));
+    // A wrong token is refused, and closed with a policy violation.
+    let mut wrong = connect(&url, &[]).await.unwrap();
+    send_json(
+        &mut wrong,
+        json!({"type": "authenticate", "pending_token": "guess"}),
+    )
+    .await;
+    assert_eq!(closed(&mut wrong).await, Some(1008));
+    // Silence is no authentication either.
+    let mut silent = connect(&url, &[]).await.unwrap();
+    let _ = silent.close(None).await;
+}
+
+#[tokio::test]
+async fn session_sockets_are_capped_per_user_and_against_big_or_frequent_messages() {
+    let app = spawn_app_with(|settings| {
+        settings.ws_max_sockets_per_user = 2;
+        settings.ws_max_messages_per_minute = 5;
+    })
+    .await;
+    let device = app.user_with_one_session().await;
+    let _one = device.session_socket().await;
+    let mut two = device.session_socket().await;
+    let url = format!("ws://127.0.0.1:{}/api/ws", app.port);
+    let third = connect(&url, &[("cookie", device.cookie_header())])
+        .await
+        .expect_err("a third socket is refused");
+    assert!(third.to_string().contains("429"), "{third}");
+    // A frame over 16 KiB: 1009.
+    send_json(
+        &mut two,
+        json!({"type": "deny", "approval_id": "x".repeat(20_000)}),
+    )
+    .await;
+    assert_eq!(closed(&mut two).await, Some(1009));
+    // Too many messages in a minute: 1008.
+    let mut chatty = device.session_socket().await;
+    for _ in 0..6 {
+        send_json(&mut chatty, json!({"type": "nonsense"})).await;
+    }
+    let mut code = None;
+    for _ in 0..10 {
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            futures_util::StreamExt::next(&mut chatty),
+        )
+        .await
+        {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame)))) => {
+                code = frame.map(|frame| u16::from(frame.code));
+                break;
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => break,
+        }
+    }
+    assert_eq!(code, Some(1008));
+}
+
+#[tokio::test]
+async fn the_client_address_is_the_rightmost_untrusted_entry_of_every_forwarded_for_line() {
+    let app = spawn_app_with(|settings| {
+        settings.trusted_proxies = vec![
+            "127.0.0.0/8".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
+    })
+    .await;
+    let sign_up = |forwarded: Vec<&'static str>, email: &'static str| {
+        let mut request = app
+            .device(CHROME_LINUX)
+            .client
+            .post(app.url("/api/auth/signup"))
+            .json(&json!({"email": email, "password": PASSWORD, "name": "Ada"}));
+        for line in forwarded {
+            request = request.header("x-forwarded-for", line);
+        }
+        request.send()
+    };
+    let ip = |response: reqwest::Response| async move {
+        let body: Value = response.json().await.unwrap();
+        body["session"]["ip"].as_str().unwrap().to_owned()
+    };
+    // The client's own entry on the left is never believed over what the proxies appended.
+    assert_eq!(
+        ip(
+            sign_up(vec!["6.6.6.6, 203.0.113.9, 10.1.2.3"], "a@example.com")
+                .await
+                .unwrap()
+        )
+        .await,
+        "203.0.113.9"
+    );
+    // Every line counts, in order.
+    assert_eq!(
+        ip(sign_up(vec!["6.6.6.6", "203.0.113.10"], "b@example.com")
+            .await
+            .unwrap())
+        .await,
+        "203.0.113.10"
+    );
+    // An ip:port entry stops the walk at the proxy: never the client-written 6.6.6.6.
+    assert_eq!(
+        ip(sign_up(vec!["6.6.6.6, 10.9.8.7:5555"], "c@example.com")
+            .await
+            .unwrap())
+        .await,
+        "127.0.0.1"
+    );
+}
+
+#[tokio::test]
+async fn asvs_6_2_4_6_2_11_common_and_guessable_passwords_are_refused_with_a_reason() {
+    let app = spawn_app().await;
+    let device = app.device(CHROME_LINUX);
+    for weak in [
+        "password1234",
+        "qwertyuiop123",
+        "adalovelace1",
+        "ada@example.com",
+    ] {
+        let body = assert_error(
+            device
+                .post(
+                    "/api/auth/signup",
+                    json!({"email": "ada@example.com", "password": weak, "name": "Ada Lovelace"}),
+                )
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "weak_password",
+        )
+        .await;
+        assert!(
+            body["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("This password is too easy to guess"),
+            "{body}"
+        );
+    }
+    // The app shows the same verdict as the user types.
+    let strength: Value = device
+        .post(
+            "/api/password/strength",
+            json!({"password": "password1234", "email": "ada@example.com"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(strength["acceptable"], false);
+    assert!(strength["score"].as_u64().unwrap() < 3);
+    let strong: Value = device
+        .post("/api/password/strength", json!({"password": PASSWORD}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(strong["acceptable"], true);
+}
+
+#[tokio::test]
+async fn asvs_6_2_8_6_2_9_long_passwords_are_accepted_and_checked_whole() {
+    let app = spawn_app().await;
+    let long: String = "violet staple horizon quartz ".repeat(4);
+    assert!(long.chars().count() >= 64);
+    let device = app.device(CHROME_LINUX);
+    let signup = device
+        .post(
+            "/api/auth/signup",
+            json!({"email": "ada@example.com", "password": long, "name": "Ada"}),
+        )
+        .await;
+    assert_eq!(signup.status(), StatusCode::CREATED);
+    device.post("/api/auth/logout", json!({})).await;
+    // The last character counts: nothing is truncated.
+    let almost = format!("{}X", &long[..long.len() - 1]);
+    assert_error(
+        app.device(CHROME_LINUX)
+            .login("ada@example.com", &almost)
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(
+        app.device(CHROME_LINUX)
+            .login("ada@example.com", &long)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn asvs_6_3_1_signups_from_one_address_are_rate_limited() {
+    let app = spawn_app_with(|settings| settings.signup_max_per_ip = 3).await;
+    for i in 0..3 {
+        assert_eq!(
+            app.device(CHROME_LINUX)
+                .post(
+                    "/api/auth/signup",
+                    json!({"email": format!("user{i}@example.com"), "password": PASSWORD, "name": "U"}),
+                )
+                .await
+                .status(),
+            StatusCode::CREATED
+        );
+    }
+    let response = app
+        .device(CHROME_LINUX)
+        .post(
+            "/api/auth/signup",
+            json!({"email": "user9@example.com", "password": PASSWORD, "name": "U"}),
+        )
+        .await;
+    assert!(!header(&response, "retry-after").is_empty());
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "too_many_signups").await;
+}
+
+#[tokio::test]
+async fn asvs_6_3_1_a_known_device_signs_in_while_guesses_keep_the_account_locked_for_others() {
+    let app = spawn_app_with(|settings| settings.login_max_failures = 3).await;
+    // The owner's phone signed in before: it carries a device cookie.
+    let phone = app.user_with_one_session().await;
+    phone.post("/api/auth/logout", json!({})).await;
+    let attacker = app.device(FIREFOX_WINDOWS);
+    for _ in 0..5 {
+        attacker.login("ada@example.com", "a wrong guess").await;
+    }
+    assert_error(
+        attacker.login("ada@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
+    assert_error(
+        app.device(SAFARI_IPHONE)
+            .login("ada@example.com", PASSWORD)
+            .await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
+    // The owner's known device still gets in with the right password.
+    assert_eq!(
+        phone.login("ada@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    // A device cookie proves one account only.
+    let stolen = app.device(FIREFOX_WINDOWS);
+    let cookie = format!("sm_device={}", phone.cookie_value("sm_device").unwrap());
+    let response = stolen
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("cookie", cookie)
+        .json(&json!({"email": "bob@example.com", "password": "whatever it is"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}
+
+#[tokio::test]
+async fn user_agents_and_names_are_stored_without_controls_or_bidi_overrides() {
+    let app = spawn_app().await;
+    let device = app.device("Chrome/120\u{202E}swodniW");
+    let response = device
+        .post(
+            "/api/auth/signup",
+            json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada\u{202E}ecalevoL"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let rows = app.sql("SELECT user_agent, browser FROM sessions").await;
+    assert!(!rows[0]["user_agent"].as_str().unwrap().contains('\u{202E}'));
+    assert!(!rows[0]["browser"].as_str().unwrap().contains('\u{202E}'));
+    let users = app.sql("SELECT name FROM users").await;
+    assert_eq!(users[0]["name"], "AdaecalevoL");
+}

@@ -1,0 +1,28 @@
+//! The browser app: signup, login, second-device approval and the session dashboard.
+//!
+//! `api` holds every call to the server, `socket` the two sockets, `state` what the pages share,
+//! `app` the routes, `pages/` the screens and `components/` their parts. `format` and
+//! `validation` are pure helpers with unit tests.
+
+pub mod api;
+pub mod app;
+pub mod components;
+pub mod format;
+pub mod pages;
+pub mod pending;
+pub mod socket;
+pub mod state;
+pub mod validation;
+
+/// Starts the app in the page's body.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    // The static placeholder of index.html gives way to the app.
+    if let Some(boot) = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.get_element_by_id("boot"))
+    {
+        boot.remove();
+    }
+    leptos::mount::mount_to_body(app::App);
+}

@@ -1,0 +1,134 @@
+//! The state every page shares: who is signed in, the server's rules, and whether the
+//! server can be reached.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::{AuthResponse, ClientConfig};
+
+use crate::api;
+use crate::format::signed_out_reason;
+
+/// Moves the app to a path (the router's `navigate`, kept where `Copy` state can reach it).
+type Navigate = StoredValue<Box<dyn Fn(&str)>, LocalStorage>;
+
+/// Shared through context.
+#[derive(Clone, Copy)]
+pub struct Session {
+    pub current: RwSignal<Option<AuthResponse>>,
+    /// The first `/api/auth/me` has answered (signed in or not).
+    pub checked: RwSignal<bool>,
+    /// A message for the login page (why the user is there).
+    pub notice: RwSignal<Option<String>>,
+    pub config: RwSignal<Option<ClientConfig>>,
+    /// Set while the server cannot be reached: the retry banner shows it.
+    pub outage: RwSignal<Option<String>>,
+    /// Bumped when data may be stale (after an outage): lists refetch.
+    pub refresh: RwSignal<u32>,
+    navigate: Navigate,
+}
+
+impl Session {
+    /// The state of a freshly loaded app; `navigate` is the router's.
+    pub fn new(navigate: impl Fn(&str) + 'static) -> Self {
+        Self {
+            current: RwSignal::new(None),
+            checked: RwSignal::new(false),
+            notice: RwSignal::new(None),
+            config: RwSignal::new(None),
+            outage: RwSignal::new(None),
+            refresh: RwSignal::new(0),
+            navigate: StoredValue::new_local(Box::new(navigate)),
+        }
+    }
+}
+
+impl Session {
+    pub fn go(&self, path: &str) {
+        self.navigate.with_value(|navigate| navigate(path));
+    }
+
+    pub fn signed_in(&self, auth: AuthResponse) {
+        self.notice.set(None);
+        self.current.set(Some(auth));
+        self.go("/");
+    }
+
+    /// Back to the login page, saying why.
+    pub fn signed_out(&self, reason: &str) {
+        self.signed_out_saying(signed_out_reason(reason));
+    }
+
+    /// Back to the login page with this message.
+    pub fn signed_out_saying(&self, notice: String) {
+        self.current.set(None);
+        self.notice.set(Some(notice));
+        self.go("/login");
+    }
+
+    /// Handles an error from a call: only a 401 ends the session; an unreachable server
+    /// raises the retry banner. Returns the message to show next to what failed.
+    pub fn check(&self, error: &api::ApiError) -> String {
+        if error.code == "session_replaced" {
+            // The server says which sign-in replaced this one.
+            self.signed_out_saying(error.message.clone());
+        } else if error.ends_session() {
+            self.signed_out(&error.code);
+        } else if error.is_outage() {
+            self.outage.set(Some(outage_message()));
+        }
+        error.message.clone()
+    }
+
+    /// The limit policy (`approve`, `refuse`, `evict_oldest`, `single`).
+    pub fn policy(&self) -> Option<String> {
+        self.config
+            .with(|config| config.as_ref().map(|config| config.limit_policy.clone()))
+    }
+
+    /// Active sessions a user may have (from the server's configuration).
+    pub fn max_sessions(&self) -> Option<u32> {
+        self.config
+            .with(|config| config.as_ref().map(|config| config.max_sessions))
+    }
+
+    /// Asks the server who is signed in (and its rules); on an outage, the banner offers a retry.
+    pub fn check_signed_in(self) {
+        spawn_local(async move {
+            let config = if self.config.get_untracked().is_some() {
+                None
+            } else {
+                Some(api::config().await)
+            };
+            let probe = api::session_probe().await;
+            let outage = match (&config, &probe) {
+                (Some(Err(error)), _) if error.is_outage() => true,
+                (_, Err(_)) => true,
+                _ => false,
+            };
+            if outage {
+                self.outage.set(Some(outage_message()));
+                return;
+            }
+            if let Some(Ok(config)) = config {
+                self.config.set(Some(config));
+            }
+            self.outage.set(None);
+            self.current.set(probe.ok().and_then(|probe| {
+                Some(AuthResponse {
+                    user: probe.user?,
+                    session: probe.session?,
+                })
+            }));
+            self.checked.set(true);
+            self.refresh.update(|n| *n += 1);
+        });
+    }
+}
+
+fn outage_message() -> String {
+    "Cannot reach the server right now. Your session is kept; check your connection.".to_owned()
+}
+
+pub fn use_session() -> Session {
+    expect_context::<Session>()
+}

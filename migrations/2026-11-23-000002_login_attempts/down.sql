@@ -1,0 +1,2 @@
+DROP FUNCTION take_login_slots(TEXT[], INTEGER[], TIMESTAMPTZ, INTERVAL);
+DROP TABLE login_attempts;
