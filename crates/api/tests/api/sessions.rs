@@ -360,7 +360,10 @@ async fn every_foreign_key_has_an_index_so_that_purging_sessions_stays_linear() 
                WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])",
         )
         .await;
-    assert!(unindexed.is_empty(), "foreign keys without an index: {unindexed:?}");
+    assert!(
+        unindexed.is_empty(),
+        "foreign keys without an index: {unindexed:?}"
+    );
 }
 
 #[tokio::test]
