@@ -22,7 +22,7 @@ use crate::http::error::extractors;
 use crate::http::middleware::{origin_guard, security_headers};
 use crate::http::routes;
 use crate::http::telemetry::{PathOnlySpans, record_request};
-use crate::services::sweeper;
+use crate::services::{mailer, sweeper};
 use crate::state::AppState;
 use crate::storage::db;
 
@@ -167,6 +167,8 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let state = self.state.clone();
         let sweeper = tokio::spawn(async move { sweeper::run(&state).await });
+        let state = self.state.clone();
+        let mailer = tokio::spawn(async move { mailer::run(&state).await });
         let reaper = tokio::spawn(db::reap_idle_connections(
             self.state.pool.clone(),
             self.state.settings.db_idle_timeout,
@@ -181,6 +183,7 @@ impl Application {
             task.abort();
         }
         sweeper.abort();
+        mailer.abort();
         reaper.abort();
         self.listener.abort();
         result

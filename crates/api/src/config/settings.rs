@@ -126,6 +126,17 @@ pub struct Settings {
     /// Where `GET /metrics` listens (`host:port`), apart from the API so that it is never
     /// public by accident; `None` (`METRICS_BIND=off`) serves no metrics.
     pub metrics_bind: Option<String>,
+    /// Where mail goes (`smtp://host:port`, `smtps://user:password@host`); `None` writes
+    /// mail to the log instead, for development.
+    pub smtp_url: Option<String>,
+    /// The sender of every mail (`Name <address>`).
+    pub mail_from: String,
+    /// Where users reach the app, for the links in mail.
+    pub public_url: String,
+    /// How often the mail worker looks for mail due (it also wakes when mail is queued).
+    pub mail_poll: Duration,
+    /// The first wait after a failed send; each further failure doubles it (at most 1 h).
+    pub mail_retry: Duration,
 }
 
 impl fmt::Debug for Settings {
@@ -148,6 +159,9 @@ impl fmt::Debug for Settings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("static_dir", &self.static_dir)
             .field("metrics_bind", &self.metrics_bind)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("mail_from", &self.mail_from)
+            .field("public_url", &self.public_url)
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
             .finish_non_exhaustive()
@@ -345,6 +359,15 @@ impl Settings {
                 Some(address) => Some(address),
                 None => Some("127.0.0.1:9000".to_owned()),
             },
+            smtp_url: get("SMTP_URL"),
+            mail_from: get("MAIL_FROM")
+                .unwrap_or_else(|| "Session Manager <no-reply@localhost>".to_owned()),
+            public_url: get("PUBLIC_URL")
+                .unwrap_or_else(|| "http://localhost:8080".to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            mail_poll: secs("MAIL_POLL_SECS", get("MAIL_POLL_SECS"), 10)?,
+            mail_retry: secs("MAIL_RETRY_SECS", get("MAIL_RETRY_SECS"), 30)?,
             bind,
         };
         settings.validate()?;
@@ -364,7 +387,32 @@ impl Settings {
                 reason: format!("{address:?} is not host:port (or \"off\")"),
             });
         }
+        if let Err(error) = self.mail_from.parse::<lettre::message::Mailbox>() {
+            return Err(SettingsError::Invalid {
+                name: "MAIL_FROM",
+                reason: format!("{:?} is not a mailbox ({error})", self.mail_from),
+            });
+        }
+        if let Some(url) = &self.smtp_url
+            && let Err(error) = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+        {
+            return Err(SettingsError::Invalid {
+                name: "SMTP_URL",
+                reason: format!(
+                    "{} is not an SMTP URL such as smtp://host:1025 ({error})",
+                    redact_url(url)
+                ),
+            });
+        }
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return Err(SettingsError::Invalid {
+                name: "PUBLIC_URL",
+                reason: format!("{:?} is not an http(s) URL", self.public_url),
+            });
+        }
         let positive = [
+            ("MAIL_POLL_SECS", self.mail_poll),
+            ("MAIL_RETRY_SECS", self.mail_retry),
             ("IDLE_TIMEOUT_SECS", self.idle_timeout),
             ("SESSION_LIFETIME_SECS", self.absolute_lifetime),
             ("APPROVAL_TTL_SECS", self.approval_ttl),
@@ -568,6 +616,31 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn mail_settings_are_checked_and_the_smtp_password_is_never_printed() {
+        let settings = Settings::from_lookup(|name| match name {
+            "SMTP_URL" => Some("smtps://mailer:hunter2@smtp.example:465".to_owned()),
+            "PUBLIC_URL" => Some("https://sessions.example/".to_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|error| unreachable!("{error}"));
+        assert_eq!(settings.public_url, "https://sessions.example");
+        let printed = format!("{settings:?}");
+        assert!(printed.contains("smtps://mailer:***@smtp.example:465"));
+        assert!(!printed.contains("hunter2"));
+        for (name, value) in [
+            ("SMTP_URL", "http://not-smtp"),
+            ("MAIL_FROM", "not an address"),
+            ("PUBLIC_URL", "sessions.example"),
+        ] {
+            let refused = Settings::from_lookup(|asked| (asked == name).then(|| value.to_owned()));
+            assert!(
+                matches!(refused, Err(SettingsError::Invalid { name: refused, .. }) if refused == name),
+                "{name}={value} must be refused"
+            );
+        }
     }
 
     #[test]

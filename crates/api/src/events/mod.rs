@@ -25,9 +25,10 @@ pub use hub::{Hub, Outgoing, SocketCounts, WaitingOutgoing};
 
 use crate::error::Error;
 use crate::model::approval::ApprovalStatus;
+use crate::model::mail::MailKind;
 use crate::model::session::EndReason;
 use crate::storage::activity::NewEntry;
-use crate::storage::{DbPool, approvals};
+use crate::storage::{DbPool, approvals, outbox};
 use crate::wire;
 
 /// Something that happened to an account, as its devices hear of it.
@@ -76,6 +77,8 @@ pub enum Event {
         except_session: Option<Uuid>,
         alert: SecurityAlert,
     },
+    /// Mail was queued: every instance's mail worker wakes up (one of them sends it).
+    MailQueued,
 }
 
 /// What one transaction changed: entries for the activity log and events for the devices.
@@ -84,6 +87,8 @@ pub enum Event {
 pub struct Changes {
     log: Vec<NewEntry>,
     events: Vec<Event>,
+    /// Security alerts to mail to the account's address.
+    mail: Vec<(Uuid, SecurityAlert)>,
 }
 
 impl Changes {
@@ -95,13 +100,47 @@ impl Changes {
         self.events.push(event);
     }
 
-    /// Writes the log entries and publishes the events; call last, inside the transaction
-    /// (the events are delivered only if it commits).
+    /// Mails `alert` to the account's address (if its kind is mailed at all).
+    pub fn mail(&mut self, user_id: Uuid, alert: SecurityAlert) {
+        self.mail.push((user_id, alert));
+    }
+
+    /// Writes the log entries, queues the mail and publishes the events; call last, inside
+    /// the transaction (nothing of it exists unless the change commits).
     pub async fn save(&self, conn: &mut AsyncPgConnection) -> Result<(), Error> {
         crate::storage::activity::insert(conn, &self.log).await?;
+        let mail_queued = self.queue_mail(conn).await?;
         publish(conn, &self.events).await?;
+        if mail_queued {
+            publish(conn, &[Event::MailQueued]).await?;
+        }
         count(&self.events);
         Ok(())
+    }
+
+    /// True when any mail was queued.
+    async fn queue_mail(&self, conn: &mut AsyncPgConnection) -> Result<bool, Error> {
+        let mut queued = false;
+        for (user_id, alert) in &self.mail {
+            let Some(kind) = MailKind::for_alert(&alert.kind) else {
+                continue;
+            };
+            let payload = serde_json::to_string(alert).map_err(Error::internal)?;
+            let quiet_since = kind
+                .quiet_period()
+                .and_then(|quiet| chrono::Duration::from_std(quiet).ok())
+                .and_then(|quiet| alert.at.checked_sub_signed(quiet));
+            queued |= outbox::enqueue(
+                conn,
+                *user_id,
+                kind.as_str(),
+                &payload,
+                alert.at,
+                quiet_since,
+            )
+            .await?;
+        }
+        Ok(queued)
     }
 
     pub fn events(&self) -> &[Event] {
@@ -128,7 +167,8 @@ fn count(events: &[Event]) {
             Event::ApprovalRequested { .. }
             | Event::ApprovalCodeRejected { .. }
             | Event::PasswordChanged { .. }
-            | Event::SecurityAlert { .. } => {}
+            | Event::SecurityAlert { .. }
+            | Event::MailQueued => {}
         }
     }
 }
@@ -163,6 +203,8 @@ pub struct Events {
     max_attempts: i32,
     /// The listener is connected: this instance hears every event (`/readyz`).
     listening: AtomicBool,
+    /// Wakes this instance's mail worker when mail was queued anywhere.
+    mail_queued: tokio::sync::Notify,
 }
 
 impl Events {
@@ -172,7 +214,13 @@ impl Events {
             pool,
             max_attempts,
             listening: AtomicBool::new(false),
+            mail_queued: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Resolves when mail was queued (on any instance) since the last call.
+    pub async fn mail_queued(&self) {
+        self.mail_queued.notified().await;
     }
 
     pub fn hub(&self) -> &Hub {
@@ -197,6 +245,8 @@ impl Events {
 
     pub async fn deliver(&self, event: &Event) {
         match event.clone() {
+            // One stored wake-up is enough however many arrive while the worker is busy.
+            Event::MailQueued => self.mail_queued.notify_one(),
             Event::SessionStarted { user_id, .. } | Event::PasswordChanged { user_id } => {
                 self.hub
                     .send_to_user(user_id, &ServerMessage::SessionsChanged);

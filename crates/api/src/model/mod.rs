@@ -8,6 +8,7 @@
 //! * `passwords`: argon2id on dedicated threads.
 //! * `device`: what a user agent and an address say about a device.
 //! * `activity`: kinds of entries in the account's activity log.
+//! * `mail`: which alerts are mailed, how often, and their text.
 
 pub mod activity;
 pub mod admission;
@@ -15,6 +16,7 @@ pub mod alerts;
 pub mod approval;
 pub mod device;
 pub mod input;
+pub mod mail;
 pub mod passwords;
 pub mod secrets;
 pub mod session;

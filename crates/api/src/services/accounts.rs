@@ -174,6 +174,7 @@ pub async fn change_password(
             .await?;
             let token = sessions::rotate_token(conn, auth.session.id).await?;
             changes.announce(Event::PasswordChanged { user_id });
+            alerts::password_changed(&mut changes, user_id, &auth.session, now);
             changes.save(conn).await?;
             Ok(token)
         })

@@ -1,6 +1,7 @@
 //! Telling the user when something unusual happens: a sign-in from a device, network or
 //! country never seen on the account, a request denied as "this wasn't me", a correct
-//! password refused. Each is an activity-log entry and a `security_alert` to the devices.
+//! password refused. Each is an activity-log entry, a `security_alert` to the devices and a
+//! mail to the account's address (see `model::mail` for which are mailed and how often).
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
@@ -81,12 +82,18 @@ pub async fn signed_in(
     } else {
         None
     };
-    if let (Some(kind), true) = (kind, tell_devices) {
-        changes.announce(Event::SecurityAlert {
-            user_id,
-            except_session: Some(session.id),
-            alert: alert(kind, Some(session.id), client, now),
-        });
+    if let Some(kind) = kind {
+        let alert = alert(kind, Some(session.id), client, now);
+        // The mail goes even when the devices are not told (a device approved it): it is
+        // the record outside the app, where someone holding the session cannot erase it.
+        changes.mail(user_id, alert.clone());
+        if tell_devices {
+            changes.announce(Event::SecurityAlert {
+                user_id,
+                except_session: Some(session.id),
+                alert,
+            });
+        }
     }
     Ok(novelty)
 }
@@ -105,10 +112,12 @@ pub fn login_refused(
             .from_device(&client.ip, client.label())
             .detail(why),
     );
+    let alert = alert("login_refused", None, client, now);
+    changes.mail(user_id, alert.clone());
     changes.announce(Event::SecurityAlert {
         user_id,
         except_session: None,
-        alert: alert("login_refused", None, client, now),
+        alert,
     });
 }
 
@@ -125,9 +134,31 @@ pub fn suspicious_login_denied(
             .from_device(&requester.ip, requester.label())
             .detail(by),
     );
+    let alert = alert("suspicious_login_denied", None, requester, now);
+    changes.mail(user_id, alert.clone());
     changes.announce(Event::SecurityAlert {
         user_id,
         except_session: None,
-        alert: alert("suspicious_login_denied", None, requester, now),
+        alert,
     });
+}
+
+/// The password was changed from `session` (the mail tells the owner outside the app).
+pub fn password_changed(
+    changes: &mut Changes,
+    user_id: Uuid,
+    session: &SessionRow,
+    now: DateTime<Utc>,
+) {
+    changes.mail(
+        user_id,
+        SecurityAlert {
+            kind: "password_changed".to_owned(),
+            session_id: Some(session.id),
+            device: session.device_label(),
+            ip: session.ip.clone(),
+            country: session.country.clone(),
+            at: now,
+        },
+    );
 }

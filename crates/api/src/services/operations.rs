@@ -3,10 +3,10 @@
 
 use crate::error::Error;
 use crate::state::AppState;
-use crate::storage::sessions;
+use crate::storage::{outbox, sessions};
 use crate::telemetry::metrics::{
-    EVENTS_LISTENING, HASH_QUEUE_DEPTH, POOL_IN_USE, POOL_SIZE, POOL_WAITERS, SESSIONS_ACTIVE,
-    SOCKETS_OPEN, gauge_value,
+    EVENTS_LISTENING, HASH_QUEUE_DEPTH, MAIL_WAITING, POOL_IN_USE, POOL_SIZE, POOL_WAITERS,
+    SESSIONS_ACTIVE, SOCKETS_OPEN, gauge_value,
 };
 
 /// Sets every gauge to its current value. The in-process ones are always set; the
@@ -28,5 +28,7 @@ pub async fn observe(state: &AppState) -> Result<(), Error> {
     let mut conn = state.pool.get().await?;
     let active = sessions::count_all_active(&mut conn, state.now(), state.lifetimes()).await?;
     metrics::gauge!(SESSIONS_ACTIVE).set(gauge_value(usize::try_from(active).unwrap_or(0)));
+    let waiting = outbox::count_waiting(&mut conn).await?;
+    metrics::gauge!(MAIL_WAITING).set(gauge_value(usize::try_from(waiting).unwrap_or(0)));
     Ok(())
 }

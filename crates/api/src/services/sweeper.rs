@@ -10,7 +10,7 @@ use crate::services::{approvals, sessions};
 use crate::state::AppState;
 use crate::storage::approvals::Scope;
 use crate::storage::{
-    activity, approvals as stored_approvals, locks, sessions as stored_sessions, throttle,
+    activity, approvals as stored_approvals, locks, outbox, sessions as stored_sessions, throttle,
 };
 
 /// What one pass did.
@@ -91,7 +91,10 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         Some(cutoff) => throttle::purge_before(conn, cutoff).await?,
         None => 0,
     };
-    let rows_purged = purged_sessions + purged_events + purged_approvals + purged_attempts;
+    // Sent mail is kept a week for operators to look into a complaint, then goes.
+    let purged_mail = outbox::purge_done_before(conn, now - chrono::Duration::days(7)).await?;
+    let rows_purged =
+        purged_sessions + purged_events + purged_approvals + purged_attempts + purged_mail;
     if sessions_ended > 0 || approvals_expired > 0 || rows_purged > 0 {
         tracing::info!(
             sessions_ended,
@@ -100,6 +103,7 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
             purged_approvals,
             purged_events,
             purged_attempts,
+            purged_mail,
             "sweep"
         );
     }

@@ -9,6 +9,7 @@ pub mod geoip;
 pub mod history;
 pub mod locks;
 pub mod lookup;
+pub mod outbox;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;

@@ -45,6 +45,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    mail_outbox (id) {
+        id -> Int8,
+        user_id -> Uuid,
+        recipient -> Text,
+        kind -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     sessions (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -87,6 +103,7 @@ diesel::table! {
 
 diesel::joinable!(activity -> users (user_id));
 diesel::joinable!(login_approvals -> users (user_id));
+diesel::joinable!(mail_outbox -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_history -> users (user_id));
 
@@ -94,6 +111,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     activity,
     login_approvals,
     login_attempts,
+    mail_outbox,
     sessions,
     sign_in_history,
     users,

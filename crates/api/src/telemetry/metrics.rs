@@ -25,6 +25,8 @@ pub const POOL_WAITERS: &str = "sm_db_pool_waiters";
 pub const SWEEPER_RUNS: &str = "sm_sweeper_runs_total";
 pub const SWEEPER_ROWS: &str = "sm_sweeper_rows_total";
 pub const EVENTS_LISTENING: &str = "sm_events_listener_connected";
+pub const MAIL: &str = "sm_mail_total";
+pub const MAIL_WAITING: &str = "sm_mail_waiting";
 
 /// Latency buckets (seconds): session checks take a millisecond, logins a hash (~50 ms).
 const BUCKETS: &[f64] = &[
@@ -117,6 +119,14 @@ fn describe() {
     describe_gauge!(
         EVENTS_LISTENING,
         "1 while this instance's event listener is connected to PostgreSQL"
+    );
+    describe_counter!(
+        MAIL,
+        "Mail send attempts by this instance, by outcome: sent, retry (the server did not take it), failed (refused for good)"
+    );
+    describe_gauge!(
+        MAIL_WAITING,
+        "Mail queued and not yet sent (read from the database at scrape time)"
     );
 }
 

@@ -20,6 +20,7 @@ mod errors;
 mod geoip;
 mod instances;
 mod limits;
+mod mail;
 mod operations;
 mod policies;
 mod security;

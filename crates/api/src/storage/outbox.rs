@@ -1,0 +1,151 @@
+//! Queries on `mail_outbox`: mail written with the change that causes it, claimed by one
+//! worker at a time (`FOR UPDATE SKIP LOCKED`), marked sent or retried.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+/// Queues a mail to the account's current address; with `quiet_since`, not if a mail of
+/// the same kind was queued for the account since then. True when it was queued.
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    kind: &str,
+    payload: &str,
+    now: DateTime<Utc>,
+    quiet_since: Option<DateTime<Utc>>,
+) -> diesel::QueryResult<bool> {
+    let queued = diesel::sql_query(
+        "INSERT INTO mail_outbox (user_id, recipient, kind, payload, created_at, next_attempt_at) \
+         SELECT id, email, $2, $3::jsonb, $4, $4 FROM users \
+         WHERE id = $1 AND ($5::timestamptz IS NULL OR NOT EXISTS ( \
+             SELECT 1 FROM mail_outbox \
+             WHERE user_id = $1 AND kind = $2 AND created_at > $5))",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<Text, _>(kind)
+    .bind::<Text, _>(payload)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Nullable<Timestamptz>, _>(quiet_since)
+    .execute(conn)
+    .await?;
+    Ok(queued > 0)
+}
+
+#[derive(Debug, diesel::QueryableByName)]
+pub struct OutboxRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub recipient: String,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    /// JSON, as text.
+    #[diesel(sql_type = Text)]
+    pub payload: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+/// Locks up to `limit` mails due by `now`, oldest first, skipping those another worker
+/// holds; call inside a transaction and mark each before it commits.
+pub async fn claim_due(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> diesel::QueryResult<Vec<OutboxRow>> {
+    diesel::sql_query(
+        "SELECT id, recipient, kind, payload::text AS payload, attempts FROM mail_outbox \
+         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
+         ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
+}
+
+pub async fn mark_sent(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed try; the mail is tried again at `next_attempt_at`.
+pub async fn mark_retry(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    error: &str,
+    next_attempt_at: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(error)
+    .bind::<Timestamptz, _>(next_attempt_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Gives up on a mail the server refused for good (a bad address).
+pub async fn mark_failed(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    error: &str,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, failed_at = $3 \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(error)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Mail waiting to be sent (for the metrics).
+pub async fn count_waiting(conn: &mut AsyncPgConnection) -> diesel::QueryResult<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        waiting: i64,
+    }
+    let count: Count = diesel::sql_query(
+        "SELECT count(*) AS waiting FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL",
+    )
+    .get_result(conn)
+    .await?;
+    Ok(count.waiting)
+}
+
+/// Deletes mail sent (or given up on) before `cutoff`.
+pub async fn purge_done_before(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "DELETE FROM mail_outbox \
+         WHERE (sent_at IS NOT NULL OR failed_at IS NOT NULL) \
+           AND COALESCE(sent_at, failed_at) < $1",
+    )
+    .bind::<Timestamptz, _>(cutoff)
+    .execute(conn)
+    .await
+}
