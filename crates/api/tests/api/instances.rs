@@ -448,7 +448,9 @@ async fn housekeeping_runs_on_one_instance_at_a_time() {
     );
     let (on_a, on_b) = (on_a.unwrap(), on_b.unwrap());
     assert!(on_a.ran || on_b.ran);
-    assert_eq!(on_a.sessions_ended + on_b.sessions_ended, 1);
+    // At most one sweep ends it (the socket's heartbeat check may have ended it first, with
+    // the same reason); the log below shows it ended exactly once.
+    assert!(on_a.sessions_ended + on_b.sessions_ended <= 1);
     assert_eq!(
         next_server_message(&mut socket).await,
         ServerMessage::SessionRevoked {
