@@ -6,8 +6,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::{
     ActivityEntry, ApprovalDecision, ApprovalRequired, AuthResponse, ChangePasswordRequest,
-    ClientConfig, CompleteApprovalRequest, ErrorBody, LoginRequest, Page, RevokedCount, Secret,
-    SessionHistoryEntry, SessionList, SignupRequest, UpdateProfileRequest, User,
+    ClientConfig, CompleteApprovalRequest, ErrorBody, LinkToken, LoginRequest, MailQueued, Page,
+    PasswordResetCompletion, PasswordResetRequest, RevokedCount, Secret, SessionHistoryEntry,
+    SessionList, SignupRequest, UpdateProfileRequest, User,
 };
 use uuid::Uuid;
 
@@ -178,6 +179,38 @@ pub async fn update_name(name: String) -> ApiResult<User> {
 
 pub async fn change_password(request: &ChangePasswordRequest) -> ApiResult<AuthResponse> {
     json(send(with_body(Request::post("/api/me/password"), request)).await?).await
+}
+
+/// Confirms the address with the token of the mailed link.
+pub async fn verify_email(token: String) -> ApiResult<User> {
+    let body = LinkToken {
+        token: Secret::new(token),
+    };
+    json(send(with_body(Request::post("/api/auth/verify-email"), &body)).await?).await
+}
+
+pub async fn resend_verification() -> ApiResult<MailQueued> {
+    json(send(Request::post("/api/me/email-verification").build()).await?).await
+}
+
+pub async fn request_password_reset(email: String) -> ApiResult<MailQueued> {
+    let body = PasswordResetRequest { email };
+    json(send(with_body(Request::post("/api/auth/password-reset"), &body)).await?).await
+}
+
+pub async fn complete_password_reset(token: String, new_password: String) -> ApiResult<User> {
+    let body = PasswordResetCompletion {
+        token: Secret::new(token),
+        new_password: Secret::new(new_password),
+    };
+    json(
+        send(with_body(
+            Request::post("/api/auth/password-reset/complete"),
+            &body,
+        ))
+        .await?,
+    )
+    .await
 }
 
 pub async fn approve(id: Uuid, code: String) -> ApiResult<ApprovalDecision> {

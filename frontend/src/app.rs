@@ -6,7 +6,11 @@ use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 
 use crate::pages::{
-    dashboard::Dashboard, login::LoginPage, signup::SignupPage, waiting::WaitingPage,
+    dashboard::Dashboard,
+    login::LoginPage,
+    recovery::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
+    signup::SignupPage,
+    waiting::WaitingPage,
 };
 use crate::state::{Session, use_session};
 
@@ -36,6 +40,10 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/login") view=|| view! { <SignedOutOnly><LoginPage/></SignedOutOnly> }/>
                     <Route path=path!("/signup") view=|| view! { <SignedOutOnly><SignupPage/></SignedOutOnly> }/>
                     <Route path=path!("/approve/:id") view=WaitingPage/>
+                    <Route path=path!("/forgot-password") view=|| view! { <SignedOutOnly><ForgotPasswordPage/></SignedOutOnly> }/>
+                    // Links from mail: they work signed in or not, on any device.
+                    <Route path=path!("/reset-password") view=ResetPasswordPage/>
+                    <Route path=path!("/verify-email") view=VerifyEmailPage/>
                 </Routes>
             </Show>
         </main>

@@ -111,6 +111,8 @@ pub fn activity_kind(kind: &str) -> &'static str {
         "new_country_login" => "Sign-in from a new country",
         "suspicious_login_denied" => "Sign-in request denied as not you",
         "login_refused" => "Correct password refused",
+        "email_verified" => "Address confirmed",
+        "password_reset" => "Password reset through a mailed link",
         _ => "Event",
     }
 }

@@ -84,6 +84,14 @@ pub enum Error {
     Approval(Refusal),
     #[error("Wrong code, {tries_left} tries left")]
     WrongCode { tries_left: i32 },
+    /// A mailed link that is unknown, used, expired, or sent to an address no longer the
+    /// account's (all alike: a link's history is nobody's business).
+    #[error("This link is invalid, was already used or has expired; ask for a new one")]
+    InvalidLink,
+    #[error("This address is already confirmed")]
+    AlreadyVerified,
+    #[error("Too many mails were asked for; try again in {retry_in_seconds} seconds")]
+    TooManyMailRequests { retry_in_seconds: i64 },
     #[error("Service temporarily unavailable")]
     Unavailable(#[source] BoxError),
     #[error("Internal error")]
@@ -118,6 +126,9 @@ impl Error {
             Self::WeakPassword(_) => "weak_password",
             Self::Approval(refusal) => refusal.code(),
             Self::WrongCode { .. } => "wrong_code",
+            Self::InvalidLink => "invalid_link",
+            Self::AlreadyVerified => "already_verified",
+            Self::TooManyMailRequests { .. } => "too_many_mail_requests",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal",
         }
@@ -153,6 +164,7 @@ impl Error {
             Self::Unavailable(_) => Some(5),
             Self::TooManyAttempts { retry_in_seconds }
             | Self::TooManySignups { retry_in_seconds }
+            | Self::TooManyMailRequests { retry_in_seconds }
             | Self::TooManyApprovalRequests { retry_in_seconds } => Some(*retry_in_seconds),
             Self::SessionTooNew { until } => Some((*until - now).num_seconds().max(1)),
             _ => None,

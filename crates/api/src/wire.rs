@@ -16,6 +16,7 @@ pub fn user(row: &UserRow) -> User {
         email: row.email.clone(),
         name: row.name.clone(),
         created_at: row.created_at,
+        email_verified: row.email_verified_at.is_some(),
     }
 }
 

@@ -87,6 +87,10 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// The address was confirmed through the link mailed to it (only a confirmed address
+    /// is used for password recovery).
+    #[serde(default)]
+    pub email_verified: bool,
 }
 
 /// An active session as shown to its owner.
@@ -173,7 +177,8 @@ pub struct ActivityEntry {
     pub id: i64,
     /// e.g. `signup`, `login`, `login_failed`, `logout`, `session_revoked`, `session_expired`,
     /// `approval_requested`, `approval_granted`, `approval_denied`, `approval_cancelled`, `approval_code_rejected`,
-    /// `approval_locked`, `approval_expired`, `password_changed`, `profile_updated`.
+    /// `approval_locked`, `approval_expired`, `password_changed`, `profile_updated`,
+    /// `email_verified`, `password_reset`, and the alerts (`new_device_login`, …).
     pub kind: String,
     pub session_id: Option<Uuid>,
     pub ip: Option<String>,
@@ -196,6 +201,40 @@ pub struct ChangePasswordRequest {
     pub current_password: Secret,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 8, max_length = 128))]
     pub new_password: Secret,
+}
+
+/// The token of a mailed link (the part after `#token=`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LinkToken {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 128))]
+    pub token: Secret,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordResetRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 254, example = "ada@example.com")
+    )]
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasswordResetCompletion {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, min_length = 1, max_length = 128))]
+    pub token: Secret,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 8, max_length = 128))]
+    pub new_password: Secret,
+}
+
+/// A mail was (or, for an address we may not reveal, may have been) queued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MailQueued {
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,3 +7,4 @@ pub mod secure_account;
 pub mod security_alerts;
 pub mod session_log;
 pub mod strength;
+pub mod verify_banner;

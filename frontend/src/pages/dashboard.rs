@@ -15,6 +15,7 @@ use crate::components::profile::Profile;
 use crate::components::secure_account::SecureAccount;
 use crate::components::security_alerts::SecurityAlerts;
 use crate::components::session_log::SessionLog;
+use crate::components::verify_banner::VerifyBanner;
 use crate::format::{approval_outcome, local_time};
 use crate::socket::keep_session_socket;
 use crate::state::use_session;
@@ -160,6 +161,7 @@ pub fn Dashboard() -> impl IntoView {
                     <button type="button" class="link" aria-label="Dismiss" on:click=move |_| toast.set(None)>"×"</button>
                 </div>
             })}
+            <VerifyBanner/>
             <SecurityAlerts alerts=alerts secure=secure toast=toast/>
             <div class="grid">
                 <ActiveSessions refresh=refresh toast=toast/>

@@ -96,6 +96,9 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="form-error" id="login-error" role="alert">{move || error.get()}</p>
             </form>
             <p class="switch">
+                <A href="/forgot-password" attr:id="to-forgot-password">"Forgot your password?"</A>
+            </p>
+            <p class="switch">
                 "New here? "
                 <A href="/signup" attr:id="to-signup">"Create an account"</A>
             </p>

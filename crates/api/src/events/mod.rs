@@ -25,7 +25,7 @@ pub use hub::{Hub, Outgoing, SocketCounts, WaitingOutgoing};
 
 use crate::error::Error;
 use crate::model::approval::ApprovalStatus;
-use crate::model::mail::MailKind;
+use crate::model::mail::Mail;
 use crate::model::session::EndReason;
 use crate::storage::activity::NewEntry;
 use crate::storage::{DbPool, approvals, outbox};
@@ -87,8 +87,8 @@ pub enum Event {
 pub struct Changes {
     log: Vec<NewEntry>,
     events: Vec<Event>,
-    /// Security alerts to mail to the account's address.
-    mail: Vec<(Uuid, SecurityAlert)>,
+    /// Mail to the account's address.
+    mail: Vec<(Uuid, Mail)>,
 }
 
 impl Changes {
@@ -100,9 +100,9 @@ impl Changes {
         self.events.push(event);
     }
 
-    /// Mails `alert` to the account's address (if its kind is mailed at all).
-    pub fn mail(&mut self, user_id: Uuid, alert: SecurityAlert) {
-        self.mail.push((user_id, alert));
+    /// Mails this to the account's address (if its kind is mailed at all).
+    pub fn mail(&mut self, user_id: Uuid, mail: Mail) {
+        self.mail.push((user_id, mail));
     }
 
     /// Writes the log entries, queues the mail and publishes the events; call last, inside
@@ -121,21 +121,21 @@ impl Changes {
     /// True when any mail was queued.
     async fn queue_mail(&self, conn: &mut AsyncPgConnection) -> Result<bool, Error> {
         let mut queued = false;
-        for (user_id, alert) in &self.mail {
-            let Some(kind) = MailKind::for_alert(&alert.kind) else {
+        for (user_id, mail) in &self.mail {
+            let Some(kind) = mail.kind() else {
                 continue;
             };
-            let payload = serde_json::to_string(alert).map_err(Error::internal)?;
+            let payload = mail.payload().map_err(Error::internal)?;
             let quiet_since = kind
                 .quiet_period()
                 .and_then(|quiet| chrono::Duration::from_std(quiet).ok())
-                .and_then(|quiet| alert.at.checked_sub_signed(quiet));
+                .and_then(|quiet| mail.at().checked_sub_signed(quiet));
             queued |= outbox::enqueue(
                 conn,
                 *user_id,
                 kind.as_str(),
                 &payload,
-                alert.at,
+                mail.at(),
                 quiet_since,
             )
             .await?;

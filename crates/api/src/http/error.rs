@@ -8,7 +8,7 @@ use crate::error::Error;
 
 pub fn status(error: &Error) -> StatusCode {
     match error {
-        Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+        Error::BadRequest(_) | Error::InvalidLink => StatusCode::BAD_REQUEST,
         Error::Validation(_) | Error::WrongCode { .. } | Error::WeakPassword(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
@@ -24,13 +24,14 @@ pub fn status(error: &Error) -> StatusCode {
         }
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-        Error::EmailTaken | Error::SessionLimit(_) => StatusCode::CONFLICT,
+        Error::EmailTaken | Error::SessionLimit(_) | Error::AlreadyVerified => StatusCode::CONFLICT,
         Error::Approval(refusal) if refusal.is_premature() => StatusCode::CONFLICT,
         Error::Approval(_) => StatusCode::GONE,
         Error::TooManyPendingApprovals
         | Error::TooManyAttempts { .. }
         | Error::TooManySignups { .. }
         | Error::TooManySockets
+        | Error::TooManyMailRequests { .. }
         | Error::TooManyApprovalRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -30,5 +30,9 @@ text_enum! {
         SuspiciousLoginDenied => "suspicious_login_denied",
         /// A correct password refused (session limit, too many requests): someone knows it.
         LoginRefused => "login_refused",
+        /// The address was confirmed through the mailed link.
+        EmailVerified => "email_verified",
+        /// A new password was set through a mailed reset link.
+        PasswordReset => "password_reset",
     }
 }

@@ -1,8 +1,9 @@
 //! Mail to the account's address: which alerts are mailed, how often, and their text.
 //!
-//! An outbox row holds what a mail is about (a [`SecurityAlert`]); it is rendered here when
-//! it is sent, so that a change of wording or of `PUBLIC_URL` applies to mail still queued.
-//! A mail carries no secret: it says what happened, from where, and where to act.
+//! An outbox row holds what a mail is about (a [`SecurityAlert`], or a one-time link's
+//! token); it is rendered here when it is sent, so that a change of wording or of
+//! `PUBLIC_URL` applies to mail still queued. A mail carries no secret but the one-time
+//! link it exists to carry.
 
 use std::time::Duration;
 
@@ -18,6 +19,10 @@ pub enum MailKind {
     /// Someone gave the correct password and was refused (the limit, too many requests).
     LoginRefused,
     PasswordChanged,
+    /// The link that proves the address is the user's.
+    VerifyEmail,
+    /// The link that sets a new password.
+    PasswordReset,
 }
 
 impl MailKind {
@@ -38,6 +43,8 @@ impl MailKind {
             Self::SuspiciousLoginDenied => "suspicious_login_denied",
             Self::LoginRefused => "login_refused",
             Self::PasswordChanged => "password_changed",
+            Self::VerifyEmail => "verify_email",
+            Self::PasswordReset => "password_reset",
         }
     }
 
@@ -47,6 +54,8 @@ impl MailKind {
             Self::SuspiciousLoginDenied,
             Self::LoginRefused,
             Self::PasswordChanged,
+            Self::VerifyEmail,
+            Self::PasswordReset,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -58,7 +67,11 @@ impl MailKind {
     pub fn quiet_period(self) -> Option<Duration> {
         match self {
             Self::LoginRefused => Some(Duration::from_secs(15 * 60)),
-            Self::NewSignIn | Self::SuspiciousLoginDenied | Self::PasswordChanged => None,
+            Self::NewSignIn
+            | Self::SuspiciousLoginDenied
+            | Self::PasswordChanged
+            | Self::VerifyEmail
+            | Self::PasswordReset => None,
         }
     }
 
@@ -68,6 +81,8 @@ impl MailKind {
             Self::SuspiciousLoginDenied => "A sign-in attempt was blocked",
             Self::LoginRefused => "Someone used your password and was refused",
             Self::PasswordChanged => "Your password was changed",
+            Self::VerifyEmail => "Confirm your e-mail address",
+            Self::PasswordReset => "Reset your password",
         }
     }
 
@@ -84,6 +99,15 @@ impl MailKind {
             Self::PasswordChanged => {
                 "Your password was changed, and every other device was signed out."
             }
+            Self::VerifyEmail => {
+                "Please confirm that this is your address: it is where we tell you about sign-ins \
+                 and where you can recover your account. The link is valid for 24 hours."
+            }
+            Self::PasswordReset => {
+                "Someone (we hope you) asked to reset the password of your account. The link \
+                 sets a new password and signs out every device; it is valid for 30 minutes \
+                 and works once."
+            }
         }
     }
 
@@ -97,6 +121,10 @@ impl MailKind {
                 "Whoever tried knows your password. If it was not you, open your account and \
                  change your password now."
             }
+            Self::VerifyEmail => "If you did not create this account, ignore this mail.",
+            Self::PasswordReset => {
+                "If you did not ask for this, ignore this mail: your password stays as it is."
+            }
         }
     }
 }
@@ -109,8 +137,135 @@ pub struct Rendered {
     pub html: String,
 }
 
+/// A one-time link sent by mail, and what it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkPurpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify_email",
+            Self::ResetPassword => "reset_password",
+        }
+    }
+
+    /// How long a link stays valid.
+    pub fn lifetime(self) -> chrono::Duration {
+        match self {
+            Self::VerifyEmail => chrono::Duration::hours(24),
+            Self::ResetPassword => chrono::Duration::minutes(30),
+        }
+    }
+
+    pub fn mail_kind(self) -> MailKind {
+        match self {
+            Self::VerifyEmail => MailKind::VerifyEmail,
+            Self::ResetPassword => MailKind::PasswordReset,
+        }
+    }
+
+    /// The app's page that takes the link (the token goes in the fragment, which browsers
+    /// send to no server and put in no `Referer`).
+    fn page(self) -> &'static str {
+        match self {
+            Self::VerifyEmail => "verify-email",
+            Self::ResetPassword => "reset-password",
+        }
+    }
+}
+
+/// What a queued mail is about.
+#[derive(Debug, Clone)]
+pub enum Mail {
+    Alert(SecurityAlert),
+    /// A one-time link: its token is the one secret the mail exists to carry (stored only
+    /// until the mail is sent).
+    Link {
+        purpose: LinkPurpose,
+        token: shared::Secret,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LinkPayload {
+    token: String,
+}
+
+impl Mail {
+    /// Its kind, if this is mailed at all.
+    pub fn kind(&self) -> Option<MailKind> {
+        match self {
+            Self::Alert(alert) => MailKind::for_alert(&alert.kind),
+            Self::Link { purpose, .. } => Some(purpose.mail_kind()),
+        }
+    }
+
+    pub fn at(&self) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Self::Alert(alert) => alert.at,
+            Self::Link { at, .. } => *at,
+        }
+    }
+
+    /// What the outbox stores (JSON).
+    pub fn payload(&self) -> Result<String, serde_json::Error> {
+        match self {
+            Self::Alert(alert) => serde_json::to_string(alert),
+            Self::Link { token, .. } => serde_json::to_string(&LinkPayload {
+                token: token.expose().to_owned(),
+            }),
+        }
+    }
+}
+
+/// The mail of an outbox row (`kind` and its JSON `payload`); an error says why it cannot
+/// be rendered (it never will be).
+pub fn render(kind: MailKind, payload: &str, public_url: &str) -> Result<Rendered, String> {
+    let unreadable =
+        |error: serde_json::Error| format!("unreadable {} payload: {error}", kind.as_str());
+    let purpose = match kind {
+        MailKind::VerifyEmail => LinkPurpose::VerifyEmail,
+        MailKind::PasswordReset => LinkPurpose::ResetPassword,
+        MailKind::NewSignIn
+        | MailKind::SuspiciousLoginDenied
+        | MailKind::LoginRefused
+        | MailKind::PasswordChanged => {
+            let alert: SecurityAlert = serde_json::from_str(payload).map_err(unreadable)?;
+            return Ok(render_alert(kind, &alert, public_url));
+        }
+    };
+    let link: LinkPayload = serde_json::from_str(payload).map_err(unreadable)?;
+    let url = format!(
+        "{}/{}#token={}",
+        public_url.trim_end_matches('/'),
+        purpose.page(),
+        link.token
+    );
+    Ok(Rendered {
+        subject: kind.subject().to_owned(),
+        text: format!(
+            "{summary}\n\n{url}\n\n{advice}\n",
+            summary = kind.summary(),
+            advice = kind.advice()
+        ),
+        html: format!(
+            "<!doctype html><html><body style=\"font-family:sans-serif\">\
+             <p>{summary}</p><p><a href=\"{href}\">{label}</a></p><p>{advice}</p>\
+             </body></html>",
+            summary = escape(kind.summary()),
+            href = escape(&url),
+            label = escape(kind.subject()),
+            advice = escape(kind.advice()),
+        ),
+    })
+}
+
 /// The mail for `alert`; `public_url` is where the app is (`PUBLIC_URL`).
-pub fn render(kind: MailKind, alert: &SecurityAlert, public_url: &str) -> Rendered {
+fn render_alert(kind: MailKind, alert: &SecurityAlert, public_url: &str) -> Rendered {
     let link = format!("{}/", public_url.trim_end_matches('/'));
     let place = match &alert.country {
         Some(country) => format!("{} ({country})", alert.ip),
@@ -208,7 +363,7 @@ mod tests {
 
     #[test]
     fn a_mail_names_the_device_place_and_time_and_escapes_them_in_html() {
-        let mail = render(
+        let mail = render_alert(
             MailKind::NewSignIn,
             &alert("new_device"),
             "https://sessions.example/",
@@ -223,6 +378,28 @@ mod tests {
         assert!(mail.text.contains("<script>"), "plain text stays as it is");
         assert!(!mail.html.contains("<script>"));
         assert!(mail.html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn a_link_mail_carries_its_token_in_the_fragment_of_the_apps_page() {
+        let mail = Mail::Link {
+            purpose: LinkPurpose::ResetPassword,
+            token: shared::Secret::new("abc_123"),
+            at: chrono::Utc::now(),
+        };
+        assert!(
+            !format!("{mail:?}").contains("abc_123"),
+            "Debug hides the token"
+        );
+        let kind = mail.kind().unwrap();
+        let rendered = render(kind, &mail.payload().unwrap(), "https://sessions.example").unwrap();
+        assert_eq!(rendered.subject, "Reset your password");
+        assert!(
+            rendered
+                .text
+                .contains("https://sessions.example/reset-password#token=abc_123")
+        );
+        assert!(render(kind, "{}", "https://sessions.example").is_err());
     }
 
     #[test]

@@ -7,12 +7,11 @@ use crate::error::Error;
 use crate::events::{Changes, Event};
 use crate::model::activity::ActivityKind;
 use crate::model::device::ClientInfo;
-use crate::model::input::{
-    DisplayName, Email, LoginPassword, NewPassword, Strength, password_strength,
-};
+use crate::model::input::{DisplayName, Email, LoginPassword, NewPassword};
+use crate::model::mail::LinkPurpose;
 use crate::model::session::EndReason;
 use crate::services::sessions::{self, Authenticated, Keep};
-use crate::services::{alerts, in_flight, throttle};
+use crate::services::{alerts, in_flight, recovery, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions::SessionRow;
@@ -71,6 +70,7 @@ pub async fn sign_up(
             });
             // The first device, network and country the account is seen from.
             alerts::signed_in(conn, &mut changes, &session, client, now, false).await?;
+            recovery::send_link(conn, &mut changes, &user, LinkPurpose::VerifyEmail, now).await?;
             changes.save(conn).await?;
             Ok((user, session, token))
         })
@@ -79,25 +79,7 @@ pub async fn sign_up(
     Ok(created)
 }
 
-/// Scores a password (zxcvbn, on a blocking thread: adversarial input costs milliseconds).
-pub async fn strength(password: Secret, context: Vec<String>) -> Result<Strength, Error> {
-    Ok(tokio::task::spawn_blocking(move || {
-        let context: Vec<&str> = context.iter().map(String::as_str).collect();
-        password_strength(password.expose(), &context)
-    })
-    .await?)
-}
-
-/// Refuses a password that is easy to guess, saying why.
-async fn ensure_strong(password: NewPassword, context: Vec<String>) -> Result<NewPassword, Error> {
-    let secret = password.into_secret();
-    let scored = strength(secret.clone(), context).await?;
-    if scored.acceptable() {
-        NewPassword::parse(secret).map_err(Error::from)
-    } else {
-        Err(Error::WeakPassword(scored.explanation()))
-    }
-}
+pub use super::strength::{ensure_strong, strength};
 
 pub async fn rename(state: &AppState, auth: &Authenticated, name: &str) -> Result<UserRow, Error> {
     let name = DisplayName::parse(name)?;

@@ -13,6 +13,7 @@ use crate::events::{Changes, Event};
 use crate::model::activity::ActivityKind;
 use crate::model::alerts::{Novelty, Seen, device_key, network_key};
 use crate::model::device::ClientInfo;
+use crate::model::mail::Mail;
 use crate::storage::activity::NewEntry;
 use crate::storage::history;
 use crate::storage::sessions::SessionRow;
@@ -86,7 +87,7 @@ pub async fn signed_in(
         let alert = alert(kind, Some(session.id), client, now);
         // The mail goes even when the devices are not told (a device approved it): it is
         // the record outside the app, where someone holding the session cannot erase it.
-        changes.mail(user_id, alert.clone());
+        changes.mail(user_id, Mail::Alert(alert.clone()));
         if tell_devices {
             changes.announce(Event::SecurityAlert {
                 user_id,
@@ -113,7 +114,7 @@ pub fn login_refused(
             .detail(why),
     );
     let alert = alert("login_refused", None, client, now);
-    changes.mail(user_id, alert.clone());
+    changes.mail(user_id, Mail::Alert(alert.clone()));
     changes.announce(Event::SecurityAlert {
         user_id,
         except_session: None,
@@ -135,7 +136,7 @@ pub fn suspicious_login_denied(
             .detail(by),
     );
     let alert = alert("suspicious_login_denied", None, requester, now);
-    changes.mail(user_id, alert.clone());
+    changes.mail(user_id, Mail::Alert(alert.clone()));
     changes.announce(Event::SecurityAlert {
         user_id,
         except_session: None,
@@ -152,13 +153,13 @@ pub fn password_changed(
 ) {
     changes.mail(
         user_id,
-        SecurityAlert {
+        Mail::Alert(SecurityAlert {
             kind: "password_changed".to_owned(),
             session_id: Some(session.id),
             device: session.device_label(),
             ip: session.ip.clone(),
             country: session.country.clone(),
             at: now,
-        },
+        }),
     );
 }

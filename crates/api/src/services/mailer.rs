@@ -6,7 +6,6 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use shared::SecurityAlert;
 
 use crate::error::Error;
 use crate::model::mail::{self, MailKind, Rendered};
@@ -159,9 +158,7 @@ async fn send(state: &AppState, transport: &Transport, row: &OutboxRow) -> Resul
 fn render(state: &AppState, row: &OutboxRow) -> Result<Rendered, Failure> {
     let kind = MailKind::parse(&row.kind)
         .ok_or_else(|| Failure::Permanent(format!("unknown mail kind {:?}", row.kind)))?;
-    let alert: SecurityAlert = serde_json::from_str(&row.payload)
-        .map_err(|error| Failure::Permanent(format!("unreadable payload: {error}")))?;
-    Ok(mail::render(kind, &alert, &state.settings.public_url))
+    mail::render(kind, &row.payload, &state.settings.public_url).map_err(Failure::Permanent)
 }
 
 fn message(state: &AppState, row: &OutboxRow, rendered: Rendered) -> Result<Message, Failure> {

@@ -11,7 +11,9 @@ pub mod approvals;
 pub mod in_flight;
 pub mod mailer;
 pub mod operations;
+pub mod recovery;
 pub mod sessions;
+pub mod strength;
 pub mod sweeper;
 pub mod throttle;
 

@@ -10,7 +10,8 @@ use crate::services::{approvals, sessions};
 use crate::state::AppState;
 use crate::storage::approvals::Scope;
 use crate::storage::{
-    activity, approvals as stored_approvals, locks, outbox, sessions as stored_sessions, throttle,
+    activity, approvals as stored_approvals, email_links, locks, outbox,
+    sessions as stored_sessions, throttle,
 };
 
 /// What one pass did.
@@ -85,14 +86,20 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
     }
     let purged_approvals =
         stored_approvals::purge_finished(conn, now - chrono::Duration::days(1)).await?;
-    let window = chrono::Duration::from_std(state.settings.login_failure_window)
-        .unwrap_or(chrono::Duration::MAX);
+    // Slots go once they left the longest window any throttle counts them in.
+    let longest = state
+        .settings
+        .login_failure_window
+        .max(state.settings.signup_window)
+        .max(crate::services::throttle::MAIL_REQUEST_WINDOW);
+    let window = chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::MAX);
     let purged_attempts = match now.checked_sub_signed(window) {
         Some(cutoff) => throttle::purge_before(conn, cutoff).await?,
         None => 0,
     };
     // Sent mail is kept a week for operators to look into a complaint, then goes.
-    let purged_mail = outbox::purge_done_before(conn, now - chrono::Duration::days(7)).await?;
+    let purged_mail = outbox::purge_done_before(conn, now - chrono::Duration::days(7)).await?
+        + email_links::purge_expired_before(conn, now - chrono::Duration::days(1)).await?;
     let rows_purged =
         purged_sessions + purged_events + purged_approvals + purged_attempts + purged_mail;
     if sessions_ended > 0 || approvals_expired > 0 || rows_purged > 0 {

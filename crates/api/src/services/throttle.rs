@@ -49,6 +49,36 @@ pub async fn begin_signup(state: &AppState, ip: &str) -> Result<(), Error> {
     }
 }
 
+/// Before mailing a link someone asked for (password reset, verification resend): a slot
+/// for the address and one for the e-mail, known account or not (a refusal says nothing
+/// about whether the account exists). Mail requests count whatever happens.
+pub async fn begin_mail_request(state: &AppState, ip: &str, email: &Email) -> Result<(), Error> {
+    let mut keys = vec![
+        (
+            format!("mail:{}", address_key(ip)),
+            MAIL_REQUESTS_PER_ADDRESS,
+        ),
+        (
+            format!("mail:{}", account_key(email)),
+            MAIL_REQUESTS_PER_EMAIL,
+        ),
+    ];
+    keys.sort();
+    let mut conn = state.pool.get().await?;
+    match stored::take(&mut conn, &keys, state.now(), MAIL_REQUEST_WINDOW).await? {
+        Slots::Taken(_) => Ok(()),
+        Slots::Refused { retry_after_secs } => Err(Error::TooManyMailRequests {
+            retry_in_seconds: seconds(retry_after_secs),
+        }),
+    }
+}
+
+/// Mails one address may ask for per hour (a household shares an address).
+const MAIL_REQUESTS_PER_ADDRESS: i32 = 20;
+/// Mails asked for one e-mail per hour: enough for a lost mail, too few to flood a mailbox.
+const MAIL_REQUESTS_PER_EMAIL: i32 = 3;
+pub const MAIL_REQUEST_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+
 /// Before checking the current password of a signed-in user (a stolen cookie must not be
 /// an unthrottled password oracle): the account's slot.
 pub async fn begin_password_check(state: &AppState, email: &Email) -> Result<Attempt, Error> {

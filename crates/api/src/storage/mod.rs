@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod approvals;
 pub mod db;
+pub mod email_links;
 pub mod geoip;
 pub mod history;
 pub mod locks;

@@ -72,7 +72,9 @@ pub async fn mark_sent(
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
     diesel::sql_query(
-        "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL \
+        // A link's token is needed only until the mail is sent.
+        "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL, \
+                payload = CASE WHEN payload ? 'token' THEN '{}'::jsonb ELSE payload END \
          WHERE id = $1",
     )
     .bind::<BigInt, _>(id)

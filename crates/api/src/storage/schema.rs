@@ -14,6 +14,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    email_links (token_hash) {
+        token_hash -> Bytea,
+        user_id -> Uuid,
+        purpose -> Text,
+        email -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     login_approvals (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -98,10 +110,12 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        email_verified_at -> Nullable<Timestamptz>,
     }
 }
 
 diesel::joinable!(activity -> users (user_id));
+diesel::joinable!(email_links -> users (user_id));
 diesel::joinable!(login_approvals -> users (user_id));
 diesel::joinable!(mail_outbox -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -109,6 +123,7 @@ diesel::joinable!(sign_in_history -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activity,
+    email_links,
     login_approvals,
     login_attempts,
     mail_outbox,

@@ -17,6 +17,7 @@ pub struct UserRow {
     pub password_hash: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 /// Inserts a user; `Ok(None)` when the email is taken.
@@ -102,4 +103,17 @@ pub async fn set_password_hash(
         .execute(conn)
         .await
         .map(|_| ())
+}
+
+/// Records that the user proved the address is theirs.
+pub async fn set_email_verified(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<UserRow> {
+    diesel::update(users::table.find(user_id))
+        .set((users::email_verified_at.eq(now), users::updated_at.eq(now)))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
 }

@@ -566,6 +566,89 @@ async fn a_new_device_alert_leads_from_this_wasnt_me_to_the_password_change() {
     assert_no_csp_violations(&app).await;
 }
 
+#[tokio::test]
+async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_was_confirmed() {
+    require_browser!();
+    let mailbox = crate::mail::Mailbox::start().await;
+    let smtp_url = mailbox.url();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(move |settings| {
+        settings.static_dir = Some(dist);
+        settings.smtp_url = Some(smtp_url);
+        settings.mail_poll = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let device = browser(&driver, &profiles.join("device"), 1280, 900).await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "recovery-".to_owned());
+    let token_of = |subject: &'static str| {
+        let mailbox = &mailbox;
+        async move {
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+            loop {
+                if let Some(mail) = mailbox
+                    .received()
+                    .into_iter()
+                    .rev()
+                    .find(|m| m.subject() == subject)
+                {
+                    let text = mail.data.replace("=\n", "").replace("=3D", "=");
+                    let start = text.find("#token=").unwrap() + "#token=".len();
+                    return text[start..]
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                        .collect::<String>();
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no mail {subject:?}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    // Until the address is confirmed, the dashboard says so.
+    sign_up(&device, &url, "Ada Lovelace").await;
+    wait_for_text(&device, "#verify-banner", "ada@example.com").await;
+    screenshot(&device, "01-unconfirmed").await;
+    let token = token_of("Confirm your e-mail address").await;
+    device
+        .goto(&format!("{url}verify-email#token={token}"))
+        .await
+        .unwrap();
+    wait_for_text(&device, "#email-verified", "is confirmed").await;
+    device.goto(&url).await.unwrap();
+    wait_for(&device, "#dashboard").await;
+    wait_for_count(&device, "#verify-banner", 0).await;
+
+    // Signed out and the password forgotten: the link in the mail sets a new one.
+    click(&device, "#logout").await;
+    click(&device, "#to-forgot-password").await;
+    fill(&device, "#forgot-email", "ada@example.com").await;
+    click(&device, "#forgot-form button[type=submit]").await;
+    wait_for_text(&device, "#reset-requested", "on its way").await;
+    screenshot(&device, "02-link-requested").await;
+    let token = token_of("Reset your password").await;
+    device
+        .goto(&format!("{url}reset-password#token={token}"))
+        .await
+        .unwrap();
+    fill(&device, "#reset-password", "a fresh and long passphrase").await;
+    click(&device, "#reset-form button[type=submit]").await;
+    wait_for_text(&device, "#signed-out-notice", "Your password was changed").await;
+    fill(&device, "#login-email", "ada@example.com").await;
+    fill(&device, "#login-password", "a fresh and long passphrase").await;
+    click(&device, "#login-form button[type=submit]").await;
+    wait_for(&device, "#dashboard").await;
+    screenshot(&device, "03-signed-in-again").await;
+    let _ = device.close().await;
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}
+
 thread_local! {
     /// Prefix of the screenshots' names for the scenario running on this thread.
     static SHOTS_PREFIX: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };

@@ -23,6 +23,7 @@ mod limits;
 mod mail;
 mod operations;
 mod policies;
+mod recovery;
 mod security;
 mod sessions;
 mod shutdown;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod health;
 pub mod me;
+pub mod recovery;
 pub mod sessions;
 
 use actix_web::{HttpRequest, HttpResponse};
@@ -31,6 +32,10 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(auth::logout)
         .service(me::update_profile)
         .service(me::change_password)
+        .service(recovery::verify_email)
+        .service(recovery::resend_verification)
+        .service(recovery::request_password_reset)
+        .service(recovery::complete_password_reset)
         // `others` before `{id}`, which would otherwise match it.
         .service(sessions::revoke_other_sessions)
         .service(sessions::list_sessions)

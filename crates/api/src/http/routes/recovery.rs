@@ -1,0 +1,109 @@
+//! The address as a second channel: confirming it, and recovering the account through it.
+
+use actix_web::{HttpResponse, post, web};
+use shared::{
+    ErrorBody, LinkToken, MailQueued, PasswordResetCompletion, PasswordResetRequest, User,
+};
+
+use crate::error::Error;
+use crate::model::device::ClientInfo;
+use crate::services::{Authenticated, recovery};
+use crate::state::AppState;
+use crate::wire;
+
+const UNAUTHENTICATED: &str = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)";
+
+#[utoipa::path(
+    tag = "account",
+    operation_id = "verify_email",
+    summary = "Confirm the address with the link mailed to it",
+    description = "The token is the part after `#token=` of the link in the mail. Works without a session (the link may be opened on another device).",
+    security(()),
+    responses(
+        (status = 200, description = "Confirmed: the user, now with `email_verified`", body = User),
+        (status = 400, description = "`invalid_link`: unknown, used, expired, or sent to an address no longer the account's", body = ErrorBody),
+        (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/verify-email")]
+pub async fn verify_email(
+    body: web::Json<LinkToken>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let user = recovery::verify_email(&state, &body.token).await?;
+    Ok(HttpResponse::Ok().json(wire::user(&user)))
+}
+
+#[utoipa::path(
+    tag = "account",
+    operation_id = "resend_verification",
+    summary = "Mail the confirmation link again",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 202, description = "Queued", body = MailQueued),
+        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 409, description = "`already_verified`", body = ErrorBody),
+        (status = 429, description = "`too_many_mail_requests`; `Retry-After`", body = ErrorBody),
+    )
+)]
+#[post("/api/me/email-verification")]
+pub async fn resend_verification(
+    auth: Authenticated,
+    client: ClientInfo,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    recovery::resend_verification(&state, &auth, &client).await?;
+    Ok(HttpResponse::Accepted().json(MailQueued {
+        message: format!("A new link is on its way to {}.", auth.user.email),
+    }))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "request_password_reset",
+    summary = "Mail a password-reset link",
+    description = "Always 202 with the same body, whether or not the address has an account (only a confirmed address gets the link, valid 30 minutes, once).",
+    security(()),
+    responses(
+        (status = 202, description = "If the address belongs to an account and is confirmed, a link is on its way", body = MailQueued),
+        (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody),
+        (status = 429, description = "`too_many_mail_requests` from this address or for this e-mail; `Retry-After`", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/password-reset")]
+pub async fn request_password_reset(
+    body: web::Json<PasswordResetRequest>,
+    client: ClientInfo,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    recovery::request_password_reset(&state, &body.email, &client).await?;
+    Ok(HttpResponse::Accepted().json(MailQueued {
+        message: "If this address belongs to an account and is confirmed, a link to reset the \
+                  password is on its way. It is valid for 30 minutes."
+            .to_owned(),
+    }))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "complete_password_reset",
+    summary = "Set a new password with a reset link",
+    description = "Every session of the account ends and every sign-in request in flight is cancelled; sign in with the new password afterwards.",
+    security(()),
+    responses(
+        (status = 200, description = "The password is set", body = User),
+        (status = 400, description = "`invalid_link`: unknown, used, expired, or sent to an address no longer the account's", body = ErrorBody),
+        (status = 422, description = "`validation` or `weak_password`", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/password-reset/complete")]
+pub async fn complete_password_reset(
+    body: web::Json<PasswordResetCompletion>,
+    client: ClientInfo,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    let body = body.into_inner();
+    let user =
+        recovery::complete_password_reset(&state, &body.token, body.new_password, &client).await?;
+    Ok(HttpResponse::Ok().json(wire::user(&user)))
+}

@@ -1,0 +1,218 @@
+//! The account's address as a second channel: confirming it (a link mailed at signup, and
+//! again on request) and recovering the account through it (a reset link that sets a new
+//! password and ends every session and request in flight).
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use shared::{Secret, SecurityAlert};
+
+use crate::error::Error;
+use crate::events::{Changes, Event};
+use crate::model::activity::ActivityKind;
+use crate::model::device::ClientInfo;
+use crate::model::input::{Email, NewPassword};
+use crate::model::mail::{LinkPurpose, Mail};
+use crate::model::secrets::{MintedToken, hash_token};
+use crate::model::session::EndReason;
+use crate::services::strength::ensure_strong;
+use crate::services::{Authenticated, in_flight, throttle};
+use crate::state::AppState;
+use crate::storage::activity::NewEntry;
+use crate::storage::users::{self, UserRow};
+use crate::storage::{email_links, sessions as stored_sessions};
+
+/// Mints a link for `user`, stores its hash and queues the mail carrying it.
+pub async fn send_link(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    user: &UserRow,
+    purpose: LinkPurpose,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let minted = MintedToken::mint();
+    email_links::insert(
+        conn,
+        user.id,
+        purpose.as_str(),
+        &user.email,
+        &minted.hash,
+        now,
+        now + purpose.lifetime(),
+    )
+    .await?;
+    changes.mail(
+        user.id,
+        Mail::Link {
+            purpose,
+            token: Secret::new(minted.token),
+            at: now,
+        },
+    );
+    Ok(())
+}
+
+/// Confirms the address the link was sent to.
+pub async fn verify_email(state: &AppState, token: &Secret) -> Result<UserRow, Error> {
+    let purpose = LinkPurpose::VerifyEmail;
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let user_id = email_links::redeem(conn, purpose.as_str(), &hash_of(token)?, now)
+            .await?
+            .ok_or(Error::InvalidLink)?;
+        let user = users::set_email_verified(conn, user_id, now).await?;
+        let mut changes = Changes::default();
+        changes.log(NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email));
+        changes.save(conn).await?;
+        Ok(user)
+    })
+    .await
+}
+
+/// Mails the confirmation link again (rate-limited like every mail asked for).
+pub async fn resend_verification(
+    state: &AppState,
+    auth: &Authenticated,
+    client: &ClientInfo,
+) -> Result<(), Error> {
+    if auth.user.email_verified_at.is_some() {
+        return Err(Error::AlreadyVerified);
+    }
+    let email = Email::parse(&auth.user.email)?;
+    throttle::begin_mail_request(state, &client.ip, &email).await?;
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let mut changes = Changes::default();
+        send_link(
+            conn,
+            &mut changes,
+            &auth.user,
+            LinkPurpose::VerifyEmail,
+            now,
+        )
+        .await?;
+        changes.save(conn).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Mails a reset link if the address belongs to an account and is confirmed; answers the
+/// same either way (no oracle for which addresses have accounts).
+pub async fn request_password_reset(
+    state: &AppState,
+    email: &str,
+    client: &ClientInfo,
+) -> Result<(), Error> {
+    let Ok(email) = Email::parse(email) else {
+        // Not an address at all: nothing to mail, and saying so reveals nothing.
+        return Ok(());
+    };
+    throttle::begin_mail_request(state, &client.ip, &email).await?;
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let Some(user) = users::find_by_email(conn, &email).await? else {
+            return Ok(());
+        };
+        if user.email_verified_at.is_none() {
+            tracing::info!(user_id = %user.id, "password reset asked for an unconfirmed address; no mail");
+            return Ok(());
+        }
+        let mut changes = Changes::default();
+        send_link(conn, &mut changes, &user, LinkPurpose::ResetPassword, now).await?;
+        changes.save(conn).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Sets a new password through a reset link: every session ends, every request in flight
+/// is cancelled, the other reset links die, and the owner gets a mail saying so.
+pub async fn complete_password_reset(
+    state: &AppState,
+    token: &Secret,
+    new_password: Secret,
+    client: &ClientInfo,
+) -> Result<UserRow, Error> {
+    let purpose = LinkPurpose::ResetPassword;
+    let token_hash = hash_of(token)?;
+    let new_password = NewPassword::parse(new_password)?;
+    // The link is checked (not used) before the costly parts, so that a dead link says so
+    // before a password is scored and hashed.
+    let user = {
+        let mut conn = state.pool.get().await?;
+        let user_id = email_links::peek(&mut conn, purpose.as_str(), &token_hash, state.now())
+            .await?
+            .ok_or(Error::InvalidLink)?;
+        users::find(&mut conn, user_id).await?
+    };
+    let new_password =
+        ensure_strong(new_password, vec![user.email.clone(), user.name.clone()]).await?;
+    let new_hash = state.hasher.hash(new_password.into_secret()).await?;
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let user_id = email_links::redeem(conn, purpose.as_str(), &token_hash, now)
+            .await?
+            .ok_or(Error::InvalidLink)?;
+        // The user's row lock orders this against a login deciding on the limit.
+        users::lock(conn, user_id).await?;
+        email_links::void_unused(conn, user_id, purpose.as_str(), now).await?;
+        users::set_password_hash(conn, user_id, &new_hash, now).await?;
+        let user = users::find(conn, user_id).await?;
+        let mut changes = Changes::default();
+        changes.log(
+            NewEntry::new(user_id, ActivityKind::PasswordReset, now)
+                .from_device(&client.ip, client.label()),
+        );
+        let reason = EndReason::PasswordChanged;
+        for session_id in stored_sessions::end_others(conn, user_id, None, reason, now).await? {
+            changes.log(
+                NewEntry::new(user_id, ActivityKind::SessionRevoked, now)
+                    .session(session_id)
+                    .detail("the password was reset"),
+            );
+            changes.announce(Event::SessionEnded {
+                user_id,
+                session_id,
+                reason,
+                replaced_by: None,
+            });
+        }
+        in_flight::cancel_open(
+            conn,
+            &mut changes,
+            user_id,
+            in_flight::Cancelling::PendingAndApproved,
+            "the password was reset",
+            now,
+        )
+        .await?;
+        changes.announce(Event::PasswordChanged { user_id });
+        changes.mail(
+            user_id,
+            Mail::Alert(SecurityAlert {
+                kind: "password_changed".to_owned(),
+                session_id: None,
+                device: client.label(),
+                ip: client.ip.clone(),
+                country: client.country.clone(),
+                at: now,
+            }),
+        );
+        changes.save(conn).await?;
+        Ok(user)
+    })
+    .await
+}
+
+fn hash_of(token: &Secret) -> Result<Vec<u8>, Error> {
+    let token = token.expose();
+    // Tokens are 43 URL-safe characters; anything else is no link of ours.
+    if token.is_empty() || token.len() > 128 {
+        return Err(Error::InvalidLink);
+    }
+    Ok(hash_token(token))
+}

@@ -1,0 +1,138 @@
+//! Queries on `email_links`: one-time links sent by mail, stored as their tokens' hashes.
+
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{BigInt, Bytea, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    purpose: &str,
+    email: &str,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO email_links (token_hash, user_id, purpose, email, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind::<Bytea, _>(token_hash)
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<Text, _>(purpose)
+    .bind::<Text, _>(email)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, diesel::QueryableByName)]
+struct Used {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    user_id: Uuid,
+}
+
+/// Uses the link with this hash and purpose if it is unused, unexpired and was sent to the
+/// account's current address: marks it used and returns its user. `None` for any other
+/// link, so that every failure looks alike.
+pub async fn redeem(
+    conn: &mut AsyncPgConnection,
+    purpose: &str,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<Uuid>> {
+    let used = diesel::sql_query(
+        "UPDATE email_links l SET used_at = $3 \
+         FROM users u \
+         WHERE l.token_hash = $1 AND l.purpose = $2 AND l.used_at IS NULL \
+           AND l.expires_at > $3 AND u.id = l.user_id AND u.email = l.email \
+         RETURNING l.user_id",
+    )
+    .bind::<Bytea, _>(token_hash)
+    .bind::<Text, _>(purpose)
+    .bind::<Timestamptz, _>(now)
+    .load::<Used>(conn)
+    .await?
+    .into_iter()
+    .next();
+    Ok(used.map(|used| used.user_id))
+}
+
+/// The user of a link that `redeem` would take now, without using it.
+pub async fn peek(
+    conn: &mut AsyncPgConnection,
+    purpose: &str,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<Uuid>> {
+    let found: Vec<Used> = diesel::sql_query(
+        "SELECT l.user_id FROM email_links l JOIN users u ON u.id = l.user_id \
+         WHERE l.token_hash = $1 AND l.purpose = $2 AND l.used_at IS NULL \
+           AND l.expires_at > $3 AND u.email = l.email",
+    )
+    .bind::<Bytea, _>(token_hash)
+    .bind::<Text, _>(purpose)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await?;
+    Ok(found.into_iter().next().map(|used| used.user_id))
+}
+
+/// Voids the account's other unused links of this purpose (a used reset link voids the
+/// rest; a new verification mail does not void the earlier one).
+pub async fn void_unused(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE email_links SET used_at = $3 \
+         WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<Text, _>(purpose)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await
+}
+
+/// Links of this purpose sent to the account since `since`, and the latest one's time.
+pub async fn sent_since(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    purpose: &str,
+    since: DateTime<Utc>,
+) -> diesel::QueryResult<(i64, Option<DateTime<Utc>>)> {
+    #[derive(diesel::QueryableByName)]
+    struct Sent {
+        #[diesel(sql_type = BigInt)]
+        count: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
+        latest: Option<DateTime<Utc>>,
+    }
+    let sent: Sent = diesel::sql_query(
+        "SELECT count(*) AS count, max(created_at) AS latest FROM email_links \
+         WHERE user_id = $1 AND purpose = $2 AND created_at > $3",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<Text, _>(purpose)
+    .bind::<Timestamptz, _>(since)
+    .get_result(conn)
+    .await?;
+    Ok((sent.count, sent.latest))
+}
+
+/// Deletes links that expired before `cutoff`.
+pub async fn purge_expired_before(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query("DELETE FROM email_links WHERE expires_at < $1")
+        .bind::<Timestamptz, _>(cutoff)
+        .execute(conn)
+        .await
+}

@@ -1,0 +1,283 @@
+//! The address as a second channel: confirming it through the mailed link, and recovering
+//! the account through a reset link — followed from the mail the SMTP server received.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::mail::{Mailbox, Received};
+
+const NEW_PASSWORD: &str = "a fresh and long passphrase";
+
+async fn app_with_mailbox() -> (TestApp, Mailbox) {
+    let mailbox = Mailbox::start().await;
+    let url = mailbox.url();
+    let app = spawn_app_with(move |settings| {
+        settings.smtp_url = Some(url);
+        settings.mail_poll = Duration::from_secs(1);
+    })
+    .await;
+    (app, mailbox)
+}
+
+/// The token of the link in a mail (its text part, quoted-printable undone).
+fn link_token(mail: &Received) -> String {
+    let text = mail.data.replace("=\n", "").replace("=3D", "=");
+    let start = text.find("#token=").expect("a link with a token") + "#token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
+/// The latest mail with this subject (waiting for the first).
+async fn mail_with_subject(mailbox: &Mailbox, subject: &str) -> Received {
+    let mut mails = mailbox.wait_for_subject(subject, 1).await;
+    mails.pop().expect("one mail at least")
+}
+
+async fn verified_user(app: &TestApp, mailbox: &Mailbox) -> Device {
+    let device = app.user_with_one_session().await;
+    let mail = mail_with_subject(mailbox, "Confirm your e-mail address").await;
+    let confirmed = app
+        .device(CHROME_LINUX)
+        .post(
+            "/api/auth/verify-email",
+            json!({"token": link_token(&mail)}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    device
+}
+
+async fn me(device: &Device) -> Value {
+    device.me().await.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn signing_up_mails_a_link_that_confirms_the_address_once() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let device = app.user_with_one_session().await;
+    assert_eq!(me(&device).await["user"]["email_verified"], false);
+
+    let mail = mail_with_subject(&mailbox, "Confirm your e-mail address").await;
+    assert_eq!(mail.to, ["ada@example.com"]);
+    let token = link_token(&mail);
+    assert_eq!(token.len(), 43, "256 random bits");
+    // The link works on any device, signed in or not.
+    let confirmed = app
+        .device(FIREFOX_WINDOWS)
+        .post("/api/auth/verify-email", json!({"token": token}))
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let user: Value = confirmed.json().await.unwrap();
+    assert_eq!(user["email_verified"], true);
+    assert_eq!(me(&device).await["user"]["email_verified"], true);
+
+    assert_error(
+        device
+            .post("/api/auth/verify-email", json!({"token": token}))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+    // Only the token's hash is stored, and the sent mail no longer holds it.
+    let stored = app
+        .sql("SELECT payload::text AS payload FROM mail_outbox WHERE kind = 'verify_email'")
+        .await;
+    assert_eq!(stored[0]["payload"], "{}");
+    let activity: Value = device.get("/api/activity").await.json().await.unwrap();
+    assert_eq!(activity["items"][0]["kind"], "email_verified");
+}
+
+#[tokio::test]
+async fn the_confirmation_can_be_mailed_again_a_few_times_an_hour() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let device = app.user_with_one_session().await;
+    for _ in 0..3 {
+        let resent = device.post("/api/me/email-verification", json!({})).await;
+        assert_eq!(resent.status(), StatusCode::ACCEPTED);
+    }
+    assert_error(
+        device.post("/api/me/email-verification", json!({})).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_mail_requests",
+    )
+    .await;
+    let mails = mailbox.wait_for(4, Duration::from_secs(10)).await;
+    // Any of the links confirms the address; after that there is nothing to resend.
+    let confirmed = device
+        .post(
+            "/api/auth/verify-email",
+            json!({"token": link_token(&mails[1])}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    assert_error(
+        device.post("/api/me/email-verification", json!({})).await,
+        StatusCode::CONFLICT,
+        "already_verified",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_every_session_request_and_the_old_password() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let first = verified_user(&app, &mailbox).await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
+
+    let stranger = app.device(SAFARI_IPHONE);
+    let asked = stranger
+        .post(
+            "/api/auth/password-reset",
+            json!({"email": "Ada@Example.com"}),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let mail = mail_with_subject(&mailbox, "Reset your password").await;
+    assert!(mail.data.contains("/reset-password#token"), "{}", mail.data);
+    let token = link_token(&mail);
+
+    assert_error(
+        stranger
+            .post(
+                "/api/auth/password-reset/complete",
+                json!({"token": token, "new_password": "password"}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "weak_password",
+    )
+    .await;
+    let reset = stranger
+        .post(
+            "/api/auth/password-reset/complete",
+            json!({"token": token, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+
+    assert_error(
+        first.me().await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_session",
+    )
+    .await;
+    let request = app
+        .sql(&format!(
+            "SELECT status FROM login_approvals WHERE id = '{}'",
+            waiting.id
+        ))
+        .await;
+    assert_eq!(request[0]["status"], "cancelled");
+    assert_error(
+        stranger.login("ada@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(
+        stranger
+            .login("ada@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let changed = mail_with_subject(&mailbox, "Your password was changed").await;
+    assert!(changed.data.contains("Device: Safari"), "{}", changed.data);
+    assert_error(
+        stranger
+            .post(
+                "/api/auth/password-reset/complete",
+                json!({"token": token, "new_password": "another long passphrase"}),
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_reset_answers_alike_for_unknown_and_unconfirmed_addresses_and_mails_neither() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let _unconfirmed = app.user_with_one_session().await;
+    mail_with_subject(&mailbox, "Confirm your e-mail address").await;
+    let stranger = app.device(SAFARI_IPHONE);
+    let mut bodies = Vec::new();
+    for email in ["ada@example.com", "nobody@example.com", "not an address"] {
+        let asked = stranger
+            .post("/api/auth/password-reset", json!({"email": email}))
+            .await;
+        assert_eq!(asked.status(), StatusCode::ACCEPTED);
+        bodies.push(asked.text().await.unwrap());
+    }
+    assert!(bodies.iter().all(|body| body == &bodies[0]));
+    let resets = app
+        .sql("SELECT count(*) AS n FROM mail_outbox WHERE kind = 'password_reset'")
+        .await;
+    assert_eq!(resets[0]["n"], 0);
+}
+
+#[tokio::test]
+async fn a_reset_link_expires_after_thirty_minutes_and_dies_with_a_newer_use() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let _device = verified_user(&app, &mailbox).await;
+    let stranger = app.device(SAFARI_IPHONE);
+    let ask = async || {
+        let asked = stranger
+            .post(
+                "/api/auth/password-reset",
+                json!({"email": "ada@example.com"}),
+            )
+            .await;
+        assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    };
+    ask().await;
+    let old = link_token(&mail_with_subject(&mailbox, "Reset your password").await);
+    app.clock.advance(chrono::Duration::minutes(31));
+    let complete = async |token: &str| {
+        stranger
+            .post(
+                "/api/auth/password-reset/complete",
+                json!({"token": token, "new_password": NEW_PASSWORD}),
+            )
+            .await
+    };
+    assert_error(
+        complete(&old).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+
+    ask().await;
+    ask().await;
+    let mails = mailbox.wait_for(4, Duration::from_secs(10)).await;
+    let (second, third) = (link_token(&mails[2]), link_token(&mails[3]));
+    assert_eq!(complete(&third).await.status(), StatusCode::OK);
+    assert_error(
+        complete(&second).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+    // A fourth request within the hour is one too many for this address.
+    assert_error(
+        stranger
+            .post(
+                "/api/auth/password-reset",
+                json!({"email": "ada@example.com"}),
+            )
+            .await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_mail_requests",
+    )
+    .await;
+}
