@@ -105,10 +105,8 @@ pub async fn request_password_reset(
     email: &str,
     client: &ClientInfo,
 ) -> Result<(), Error> {
-    let Ok(email) = Email::parse(email) else {
-        // Not an address at all: nothing to mail, and saying so reveals nothing.
-        return Ok(());
-    };
+    // Not an address at all is a 422: that depends on the input only, and reveals nothing.
+    let email = Email::parse(email)?;
     throttle::begin_mail_request(state, &client.ip, &email).await?;
     let now = state.now();
     let mut conn = state.pool.get().await?;

@@ -66,7 +66,7 @@ pub async fn resend_verification(
     security(()),
     responses(
         (status = 202, description = "If the address belongs to an account and is confirmed, a link is on its way", body = MailQueued),
-        (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody),
+        (status = 422, description = "`validation`: a field is missing, of the wrong type, or not an e-mail address", body = ErrorBody),
         (status = 429, description = "`too_many_mail_requests` from this address or for this e-mail; `Retry-After`", body = ErrorBody),
     )
 )]
