@@ -6,6 +6,9 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::error::Error;
 
+/// What a 401 means, as every operation behind the session cookie documents it.
+pub const NOT_SIGNED_IN: &str = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)";
+
 pub fn status(error: &Error) -> StatusCode {
     match error {
         Error::BadRequest(_) | Error::InvalidLink => StatusCode::BAD_REQUEST,

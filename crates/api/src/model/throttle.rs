@@ -34,6 +34,11 @@ pub fn signup_key(ip: &str) -> String {
     format!("signup:{}", address_key(ip))
 }
 
+/// Mail asked for from an address, or for an e-mail (`key` is an address or account key).
+pub fn mail_key(key: &str) -> String {
+    format!("mail:{key}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

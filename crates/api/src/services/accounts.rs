@@ -143,7 +143,16 @@ pub async fn change_password(
                     .from_device(&auth.session.ip, auth.session.device_label()),
             );
             let reason = EndReason::PasswordChanged;
-            sessions::end_others(conn, &mut changes, auth, reason, reason.as_str(), now).await?;
+            sessions::end_others(
+                conn,
+                &mut changes,
+                user_id,
+                Some(auth.session.id),
+                reason,
+                reason.as_str(),
+                now,
+            )
+            .await?;
             // Requests in flight would bring a device back in with the old password.
             in_flight::cancel_open(
                 conn,
@@ -156,7 +165,13 @@ pub async fn change_password(
             .await?;
             let token = sessions::rotate_token(conn, auth.session.id).await?;
             changes.announce(Event::PasswordChanged { user_id });
-            alerts::password_changed(&mut changes, user_id, &auth.session, now);
+            alerts::password_changed(
+                &mut changes,
+                user_id,
+                Some(auth.session.id),
+                &auth.session.client(),
+                now,
+            );
             changes.save(conn).await?;
             Ok(token)
         })

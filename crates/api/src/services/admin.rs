@@ -15,7 +15,7 @@ use crate::model::activity::ActivityKind;
 use crate::model::input::Email;
 use crate::model::session::EndReason;
 use crate::model::throttle::account_key;
-use crate::services::{approvals, in_flight, throttle};
+use crate::services::{approvals, in_flight, sessions, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions as stored_sessions;
@@ -130,21 +130,16 @@ pub async fn revoke_all(state: &AppState, email: &str) -> Result<usize, Error> {
         // The user's row lock orders this against a login deciding on the limit.
         users::lock(conn, user.id).await?;
         let mut changes = Changes::default();
-        let ended =
-            stored_sessions::end_others(conn, user.id, None, EndReason::Revoked, now).await?;
-        for session_id in &ended {
-            changes.log(
-                NewEntry::new(user.id, ActivityKind::SessionRevoked, now)
-                    .session(*session_id)
-                    .detail(BY_ADMINISTRATOR),
-            );
-            changes.announce(Event::SessionEnded {
-                user_id: user.id,
-                session_id: *session_id,
-                reason: EndReason::Revoked,
-                replaced_by: None,
-            });
-        }
+        let ended = sessions::end_others(
+            conn,
+            &mut changes,
+            user.id,
+            None,
+            EndReason::Revoked,
+            BY_ADMINISTRATOR,
+            now,
+        )
+        .await?;
         in_flight::cancel_open(
             conn,
             &mut changes,
@@ -155,7 +150,7 @@ pub async fn revoke_all(state: &AppState, email: &str) -> Result<usize, Error> {
         )
         .await?;
         changes.save(conn).await?;
-        Ok(ended.len())
+        Ok(ended)
     })
     .await
 }

@@ -144,22 +144,17 @@ pub fn suspicious_login_denied(
     });
 }
 
-/// The password was changed from `session` (the mail tells the owner outside the app).
+/// The password was changed by `client` (from `session_id`, unless through a reset link):
+/// the mail tells the owner outside the app.
 pub fn password_changed(
     changes: &mut Changes,
     user_id: Uuid,
-    session: &SessionRow,
+    session_id: Option<Uuid>,
+    client: &ClientInfo,
     now: DateTime<Utc>,
 ) {
     changes.mail(
         user_id,
-        Mail::Alert(SecurityAlert {
-            kind: "password_changed".to_owned(),
-            session_id: Some(session.id),
-            device: session.device_label(),
-            ip: session.ip.clone(),
-            country: session.country.clone(),
-            at: now,
-        }),
+        Mail::Alert(alert("password_changed", session_id, client, now)),
     );
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use shared::{Secret, SecurityAlert};
+use shared::Secret;
 
 use crate::error::Error;
 use crate::events::{Changes, Event};
@@ -15,11 +15,11 @@ use crate::model::mail::{LinkPurpose, Mail};
 use crate::model::secrets::{MintedToken, hash_token};
 use crate::model::session::EndReason;
 use crate::services::strength::ensure_strong;
-use crate::services::{Authenticated, in_flight, throttle};
+use crate::services::{Authenticated, alerts, in_flight, sessions, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
+use crate::storage::email_links;
 use crate::storage::users::{self, UserRow};
-use crate::storage::{email_links, sessions as stored_sessions};
 
 /// Mints a link for `user`, stores its hash and queues the mail carrying it.
 pub async fn send_link(
@@ -165,20 +165,16 @@ pub async fn complete_password_reset(
             NewEntry::new(user_id, ActivityKind::PasswordReset, now)
                 .from_device(&client.ip, client.label()),
         );
-        let reason = EndReason::PasswordChanged;
-        for session_id in stored_sessions::end_others(conn, user_id, None, reason, now).await? {
-            changes.log(
-                NewEntry::new(user_id, ActivityKind::SessionRevoked, now)
-                    .session(session_id)
-                    .detail("the password was reset"),
-            );
-            changes.announce(Event::SessionEnded {
-                user_id,
-                session_id,
-                reason,
-                replaced_by: None,
-            });
-        }
+        sessions::end_others(
+            conn,
+            &mut changes,
+            user_id,
+            None,
+            EndReason::PasswordChanged,
+            "the password was reset",
+            now,
+        )
+        .await?;
         in_flight::cancel_open(
             conn,
             &mut changes,
@@ -189,17 +185,7 @@ pub async fn complete_password_reset(
         )
         .await?;
         changes.announce(Event::PasswordChanged { user_id });
-        changes.mail(
-            user_id,
-            Mail::Alert(SecurityAlert {
-                kind: "password_changed".to_owned(),
-                session_id: None,
-                device: client.label(),
-                ip: client.ip.clone(),
-                country: client.country.clone(),
-                at: now,
-            }),
-        );
+        alerts::password_changed(&mut changes, user_id, None, client, now);
         changes.save(conn).await?;
         Ok(user)
     })

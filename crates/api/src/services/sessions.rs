@@ -416,7 +416,8 @@ pub async fn revoke_others(state: &AppState, auth: &Authenticated) -> Result<usi
         let ended = end_others(
             conn,
             &mut changes,
-            auth,
+            auth.user.id,
+            Some(auth.session.id),
             EndReason::Revoked,
             &auth.by(),
             now,
@@ -438,17 +439,18 @@ pub async fn revoke_others(state: &AppState, auth: &Authenticated) -> Result<usi
     .await
 }
 
-/// Ends every open session of the user but the caller's, inside a transaction.
+/// Ends every open session of the user but `keep` (the caller's, if any), inside a
+/// transaction: each is logged with `detail` and its sockets hear it.
 pub async fn end_others(
     conn: &mut AsyncPgConnection,
     changes: &mut Changes,
-    auth: &Authenticated,
+    user_id: Uuid,
+    keep: Option<Uuid>,
     reason: EndReason,
     detail: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, Error> {
-    let user_id = auth.user.id;
-    let ended = stored::end_others(conn, user_id, Some(auth.session.id), reason, now).await?;
+    let ended = stored::end_others(conn, user_id, keep, reason, now).await?;
     for session_id in &ended {
         changes.log(
             NewEntry::new(user_id, ActivityKind::SessionRevoked, now)

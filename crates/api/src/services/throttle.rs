@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use crate::model::input::Email;
-use crate::model::throttle::{account_key, address_key, device_key, signup_key};
+use crate::model::throttle::{account_key, address_key, device_key, mail_key, signup_key};
 use crate::state::AppState;
 use crate::storage::throttle::{self as stored, Slots};
 
@@ -40,36 +40,39 @@ pub async fn begin_login(
 pub async fn begin_signup(state: &AppState, ip: &str) -> Result<(), Error> {
     let settings = &state.settings;
     let keys = [(signup_key(ip), limit(settings.signup_max_per_ip))];
-    let mut conn = state.pool.get().await?;
-    match stored::take(&mut conn, &keys, state.now(), settings.signup_window).await? {
-        Slots::Taken(_) => Ok(()),
-        Slots::Refused { retry_after_secs } => Err(Error::TooManySignups {
-            retry_in_seconds: seconds(retry_after_secs),
-        }),
-    }
+    count(state, &keys, settings.signup_window, |retry_in_seconds| {
+        Error::TooManySignups { retry_in_seconds }
+    })
+    .await
 }
 
 /// Before mailing a link someone asked for (password reset, verification resend): a slot
 /// for the address and one for the e-mail, known account or not (a refusal says nothing
 /// about whether the account exists). Mail requests count whatever happens.
 pub async fn begin_mail_request(state: &AppState, ip: &str, email: &Email) -> Result<(), Error> {
-    let mut keys = vec![
-        (
-            format!("mail:{}", address_key(ip)),
-            MAIL_REQUESTS_PER_ADDRESS,
-        ),
-        (
-            format!("mail:{}", account_key(email)),
-            MAIL_REQUESTS_PER_EMAIL,
-        ),
+    let mut keys = [
+        (mail_key(&address_key(ip)), MAIL_REQUESTS_PER_ADDRESS),
+        (mail_key(&account_key(email)), MAIL_REQUESTS_PER_EMAIL),
     ];
     keys.sort();
+    count(state, &keys, MAIL_REQUEST_WINDOW, |retry_in_seconds| {
+        Error::TooManyMailRequests { retry_in_seconds }
+    })
+    .await
+}
+
+/// Takes a slot for each key, kept whatever happens next; at a limit, `refused` says how
+/// long until a slot frees. Keys must be sorted.
+async fn count(
+    state: &AppState,
+    keys: &[(String, i32)],
+    window: std::time::Duration,
+    refused: impl FnOnce(i64) -> Error,
+) -> Result<(), Error> {
     let mut conn = state.pool.get().await?;
-    match stored::take(&mut conn, &keys, state.now(), MAIL_REQUEST_WINDOW).await? {
+    match stored::take(&mut conn, keys, state.now(), window).await? {
         Slots::Taken(_) => Ok(()),
-        Slots::Refused { retry_after_secs } => Err(Error::TooManyMailRequests {
-            retry_in_seconds: seconds(retry_after_secs),
-        }),
+        Slots::Refused { retry_after_secs } => Err(refused(seconds(retry_after_secs))),
     }
 }
 

@@ -41,6 +41,18 @@ impl SessionRow {
     pub fn device_label(&self) -> String {
         crate::model::device::label(&self.browser, &self.os, &self.device)
     }
+
+    /// The device that signed in, as stored.
+    pub fn client(&self) -> ClientInfo {
+        ClientInfo {
+            device: self.device.clone(),
+            os: self.os.clone(),
+            browser: self.browser.clone(),
+            user_agent: self.user_agent.clone(),
+            ip: self.ip.clone(),
+            country: self.country.clone(),
+        }
+    }
 }
 
 type Active = And<

@@ -583,31 +583,11 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_wa
     let profiles = tempfile_dir();
     let device = browser(&driver, &profiles.join("device"), 1280, 900).await;
     SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "recovery-".to_owned());
-    let token_of = |subject: &'static str| {
-        let mailbox = &mailbox;
-        async move {
-            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-            loop {
-                if let Some(mail) = mailbox
-                    .received()
-                    .into_iter()
-                    .rev()
-                    .find(|m| m.subject() == subject)
-                {
-                    let text = mail.data.replace("=\n", "").replace("=3D", "=");
-                    let start = text.find("#token=").unwrap() + "#token=".len();
-                    return text[start..]
-                        .chars()
-                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-                        .collect::<String>();
-                }
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "no mail {subject:?}"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        }
+    let token_of = async |subject: &str| {
+        let mut mails = mailbox
+            .wait_for_subject_within(subject, 1, std::time::Duration::from_secs(10))
+            .await;
+        mails.pop().unwrap().link_token()
     };
 
     // Until the address is confirmed, the dashboard says so.

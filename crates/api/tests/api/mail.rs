@@ -28,6 +28,16 @@ impl Received {
             .find_map(|line| line.strip_prefix("Subject: "))
             .unwrap_or_default()
     }
+
+    /// The token of the link in the mail (its text part, quoted-printable undone).
+    pub fn link_token(&self) -> String {
+        let text = self.data.replace("=\n", "").replace("=3D", "=");
+        let start = text.find("#token=").expect("a link with a token") + "#token=".len();
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
 }
 
 /// The tests' mailbox: an SMTP server on a local port.
@@ -73,46 +83,50 @@ impl Mailbox {
         self.received.lock().unwrap().clone()
     }
 
-    /// The messages with this subject received so far.
-    pub fn with_subject(&self, subject: &str) -> Vec<Received> {
-        self.received()
-            .into_iter()
-            .filter(|mail| mail.subject() == subject)
-            .collect()
-    }
-
     /// Waits until `count` messages with this subject arrived (other mail, such as the
     /// confirmation every signup sends, is skipped).
     pub async fn wait_for_subject(&self, subject: &str, count: usize) -> Vec<Received> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let received = self.with_subject(subject);
-            if received.len() >= count {
-                return received;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "expected {count} mails {subject:?}, got {:?}",
-                self.received()
-                    .iter()
-                    .map(Received::subject)
-                    .collect::<Vec<_>>()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.wait_for_subject_within(subject, count, Duration::from_secs(20))
+            .await
+    }
+
+    pub async fn wait_for_subject_within(
+        &self,
+        subject: &str,
+        count: usize,
+        within: Duration,
+    ) -> Vec<Received> {
+        self.wait_until(count, within, |mail| mail.subject() == subject)
+            .await
     }
 
     /// Waits until `count` messages arrived (fails the test after `within`).
     pub async fn wait_for(&self, count: usize, within: Duration) -> Vec<Received> {
+        self.wait_until(count, within, |_| true).await
+    }
+
+    /// Waits until `count` of the messages received are ones `wanted` keeps, and returns them.
+    async fn wait_until(
+        &self,
+        count: usize,
+        within: Duration,
+        wanted: impl Fn(&Received) -> bool,
+    ) -> Vec<Received> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let received = self.received();
-            if received.len() >= count {
-                return received;
+            let kept: Vec<Received> = received
+                .iter()
+                .filter(|mail| wanted(mail))
+                .cloned()
+                .collect();
+            if kept.len() >= count {
+                return kept;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "expected {count} messages, got {received:?}"
+                "expected {count} messages, got {:?}",
+                received.iter().map(Received::subject).collect::<Vec<_>>()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

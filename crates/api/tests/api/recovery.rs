@@ -22,16 +22,6 @@ async fn app_with_mailbox() -> (TestApp, Mailbox) {
     (app, mailbox)
 }
 
-/// The token of the link in a mail (its text part, quoted-printable undone).
-fn link_token(mail: &Received) -> String {
-    let text = mail.data.replace("=\n", "").replace("=3D", "=");
-    let start = text.find("#token=").expect("a link with a token") + "#token=".len();
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
-}
-
 /// The latest mail with this subject (waiting for the first).
 async fn mail_with_subject(mailbox: &Mailbox, subject: &str) -> Received {
     let mut mails = mailbox.wait_for_subject(subject, 1).await;
@@ -45,7 +35,7 @@ async fn verified_user(app: &TestApp, mailbox: &Mailbox) -> Device {
         .device(CHROME_LINUX)
         .post(
             "/api/auth/verify-email",
-            json!({"token": link_token(&mail)}),
+            json!({"token": mail.link_token()}),
         )
         .await;
     assert_eq!(confirmed.status(), StatusCode::OK);
@@ -64,7 +54,7 @@ async fn signing_up_mails_a_link_that_confirms_the_address_once() {
 
     let mail = mail_with_subject(&mailbox, "Confirm your e-mail address").await;
     assert_eq!(mail.to, ["ada@example.com"]);
-    let token = link_token(&mail);
+    let token = mail.link_token();
     assert_eq!(token.len(), 43, "256 random bits");
     // The link works on any device, signed in or not.
     let confirmed = app
@@ -112,7 +102,7 @@ async fn the_confirmation_can_be_mailed_again_a_few_times_an_hour() {
     let confirmed = device
         .post(
             "/api/auth/verify-email",
-            json!({"token": link_token(&mails[1])}),
+            json!({"token": mails[1].link_token()}),
         )
         .await;
     assert_eq!(confirmed.status(), StatusCode::OK);
@@ -142,7 +132,7 @@ async fn a_password_reset_ends_every_session_request_and_the_old_password() {
     assert_eq!(asked.status(), StatusCode::ACCEPTED);
     let mail = mail_with_subject(&mailbox, "Reset your password").await;
     assert!(mail.data.contains("/reset-password#token"), "{}", mail.data);
-    let token = link_token(&mail);
+    let token = mail.link_token();
 
     assert_error(
         stranger
@@ -252,7 +242,9 @@ async fn a_reset_link_expires_after_thirty_minutes_and_dies_with_a_newer_use() {
         assert_eq!(asked.status(), StatusCode::ACCEPTED);
     };
     ask().await;
-    let old = link_token(&mail_with_subject(&mailbox, "Reset your password").await);
+    let old = mail_with_subject(&mailbox, "Reset your password")
+        .await
+        .link_token();
     app.clock.advance(chrono::Duration::minutes(31));
     let complete = async |token: &str| {
         stranger
@@ -272,7 +264,7 @@ async fn a_reset_link_expires_after_thirty_minutes_and_dies_with_a_newer_use() {
     ask().await;
     ask().await;
     let mails = mailbox.wait_for(4, Duration::from_secs(10)).await;
-    let (second, third) = (link_token(&mails[2]), link_token(&mails[3]));
+    let (second, third) = (mails[2].link_token(), mails[3].link_token());
     assert_eq!(complete(&third).await.status(), StatusCode::OK);
     assert_error(
         complete(&second).await,

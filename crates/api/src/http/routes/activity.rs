@@ -16,7 +16,7 @@ use crate::state::AppState;
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page", pattern = "^([0-9]{1,18})?$"),
     ),
     security(("session_cookie" = [])),
-    responses((status = 200, description = "A page", body = Page<ActivityEntry>), (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody), (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody))
+    responses((status = 200, description = "A page", body = Page<ActivityEntry>), (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody), (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody))
 )]
 #[get("/api/activity")]
 pub async fn list_activity(

@@ -29,7 +29,7 @@ fn decision(approval_id: Uuid, outcome: ApprovalStatus) -> HttpResponse {
     operation_id = "list_approvals",
     summary = "Sign-in requests waiting for this account's approval",
     security(("session_cookie" = [])),
-    responses((status = 200, description = "Pending requests", body = PendingApprovalList), (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody))
+    responses((status = 200, description = "Pending requests", body = PendingApprovalList), (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody))
 )]
 #[get("/api/approvals")]
 pub async fn list_approvals(
@@ -48,7 +48,7 @@ pub async fn list_approvals(
     security(("session_cookie" = [])),
     responses(
         (status = 200, description = "`approved`", body = ApprovalDecision),
-        (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody),
+        (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 409, description = "`session_limit`: the limit was reached meanwhile", body = ErrorBody),
         (status = 410, description = "Over: `approval_expired`, `approval_denied`, `approval_locked`, `approval_used`, `approval_already_approved`, `approval_session_limit` or `approval_cancelled`", body = ErrorBody),
@@ -78,7 +78,7 @@ pub async fn approve(
     security(("session_cookie" = [])),
     responses(
         (status = 200, description = "`denied`", body = ApprovalDecision),
-        (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody),
+        (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
         (status = 410, description = "Over: `approval_expired`, `approval_denied`, `approval_locked`, `approval_used`, `approval_already_approved`, `approval_session_limit` or `approval_cancelled`", body = ErrorBody),
     )

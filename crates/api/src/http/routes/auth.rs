@@ -133,7 +133,7 @@ pub async fn login(
     operation_id = "me",
     summary = "The signed-in user and this session",
     security(("session_cookie" = [])),
-    responses((status = 200, description = "The user and the current session", body = AuthResponse), (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody))
+    responses((status = 200, description = "The user and the current session", body = AuthResponse), (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody))
 )]
 #[get("/api/auth/me")]
 pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> HttpResponse {
@@ -185,7 +185,7 @@ pub async fn session_probe(
     operation_id = "logout",
     summary = "End this session",
     security(("session_cookie" = [])),
-    responses((status = 204, description = "Signed out; the cookie is cleared, and `Clear-Site-Data` clears cache and storage"), (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody))
+    responses((status = 204, description = "Signed out; the cookie is cleared, and `Clear-Site-Data` clears cache and storage"), (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody))
 )]
 #[post("/api/auth/logout")]
 pub async fn logout(

@@ -15,7 +15,7 @@ use crate::wire;
     operation_id = "update_profile",
     summary = "Change the display name",
     security(("session_cookie" = [])),
-    responses((status = 200, description = "The user as changed", body = User), (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody), (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody))
+    responses((status = 200, description = "The user as changed", body = User), (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody), (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody))
 )]
 #[patch("/api/me")]
 pub async fn update_profile(
@@ -35,7 +35,7 @@ pub async fn update_profile(
     security(("session_cookie" = [])),
     responses(
         (status = 200, description = "Changed", body = AuthResponse),
-        (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody),
+        (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
         (status = 403, description = "`wrong_password`, or `session_too_new` (`Retry-After`)", body = ErrorBody),
         (status = 422, description = "`validation` or `weak_password`", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`", body = ErrorBody),

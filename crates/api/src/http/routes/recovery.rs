@@ -11,8 +11,6 @@ use crate::services::{Authenticated, recovery};
 use crate::state::AppState;
 use crate::wire;
 
-const UNAUTHENTICATED: &str = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)";
-
 #[utoipa::path(
     tag = "account",
     operation_id = "verify_email",
@@ -41,7 +39,7 @@ pub async fn verify_email(
     security(("session_cookie" = [])),
     responses(
         (status = 202, description = "Queued", body = MailQueued),
-        (status = 401, description = UNAUTHENTICATED, body = ErrorBody),
+        (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
         (status = 409, description = "`already_verified`", body = ErrorBody),
         (status = 429, description = "`too_many_mail_requests`; `Retry-After`", body = ErrorBody),
     )

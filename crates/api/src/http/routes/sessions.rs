@@ -13,7 +13,7 @@ use crate::state::AppState;
     operation_id = "list_sessions",
     summary = "Active sessions (`current` marks this one)",
     security(("session_cookie" = [])),
-    responses((status = 200, description = "Oldest first", body = SessionList, links(("RevokeTheOldest" = (operation_id = "revoke_session", parameters(("id" = "$response.body#/sessions/0/id")), description = "End the oldest session listed")))), (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody))
+    responses((status = 200, description = "Oldest first", body = SessionList, links(("RevokeTheOldest" = (operation_id = "revoke_session", parameters(("id" = "$response.body#/sessions/0/id")), description = "End the oldest session listed")))), (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody))
 )]
 #[get("/api/sessions")]
 pub async fn list_sessions(
@@ -33,7 +33,7 @@ pub async fn list_sessions(
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page", pattern = "^([0-9]{1,16}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"),
     ),
     security(("session_cookie" = [])),
-    responses((status = 200, description = "A page", body = Page<SessionHistoryEntry>), (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody), (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody))
+    responses((status = 200, description = "A page", body = Page<SessionHistoryEntry>), (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody), (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody))
 )]
 #[get("/api/sessions/history")]
 pub async fn session_history(
@@ -59,7 +59,7 @@ pub async fn session_history(
     security(("session_cookie" = [])),
     responses(
         (status = 204, description = "Ended; its devices are told at once", links(("WhoAmINow" = (operation_id = "me", description = "The caller, if its own session was not the one ended")))),
-        (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody),
+        (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
         (status = 403, description = "`session_too_new`: this session is younger than `FRESH_SESSION_SECS` and the other older", body = ErrorBody),
         (status = 404, description = "`not_found`: not yours, or not active", body = ErrorBody),
     )
@@ -81,7 +81,7 @@ pub async fn revoke_session(
     security(("session_cookie" = [])),
     responses(
         (status = 200, description = "How many ended", body = RevokedCount),
-        (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody),
+        (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
         (status = 403, description = "`session_too_new`", body = ErrorBody),
     )
 )]

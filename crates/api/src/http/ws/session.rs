@@ -32,7 +32,7 @@ use crate::state::AppState;
     responses(
         (status = 101, description = "Switching protocols: messages are `ServerMessage` (server) and `ClientMessage` (client)"),
         (status = 400, description = "`bad_request`: not a WebSocket upgrade", body = ErrorBody),
-        (status = 401, description = "Not signed in: `unauthenticated`, `invalid_session`, `session_expired` or `session_replaced` (a newer sign-in took its place)", body = ErrorBody),
+        (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
         (status = 429, description = "`too_many_sockets`", body = ErrorBody),
     )
 )]
