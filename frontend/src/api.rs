@@ -5,8 +5,9 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::{
-    ActivityEntry, ApprovalDecision, ApprovalRequired, AuthResponse, ChangePasswordRequest,
-    ClientConfig, CompleteApprovalRequest, ErrorBody, LinkToken, LoginRequest, MailQueued, Page,
+    AccountSecured, ActivityEntry, ApprovalDecision, ApprovalRequired, AuthResponse,
+    ChangePasswordRequest, ClientConfig, CompleteApprovalRequest, EmailCodeRequest,
+    EmailConfirmationRequired, ErrorBody, LinkToken, LoginAccepted, LoginRequest, MailQueued, Page,
     PasswordResetCompletion, PasswordResetRequest, RevokedCount, Secret, SessionHistoryEntry,
     SessionList, SignupRequest, UpdateProfileRequest, User,
 };
@@ -86,20 +87,49 @@ pub async fn signup(request: &SignupRequest) -> ApiResult<AuthResponse> {
     json(send(with_body(Request::post("/api/auth/signup"), request)).await?).await
 }
 
-/// What a correct password leads to.
+/// What a correct password (or a mailed code) leads to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoginOutcome {
     LoggedIn(AuthResponse),
+    /// A signed-in device must type the code this one shows.
     NeedsApproval(ApprovalRequired),
+    /// No device can approve: this one types the code mailed to the account.
+    NeedsEmailCode(EmailConfirmationRequired),
+}
+
+/// 200 signs in; 202 says what this device waits for.
+async fn login_outcome(response: Response) -> ApiResult<LoginOutcome> {
+    if response.status() != 202 {
+        return Ok(LoginOutcome::LoggedIn(json(response).await?));
+    }
+    Ok(match json(response).await? {
+        LoginAccepted::Approval(request) => LoginOutcome::NeedsApproval(request),
+        LoginAccepted::EmailConfirmation(request) => LoginOutcome::NeedsEmailCode(request),
+    })
 }
 
 pub async fn login(request: &LoginRequest) -> ApiResult<LoginOutcome> {
-    let response = send(with_body(Request::post("/api/auth/login"), request)).await?;
-    if response.status() == 202 {
-        Ok(LoginOutcome::NeedsApproval(json(response).await?))
-    } else {
-        Ok(LoginOutcome::LoggedIn(json(response).await?))
-    }
+    login_outcome(send(with_body(Request::post("/api/auth/login"), request)).await?).await
+}
+
+/// The code of the mail, typed on the device that is signing in.
+pub async fn confirm_email_code(
+    id: Uuid,
+    pending_token: Secret,
+    code: String,
+) -> ApiResult<LoginOutcome> {
+    let body = EmailCodeRequest {
+        pending_token,
+        code: Secret::new(code),
+    };
+    login_outcome(
+        send(with_body(
+            Request::post(&format!("/api/login/approvals/{id}/email-code")),
+            &body,
+        ))
+        .await?,
+    )
+    .await
 }
 
 /// The rules the server applies (session limit, password length, lifetimes).
@@ -211,6 +241,14 @@ pub async fn complete_password_reset(token: String, new_password: String) -> Api
         .await?,
     )
     .await
+}
+
+/// "This wasn't me" from a security mail: every session and request ends.
+pub async fn secure_account(token: String) -> ApiResult<AccountSecured> {
+    let body = LinkToken {
+        token: Secret::new(token),
+    };
+    json(send(with_body(Request::post("/api/auth/secure-account"), &body)).await?).await
 }
 
 pub async fn approve(id: Uuid, code: String) -> ApiResult<ApprovalDecision> {

@@ -6,9 +6,10 @@ use leptos_router::hooks::use_navigate;
 use leptos_router::path;
 
 use crate::pages::{
+    confirm_device::ConfirmDevicePage,
     dashboard::Dashboard,
     login::LoginPage,
-    recovery::{ForgotPasswordPage, ResetPasswordPage, VerifyEmailPage},
+    recovery::{ForgotPasswordPage, ResetPasswordPage, SecureAccountPage, VerifyEmailPage},
     signup::SignupPage,
     waiting::WaitingPage,
 };
@@ -40,10 +41,12 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/login") view=|| view! { <SignedOutOnly><LoginPage/></SignedOutOnly> }/>
                     <Route path=path!("/signup") view=|| view! { <SignedOutOnly><SignupPage/></SignedOutOnly> }/>
                     <Route path=path!("/approve/:id") view=WaitingPage/>
+                    <Route path=path!("/confirm-device/:id") view=|| view! { <SignedOutOnly><ConfirmDevicePage/></SignedOutOnly> }/>
                     <Route path=path!("/forgot-password") view=|| view! { <SignedOutOnly><ForgotPasswordPage/></SignedOutOnly> }/>
                     // Links from mail: they work signed in or not, on any device.
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
                     <Route path=path!("/verify-email") view=VerifyEmailPage/>
+                    <Route path=path!("/secure-account") view=SecureAccountPage/>
                 </Routes>
             </Show>
         </main>

@@ -85,6 +85,7 @@ pub fn end_reason(reason: &str) -> &'static str {
         "password_changed" => "Password changed",
         "replaced" => "Replaced by a newer sign-in",
         "not_completed" => "Approved, never completed",
+        "account_secured" => "Ended by \"this wasn't me\"",
         _ => "Ended",
     }
 }
@@ -113,6 +114,9 @@ pub fn activity_kind(kind: &str) -> &'static str {
         "login_refused" => "Correct password refused",
         "email_verified" => "Address confirmed",
         "password_reset" => "Password reset through a mailed link",
+        "email_code_sent" => "Sign-in code mailed (no device could approve)",
+        "email_code_rejected" => "Wrong mailed sign-in code",
+        "account_secured" => "Every device signed out from a mailed link",
         _ => "Event",
     }
 }
@@ -133,6 +137,9 @@ pub fn signed_out_reason(reason: &str) -> String {
         "logout" => "You signed out.".to_owned(),
         "replaced" => {
             "You were signed out because your account signed in on another device.".to_owned()
+        }
+        "account_secured" => {
+            "Every device was signed out from a \"this wasn't me\" link in a mail.".to_owned()
         }
         _ => "Your session has ended. Please sign in again.".to_owned(),
     }

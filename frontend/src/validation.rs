@@ -39,6 +39,11 @@ pub fn approval_code(typed: &str) -> Result<String, &'static str> {
     rules::approval_code(typed).map_err(|_| "Type the 6 digits shown on the new device")
 }
 
+/// The 6 digits of the mailed code as typed, or why not.
+pub fn mailed_code(typed: &str) -> Result<String, &'static str> {
+    rules::approval_code(typed).map_err(|_| "Type the 6 digits of the mail")
+}
+
 /// "8 to 128 characters."
 pub fn password_hint() -> String {
     format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters.")

@@ -92,6 +92,11 @@ pub enum Error {
     AlreadyVerified,
     #[error("Too many mails were asked for; try again in {retry_in_seconds} seconds")]
     TooManyMailRequests { retry_in_seconds: i64 },
+    /// The account was mailed as many sign-in codes as a day allows.
+    #[error(
+        "Too many sign-in codes were mailed for this account; try again in {retry_in_seconds} seconds, or reset your password"
+    )]
+    TooManySignInCodes { retry_in_seconds: i64 },
     #[error("Service temporarily unavailable")]
     Unavailable(#[source] BoxError),
     #[error("Internal error")]
@@ -129,6 +134,7 @@ impl Error {
             Self::InvalidLink => "invalid_link",
             Self::AlreadyVerified => "already_verified",
             Self::TooManyMailRequests { .. } => "too_many_mail_requests",
+            Self::TooManySignInCodes { .. } => "too_many_sign_in_codes",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal",
         }
@@ -165,6 +171,7 @@ impl Error {
             Self::TooManyAttempts { retry_in_seconds }
             | Self::TooManySignups { retry_in_seconds }
             | Self::TooManyMailRequests { retry_in_seconds }
+            | Self::TooManySignInCodes { retry_in_seconds }
             | Self::TooManyApprovalRequests { retry_in_seconds } => Some(*retry_in_seconds),
             Self::SessionTooNew { until } => Some((*until - now).num_seconds().max(1)),
             _ => None,

@@ -136,6 +136,58 @@ pub struct ApprovalRequired {
     pub pending_token: Secret,
 }
 
+/// Body of `202 Accepted` from login when no device can approve this unrecognised one: a
+/// 6-digit code went to the account's confirmed address; type it here with the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailConfirmationRequired {
+    /// `email_confirmation_required`.
+    pub status: String,
+    pub approval_id: Uuid,
+    /// The address the code went to, masked (`a***@example.com`).
+    pub sent_to: String,
+    pub expires_at: DateTime<Utc>,
+    /// Wrong codes allowed before the request locks.
+    pub max_attempts: i32,
+    /// Secret of this device: completes the login with the code.
+    pub pending_token: Secret,
+}
+
+/// What `202 Accepted` from login carries: which, its `status` says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(untagged)]
+pub enum LoginAccepted {
+    /// `approval_required`: a signed-in device types the code shown here.
+    Approval(ApprovalRequired),
+    /// `email_confirmation_required`: this device types the code mailed to the account.
+    EmailConfirmation(EmailConfirmationRequired),
+}
+
+/// The code mailed to the account, typed on the device that is signing in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailCodeRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 1, max_length = 128))]
+    pub pending_token: Secret,
+    /// The 6 digits of the mail (spaces are forgiven).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, pattern = "^ *[0-9]( *[0-9]){5} *$", example = "123456"))]
+    pub code: Secret,
+}
+
+/// What the "this wasn't me" link of a security mail did; the password comes next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountSecured {
+    pub sessions_ended: usize,
+    pub requests_cancelled: usize,
+    /// A password-reset token (valid 30 minutes, once) for
+    /// `POST /api/auth/password-reset/complete`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password))]
+    pub reset_token: Secret,
+    pub message: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionList {
@@ -178,7 +230,8 @@ pub struct ActivityEntry {
     /// e.g. `signup`, `login`, `login_failed`, `logout`, `session_revoked`, `session_expired`,
     /// `approval_requested`, `approval_granted`, `approval_denied`, `approval_cancelled`, `approval_code_rejected`,
     /// `approval_locked`, `approval_expired`, `password_changed`, `profile_updated`,
-    /// `email_verified`, `password_reset`, and the alerts (`new_device_login`, …).
+    /// `email_verified`, `password_reset`, `email_code_sent`, `email_code_rejected`,
+    /// `account_secured`, and the alerts (`new_device_login`, …).
     pub kind: String,
     pub session_id: Option<Uuid>,
     pub ip: Option<String>,

@@ -39,6 +39,10 @@ pub fn LoginPage() -> impl IntoView {
             pending::save(&request);
             session.go(&format!("/approve/{}", request.approval_id));
         }
+        Some(Ok(LoginOutcome::NeedsEmailCode(request))) => {
+            pending::save_email_code(&request);
+            session.go(&format!("/confirm-device/{}", request.approval_id));
+        }
         Some(Err(failure)) if failure.code == "session_limit" => error.set(Some(format!(
             "{}. Sign out on one of your devices (or revoke a session there) and try again.",
             failure.message

@@ -1,3 +1,4 @@
+pub mod confirm_device;
 pub mod dashboard;
 pub mod login;
 pub mod recovery;

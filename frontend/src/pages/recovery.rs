@@ -73,8 +73,25 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
+    view! {
+        <section class="card auth-card" aria-labelledby="reset-title">
+            <h1 id="reset-title">"Choose a new password"</h1>
+            {match token_from_link() {
+                Some(token) => view! { <NewPasswordForm token=token/> }.into_any(),
+                None => view! {
+                    <p class="form-error" role="alert">"This page needs the link from the mail."</p>
+                }.into_any(),
+            }}
+            <p class="switch"><A href="/forgot-password">"Ask for a new link"</A></p>
+        </section>
+    }
+}
+
+/// Sets the new password with a reset token (from a reset link, or from securing the
+/// account); then every device is signed out and the login page says so.
+#[component]
+fn NewPasswordForm(token: String) -> impl IntoView {
     let session = use_session();
-    let token = token_from_link();
     let password = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -97,39 +114,78 @@ pub fn ResetPasswordPage() -> impl IntoView {
         None => {}
     }
     });
-    let has_token = token.is_some();
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         submitted.set(true);
         error.set(None);
-        if let (Some(token), None) = (token.clone(), new_password_problem(&password.get())) {
-            reset.dispatch((token, password.get()));
+        if new_password_problem(&password.get()).is_none() {
+            reset.dispatch((token.clone(), password.get()));
         }
     };
 
     view! {
-        <section class="card auth-card" aria-labelledby="reset-title">
-            <h1 id="reset-title">"Choose a new password"</h1>
-            {if has_token {
-                view! {
-                    <form id="reset-form" on:submit=on_submit novalidate>
-                        <label for="reset-password">"New password"</label>
-                        <input id="reset-password" type="password" autocomplete="new-password" bind:value=password
-                            aria-invalid=move || password_error().is_some().to_string() aria-describedby="reset-password-error"/>
-                        <p class="hint">{password_hint()}</p>
-                        <p class="field-error" id="reset-password-error">{password_error}</p>
-                        <button type="submit" class="primary" disabled=move || reset.pending().get()>
-                            {move || if reset.pending().get() { "Saving…" } else { "Set the new password" }}
-                        </button>
-                        <p class="form-error" id="reset-error" role="alert">{move || error.get()}</p>
-                    </form>
-                }.into_any()
-            } else {
-                view! {
+        <form id="reset-form" on:submit=on_submit novalidate>
+            <label for="reset-password">"New password"</label>
+            <input id="reset-password" type="password" autocomplete="new-password" bind:value=password
+                aria-invalid=move || password_error().is_some().to_string() aria-describedby="reset-password-error"/>
+            <p class="hint">{password_hint()}</p>
+            <p class="field-error" id="reset-password-error">{password_error}</p>
+            <button type="submit" class="primary" disabled=move || reset.pending().get()>
+                {move || if reset.pending().get() { "Saving…" } else { "Set the new password" }}
+            </button>
+            <p class="form-error" id="reset-error" role="alert">{move || error.get()}</p>
+        </form>
+    }
+}
+
+/// "This wasn't me" from a security mail: one click signs out every device and cancels
+/// every sign-in request, then a new password is chosen. A click, not the page load: mail
+/// scanners that open links must not sign anyone out.
+#[component]
+pub fn SecureAccountPage() -> impl IntoView {
+    let session = use_session();
+    let token = StoredValue::new(token_from_link());
+    let has_token = token.with_value(Option::is_some);
+    let secure = Action::new_local(|token: &String| {
+        let token = token.clone();
+        async move { api::secure_account(token).await }
+    });
+    Effect::new(move |_| {
+        // This browser's session ended with the others.
+        if let Some(Ok(_)) = secure.value().get() {
+            session.current.set(None);
+        }
+    });
+    let on_confirm = move |_| {
+        if let Some(token) = token.get_value() {
+            secure.dispatch(token);
+        }
+    };
+
+    view! {
+        <section class="card auth-card" aria-labelledby="secure-page-title">
+            <h1 id="secure-page-title">"Secure your account"</h1>
+            {move || match secure.value().get() {
+                Some(Ok(secured)) => view! {
+                    <p class="notice" id="secured-message" role="status">{secured.message}</p>
+                    <NewPasswordForm token=secured.reset_token.expose().to_owned()/>
+                }.into_any(),
+                Some(Err(failure)) => view! {
+                    <p class="form-error" id="secure-error" role="alert">{failure.message}</p>
+                    <p class="switch"><A href="/forgot-password">"Reset your password instead"</A></p>
+                }.into_any(),
+                None if has_token => view! {
+                    <p>"If you did not sign in, someone knows your password. This signs out every device of your account (this one too) and cancels every sign-in request waiting; then you choose a new password."</p>
+                    <button type="button" class="danger" id="secure-confirm" on:click=on_confirm
+                        disabled=move || secure.pending().get()>
+                        {move || if secure.pending().get() { "Signing out everywhere…" } else { "Sign out every device" }}
+                    </button>
+                }.into_any(),
+                None => view! {
                     <p class="form-error" role="alert">"This page needs the link from the mail."</p>
-                }.into_any()
+                    <p class="switch"><A href="/forgot-password">"Reset your password instead"</A></p>
+                }.into_any(),
             }}
-            <p class="switch"><A href="/forgot-password">"Ask for a new link"</A></p>
         </section>
     }
 }

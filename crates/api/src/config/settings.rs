@@ -137,6 +137,10 @@ pub struct Settings {
     pub mail_poll: Duration,
     /// The first wait after a failed send; each further failure doubles it (at most 1 h).
     pub mail_retry: Duration,
+    /// `NEW_DEVICE_EMAIL_CHECK`: a sign-in that no device approves, from a device that
+    /// never signed in to the account, waits for a code mailed to the confirmed address.
+    /// Unset: on exactly when `SMTP_URL` is set (see [`Self::checks_new_devices_by_email`]).
+    pub new_device_email_check: Option<bool>,
 }
 
 impl fmt::Debug for Settings {
@@ -162,6 +166,10 @@ impl fmt::Debug for Settings {
             .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
             .field("mail_from", &self.mail_from)
             .field("public_url", &self.public_url)
+            .field(
+                "new_device_email_check",
+                &self.checks_new_devices_by_email(),
+            )
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
             .finish_non_exhaustive()
@@ -368,6 +376,9 @@ impl Settings {
                 .to_owned(),
             mail_poll: secs("MAIL_POLL_SECS", get("MAIL_POLL_SECS"), 10)?,
             mail_retry: secs("MAIL_RETRY_SECS", get("MAIL_RETRY_SECS"), 30)?,
+            new_device_email_check: get("NEW_DEVICE_EMAIL_CHECK")
+                .map(|value| parse_bool("NEW_DEVICE_EMAIL_CHECK", Some(value), false))
+                .transpose()?,
             bind,
         };
         settings.validate()?;
@@ -453,6 +464,13 @@ impl Settings {
             });
         }
         Ok(())
+    }
+
+    /// Whether an unrecognised device that no device approves needs a mailed code: as
+    /// `NEW_DEVICE_EMAIL_CHECK` says, else whenever mail really leaves (`SMTP_URL`).
+    pub fn checks_new_devices_by_email(&self) -> bool {
+        self.new_device_email_check
+            .unwrap_or(self.smtp_url.is_some())
     }
 
     /// Whether `ip` is a proxy whose `X-Forwarded-For` is believed.
@@ -641,6 +659,42 @@ mod tests {
                 "{name}={value} must be refused"
             );
         }
+    }
+
+    #[test]
+    fn the_new_device_mail_check_follows_smtp_unless_set() {
+        let with = |pairs: &'static [(&'static str, &'static str)]| {
+            Settings::from_lookup(|name| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            })
+        };
+        let check = |pairs| with(pairs).map(|settings| settings.checks_new_devices_by_email());
+        assert!(matches!(check(&[]), Ok(false)));
+        assert!(matches!(
+            check(&[("SMTP_URL", "smtp://127.0.0.1:1025")]),
+            Ok(true)
+        ));
+        assert!(matches!(
+            check(&[
+                ("SMTP_URL", "smtp://127.0.0.1:1025"),
+                ("NEW_DEVICE_EMAIL_CHECK", "false")
+            ]),
+            Ok(false)
+        ));
+        assert!(matches!(
+            check(&[("NEW_DEVICE_EMAIL_CHECK", "on")]),
+            Ok(true)
+        ));
+        assert!(matches!(
+            with(&[("NEW_DEVICE_EMAIL_CHECK", "maybe")]),
+            Err(SettingsError::Invalid {
+                name: "NEW_DEVICE_EMAIL_CHECK",
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use uuid::Uuid;
 pub use hub::{Hub, Outgoing, SocketCounts, WaitingOutgoing};
 
 use crate::error::Error;
-use crate::model::approval::ApprovalStatus;
+use crate::model::approval::{ApprovalChannel, ApprovalStatus};
 use crate::model::mail::Mail;
 use crate::model::session::EndReason;
 use crate::storage::activity::NewEntry;
@@ -62,6 +62,9 @@ pub enum Event {
         user_id: Uuid,
         approval_id: Uuid,
         outcome: ApprovalStatus,
+        /// The signed-in devices hear only of requests that prompted them.
+        #[serde(default = "device_channel")]
+        channel: ApprovalChannel,
     },
     ApprovalCompleted {
         user_id: Uuid,
@@ -79,6 +82,11 @@ pub enum Event {
     },
     /// Mail was queued: every instance's mail worker wakes up (one of them sends it).
     MailQueued,
+}
+
+/// Events from an instance that predates `channel` were about device requests.
+fn device_channel() -> ApprovalChannel {
+    ApprovalChannel::Device
 }
 
 /// What one transaction changed: entries for the activity log and events for the devices.
@@ -308,17 +316,20 @@ impl Events {
                 user_id,
                 approval_id,
                 outcome,
+                channel,
             } => {
                 if let Some(message) = waiting_device_message(outcome) {
                     self.hub.send_to_waiting(approval_id, &message);
                 }
-                self.hub.send_to_user(
-                    user_id,
-                    &ServerMessage::ApprovalResolved {
-                        approval_id,
-                        outcome: outcome.as_str().to_owned(),
-                    },
-                );
+                if channel == ApprovalChannel::Device {
+                    self.hub.send_to_user(
+                        user_id,
+                        &ServerMessage::ApprovalResolved {
+                            approval_id,
+                            outcome: outcome.as_str().to_owned(),
+                        },
+                    );
+                }
             }
             Event::ApprovalCompleted {
                 user_id,

@@ -10,6 +10,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod paging;
 pub mod routes;
+pub mod sign_in;
 pub mod spa;
 pub mod telemetry;
 pub mod ws;

@@ -34,5 +34,12 @@ text_enum! {
         EmailVerified => "email_verified",
         /// A new password was set through a mailed reset link.
         PasswordReset => "password_reset",
+        /// An unrecognised device gave the right password while no device could approve
+        /// it: a code went to the account's address.
+        EmailCodeSent => "email_code_sent",
+        /// A wrong mailed code was typed.
+        EmailCodeRejected => "email_code_rejected",
+        /// The "this wasn't me" link of a security mail ended every session and request.
+        AccountSecured => "account_secured",
     }
 }

@@ -40,10 +40,25 @@ impl Limits {
     }
 }
 
+/// What vouches for the device beside the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceTrust {
+    /// It signed in to the account before (device cookie), it typed the code mailed for
+    /// this login, or nothing more can be asked of it (the check is off, or the account
+    /// has no confirmed address to mail a code to).
+    Vouched,
+    /// Unrecognised, and the account has a confirmed address: a session that no device
+    /// approves starts only with the code mailed there.
+    NeedsEmailCode,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// A session starts now, after the `evict` least recently used ones end.
     StartSession { evict: i64 },
+    /// A session would start with no device's approval, from an unrecognised device: the
+    /// code mailed to the account must come first.
+    ConfirmByEmail,
     /// A logged-in device must approve.
     RequireApproval,
     /// The limit is reached: "Already N sessions active".
@@ -55,7 +70,23 @@ pub enum Decision {
     RefuseRequestsFor { retry_at: DateTime<Utc> },
 }
 
-pub fn decide(standing: Standing, limits: Limits, now: DateTime<Utc>) -> Decision {
+pub fn decide(
+    standing: Standing,
+    device: DeviceTrust,
+    limits: Limits,
+    now: DateTime<Utc>,
+) -> Decision {
+    match decide_for_account(standing, limits, now) {
+        // No device approves it (`approve` with none signed in, or a policy that never
+        // asks): the mailbox must.
+        Decision::StartSession { .. } if device == DeviceTrust::NeedsEmailCode => {
+            Decision::ConfirmByEmail
+        }
+        decision => decision,
+    }
+}
+
+fn decide_for_account(standing: Standing, limits: Limits, now: DateTime<Utc>) -> Decision {
     let max = limits.max_sessions();
     let at_limit = standing.active_sessions >= max;
     match limits.policy {
@@ -92,6 +123,19 @@ fn approval_or_refusal(standing: Standing, limits: Limits, now: DateTime<Utc>) -
     }
 }
 
+/// When the account may be mailed another sign-in code, if not now: `sent` codes within
+/// the window, the oldest of them sent at `oldest`.
+pub fn next_email_code_at(
+    sent: i64,
+    oldest: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    use crate::model::approval::{EMAIL_CODE_WINDOW, EMAIL_CODES_PER_WINDOW};
+    (sent >= EMAIL_CODES_PER_WINDOW)
+        .then(|| oldest.map_or(now + EMAIL_CODE_WINDOW, |oldest| oldest + EMAIL_CODE_WINDOW))
+        .filter(|at| *at > now)
+}
+
 /// Whether an approved request may become a session: the limit is counted again.
 pub fn may_approve(active_sessions: i64, limits: Limits) -> bool {
     active_sessions < limits.max_sessions()
@@ -122,7 +166,68 @@ mod tests {
     }
 
     fn with(policy: Policy, max: i64, active: i64, pending: i64) -> Decision {
-        decide(standing(active, pending), limits(policy, max), Utc::now())
+        decide(
+            standing(active, pending),
+            DeviceTrust::Vouched,
+            limits(policy, max),
+            Utc::now(),
+        )
+    }
+
+    fn from_unrecognised(policy: Policy, max: i64, active: i64) -> Decision {
+        decide(
+            standing(active, 0),
+            DeviceTrust::NeedsEmailCode,
+            limits(policy, max),
+            Utc::now(),
+        )
+    }
+
+    #[test]
+    fn an_unrecognised_device_that_no_device_approves_needs_the_mailed_code() {
+        assert_eq!(
+            from_unrecognised(Policy::Approve, 2, 0),
+            Decision::ConfirmByEmail
+        );
+        // A signed-in device is asked instead, and the limit still refuses.
+        assert_eq!(
+            from_unrecognised(Policy::Approve, 2, 1),
+            Decision::RequireApproval
+        );
+        assert_eq!(
+            from_unrecognised(Policy::Approve, 2, 2),
+            Decision::RefuseAtLimit
+        );
+        // Policies that never ask a device: the mailbox is asked whenever one would start.
+        assert_eq!(
+            from_unrecognised(Policy::Refuse, 2, 1),
+            Decision::ConfirmByEmail
+        );
+        assert_eq!(
+            from_unrecognised(Policy::Refuse, 2, 2),
+            Decision::RefuseAtLimit
+        );
+        assert_eq!(
+            from_unrecognised(Policy::Single, 1, 1),
+            Decision::ConfirmByEmail
+        );
+    }
+
+    #[test]
+    fn five_codes_a_day_are_mailed_at_most() {
+        let now = Utc::now();
+        assert_eq!(
+            next_email_code_at(4, Some(now - Duration::hours(1)), now),
+            None
+        );
+        assert_eq!(
+            next_email_code_at(5, Some(now - Duration::hours(20)), now),
+            Some(now + Duration::hours(4))
+        );
+        assert_eq!(
+            next_email_code_at(5, Some(now - Duration::hours(25)), now),
+            None
+        );
     }
 
     #[test]
@@ -174,7 +279,7 @@ mod tests {
         busy.requests_last_hour = 10;
         busy.oldest_request_last_hour = Some(now - Duration::minutes(50));
         assert_eq!(
-            decide(busy, limits(Policy::Approve, 2), now),
+            decide(busy, DeviceTrust::Vouched, limits(Policy::Approve, 2), now),
             Decision::RefuseRequestsFor {
                 retry_at: now + Duration::minutes(10)
             }
@@ -182,14 +287,24 @@ mod tests {
         let mut denied = standing(1, 0);
         denied.last_denial = Some(now - Duration::minutes(1));
         assert_eq!(
-            decide(denied, limits(Policy::Approve, 2), now),
+            decide(
+                denied,
+                DeviceTrust::Vouched,
+                limits(Policy::Approve, 2),
+                now
+            ),
             Decision::RefuseRequestsFor {
                 retry_at: now + Duration::minutes(4)
             }
         );
         denied.last_denial = Some(now - Duration::minutes(6));
         assert_eq!(
-            decide(denied, limits(Policy::Approve, 2), now),
+            decide(
+                denied,
+                DeviceTrust::Vouched,
+                limits(Policy::Approve, 2),
+                now
+            ),
             Decision::RequireApproval
         );
         assert_eq!(Policy::parse("evict_oldest"), Some(Policy::EvictOldest));

@@ -8,8 +8,34 @@
 //! denied | locked | expired | cancelled | session_limit
 //! ```
 //! Every change of status goes through [`ApprovalStatus::next`].
+//!
+//! Who types the code is the request's [`ApprovalChannel`]: a device already signed in
+//! (the code is shown on the new device), or, when no device can approve, the new device
+//! itself (the code is mailed to the account's confirmed address). A mailed code is
+//! approved and completed in one step.
 
 use super::text_enum;
+
+text_enum! {
+    /// As stored in `login_approvals.channel`.
+    pub enum ApprovalChannel {
+        /// The new device shows the code; a signed-in device types it.
+        Device => "device",
+        /// The code is mailed; the new device types it.
+        Email => "email",
+    }
+}
+
+/// How long a mailed code is valid.
+pub const EMAIL_CODE_LIFETIME: chrono::Duration = chrono::Duration::minutes(10);
+/// Wrong mailed codes before the request is locked.
+pub const EMAIL_CODE_MAX_ATTEMPTS: i32 = 5;
+/// Codes an account may be mailed within [`EMAIL_CODE_WINDOW`]: someone who has the
+/// password can neither flood the owner's mailbox nor try more than 5 × 5 codes a day (a
+/// chance in 40 000 a day, each attempt mailed to the owner). The owner locked out by them
+/// still gets in through a password reset, which also makes the device a recognised one.
+pub const EMAIL_CODES_PER_WINDOW: i64 = 5;
+pub const EMAIL_CODE_WINDOW: chrono::Duration = chrono::Duration::hours(24);
 
 text_enum! {
     /// As stored in `login_approvals.status`; also the `outcome` the devices are told.

@@ -23,6 +23,8 @@ pub enum MailKind {
     VerifyEmail,
     /// The link that sets a new password.
     PasswordReset,
+    /// The code an unrecognised device needs when no device can approve it.
+    SignInCode,
 }
 
 impl MailKind {
@@ -45,6 +47,7 @@ impl MailKind {
             Self::PasswordChanged => "password_changed",
             Self::VerifyEmail => "verify_email",
             Self::PasswordReset => "password_reset",
+            Self::SignInCode => "sign_in_code",
         }
     }
 
@@ -56,6 +59,7 @@ impl MailKind {
             Self::PasswordChanged,
             Self::VerifyEmail,
             Self::PasswordReset,
+            Self::SignInCode,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -71,7 +75,21 @@ impl MailKind {
             | Self::SuspiciousLoginDenied
             | Self::PasswordChanged
             | Self::VerifyEmail
-            | Self::PasswordReset => None,
+            | Self::PasswordReset
+            | Self::SignInCode => None,
+        }
+    }
+
+    /// Whether the mail offers a "this wasn't me" link (to a confirmed address only: the
+    /// link ends every session and leads to a new password).
+    pub fn offers_secure_link(self) -> bool {
+        match self {
+            Self::NewSignIn
+            | Self::SuspiciousLoginDenied
+            | Self::LoginRefused
+            | Self::PasswordChanged
+            | Self::SignInCode => true,
+            Self::VerifyEmail | Self::PasswordReset => false,
         }
     }
 
@@ -83,6 +101,7 @@ impl MailKind {
             Self::PasswordChanged => "Your password was changed",
             Self::VerifyEmail => "Confirm your e-mail address",
             Self::PasswordReset => "Reset your password",
+            Self::SignInCode => "Your sign-in code",
         }
     }
 
@@ -108,6 +127,11 @@ impl MailKind {
                  sets a new password and signs out every device; it is valid for 30 minutes \
                  and works once."
             }
+            Self::SignInCode => {
+                "Someone (we hope you) entered your password on a device your account has not \
+                 used before, and no device of yours is signed in to approve it. To sign in \
+                 there, type this code on that device. It is valid for 10 minutes."
+            }
         }
     }
 
@@ -124,6 +148,10 @@ impl MailKind {
             Self::VerifyEmail => "If you did not create this account, ignore this mail.",
             Self::PasswordReset => {
                 "If you did not ask for this, ignore this mail: your password stays as it is."
+            }
+            Self::SignInCode => {
+                "Never give this code to anyone. If this was not you, someone knows your \
+                 password: do not use the code, and change your password now."
             }
         }
     }
@@ -142,6 +170,9 @@ pub struct Rendered {
 pub enum LinkPurpose {
     VerifyEmail,
     ResetPassword,
+    /// "This wasn't me" in security mail: ends every session and request, then leads to a
+    /// new password.
+    SecureAccount,
 }
 
 impl LinkPurpose {
@@ -149,21 +180,26 @@ impl LinkPurpose {
         match self {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
+            Self::SecureAccount => "secure_account",
         }
     }
 
-    /// How long a link stays valid.
+    /// How long a link stays valid (a security mail may be read days later).
     pub fn lifetime(self) -> chrono::Duration {
         match self {
             Self::VerifyEmail => chrono::Duration::hours(24),
             Self::ResetPassword => chrono::Duration::minutes(30),
+            Self::SecureAccount => chrono::Duration::hours(72),
         }
     }
 
-    pub fn mail_kind(self) -> MailKind {
+    /// The mail that exists to carry this link (a secure-account link rides along in
+    /// security mail instead).
+    pub fn mail_kind(self) -> Option<MailKind> {
         match self {
-            Self::VerifyEmail => MailKind::VerifyEmail,
-            Self::ResetPassword => MailKind::PasswordReset,
+            Self::VerifyEmail => Some(MailKind::VerifyEmail),
+            Self::ResetPassword => Some(MailKind::PasswordReset),
+            Self::SecureAccount => None,
         }
     }
 
@@ -173,7 +209,17 @@ impl LinkPurpose {
         match self {
             Self::VerifyEmail => "verify-email",
             Self::ResetPassword => "reset-password",
+            Self::SecureAccount => "secure-account",
         }
+    }
+
+    /// The link as it appears in a mail.
+    pub fn url(self, public_url: &str, token: &str) -> String {
+        format!(
+            "{}/{}#token={token}",
+            public_url.trim_end_matches('/'),
+            self.page()
+        )
     }
 }
 
@@ -188,10 +234,23 @@ pub enum Mail {
         token: shared::Secret,
         at: chrono::DateTime<chrono::Utc>,
     },
+    /// The code an unrecognised device must type, and that device (stored only until the
+    /// mail is sent, like a link's token).
+    SignInCode {
+        device: SecurityAlert,
+        code: shared::Secret,
+    },
+}
+
+/// What the outbox stores for a link; the key `token` is what `mark_sent` erases.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LinkPayload {
+    token: String,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct LinkPayload {
+struct CodePayload {
+    device: SecurityAlert,
     token: String,
 }
 
@@ -200,13 +259,14 @@ impl Mail {
     pub fn kind(&self) -> Option<MailKind> {
         match self {
             Self::Alert(alert) => MailKind::for_alert(&alert.kind),
-            Self::Link { purpose, .. } => Some(purpose.mail_kind()),
+            Self::Link { purpose, .. } => purpose.mail_kind(),
+            Self::SignInCode { .. } => Some(MailKind::SignInCode),
         }
     }
 
     pub fn at(&self) -> chrono::DateTime<chrono::Utc> {
         match self {
-            Self::Alert(alert) => alert.at,
+            Self::Alert(alert) | Self::SignInCode { device: alert, .. } => alert.at,
             Self::Link { at, .. } => *at,
         }
     }
@@ -218,33 +278,50 @@ impl Mail {
             Self::Link { token, .. } => serde_json::to_string(&LinkPayload {
                 token: token.expose().to_owned(),
             }),
+            Self::SignInCode { device, code } => serde_json::to_string(&CodePayload {
+                device: device.clone(),
+                token: code.expose().to_owned(),
+            }),
         }
     }
 }
 
-/// The mail of an outbox row (`kind` and its JSON `payload`); an error says why it cannot
-/// be rendered (it never will be).
-pub fn render(kind: MailKind, payload: &str, public_url: &str) -> Result<Rendered, String> {
+/// The mail of an outbox row (`kind` and its JSON `payload`); `secure_token` is the token
+/// of a "this wasn't me" link minted for it (see [`MailKind::offers_secure_link`]). An
+/// error says why it cannot be rendered (it never will be).
+pub fn render(
+    kind: MailKind,
+    payload: &str,
+    public_url: &str,
+    secure_token: Option<&str>,
+) -> Result<Rendered, String> {
     let unreadable =
         |error: serde_json::Error| format!("unreadable {} payload: {error}", kind.as_str());
+    let secure_link = secure_token.map(|token| LinkPurpose::SecureAccount.url(public_url, token));
     let purpose = match kind {
         MailKind::VerifyEmail => LinkPurpose::VerifyEmail,
         MailKind::PasswordReset => LinkPurpose::ResetPassword,
+        MailKind::SignInCode => {
+            let payload: CodePayload = serde_json::from_str(payload).map_err(unreadable)?;
+            let code = Some(payload.token.as_str());
+            return Ok(render_alert(
+                kind,
+                &payload.device,
+                public_url,
+                code,
+                secure_link,
+            ));
+        }
         MailKind::NewSignIn
         | MailKind::SuspiciousLoginDenied
         | MailKind::LoginRefused
         | MailKind::PasswordChanged => {
             let alert: SecurityAlert = serde_json::from_str(payload).map_err(unreadable)?;
-            return Ok(render_alert(kind, &alert, public_url));
+            return Ok(render_alert(kind, &alert, public_url, None, secure_link));
         }
     };
     let link: LinkPayload = serde_json::from_str(payload).map_err(unreadable)?;
-    let url = format!(
-        "{}/{}#token={}",
-        public_url.trim_end_matches('/'),
-        purpose.page(),
-        link.token
-    );
+    let url = purpose.url(public_url, &link.token);
     Ok(Rendered {
         subject: kind.subject().to_owned(),
         text: format!(
@@ -264,9 +341,16 @@ pub fn render(kind: MailKind, payload: &str, public_url: &str) -> Result<Rendere
     })
 }
 
-/// The mail for `alert`; `public_url` is where the app is (`PUBLIC_URL`).
-fn render_alert(kind: MailKind, alert: &SecurityAlert, public_url: &str) -> Rendered {
-    let link = format!("{}/", public_url.trim_end_matches('/'));
+/// The mail about `alert` (the device, place and time), with the sign-in `code` it carries
+/// if any, and the "this wasn't me" link when there is one; else a link to the app.
+fn render_alert(
+    kind: MailKind,
+    alert: &SecurityAlert,
+    public_url: &str,
+    code: Option<&str>,
+    secure_link: Option<String>,
+) -> Rendered {
+    let app_link = format!("{}/", public_url.trim_end_matches('/'));
     let place = match &alert.country {
         Some(country) => format!("{} ({country})", alert.ip),
         None => alert.ip.clone(),
@@ -277,8 +361,41 @@ fn render_alert(kind: MailKind, alert: &SecurityAlert, public_url: &str) -> Rend
         ("Address", place.as_str()),
         ("Time", when.as_str()),
     ];
+    let code_text = code
+        .map(|code| format!("Your code: {code}\n\n"))
+        .unwrap_or_default();
+    let code_html = code
+        .map(|code| {
+            format!(
+                "<p style=\"font-size:2em;letter-spacing:0.2em\"><strong>{}</strong></p>",
+                escape(code)
+            )
+        })
+        .unwrap_or_default();
+    let (link_text, link_html) = match &secure_link {
+        Some(link) => (
+            format!(
+                "This wasn't me: {link}\n(signs out every device and cancels every sign-in \
+                 request, then lets you choose a new password)\n\nYour account: {app_link}\n"
+            ),
+            format!(
+                "<p><a href=\"{}\">This wasn't me</a> (signs out every device and cancels \
+                 every sign-in request, then lets you choose a new password)</p>\
+                 <p><a href=\"{}\">Open your account</a></p>",
+                escape(link),
+                escape(&app_link)
+            ),
+        ),
+        None => (
+            format!("Your account: {app_link}\n"),
+            format!(
+                "<p><a href=\"{}\">Open your account</a></p>",
+                escape(&app_link)
+            ),
+        ),
+    };
     let text = format!(
-        "{summary}\n\n{details}\n\n{advice}\n\nYour account: {link}\n",
+        "{summary}\n\n{code_text}{details}\n\n{advice}\n\n{link_text}",
         summary = kind.summary(),
         details = details
             .iter()
@@ -289,8 +406,8 @@ fn render_alert(kind: MailKind, alert: &SecurityAlert, public_url: &str) -> Rend
     );
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\">\
-         <p>{summary}</p><table>{rows}</table><p>{advice}</p>\
-         <p><a href=\"{href}\">Open your account</a></p></body></html>",
+         <p>{summary}</p>{code_html}<table>{rows}</table><p>{advice}</p>{link_html}\
+         </body></html>",
         summary = escape(kind.summary()),
         rows = details
             .iter()
@@ -300,12 +417,23 @@ fn render_alert(kind: MailKind, alert: &SecurityAlert, public_url: &str) -> Rend
             ))
             .collect::<String>(),
         advice = escape(kind.advice()),
-        href = escape(&link),
     );
     Rendered {
         subject: kind.subject().to_owned(),
         text,
         html,
+    }
+}
+
+/// The address as a device that was mailed a code is shown it: enough for its owner to
+/// recognise, not the whole address ("a***@example.com").
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_owned(),
     }
 }
 
@@ -367,6 +495,8 @@ mod tests {
             MailKind::NewSignIn,
             &alert("new_device"),
             "https://sessions.example/",
+            None,
+            None,
         );
         assert_eq!(mail.subject, "New sign-in to your account");
         assert!(mail.text.contains("Address: 203.0.113.9 (NL)"));
@@ -392,14 +522,79 @@ mod tests {
             "Debug hides the token"
         );
         let kind = mail.kind().unwrap();
-        let rendered = render(kind, &mail.payload().unwrap(), "https://sessions.example").unwrap();
+        let rendered = render(
+            kind,
+            &mail.payload().unwrap(),
+            "https://sessions.example",
+            None,
+        )
+        .unwrap();
         assert_eq!(rendered.subject, "Reset your password");
         assert!(
             rendered
                 .text
                 .contains("https://sessions.example/reset-password#token=abc_123")
         );
-        assert!(render(kind, "{}", "https://sessions.example").is_err());
+        assert!(render(kind, "{}", "https://sessions.example", None).is_err());
+    }
+
+    #[test]
+    fn a_sign_in_code_mail_names_the_device_and_offers_this_wasnt_me() {
+        let mail = Mail::SignInCode {
+            device: alert("sign_in_code"),
+            code: shared::Secret::new("042917"),
+        };
+        assert!(
+            !format!("{mail:?}").contains("042917"),
+            "Debug hides the code"
+        );
+        let kind = mail.kind().unwrap();
+        assert_eq!(kind, MailKind::SignInCode);
+        let rendered = render(
+            kind,
+            &mail.payload().unwrap(),
+            "https://sessions.example",
+            Some("xyz_789"),
+        )
+        .unwrap();
+        assert_eq!(rendered.subject, "Your sign-in code");
+        assert!(rendered.text.contains("Your code: 042917\n"));
+        assert!(rendered.text.contains("Address: 203.0.113.9 (NL)"));
+        assert!(
+            rendered
+                .text
+                .contains("This wasn't me: https://sessions.example/secure-account#token=xyz_789")
+        );
+        assert!(rendered.html.contains("<strong>042917</strong>"));
+        // The stored payload keeps the code under the key that is erased once sent.
+        let stored: serde_json::Value = serde_json::from_str(&mail.payload().unwrap()).unwrap();
+        assert_eq!(stored["token"], "042917");
+    }
+
+    #[test]
+    fn security_mail_without_a_secure_token_links_to_the_app_only() {
+        let rendered = render(
+            MailKind::PasswordChanged,
+            &serde_json::to_string(&alert("password_changed")).unwrap(),
+            "https://sessions.example",
+            None,
+        )
+        .unwrap();
+        assert!(!rendered.text.contains("secure-account"));
+        assert!(
+            rendered
+                .text
+                .contains("Your account: https://sessions.example/\n")
+        );
+        assert!(MailKind::PasswordChanged.offers_secure_link());
+        assert!(!MailKind::PasswordReset.offers_secure_link());
+    }
+
+    #[test]
+    fn a_masked_address_keeps_its_first_letter_and_domain() {
+        assert_eq!(mask_email("ada@example.com"), "a***@example.com");
+        assert_eq!(mask_email("élodie@example.fr"), "é***@example.fr");
+        assert_eq!(mask_email("nonsense"), "***");
     }
 
     #[test]

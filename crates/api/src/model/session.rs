@@ -19,6 +19,8 @@ text_enum! {
         Replaced => "replaced",
         /// An approved request whose device never completed the login.
         NotCompleted => "not_completed",
+        /// Ended through the "this wasn't me" link of a security mail.
+        AccountSecured => "account_secured",
     }
 }
 

@@ -1,5 +1,5 @@
 //! Logging in: throttling, the password check, and the admission decision taken under
-//! the user's row lock.
+//! the user's row lock — again, once a device typed the code mailed to it.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use shared::Secret;
@@ -7,9 +7,13 @@ use shared::Secret;
 use crate::error::Error;
 use crate::events::{Changes, Event};
 use crate::model::activity::ActivityKind;
-use crate::model::admission::{Decision, Policy, Standing, decide};
+use crate::model::admission::{
+    Decision, DeviceTrust, Policy, Standing, decide, next_email_code_at,
+};
+use crate::model::approval::{Action, ApprovalChannel, EMAIL_CODE_WINDOW, Refusal};
 use crate::model::device::ClientInfo;
-use crate::model::input::{Email, LoginPassword};
+use crate::model::input::{ApprovalCode, Email, LoginPassword};
+use crate::model::mail::mask_email;
 use crate::services::sessions::Keep;
 use crate::services::{alerts, approvals, sessions, throttle};
 use crate::state::AppState;
@@ -32,6 +36,41 @@ pub enum LoginOutcome {
         code: Secret,
         pending_token: Secret,
     },
+    /// No device can approve and this one is unrecognised: a code went to `sent_to` (the
+    /// account's address, masked); the device types it with its `pending_token`.
+    NeedsEmailCode {
+        approval: ApprovalRow,
+        pending_token: Secret,
+        sent_to: String,
+    },
+}
+
+/// What a login outcome is counted as (`sm_logins_total{outcome}`).
+fn outcome_label(result: &Result<LoginOutcome, Error>) -> &'static str {
+    match result {
+        Ok(LoginOutcome::LoggedIn { .. }) => "ok",
+        Ok(LoginOutcome::NeedsApproval { .. }) => "approval_required",
+        Ok(LoginOutcome::NeedsEmailCode { .. }) => "email_code_required",
+        Err(Error::InvalidCredentials) => "bad_credentials",
+        Err(Error::TooManyAttempts { .. }) => "throttled",
+        Err(
+            Error::SessionLimit(_)
+            | Error::TooManyPendingApprovals
+            | Error::TooManyApprovalRequests { .. }
+            | Error::TooManySignInCodes { .. },
+        ) => "refused_limit",
+        Err(Error::WrongCode { .. } | Error::Approval(_)) => "bad_code",
+        Err(_) => "error",
+    }
+}
+
+/// The device a session would start on, and what vouches for it.
+pub struct Admission<'a> {
+    pub client: &'a ClientInfo,
+    pub keep: Keep,
+    pub device: DeviceTrust,
+    /// How the device was vouched for, in the activity log's entry of the login.
+    pub detail: Option<&'static str>,
 }
 
 /// A login as the client sent it.
@@ -51,19 +90,8 @@ pub async fn login(
     client: &ClientInfo,
 ) -> Result<LoginOutcome, Error> {
     let result = check_and_admit(state, attempt, client).await;
-    let outcome = match &result {
-        Ok(LoginOutcome::LoggedIn { .. }) => "ok",
-        Ok(LoginOutcome::NeedsApproval { .. }) => "approval_required",
-        Err(Error::InvalidCredentials) => "bad_credentials",
-        Err(Error::TooManyAttempts { .. }) => "throttled",
-        Err(
-            Error::SessionLimit(_)
-            | Error::TooManyPendingApprovals
-            | Error::TooManyApprovalRequests { .. },
-        ) => "refused_limit",
-        Err(_) => "error",
-    };
-    metrics::counter!(crate::telemetry::metrics::LOGINS, "outcome" => outcome).increment(1);
+    metrics::counter!(crate::telemetry::metrics::LOGINS, "outcome" => outcome_label(&result))
+        .increment(1);
     result
 }
 
@@ -75,6 +103,7 @@ async fn check_and_admit(
     let email = Email::parse(&attempt.email).map_err(|_| Error::InvalidCredentials)?;
     let password = LoginPassword::parse(attempt.password)?;
     let keep = attempt.keep;
+    let recognised = attempt.known_device.is_some();
     // Slots before hashing: parallel guesses cannot overrun the limits.
     let throttled =
         throttle::begin_login(state, &email, &client.ip, attempt.known_device.as_deref()).await?;
@@ -90,7 +119,21 @@ async fn check_and_admit(
     match user {
         Some(user) if valid => {
             throttle::succeeded(state, throttled).await?;
-            admit(state, user, client, keep).await
+            let needs_code = state.settings.checks_new_devices_by_email()
+                && !recognised
+                && user.email_verified_at.is_some();
+            let device = if needs_code {
+                DeviceTrust::NeedsEmailCode
+            } else {
+                DeviceTrust::Vouched
+            };
+            let admission = Admission {
+                client,
+                keep,
+                device,
+                detail: None,
+            };
+            admit(state, user, &admission).await
         }
         user => {
             throttle::failed(throttled);
@@ -112,13 +155,12 @@ async fn check_and_admit(
 pub async fn admit(
     state: &AppState,
     user: UserRow,
-    client: &ClientInfo,
-    keep: Keep,
+    admission: &Admission<'_>,
 ) -> Result<LoginOutcome, Error> {
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, Error, _>(async |conn| {
         let mut changes = Changes::default();
-        let outcome = decide_locked(conn, &mut changes, state, &user, client, keep).await?;
+        let outcome = decide_locked(conn, &mut changes, state, &user, admission).await?;
         // Expiries found on the way are real even when this login is refused.
         changes.save(conn).await?;
         Ok(outcome)
@@ -133,9 +175,14 @@ async fn decide_locked(
     changes: &mut Changes,
     state: &AppState,
     user: &UserRow,
-    client: &ClientInfo,
-    keep: Keep,
+    admission: &Admission<'_>,
 ) -> Result<Result<LoginOutcome, Error>, Error> {
+    let Admission {
+        client,
+        keep,
+        device,
+        detail,
+    } = *admission;
     let now = state.now();
     let limits = state.limits();
     users::lock(conn, user.id).await?;
@@ -157,7 +204,7 @@ async fn decide_locked(
         oldest_request_last_hour: stats.and_then(|stats| stats.oldest_last_hour),
         last_denial: stats.and_then(|stats| stats.last_denial),
     };
-    Ok(match decide(standing, limits, now) {
+    Ok(match decide(standing, device, limits, now) {
         Decision::RefuseAtLimit => {
             let error = Error::SessionLimit(limits.max_sessions());
             alerts::login_refused(changes, user.id, client, &error.to_string(), now);
@@ -189,11 +236,13 @@ async fn decide_locked(
                 )
                 .await?;
             }
-            changes.log(
-                NewEntry::new(user.id, ActivityKind::Login, now)
-                    .session(session.id)
-                    .from_device(&client.ip, client.label()),
-            );
+            let entry = NewEntry::new(user.id, ActivityKind::Login, now)
+                .session(session.id)
+                .from_device(&client.ip, client.label());
+            changes.log(match detail {
+                Some(detail) => entry.detail(detail),
+                None => entry,
+            });
             changes.announce(Event::SessionStarted {
                 user_id: user.id,
                 session_id: session.id,
@@ -206,13 +255,136 @@ async fn decide_locked(
             })
         }
         Decision::RequireApproval => {
-            let (approval, code, pending_token) =
-                approvals::request(conn, changes, state, user.id, client, keep, now).await?;
+            let (approval, code, pending_token) = approvals::request(
+                conn,
+                changes,
+                state,
+                user.id,
+                client,
+                keep,
+                ApprovalChannel::Device,
+                now,
+            )
+            .await?;
             Ok(LoginOutcome::NeedsApproval {
                 approval,
                 code,
                 pending_token,
             })
         }
+        Decision::ConfirmByEmail => {
+            let (sent, oldest) =
+                stored_approvals::email_codes_since(conn, user.id, now - EMAIL_CODE_WINDOW).await?;
+            if let Some(retry_at) = next_email_code_at(sent, oldest, now) {
+                let error = Error::TooManySignInCodes {
+                    retry_in_seconds: (retry_at - now).num_seconds().max(1),
+                };
+                alerts::login_refused(changes, user.id, client, &error.to_string(), now);
+                Err(error)
+            } else {
+                let (approval, _mailed, pending_token) = approvals::request(
+                    conn,
+                    changes,
+                    state,
+                    user.id,
+                    client,
+                    keep,
+                    ApprovalChannel::Email,
+                    now,
+                )
+                .await?;
+                Ok(LoginOutcome::NeedsEmailCode {
+                    approval,
+                    pending_token,
+                    sent_to: mask_email(&user.email),
+                })
+            }
+        }
     })
+}
+
+/// The device that was mailed a code types it: right, and the login is decided again as
+/// for a recognised device (it may start the session, or, if a device signed in
+/// meanwhile, ask that device); wrong, and the try is counted (5, then the request locks).
+pub async fn confirm_email_code(
+    state: &AppState,
+    approval_id: uuid::Uuid,
+    pending_token: &Secret,
+    code: &ApprovalCode,
+) -> Result<LoginOutcome, Error> {
+    let result = confirm_in_transaction(state, approval_id, pending_token, code).await;
+    metrics::counter!(crate::telemetry::metrics::LOGINS, "outcome" => outcome_label(&result))
+        .increment(1);
+    result
+}
+
+async fn confirm_in_transaction(
+    state: &AppState,
+    approval_id: uuid::Uuid,
+    pending_token: &Secret,
+    code: &ApprovalCode,
+) -> Result<LoginOutcome, Error> {
+    // The user's lock comes first, as everywhere: which user, from an unlocked read.
+    let user_id = approvals::for_waiting_device(state, approval_id, pending_token)
+        .await?
+        .user_id;
+    let mut conn = state.pool.get().await?;
+    // A wrong code, a lock or an expiry still commits (returned as the inner error).
+    conn.transaction::<_, Error, _>(async |conn| {
+        let mut changes = Changes::default();
+        users::lock(conn, user_id).await?;
+        let result =
+            confirm_locked(conn, &mut changes, state, approval_id, pending_token, code).await?;
+        changes.save(conn).await?;
+        Ok(result)
+    })
+    .await?
+}
+
+async fn confirm_locked(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    state: &AppState,
+    approval_id: uuid::Uuid,
+    pending_token: &Secret,
+    code: &ApprovalCode,
+) -> Result<Result<LoginOutcome, Error>, Error> {
+    let now = state.now();
+    let approval = approvals::lock_with_token(conn, approval_id, pending_token).await?;
+    if approval.channel != ApprovalChannel::Email {
+        return Err(approvals::NO_SUCH_REQUEST);
+    }
+    if !approval.status.is_pending() {
+        return Err(approvals::refused(approval.status, Action::Complete));
+    }
+    if approval.expires_at <= now {
+        approvals::expire(
+            conn,
+            changes,
+            stored_approvals::Scope::One(approval.id),
+            now,
+        )
+        .await?;
+        return Ok(Err(Error::Approval(Refusal::Expired)));
+    }
+    if let Err(refused) =
+        approvals::check_code(conn, changes, state, &approval, code, None, None, now).await?
+    {
+        return Ok(Err(refused));
+    }
+    // The mailbox vouched for the device: the request is done, whatever follows.
+    let approved = approvals::transition(approval.status, Action::Approve)?;
+    let completed = approvals::transition(approved, Action::Complete)?;
+    stored_approvals::set_status(conn, approval.id, completed, None, now).await?;
+    let user = users::find(conn, approval.user_id).await?;
+    let client = approval.client();
+    let admission = Admission {
+        client: &client,
+        keep: Keep {
+            persistent: approval.keep_signed_in,
+        },
+        device: DeviceTrust::Vouched,
+        detail: Some("confirmed with a code mailed to the account"),
+    };
+    decide_locked(conn, changes, state, &user, &admission).await
 }

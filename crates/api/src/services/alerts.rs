@@ -144,6 +144,24 @@ pub fn suspicious_login_denied(
     });
 }
 
+/// An unrecognised device gave the right password and no device can approve it: the code
+/// it must type goes to the account's address, with what the mail says about the device.
+pub fn sign_in_code(
+    changes: &mut Changes,
+    user_id: Uuid,
+    client: &ClientInfo,
+    code: shared::Secret,
+    now: DateTime<Utc>,
+) {
+    changes.mail(
+        user_id,
+        Mail::SignInCode {
+            device: alert("sign_in_code", None, client, now),
+            code,
+        },
+    );
+}
+
 /// The password was changed by `client` (from `session_id`, unless through a reset link):
 /// the mail tells the owner outside the app.
 pub fn password_changed(

@@ -15,7 +15,9 @@ use crate::error::Error;
 use crate::events::{Changes, Event};
 use crate::model::activity::ActivityKind;
 use crate::model::admission::may_approve;
-use crate::model::approval::{Action, ApprovalStatus, Refusal};
+use crate::model::approval::{
+    Action, ApprovalChannel, ApprovalStatus, EMAIL_CODE_LIFETIME, EMAIL_CODE_MAX_ATTEMPTS, Refusal,
+};
 use crate::model::device::ClientInfo;
 use crate::model::input::ApprovalCode;
 use crate::model::secrets::{self, MintedToken};
@@ -30,10 +32,12 @@ use crate::storage::sessions::SessionRow;
 use crate::storage::users::{self, UserRow};
 use crate::wire;
 
-const NO_SUCH_REQUEST: Error = Error::NotFound("No such login request");
+pub const NO_SUCH_REQUEST: Error = Error::NotFound("No such login request");
 
 /// Stores a new pending request; returns it with its code and pending token (shown once,
-/// never stored).
+/// never stored). A `Device` request prompts the signed-in devices; an `Email` one mails
+/// its code to the account instead (the new device types it).
+#[allow(clippy::too_many_arguments)]
 pub async fn request(
     conn: &mut AsyncPgConnection,
     changes: &mut Changes,
@@ -41,33 +45,45 @@ pub async fn request(
     user_id: Uuid,
     client: &ClientInfo,
     keep: Keep,
+    channel: ApprovalChannel,
     now: DateTime<Utc>,
 ) -> Result<(ApprovalRow, Secret, Secret), Error> {
     let id = Uuid::new_v4();
     let code = secrets::new_code();
     let pending = MintedToken::mint();
+    let lifetime = match channel {
+        ApprovalChannel::Device => chrono_duration(state.settings.approval_ttl),
+        ApprovalChannel::Email => EMAIL_CODE_LIFETIME,
+    };
     let approval = stored::insert(
         conn,
         NewApproval {
             id,
+            channel,
             keep_signed_in: keep.persistent,
             user_id,
             code_hash: &state.codes.hash(id, &code),
             pending_token_hash: &pending.hash,
             client,
             created_at: now,
-            expires_at: now + chrono_duration(state.settings.approval_ttl),
+            expires_at: now + lifetime,
         },
     )
     .await?;
-    changes.log(
-        NewEntry::new(user_id, ActivityKind::ApprovalRequested, now)
-            .from_device(&client.ip, client.label()),
-    );
-    changes.announce(Event::ApprovalRequested {
-        user_id,
-        approval_id: id,
-    });
+    let entry = |kind| NewEntry::new(user_id, kind, now).from_device(&client.ip, client.label());
+    match channel {
+        ApprovalChannel::Device => {
+            changes.log(entry(ActivityKind::ApprovalRequested));
+            changes.announce(Event::ApprovalRequested {
+                user_id,
+                approval_id: id,
+            });
+        }
+        ApprovalChannel::Email => {
+            changes.log(entry(ActivityKind::EmailCodeSent));
+            alerts::sign_in_code(changes, user_id, client, Secret::new(code.clone()), now);
+        }
+    }
     Ok((approval, Secret::new(code), Secret::new(pending.token)))
 }
 
@@ -124,9 +140,12 @@ async fn answer_locked(
     let user_id = by.user.id;
     // The user lock serialises this with logins and other approvals.
     users::lock(conn, user_id).await?;
+    // A mailed code is the new device's to type, not another device's.
     let approval = stored::lock(conn, approval_id)
         .await?
-        .filter(|approval| approval.user_id == user_id)
+        .filter(|approval| {
+            approval.user_id == user_id && approval.channel == ApprovalChannel::Device
+        })
         .ok_or(NO_SUCH_REQUEST)?;
     if !approval.status.is_pending() {
         return Err(refused(approval.status, Action::Deny));
@@ -137,6 +156,7 @@ async fn answer_locked(
         user_id,
         approval_id,
         outcome,
+        channel: approval.channel,
     };
     if approval.expires_at <= now {
         let status = transition(approval.status, Action::Expire)?;
@@ -173,28 +193,19 @@ async fn answer_locked(
         }
         Answer::Approve(code) => code,
     };
-    if !state
-        .codes
-        .verify(approval_id, code.expose(), &approval.code_hash)
-    {
-        let attempts = approval.failed_attempts.saturating_add(1);
-        let tries_left = (state.settings.approval_max_attempts - attempts).max(0);
-        stored::set_failed_attempts(conn, approval_id, attempts).await?;
-        changes.log(entry(ActivityKind::ApprovalCodeRejected).detail(by.by()));
-        if tries_left > 0 {
-            transition(approval.status, Action::RejectCode)?;
-            changes.announce(Event::ApprovalCodeRejected {
-                user_id,
-                approval_id,
-                tries_left,
-            });
-            return Ok(Err(Error::WrongCode { tries_left }));
-        }
-        let status = transition(approval.status, Action::Lock)?;
-        stored::set_status(conn, approval_id, status, Some(by.session.id), now).await?;
-        changes.log(entry(ActivityKind::ApprovalLocked));
-        changes.announce(resolved(status));
-        return Ok(Err(Error::Approval(Refusal::Locked)));
+    let checked = check_code(
+        conn,
+        changes,
+        state,
+        &approval,
+        code,
+        Some(by.session.id),
+        Some(by.by()),
+        now,
+    )
+    .await?;
+    if let Err(refused) = checked {
+        return Ok(Err(refused));
     }
     // Right code: the limit is counted again, under the lock, before admitting.
     let active = sessions::settle(conn, changes, user_id, now, state.lifetimes()).await?;
@@ -245,12 +256,73 @@ async fn answer_locked(
     Ok(Ok(status))
 }
 
+/// Checks the code typed for a pending request (by a signed-in device, `by`, or by the new
+/// device itself for a mailed code). A wrong one is counted and returned as the inner
+/// error, `wrong_code` with the tries left, or `approval_locked` at the last try.
+#[allow(clippy::too_many_arguments)]
+pub async fn check_code(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    state: &AppState,
+    approval: &ApprovalRow,
+    code: &ApprovalCode,
+    decided_by: Option<Uuid>,
+    by: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Result<(), Error>, Error> {
+    if state
+        .codes
+        .verify(approval.id, code.expose(), &approval.code_hash)
+    {
+        return Ok(Ok(()));
+    }
+    let (user_id, approval_id) = (approval.user_id, approval.id);
+    let entry =
+        |kind| NewEntry::new(user_id, kind, now).from_device(&approval.ip, approval.device_label());
+    let attempts = approval.failed_attempts.saturating_add(1);
+    let (max_attempts, rejected) = match approval.channel {
+        ApprovalChannel::Device => (
+            state.settings.approval_max_attempts,
+            ActivityKind::ApprovalCodeRejected,
+        ),
+        ApprovalChannel::Email => (EMAIL_CODE_MAX_ATTEMPTS, ActivityKind::EmailCodeRejected),
+    };
+    let tries_left = (max_attempts - attempts).max(0);
+    stored::set_failed_attempts(conn, approval_id, attempts).await?;
+    let rejected = entry(rejected);
+    changes.log(match by {
+        Some(by) => rejected.detail(by),
+        None => rejected,
+    });
+    if tries_left > 0 {
+        transition(approval.status, Action::RejectCode)?;
+        if approval.channel == ApprovalChannel::Device {
+            changes.announce(Event::ApprovalCodeRejected {
+                user_id,
+                approval_id,
+                tries_left,
+            });
+        }
+        return Ok(Err(Error::WrongCode { tries_left }));
+    }
+    let status = transition(approval.status, Action::Lock)?;
+    stored::set_status(conn, approval_id, status, decided_by, now).await?;
+    changes.log(entry(ActivityKind::ApprovalLocked));
+    changes.announce(Event::ApprovalResolved {
+        user_id,
+        approval_id,
+        outcome: status,
+        channel: approval.channel,
+    });
+    Ok(Err(Error::Approval(Refusal::Locked)))
+}
+
 /// The new status, or the refusal as an error.
-fn transition(from: ApprovalStatus, action: Action) -> Result<ApprovalStatus, Error> {
+pub fn transition(from: ApprovalStatus, action: Action) -> Result<ApprovalStatus, Error> {
     from.next(action).map_err(Error::Approval)
 }
 
-fn refused(status: ApprovalStatus, action: Action) -> Error {
+pub fn refused(status: ApprovalStatus, action: Action) -> Error {
     match status.next(action) {
         Err(refusal) => Error::Approval(refusal),
         Ok(_) => Error::Approval(Refusal::Expired),
@@ -258,7 +330,7 @@ fn refused(status: ApprovalStatus, action: Action) -> Error {
 }
 
 /// The request with this id, locked for the transaction, if `pending_token` is its token.
-async fn lock_with_token(
+pub async fn lock_with_token(
     conn: &mut AsyncPgConnection,
     approval_id: Uuid,
     pending_token: &Secret,
@@ -327,6 +399,7 @@ pub async fn cancel(
                 user_id: approval.user_id,
                 approval_id,
                 outcome: status,
+                channel: approval.channel,
             });
             changes.save(conn).await?;
             Ok(status)
@@ -348,6 +421,10 @@ pub async fn complete(
         .transaction::<_, Error, _>(async |conn| {
             let mut changes = Changes::default();
             let approval = lock_with_token(conn, approval_id, pending_token).await?;
+            // A mailed code completes with the code (`admission::confirm_email_code`).
+            if approval.channel != ApprovalChannel::Device {
+                return Err(NO_SUCH_REQUEST);
+            }
             if approval.status.is_pending() && approval.expires_at <= now {
                 return Err(Error::Approval(Refusal::Expired));
             }
@@ -413,6 +490,7 @@ fn record_expired(changes: &mut Changes, expired: &[ApprovalRow], now: DateTime<
             user_id: approval.user_id,
             approval_id: approval.id,
             outcome: ApprovalStatus::Expired,
+            channel: approval.channel,
         });
     }
 }

@@ -47,6 +47,7 @@ pub async fn cancel_open(
             user_id,
             approval_id: approval.id,
             outcome: ApprovalStatus::Cancelled,
+            channel: approval.channel,
         });
     }
     Ok(open.len())

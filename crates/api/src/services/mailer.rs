@@ -7,8 +7,11 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use shared::Secret;
+
 use crate::error::Error;
 use crate::model::mail::{self, MailKind, Rendered};
+use crate::services::recovery;
 use crate::state::AppState;
 use crate::storage::outbox::{self, OutboxRow};
 
@@ -57,6 +60,15 @@ pub async fn run(state: &AppState) {
     if matches!(transport, Transport::Log) {
         tracing::info!("SMTP_URL is not set: mail is written to this log instead of sent");
     }
+    tracing::info!(
+        new_device_email_check = state.settings.checks_new_devices_by_email(),
+        "an unrecognised device that no device can approve {} a code mailed to the account",
+        if state.settings.checks_new_devices_by_email() {
+            "needs"
+        } else {
+            "does not need (NEW_DEVICE_EMAIL_CHECK)"
+        }
+    );
     let mut interval = tokio::time::interval(state.settings.mail_poll);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -98,7 +110,13 @@ async fn deliver_batch(
     let mut delivered = Delivered::default();
     for row in outbox::claim_due(conn, state.now(), BATCH).await? {
         let now = state.now();
-        match send(state, transport, &row).await {
+        let secure_token = match MailKind::parse(&row.kind) {
+            Some(kind) if kind.offers_secure_link() => {
+                recovery::secure_link_for(conn, row.user_id, &row.recipient, now).await?
+            }
+            _ => None,
+        };
+        match send(state, transport, &row, secure_token.as_ref()).await {
             Ok(()) => {
                 outbox::mark_sent(conn, row.id, now).await?;
                 metrics::counter!(MAIL, "outcome" => "sent").increment(1);
@@ -132,8 +150,13 @@ enum Failure {
     Transient(String),
 }
 
-async fn send(state: &AppState, transport: &Transport, row: &OutboxRow) -> Result<(), Failure> {
-    let rendered = render(state, row)?;
+async fn send(
+    state: &AppState,
+    transport: &Transport,
+    row: &OutboxRow,
+    secure_token: Option<&Secret>,
+) -> Result<(), Failure> {
+    let rendered = render(state, row, secure_token)?;
     match transport {
         Transport::Log => {
             tracing::info!(
@@ -155,10 +178,20 @@ async fn send(state: &AppState, transport: &Transport, row: &OutboxRow) -> Resul
     }
 }
 
-fn render(state: &AppState, row: &OutboxRow) -> Result<Rendered, Failure> {
+fn render(
+    state: &AppState,
+    row: &OutboxRow,
+    secure_token: Option<&Secret>,
+) -> Result<Rendered, Failure> {
     let kind = MailKind::parse(&row.kind)
         .ok_or_else(|| Failure::Permanent(format!("unknown mail kind {:?}", row.kind)))?;
-    mail::render(kind, &row.payload, &state.settings.public_url).map_err(Failure::Permanent)
+    mail::render(
+        kind,
+        &row.payload,
+        &state.settings.public_url,
+        secure_token.map(Secret::expose),
+    )
+    .map_err(Failure::Permanent)
 }
 
 fn message(state: &AppState, row: &OutboxRow, rendered: Rendered) -> Result<Message, Failure> {

@@ -1,10 +1,12 @@
 //! The account's address as a second channel: confirming it (a link mailed at signup, and
-//! again on request) and recovering the account through it (a reset link that sets a new
-//! password and ends every session and request in flight).
+//! again on request), recovering the account through it (a reset link that sets a new
+//! password and ends every session and request in flight), and securing it from the
+//! "this wasn't me" link of security mail.
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use shared::Secret;
+use uuid::Uuid;
 
 use crate::error::Error;
 use crate::events::{Changes, Event};
@@ -21,14 +23,13 @@ use crate::storage::activity::NewEntry;
 use crate::storage::email_links;
 use crate::storage::users::{self, UserRow};
 
-/// Mints a link for `user`, stores its hash and queues the mail carrying it.
-pub async fn send_link(
+/// Mints a link for `user`'s current address and stores its hash; the token is returned.
+async fn store_link(
     conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
     user: &UserRow,
     purpose: LinkPurpose,
     now: DateTime<Utc>,
-) -> Result<(), Error> {
+) -> Result<Secret, Error> {
     let minted = MintedToken::mint();
     email_links::insert(
         conn,
@@ -40,15 +41,116 @@ pub async fn send_link(
         now + purpose.lifetime(),
     )
     .await?;
+    Ok(Secret::new(minted.token))
+}
+
+/// Mints a link for `user`, stores its hash and queues the mail carrying it.
+pub async fn send_link(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    user: &UserRow,
+    purpose: LinkPurpose,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let token = store_link(conn, user, purpose, now).await?;
     changes.mail(
         user.id,
         Mail::Link {
             purpose,
-            token: Secret::new(minted.token),
+            token,
             at: now,
         },
     );
     Ok(())
+}
+
+/// A "this wasn't me" link for a security mail to `recipient`, if that is the account's
+/// confirmed address (the link can end every session and set a new password, so it goes
+/// only where a reset link would). Minted when the mail is sent, so it is never stored.
+pub async fn secure_link_for(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    recipient: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Secret>, Error> {
+    let user = users::find(conn, user_id).await?;
+    if user.email_verified_at.is_none() || user.email != recipient {
+        return Ok(None);
+    }
+    Ok(Some(
+        store_link(conn, &user, LinkPurpose::SecureAccount, now).await?,
+    ))
+}
+
+/// What the "this wasn't me" link did.
+pub struct Secured {
+    pub user: UserRow,
+    pub sessions_ended: usize,
+    pub requests_cancelled: usize,
+    /// A reset link's token (30 minutes, once), not mailed: whoever holds the secure link
+    /// holds the mailbox, and goes on to choose a new password.
+    pub reset_token: Secret,
+}
+
+/// Uses a "this wasn't me" link: every session ends and every request in flight is
+/// cancelled at once; the new password comes next, with the reset token returned.
+pub async fn secure_account(
+    state: &AppState,
+    token: &Secret,
+    client: &ClientInfo,
+) -> Result<Secured, Error> {
+    let token_hash = hash_of(token)?;
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    let secured = conn
+        .transaction::<_, Error, _>(async |conn| {
+            let purpose = LinkPurpose::SecureAccount;
+            let user_id = email_links::redeem(conn, purpose.as_str(), &token_hash, now)
+                .await?
+                .ok_or(Error::InvalidLink)?;
+            // Ordered against a login deciding on the limit, as a password reset is.
+            let user = users::lock(conn, user_id).await?;
+            let mut changes = Changes::default();
+            changes.log(
+                NewEntry::new(user_id, ActivityKind::AccountSecured, now)
+                    .from_device(&client.ip, client.label()),
+            );
+            let sessions_ended = sessions::end_others(
+                conn,
+                &mut changes,
+                user_id,
+                None,
+                EndReason::AccountSecured,
+                "ended through \"this wasn't me\" in a mail",
+                now,
+            )
+            .await?;
+            let requests_cancelled = in_flight::cancel_open(
+                conn,
+                &mut changes,
+                user_id,
+                in_flight::Cancelling::PendingAndApproved,
+                "the account was secured from a mailed link",
+                now,
+            )
+            .await?;
+            let reset_token = store_link(conn, &user, LinkPurpose::ResetPassword, now).await?;
+            changes.save(conn).await?;
+            Ok(Secured {
+                user,
+                sessions_ended,
+                requests_cancelled,
+                reset_token,
+            })
+        })
+        .await?;
+    tracing::info!(
+        user_id = %secured.user.id,
+        sessions_ended = secured.sessions_ended,
+        requests_cancelled = secured.requests_cancelled,
+        "account secured from a mailed link"
+    );
+    Ok(secured)
 }
 
 /// Confirms the address the link was sent to.

@@ -250,7 +250,9 @@ fn session_ended(
         EndReason::IdleTimeout | EndReason::LifetimeExceeded | EndReason::NotCompleted => {
             ActivityKind::SessionExpired
         }
-        EndReason::Revoked | EndReason::PasswordChanged => ActivityKind::SessionRevoked,
+        EndReason::Revoked | EndReason::PasswordChanged | EndReason::AccountSecured => {
+            ActivityKind::SessionRevoked
+        }
         EndReason::Replaced => ActivityKind::SessionReplaced,
     };
     changes.log(detail(

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::model::approval::ApprovalStatus;
+use crate::model::approval::{ApprovalChannel, ApprovalStatus};
 use crate::model::device::ClientInfo;
 use crate::storage::schema::login_approvals;
 
@@ -31,6 +31,7 @@ pub struct ApprovalRow {
     pub session_id: Option<Uuid>,
     pub country: Option<String>,
     pub keep_signed_in: bool,
+    pub channel: ApprovalChannel,
 }
 
 impl ApprovalRow {
@@ -53,6 +54,7 @@ impl ApprovalRow {
 
 pub struct NewApproval<'a> {
     pub id: Uuid,
+    pub channel: ApprovalChannel,
     pub keep_signed_in: bool,
     pub user_id: Uuid,
     pub code_hash: &'a [u8],
@@ -79,6 +81,7 @@ pub async fn insert(
             login_approvals::ip.eq(&new.client.ip),
             login_approvals::country.eq(&new.client.country),
             login_approvals::keep_signed_in.eq(new.keep_signed_in),
+            login_approvals::channel.eq(new.channel),
             login_approvals::status.eq(ApprovalStatus::Pending),
             login_approvals::created_at.eq(new.created_at),
             login_approvals::expires_at.eq(new.expires_at),
@@ -88,7 +91,7 @@ pub async fn insert(
         .await
 }
 
-/// Requests still waiting and within their time.
+/// Requests still waiting for a signed-in device and within their time.
 pub async fn count_pending(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
@@ -96,6 +99,7 @@ pub async fn count_pending(
 ) -> QueryResult<i64> {
     login_approvals::table
         .filter(login_approvals::user_id.eq(user_id))
+        .filter(login_approvals::channel.eq(ApprovalChannel::Device))
         .filter(login_approvals::status.eq(ApprovalStatus::Pending))
         .filter(login_approvals::expires_at.gt(now))
         .count()
@@ -103,6 +107,7 @@ pub async fn count_pending(
         .await
 }
 
+/// Requests a signed-in device may answer (a mailed code is typed by the new device).
 pub async fn list_pending(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
@@ -110,6 +115,7 @@ pub async fn list_pending(
 ) -> QueryResult<Vec<ApprovalRow>> {
     login_approvals::table
         .filter(login_approvals::user_id.eq(user_id))
+        .filter(login_approvals::channel.eq(ApprovalChannel::Device))
         .filter(login_approvals::status.eq(ApprovalStatus::Pending))
         .filter(login_approvals::expires_at.gt(now))
         .order(login_approvals::created_at.asc())
@@ -295,8 +301,8 @@ pub async fn cancel_open(
     Ok(open)
 }
 
-/// How many requests the user made within the last hour and when the oldest of them was
-/// made, and when a request of the user was last denied.
+/// How many requests to its devices the account made within the last hour and when the
+/// oldest of them was made, and when one was last denied.
 #[derive(Debug, Clone, Copy, QueryableByName)]
 pub struct RequestStats {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -320,13 +326,29 @@ pub async fn request_stats(
                 min(created_at) FILTER (WHERE created_at > $2) AS oldest_last_hour, \
                 max(decided_at) FILTER (WHERE status = 'denied' AND decided_at > $3) AS last_denial \
            FROM login_approvals \
-          WHERE user_id = $1 AND (created_at > $2 OR decided_at > $3)",
+          WHERE user_id = $1 AND channel = 'device' AND (created_at > $2 OR decided_at > $3)",
     )
     .bind::<diesel::sql_types::Uuid, _>(user_id)
     .bind::<Timestamptz, _>(hour_ago)
     .bind::<Timestamptz, _>(denials_since)
     .get_result(conn)
     .await
+}
+
+/// How many codes were mailed to the account since `since`, and when the oldest of them was.
+pub async fn email_codes_since(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<(i64, Option<DateTime<Utc>>)> {
+    use diesel::dsl::{count_star, min};
+    login_approvals::table
+        .filter(login_approvals::user_id.eq(user_id))
+        .filter(login_approvals::channel.eq(ApprovalChannel::Email))
+        .filter(login_approvals::created_at.gt(since))
+        .select((count_star(), min(login_approvals::created_at)))
+        .get_result(conn)
+        .await
 }
 
 /// Which requests a bulk change applies to.

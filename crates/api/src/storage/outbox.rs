@@ -37,6 +37,8 @@ pub async fn enqueue(
 pub struct OutboxRow {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub user_id: Uuid,
     #[diesel(sql_type = Text)]
     pub recipient: String,
     #[diesel(sql_type = Text)]
@@ -56,7 +58,7 @@ pub async fn claim_due(
     limit: i64,
 ) -> diesel::QueryResult<Vec<OutboxRow>> {
     diesel::sql_query(
-        "SELECT id, recipient, kind, payload::text AS payload, attempts FROM mail_outbox \
+        "SELECT id, user_id, recipient, kind, payload::text AS payload, attempts FROM mail_outbox \
          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
          ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
     )

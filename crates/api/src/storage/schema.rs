@@ -45,6 +45,7 @@ diesel::table! {
         session_id -> Nullable<Uuid>,
         country -> Nullable<Text>,
         keep_signed_in -> Bool,
+        channel -> Text,
     }
 }
 

@@ -29,15 +29,82 @@ impl Received {
             .unwrap_or_default()
     }
 
-    /// The token of the link in the mail (its text part, quoted-printable undone).
+    /// The mail's text, quoted-printable undone.
+    pub fn text(&self) -> String {
+        self.data.replace("=\n", "").replace("=3D", "=")
+    }
+
+    /// The token of the (first) link in the mail.
     pub fn link_token(&self) -> String {
-        let text = self.data.replace("=\n", "").replace("=3D", "=");
+        let text = self.text();
         let start = text.find("#token=").expect("a link with a token") + "#token=".len();
         text[start..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
             .collect()
     }
+
+    /// The token of the mail's "This wasn't me" link.
+    pub fn secure_account_token(&self) -> String {
+        let text = self.text();
+        let start = text
+            .find("/secure-account#token=")
+            .expect("a \"this wasn't me\" link")
+            + "/secure-account#token=".len();
+        text[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
+
+    /// The 6-digit sign-in code the mail carries.
+    pub fn code(&self) -> String {
+        let text = self.text();
+        let start = text.find("Your code: ").expect("a sign-in code") + "Your code: ".len();
+        text[start..].chars().take(6).collect()
+    }
+}
+
+/// A server that mails to a fresh test mailbox (polling each second).
+pub async fn app_with_mailbox() -> (TestApp, Mailbox) {
+    app_with_mailbox_and(|_| {}).await
+}
+
+/// The same, with more settings changed.
+pub async fn app_with_mailbox_and(
+    configure: impl FnOnce(&mut Settings) + 'static,
+) -> (TestApp, Mailbox) {
+    let mailbox = Mailbox::start().await;
+    let url = mailbox.url();
+    let app = spawn_app_with(move |settings| {
+        settings.smtp_url = Some(url);
+        settings.mail_poll = Duration::from_secs(1);
+        configure(settings);
+    })
+    .await;
+    (app, mailbox)
+}
+
+/// The latest mail with this subject (waiting for the first).
+pub async fn mail_with_subject(mailbox: &Mailbox, subject: &str) -> Received {
+    let mut mails = mailbox.wait_for_subject(subject, 1).await;
+    mails.pop().expect("one mail at least")
+}
+
+/// A user who signed up on this device (still signed in there) and confirmed the address
+/// from the mailed link.
+pub async fn verified_user(app: &TestApp, mailbox: &Mailbox) -> Device {
+    let device = app.user_with_one_session().await;
+    let mail = mail_with_subject(mailbox, "Confirm your e-mail address").await;
+    let confirmed = app
+        .device(CHROME_LINUX)
+        .post(
+            "/api/auth/verify-email",
+            json!({"token": mail.link_token()}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    device
 }
 
 /// The tests' mailbox: an SMTP server on a local port.

@@ -27,4 +27,5 @@ mod recovery;
 mod security;
 mod sessions;
 mod shutdown;
+mod sign_in_by_mail;
 mod websockets;

@@ -7,40 +7,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::*;
-use crate::mail::{Mailbox, Received};
+use crate::mail::{app_with_mailbox, mail_with_subject, verified_user};
 
 const NEW_PASSWORD: &str = "a fresh and long passphrase";
-
-async fn app_with_mailbox() -> (TestApp, Mailbox) {
-    let mailbox = Mailbox::start().await;
-    let url = mailbox.url();
-    let app = spawn_app_with(move |settings| {
-        settings.smtp_url = Some(url);
-        settings.mail_poll = Duration::from_secs(1);
-    })
-    .await;
-    (app, mailbox)
-}
-
-/// The latest mail with this subject (waiting for the first).
-async fn mail_with_subject(mailbox: &Mailbox, subject: &str) -> Received {
-    let mut mails = mailbox.wait_for_subject(subject, 1).await;
-    mails.pop().expect("one mail at least")
-}
-
-async fn verified_user(app: &TestApp, mailbox: &Mailbox) -> Device {
-    let device = app.user_with_one_session().await;
-    let mail = mail_with_subject(mailbox, "Confirm your e-mail address").await;
-    let confirmed = app
-        .device(CHROME_LINUX)
-        .post(
-            "/api/auth/verify-email",
-            json!({"token": mail.link_token()}),
-        )
-        .await;
-    assert_eq!(confirmed.status(), StatusCode::OK);
-    device
-}
 
 async fn me(device: &Device) -> Value {
     device.me().await.json().await.unwrap()

@@ -3,19 +3,18 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use shared::ErrorBody;
 use shared::{
     ApprovalDecision, ApproveRequest, AuthResponse, CompleteApprovalRequest, DenyRequest,
-    PendingApprovalList,
+    EmailCodeRequest, LoginAccepted, PendingApprovalList,
 };
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::http::cookies::{PersistUntil, device_cookie, known_device};
-use crate::http::extractors::start_cookie_session;
+use crate::http::sign_in;
 use crate::model::approval::ApprovalStatus;
 use crate::model::input::ApprovalCode;
 use crate::services::Authenticated;
+use crate::services::admission;
 use crate::services::approvals::{self, Answer};
 use crate::state::AppState;
-use crate::wire;
 
 fn decision(approval_id: Uuid, outcome: ApprovalStatus) -> HttpResponse {
     HttpResponse::Ok().json(ApprovalDecision {
@@ -147,21 +146,46 @@ pub async fn complete(
 ) -> Result<HttpResponse, Error> {
     let (user, session, token) =
         approvals::complete(&state, path.into_inner(), &body.pending_token).await?;
-    start_cookie_session(&cookie, &token)?;
-    let known = known_device(&request, &state, &user.email);
-    let mut response = HttpResponse::Ok()
-        .cookie(device_cookie(
-            &state.settings,
-            &state.device_cookies,
-            &user.email,
-            known,
-        ))
-        .json(AuthResponse {
-            user: wire::user(&user),
-            session: wire::session(&session, Some(session.id), state.lifetimes()),
-        });
-    if let Some(persist) = PersistUntil::of(&session) {
-        response.extensions_mut().insert(persist);
-    }
-    Ok(response)
+    sign_in::signed_in(
+        HttpResponse::Ok(),
+        &request,
+        &state,
+        &cookie,
+        &user,
+        &session,
+        &token,
+    )
+}
+
+/// The device that was mailed a code (login's `email_confirmation_required`) types it.
+#[utoipa::path(
+    tag = "approvals",
+    operation_id = "confirm_email_code",
+    summary = "The device types the code mailed to the account, and is signed in",
+    description = "For a request of login's `email_confirmation_required` (no device could approve, and this browser had never signed in to the account). The right code signs in (200, both cookies; the browser is recognised from then on), unless a device signed in meanwhile: then that device must approve (202 `approval_required`). A request takes 5 wrong codes, then it is locked.",
+    params(("id" = Uuid, Path, description = "The request (`approval_id`)")),
+    security(()),
+    responses(
+        (status = 200, description = "Signed in; sets the session and device cookies", body = AuthResponse),
+        (status = 202, description = "`approval_required`: a device signed in meanwhile and must approve this one", body = LoginAccepted),
+        (status = 404, description = "`not_found`: no such request for this token", body = ErrorBody),
+        (status = 409, description = "`session_limit`: the limit was reached meanwhile", body = ErrorBody),
+        (status = 410, description = "Over: `approval_expired` (10 minutes), `approval_locked` (5 wrong codes), `approval_used` or `approval_cancelled` (the password was reset, or the account secured)", body = ErrorBody),
+        (status = 422, description = "`wrong_code` (N tries left) or `validation` (not 6 digits)", body = ErrorBody),
+        (status = 429, description = "`too_many_approval_requests` or `too_many_pending_approvals`, when a device must approve; `Retry-After`", body = ErrorBody),
+    )
+)]
+#[post("/api/login/approvals/{id}/email-code")]
+pub async fn confirm_email_code(
+    request: HttpRequest,
+    path: web::Path<Uuid>,
+    body: web::Json<EmailCodeRequest>,
+    state: web::Data<AppState>,
+    cookie: Session,
+) -> Result<HttpResponse, Error> {
+    let code = ApprovalCode::parse(&body.code)?;
+    let outcome =
+        admission::confirm_email_code(&state, path.into_inner(), &body.pending_token, &code)
+            .await?;
+    sign_in::login_outcome(&request, &state, &cookie, outcome)
 }

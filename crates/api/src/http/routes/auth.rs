@@ -2,16 +2,17 @@ use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use shared::ErrorBody;
 use shared::{
-    ApprovalRequired, AuthResponse, LoginRequest, PasswordStrength, PasswordStrengthRequest,
+    AuthResponse, LoginAccepted, LoginRequest, PasswordStrength, PasswordStrengthRequest,
     SessionProbe, SignupRequest,
 };
 
 use crate::error::Error;
-use crate::http::cookies::{PersistUntil, device_cookie, known_device};
-use crate::http::extractors::{session_token, start_cookie_session};
+use crate::http::cookies::known_device;
+use crate::http::extractors::session_token;
+use crate::http::sign_in;
 use crate::model::device::ClientInfo;
 use crate::services::accounts::{self, Signup};
-use crate::services::admission::{self, LoginAttempt, LoginOutcome};
+use crate::services::admission::{self, LoginAttempt};
 use crate::services::sessions::Keep;
 use crate::services::{Authenticated, sessions};
 use crate::state::AppState;
@@ -31,6 +32,7 @@ use crate::wire;
 )]
 #[post("/api/auth/signup")]
 pub async fn signup(
+    request: HttpRequest,
     client: ClientInfo,
     body: web::Json<SignupRequest>,
     state: web::Data<AppState>,
@@ -43,34 +45,32 @@ pub async fn signup(
         name: body.name,
     };
     let (user, session, token) = accounts::sign_up(&state, signup, &client).await?;
-    start_cookie_session(&cookie, &token)?;
-    Ok(HttpResponse::Created()
-        .cookie(device_cookie(
-            &state.settings,
-            &state.device_cookies,
-            &user.email,
-            None,
-        ))
-        .json(AuthResponse {
-            user: wire::user(&user),
-            session: wire::session(&session, Some(session.id), state.lifetimes()),
-        }))
+    sign_in::signed_in(
+        HttpResponse::Created(),
+        &request,
+        &state,
+        &cookie,
+        &user,
+        &session,
+        &token,
+    )
 }
 
-/// 200 and a cookie, 202 when another device must approve, or an error.
+/// 200 and a cookie, 202 when another device (or the mailbox) must vouch for this one, or
+/// an error.
 #[utoipa::path(
     tag = "auth",
     operation_id = "login",
     summary = "Sign in with email and password",
-    description = "200 with the cookie, or 202 when a device already signed in must approve (policy `approve`): show `code`, keep `pending_token`, follow the waiting socket.",
+    description = "200 with the cookie, or 202: `approval_required` when a device already signed in must approve (policy `approve`): show `code`, keep `pending_token`, follow the waiting socket; `email_confirmation_required` when no device can approve and this browser never signed in to the account (no device cookie), and the address is confirmed: a 6-digit code went to it (10 minutes, 5 tries), send it to `/api/login/approvals/{id}/email-code`.",
     security(()),
     responses(
         (status = 200, description = "Signed in; sets the session cookie (persistent with `keep_signed_in`) and the device cookie", body = AuthResponse, links(("ListSessions" = (operation_id = "list_sessions", description = "The sessions of the account just signed in to")))),
-        (status = 202, description = "`approval_required`", body = ApprovalRequired),
+        (status = 202, description = "`approval_required` or `email_confirmation_required` (the `status` field)", body = LoginAccepted),
         (status = 401, description = "`invalid_credentials`", body = ErrorBody),
         (status = 409, description = "`session_limit`: Already N sessions active", body = ErrorBody),
         (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody),
-        (status = 429, description = "`too_many_attempts`, `too_many_pending_approvals` or `too_many_approval_requests`; `Retry-After`", body = ErrorBody),
+        (status = 429, description = "`too_many_attempts`, `too_many_pending_approvals`, `too_many_approval_requests` or `too_many_sign_in_codes` (5 codes a day); `Retry-After`", body = ErrorBody),
     )
 )]
 #[post("/api/auth/login")]
@@ -82,50 +82,16 @@ pub async fn login(
     cookie: Session,
 ) -> Result<HttpResponse, Error> {
     let body = body.into_inner();
-    let known_device = known_device(&request, &state, &body.email);
     let attempt = LoginAttempt {
+        known_device: known_device(&request, &state, &body.email),
         email: body.email,
         password: body.password,
         keep: Keep {
             persistent: body.keep_signed_in,
         },
-        known_device: known_device.clone(),
     };
-    match admission::login(&state, attempt, &client).await? {
-        LoginOutcome::LoggedIn {
-            user,
-            session,
-            token,
-        } => {
-            start_cookie_session(&cookie, &token)?;
-            let mut response = HttpResponse::Ok()
-                .cookie(device_cookie(
-                    &state.settings,
-                    &state.device_cookies,
-                    &user.email,
-                    known_device,
-                ))
-                .json(AuthResponse {
-                    user: wire::user(&user),
-                    session: wire::session(&session, Some(session.id), state.lifetimes()),
-                });
-            if let Some(persist) = PersistUntil::of(&session) {
-                response.extensions_mut().insert(persist);
-            }
-            Ok(response)
-        }
-        LoginOutcome::NeedsApproval {
-            approval,
-            code,
-            pending_token,
-        } => Ok(HttpResponse::Accepted().json(ApprovalRequired {
-            status: "approval_required".to_owned(),
-            approval_id: approval.id,
-            code,
-            expires_at: approval.expires_at,
-            pending_token,
-        })),
-    }
+    let outcome = admission::login(&state, attempt, &client).await?;
+    sign_in::login_outcome(&request, &state, &cookie, outcome)
 }
 
 #[utoipa::path(

@@ -36,6 +36,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(recovery::resend_verification)
         .service(recovery::request_password_reset)
         .service(recovery::complete_password_reset)
+        .service(recovery::secure_account)
         // `others` before `{id}`, which would otherwise match it.
         .service(sessions::revoke_other_sessions)
         .service(sessions::list_sessions)
@@ -47,6 +48,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(approvals::deny)
         .service(approvals::complete)
         .service(approvals::cancel)
+        .service(approvals::confirm_email_code)
         .service(ws::session::session_socket)
         .service(ws::pending::waiting_socket)
         .service(ws::pending::waiting_socket_alias);

@@ -1,11 +1,14 @@
 //! The address as a second channel: confirming it, and recovering the account through it.
 
-use actix_web::{HttpResponse, post, web};
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use shared::{
-    ErrorBody, LinkToken, MailQueued, PasswordResetCompletion, PasswordResetRequest, User,
+    AccountSecured, ErrorBody, LinkToken, MailQueued, PasswordResetCompletion,
+    PasswordResetRequest, User,
 };
 
 use crate::error::Error;
+use crate::http::cookies::{device_cookie, known_device};
 use crate::model::device::ClientInfo;
 use crate::services::{Authenticated, recovery};
 use crate::state::AppState;
@@ -86,16 +89,17 @@ pub async fn request_password_reset(
     tag = "auth",
     operation_id = "complete_password_reset",
     summary = "Set a new password with a reset link",
-    description = "Every session of the account ends and every sign-in request in flight is cancelled; sign in with the new password afterwards.",
+    description = "Every session of the account ends and every sign-in request in flight is cancelled; sign in with the new password afterwards. The browser that did it gets the device cookie: it proved the mailbox, so its next sign-in needs no mailed code.",
     security(()),
     responses(
-        (status = 200, description = "The password is set", body = User),
+        (status = 200, description = "The password is set; sets the device cookie", body = User),
         (status = 400, description = "`invalid_link`: unknown, used, expired, or sent to an address no longer the account's", body = ErrorBody),
         (status = 422, description = "`validation` or `weak_password`", body = ErrorBody),
     )
 )]
 #[post("/api/auth/password-reset/complete")]
 pub async fn complete_password_reset(
+    request: HttpRequest,
     body: web::Json<PasswordResetCompletion>,
     client: ClientInfo,
     state: web::Data<AppState>,
@@ -103,5 +107,47 @@ pub async fn complete_password_reset(
     let body = body.into_inner();
     let user =
         recovery::complete_password_reset(&state, &body.token, body.new_password, &client).await?;
-    Ok(HttpResponse::Ok().json(wire::user(&user)))
+    let known = known_device(&request, &state, &user.email);
+    Ok(HttpResponse::Ok()
+        .cookie(device_cookie(
+            &state.settings,
+            &state.device_cookies,
+            &user.email,
+            known,
+        ))
+        .json(wire::user(&user)))
+}
+
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "secure_account",
+    summary = "\"This wasn't me\": end every session and request, from a security mail's link",
+    description = "The token is the part after `#token=` of the \"This wasn't me\" link in a security mail (sent to confirmed addresses only; valid 72 hours, once). Every session of the account ends (this browser's too) and every sign-in request in flight is cancelled; the answer carries a reset token (30 minutes, once) for `POST /api/auth/password-reset/complete`.",
+    security(()),
+    responses(
+        (status = 200, description = "Secured: what ended, and the token that sets the new password", body = AccountSecured),
+        (status = 400, description = "`invalid_link`: unknown, used, expired, or sent to an address no longer the account's", body = ErrorBody),
+        (status = 422, description = "`validation`: a field is missing, of the wrong type or invalid", body = ErrorBody),
+    )
+)]
+#[post("/api/auth/secure-account")]
+pub async fn secure_account(
+    body: web::Json<LinkToken>,
+    client: ClientInfo,
+    state: web::Data<AppState>,
+    cookie: Session,
+) -> Result<HttpResponse, Error> {
+    let secured = recovery::secure_account(&state, &body.token, &client).await?;
+    // This browser's session, if it had one, ended with the others.
+    cookie.purge();
+    Ok(HttpResponse::Ok().json(AccountSecured {
+        message: format!(
+            "Every device was signed out ({} sessions) and {} sign-in requests were cancelled. \
+             Now choose a new password: whoever signed in knows the old one.",
+            secured.sessions_ended, secured.requests_cancelled
+        ),
+        sessions_ended: secured.sessions_ended,
+        requests_cancelled: secured.requests_cancelled,
+        reset_token: secured.reset_token,
+    }))
 }

@@ -1,0 +1,100 @@
+//! The responses that sign a browser in: the session cookie, the device cookie (this
+//! browser signed in to this account: it is recognised next time) and the body, or the
+//! `202` of a login that must be confirmed first.
+
+use actix_session::Session;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use shared::{ApprovalRequired, AuthResponse, EmailConfirmationRequired, LoginAccepted};
+
+use crate::error::Error;
+use crate::http::cookies::{PersistUntil, device_cookie, known_device};
+use crate::http::extractors::start_cookie_session;
+use crate::model::approval::EMAIL_CODE_MAX_ATTEMPTS;
+use crate::services::admission::LoginOutcome;
+use crate::state::AppState;
+use crate::storage::sessions::SessionRow;
+use crate::storage::users::UserRow;
+use crate::wire;
+
+/// `status` with both cookies and the user and session as body.
+pub fn signed_in(
+    mut status: HttpResponseBuilder,
+    request: &HttpRequest,
+    state: &AppState,
+    cookie: &Session,
+    user: &UserRow,
+    session: &SessionRow,
+    token: &str,
+) -> Result<HttpResponse, Error> {
+    start_cookie_session(cookie, token)?;
+    // A browser that carries a device cookie keeps its device id.
+    let known = known_device(request, state, &user.email);
+    let mut response = status
+        .cookie(device_cookie(
+            &state.settings,
+            &state.device_cookies,
+            &user.email,
+            known,
+        ))
+        .json(AuthResponse {
+            user: wire::user(user),
+            session: wire::session(session, Some(session.id), state.lifetimes()),
+        });
+    if let Some(persist) = PersistUntil::of(session) {
+        response.extensions_mut().insert(persist);
+    }
+    Ok(response)
+}
+
+/// 200 and the cookies, or 202 with what the device must wait for.
+pub fn login_outcome(
+    request: &HttpRequest,
+    state: &AppState,
+    cookie: &Session,
+    outcome: LoginOutcome,
+) -> Result<HttpResponse, Error> {
+    match outcome {
+        LoginOutcome::LoggedIn {
+            user,
+            session,
+            token,
+        } => signed_in(
+            HttpResponse::Ok(),
+            request,
+            state,
+            cookie,
+            &user,
+            &session,
+            &token,
+        ),
+        LoginOutcome::NeedsApproval {
+            approval,
+            code,
+            pending_token,
+        } => Ok(
+            HttpResponse::Accepted().json(LoginAccepted::Approval(ApprovalRequired {
+                status: "approval_required".to_owned(),
+                approval_id: approval.id,
+                code,
+                expires_at: approval.expires_at,
+                pending_token,
+            })),
+        ),
+        LoginOutcome::NeedsEmailCode {
+            approval,
+            pending_token,
+            sent_to,
+        } => Ok(
+            HttpResponse::Accepted().json(LoginAccepted::EmailConfirmation(
+                EmailConfirmationRequired {
+                    status: "email_confirmation_required".to_owned(),
+                    approval_id: approval.id,
+                    sent_to,
+                    expires_at: approval.expires_at,
+                    max_attempts: EMAIL_CODE_MAX_ATTEMPTS,
+                    pending_token,
+                },
+            )),
+        ),
+    }
+}

@@ -1,0 +1,150 @@
+//! The device that was mailed a code: no device of the account could approve it, so the
+//! code sent to the account's address is typed here.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use shared::EmailConfirmationRequired;
+use uuid::Uuid;
+
+use crate::api::{self, LoginOutcome};
+use crate::format::{countdown, now_ms, seconds_until};
+use crate::pending;
+use crate::state::use_session;
+use crate::validation::mailed_code;
+
+/// `/confirm-device/:id`: the request this tab made (kept across reloads), or a way back.
+#[component]
+pub fn ConfirmDevicePage() -> impl IntoView {
+    let params = use_params_map();
+    let request = move || {
+        params
+            .with(|params| params.get("id"))
+            .and_then(|id| id.parse::<Uuid>().ok())
+            .and_then(pending::load_email_code)
+    };
+    move || match request() {
+        Some(request) => view! { <ConfirmDevice request=request/> }.into_any(),
+        None => view! {
+            <section class="card auth-card" aria-labelledby="confirm-title">
+                <h1 id="confirm-title">"No sign-in request here"</h1>
+                <p>"This sign-in request was made in another tab, or it is over."</p>
+                <A href="/login" attr:id="back-to-login">"Back to sign in"</A>
+            </section>
+        }
+        .into_any(),
+    }
+}
+
+#[component]
+fn ConfirmDevice(request: EmailConfirmationRequired) -> impl IntoView {
+    let session = use_session();
+    let typed = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    // The request is over (expired, locked, cancelled): only a new sign-in helps.
+    let over = RwSignal::new(false);
+    let now = RwSignal::new(now_ms());
+    let expires_at = request.expires_at;
+    let seconds_left = move || seconds_until(expires_at, now.get());
+    if let Ok(handle) =
+        set_interval_with_handle(move || now.set(now_ms()), Duration::from_millis(250))
+    {
+        on_cleanup(move || handle.clear());
+    }
+    Effect::new(move |_| {
+        if seconds_left() <= 0 && !over.get_untracked() {
+            over.set(true);
+            error.set(Some(
+                "The code expired. Sign in again to get a new one.".into(),
+            ));
+        }
+    });
+
+    let approval_id = request.approval_id;
+    let pending_token = request.pending_token.clone();
+    let confirm = Action::new_local(move |code: &String| {
+        let (pending_token, code) = (pending_token.clone(), code.clone());
+        async move { api::confirm_email_code(approval_id, pending_token, code).await }
+    });
+    Effect::new(move |_| match confirm.value().get() {
+        Some(Ok(LoginOutcome::LoggedIn(auth))) => {
+            pending::forget(approval_id);
+            session.signed_in(auth);
+        }
+        // A device signed in meanwhile: it approves this one now.
+        Some(Ok(LoginOutcome::NeedsApproval(next))) => {
+            pending::forget(approval_id);
+            pending::save(&next);
+            session.go(&format!("/approve/{}", next.approval_id));
+        }
+        Some(Ok(LoginOutcome::NeedsEmailCode(_))) => {
+            error.set(Some("Sign in again to get a new code.".into()));
+        }
+        Some(Err(failure)) => {
+            // Gone or unknown: this request cannot succeed any more.
+            if matches!(failure.status, 404 | 409 | 410) {
+                over.set(true);
+                pending::forget(approval_id);
+            }
+            error.set(Some(session.check(&failure)));
+        }
+        None => {}
+    });
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        match mailed_code(&typed.get()) {
+            Ok(code) => {
+                error.set(None);
+                confirm.dispatch(code);
+            }
+            Err(problem) => error.set(Some(problem.to_owned())),
+        }
+    };
+    let cancel_token = request.pending_token.clone();
+    let sent_to = request.sent_to.clone();
+
+    view! {
+        <section class="card auth-card" aria-labelledby="confirm-title" id="confirm-device">
+            <h1 id="confirm-title">"Confirm it's you"</h1>
+            <p id="confirm-sent-to">
+                "This device has not signed in to your account before, and none of your devices is signed in to approve it. We mailed a 6-digit code to "
+                <strong>{sent_to}</strong>
+                "."
+            </p>
+            <form id="email-code-form" on:submit=on_submit novalidate>
+                <label for="email-code">"Code from the mail"</label>
+                <input id="email-code" type="text" inputmode="numeric" autocomplete="one-time-code"
+                    maxlength="9" bind:value=typed disabled=move || over.get()
+                    aria-describedby="email-code-error"/>
+                <p class="countdown" aria-live="off">
+                    {move || if over.get() { String::new() } else { format!("Expires in {}", countdown(seconds_left())) }}
+                </p>
+                <button type="submit" class="primary" disabled=move || confirm.pending().get() || over.get()>
+                    {move || if confirm.pending().get() { "Checking…" } else { "Sign in" }}
+                </button>
+                <p class="form-error" id="email-code-error" role="alert">{move || error.get()}</p>
+            </form>
+            <button type="button" class="secondary" id="confirm-cancel" on:click=move |_| {
+                if !over.get_untracked() {
+                    let pending_token = cancel_token.clone();
+                    spawn_local(async move {
+                        let _ = api::cancel_approval(approval_id, pending_token).await;
+                    });
+                }
+                pending::forget(approval_id);
+                session.notice.set(None);
+                session.go("/login");
+            }>
+                {move || if over.get() { "Back to sign in" } else { "Cancel" }}
+            </button>
+            <p class="hint">
+                "Did not sign in just now? Someone knows your password: "
+                <A href="/forgot-password" attr:id="confirm-to-reset">"reset it"</A>
+                "."
+            </p>
+        </section>
+    }
+}
