@@ -71,12 +71,35 @@ impl Session {
         if error.code == "session_replaced" {
             // The server says which sign-in replaced this one.
             self.signed_out_saying(error.message.clone());
+        } else if error.code == "invalid_session" && self.current.with_untracked(Option::is_some) {
+            self.recheck_before_signing_out(error.code.clone());
         } else if error.ends_session() {
             self.signed_out(&error.code);
         } else if error.is_outage() {
             self.outage.set(Some(outage_message()));
         }
         error.message.clone()
+    }
+
+    /// An `invalid_session` may answer a request sent with the cookie that a password
+    /// change just replaced (its events can reach this tab's socket, and the refetches they
+    /// cause, before the change's own response sets the new cookie; or another tab changed
+    /// it). The server is asked once more, with whatever cookie the browser holds now.
+    fn recheck_before_signing_out(self, reason: String) {
+        let signed_in_as = self
+            .current
+            .with_untracked(|current| current.as_ref().map(|auth| auth.session.id));
+        spawn_local(async move {
+            match api::session_probe().await {
+                Ok(probe)
+                    if probe.authenticated
+                        && probe.session.as_ref().map(|session| session.id) == signed_in_as =>
+                {
+                    self.refresh.update(|n| *n += 1);
+                }
+                _ => self.signed_out(&reason),
+            }
+        });
     }
 
     /// The limit policy (`approve`, `refuse`, `evict_oldest`, `single`).

@@ -109,12 +109,15 @@ async fn screenshot(client: &Client, name: &str) {
 }
 
 async fn wait_for(client: &Client, css: &str) -> fantoccini::elements::Element {
-    client
+    match client
         .wait()
         .at_most(Duration::from_secs(20))
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|error| panic!("{css} never appeared: {error}"))
+    {
+        Ok(element) => element,
+        Err(error) => fail(client, &format!("{css} never appeared: {error}")).await,
+    }
 }
 
 async fn wait_for_text(client: &Client, css: &str, needle: &str) {
@@ -130,7 +133,28 @@ async fn wait_for_text(client: &Client, css: &str, needle: &str) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("{css} never said {needle:?}; last text: {last:?}");
+    fail(
+        client,
+        &format!("{css} never said {needle:?}; last text: {last:?}"),
+    )
+    .await
+}
+
+/// Fails the test with what the page showed then (its URL and text, and a screenshot
+/// `failed-….png`): a browser test that fails on CI only must say why in the log.
+async fn fail(client: &Client, what: &str) -> ! {
+    let url = client
+        .current_url()
+        .await
+        .map(|url| url.to_string())
+        .unwrap_or_default();
+    let text: String = match client.find(Locator::Css("body")).await {
+        Ok(body) => body.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let text: String = text.chars().take(1500).collect();
+    screenshot(client, &format!("failed-{}", uuid::Uuid::new_v4().simple())).await;
+    panic!("{what}\n  page: {url}\n  text: {text:?}");
 }
 
 async fn count(client: &Client, css: &str) -> usize {
@@ -148,10 +172,12 @@ async fn wait_for_count(client: &Client, css: &str, expected: usize) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!(
-        "{css}: expected {expected}, found {}",
-        count(client, css).await
-    );
+    let found = count(client, css).await;
+    fail(
+        client,
+        &format!("{css}: expected {expected}, found {found}"),
+    )
+    .await
 }
 
 async fn fill(client: &Client, css: &str, text: &str) {
@@ -625,6 +651,99 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_wa
     wait_for(&device, "#dashboard").await;
     screenshot(&device, "03-signed-in-again").await;
     let _ = device.close().await;
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}
+
+#[tokio::test]
+async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_the_account() {
+    require_browser!();
+    let mailbox = crate::mail::Mailbox::start().await;
+    let smtp_url = mailbox.url();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(move |settings| {
+        settings.static_dir = Some(dist);
+        settings.smtp_url = Some(smtp_url);
+        settings.mail_poll = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let owner = browser(&driver, &profiles.join("owner"), 1280, 900).await;
+    let laptop = browser_as(
+        &driver,
+        &profiles.join("laptop"),
+        1280,
+        900,
+        Some(FIREFOX_WINDOWS),
+    )
+    .await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "mailed-code-".to_owned());
+
+    // A confirmed address, and no device signed in.
+    sign_up(&owner, &url, "Ada Lovelace").await;
+    let confirm = mailbox
+        .wait_for_subject_within("Confirm your e-mail address", 1, Duration::from_secs(10))
+        .await;
+    owner
+        .goto(&format!(
+            "{url}verify-email#token={}",
+            confirm[0].link_token()
+        ))
+        .await
+        .unwrap();
+    wait_for_text(&owner, "#email-verified", "is confirmed").await;
+    owner.goto(&url).await.unwrap();
+    click(&owner, "#logout").await;
+    wait_for(&owner, "#login-form").await;
+
+    // A browser the account never saw asks for the code mailed to the owner.
+    log_in(&laptop, &url, "ada@example.com").await;
+    wait_for_text(&laptop, "#confirm-sent-to", "a***@example.com").await;
+    screenshot(&laptop, "01-code-asked").await;
+    let mail = mailbox
+        .wait_for_subject_within("Your sign-in code", 1, Duration::from_secs(10))
+        .await
+        .pop()
+        .unwrap();
+    let code = mail.code();
+    let wrong = format!("{}{}", (code.as_bytes()[0] - b'0' + 1) % 10, &code[1..]);
+    fill(&laptop, "#email-code", &wrong).await;
+    click(&laptop, "#email-code-form button[type=submit]").await;
+    wait_for_text(&laptop, "#email-code-error", "4 tries left").await;
+    fill(&laptop, "#email-code", &code).await;
+    click(&laptop, "#email-code-form button[type=submit]").await;
+    wait_for(&laptop, "#dashboard").await;
+    wait_for_count(&laptop, "#active-sessions li.session", 1).await;
+    screenshot(&laptop, "02-signed-in").await;
+
+    // "This wasn't me" from the mail: every device is signed out, then a new password.
+    owner
+        .goto(&format!(
+            "{url}secure-account#token={}",
+            mail.secure_account_token()
+        ))
+        .await
+        .unwrap();
+    screenshot(&owner, "03-secure-account").await;
+    click(&owner, "#secure-confirm").await;
+    wait_for_text(&owner, "#secured-message", "Every device was signed out").await;
+    wait_for(&laptop, "#login-form").await;
+    wait_for_text(&laptop, "#signed-out-notice", "this wasn't me").await;
+    screenshot(&laptop, "04-signed-out").await;
+    fill(&owner, "#reset-password", "a fresh and long passphrase").await;
+    click(&owner, "#reset-form button[type=submit]").await;
+    wait_for_text(&owner, "#signed-out-notice", "Your password was changed").await;
+    // The owner's own browser is known to the account: no code for it.
+    fill(&owner, "#login-email", "ada@example.com").await;
+    fill(&owner, "#login-password", "a fresh and long passphrase").await;
+    click(&owner, "#login-form button[type=submit]").await;
+    wait_for(&owner, "#dashboard").await;
+    screenshot(&owner, "05-signed-in-again").await;
+    for client in [owner, laptop] {
+        let _ = client.close().await;
+    }
     let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
