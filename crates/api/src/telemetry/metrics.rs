@@ -71,7 +71,7 @@ fn describe() {
     );
     describe_counter!(
         LOGINS,
-        "Sign-in attempts by outcome: ok, approval_required, refused_limit, bad_credentials, throttled, error"
+        "Sign-in attempts and mailed codes typed, by outcome: ok, approval_required, email_code_required, refused_limit, bad_credentials, bad_code, throttled, error"
     );
     describe_counter!(
         APPROVALS,
