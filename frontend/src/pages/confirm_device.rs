@@ -6,12 +6,11 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use shared::EmailConfirmationRequired;
-use uuid::Uuid;
 
 use crate::api::{self, LoginOutcome};
 use crate::format::{countdown, now_ms, seconds_until};
+use crate::pages::waiting::{NoRequestHere, request_id_in_url};
 use crate::pending;
 use crate::state::use_session;
 use crate::validation::mailed_code;
@@ -19,23 +18,11 @@ use crate::validation::mailed_code;
 /// `/confirm-device/:id`: the request this tab made (kept across reloads), or a way back.
 #[component]
 pub fn ConfirmDevicePage() -> impl IntoView {
-    let params = use_params_map();
-    let request = move || {
-        params
-            .with(|params| params.get("id"))
-            .and_then(|id| id.parse::<Uuid>().ok())
-            .and_then(pending::load_email_code)
-    };
+    let id = request_id_in_url();
+    let request = move || id().and_then(pending::load_email_code);
     move || match request() {
         Some(request) => view! { <ConfirmDevice request=request/> }.into_any(),
-        None => view! {
-            <section class="card auth-card" aria-labelledby="confirm-title">
-                <h1 id="confirm-title">"No sign-in request here"</h1>
-                <p>"This sign-in request was made in another tab, or it is over."</p>
-                <A href="/login" attr:id="back-to-login">"Back to sign in"</A>
-            </section>
-        }
-        .into_any(),
+        None => view! { <NoRequestHere/> }.into_any(),
     }
 }
 

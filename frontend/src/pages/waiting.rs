@@ -33,23 +33,33 @@ enum Status {
 /// `/approve/:id`: the request this tab made (kept across reloads), or a way back.
 #[component]
 pub fn WaitingPage() -> impl IntoView {
+    let id = request_id_in_url();
+    let request = move || id().and_then(pending::load);
+    move || match request() {
+        Some(request) => view! { <Waiting request=request/> }.into_any(),
+        None => view! { <NoRequestHere/> }.into_any(),
+    }
+}
+
+/// What `/approve/:id` and `/confirm-device/:id` show for a request this tab did not make.
+#[component]
+pub fn NoRequestHere() -> impl IntoView {
+    view! {
+        <section class="card waiting-card" aria-labelledby="waiting-title">
+            <h1 id="waiting-title">"No sign-in request here"</h1>
+            <p>"This sign-in request was made in another tab, or it is over."</p>
+            <A href="/login" attr:id="back-to-login">"Back to sign in"</A>
+        </section>
+    }
+}
+
+/// The request id in the page's URL, if it is one.
+pub fn request_id_in_url() -> impl Fn() -> Option<Uuid> + Copy {
     let params = use_params_map();
-    let request = move || {
+    move || {
         params
             .with(|params| params.get("id"))
             .and_then(|id| id.parse::<Uuid>().ok())
-            .and_then(pending::load)
-    };
-    move || match request() {
-        Some(request) => view! { <Waiting request=request/> }.into_any(),
-        None => view! {
-            <section class="card waiting-card" aria-labelledby="waiting-title">
-                <h1 id="waiting-title">"No sign-in request here"</h1>
-                <p>"This sign-in request was made in another tab, or it is over."</p>
-                <A href="/login" attr:id="back-to-login">"Back to sign in"</A>
-            </section>
-        }
-        .into_any(),
     }
 }
 

@@ -491,6 +491,32 @@ async fn sign_up(client: &Client, url: &str, name: &str) {
     wait_for(client, "#dashboard").await;
 }
 
+/// Signs up and confirms the address from the mailed link, back on the dashboard (its
+/// banner gone); `shot` names a screenshot of the banner before.
+async fn sign_up_and_confirm(
+    client: &Client,
+    url: &str,
+    mailbox: &crate::mail::Mailbox,
+    shot: Option<&str>,
+) {
+    sign_up(client, url, "Ada Lovelace").await;
+    wait_for_text(client, "#verify-banner", "ada@example.com").await;
+    if let Some(shot) = shot {
+        screenshot(client, shot).await;
+    }
+    let mail = mailbox
+        .wait_for_subject_within("Confirm your e-mail address", 1, Duration::from_secs(10))
+        .await;
+    client
+        .goto(&format!("{url}verify-email#token={}", mail[0].link_token()))
+        .await
+        .unwrap();
+    wait_for_text(client, "#email-verified", "is confirmed").await;
+    client.goto(url).await.unwrap();
+    wait_for(client, "#dashboard").await;
+    wait_for_count(client, "#verify-banner", 0).await;
+}
+
 #[tokio::test]
 async fn a_device_replaced_under_the_single_policy_is_told_which_sign_in_replaced_it() {
     require_browser!();
@@ -595,15 +621,9 @@ async fn a_new_device_alert_leads_from_this_wasnt_me_to_the_password_change() {
 #[tokio::test]
 async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_was_confirmed() {
     require_browser!();
-    let mailbox = crate::mail::Mailbox::start().await;
-    let smtp_url = mailbox.url();
     let dist = workspace_root().join("dist");
-    let app = spawn_app_with(move |settings| {
-        settings.static_dir = Some(dist);
-        settings.smtp_url = Some(smtp_url);
-        settings.mail_poll = std::time::Duration::from_secs(1);
-    })
-    .await;
+    let (app, mailbox) =
+        crate::mail::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist)).await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
@@ -617,18 +637,7 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_wa
     };
 
     // Until the address is confirmed, the dashboard says so.
-    sign_up(&device, &url, "Ada Lovelace").await;
-    wait_for_text(&device, "#verify-banner", "ada@example.com").await;
-    screenshot(&device, "01-unconfirmed").await;
-    let token = token_of("Confirm your e-mail address").await;
-    device
-        .goto(&format!("{url}verify-email#token={token}"))
-        .await
-        .unwrap();
-    wait_for_text(&device, "#email-verified", "is confirmed").await;
-    device.goto(&url).await.unwrap();
-    wait_for(&device, "#dashboard").await;
-    wait_for_count(&device, "#verify-banner", 0).await;
+    sign_up_and_confirm(&device, &url, &mailbox, Some("01-unconfirmed")).await;
 
     // Signed out and the password forgotten: the link in the mail sets a new one.
     click(&device, "#logout").await;
@@ -658,15 +667,9 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_wa
 #[tokio::test]
 async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_the_account() {
     require_browser!();
-    let mailbox = crate::mail::Mailbox::start().await;
-    let smtp_url = mailbox.url();
     let dist = workspace_root().join("dist");
-    let app = spawn_app_with(move |settings| {
-        settings.static_dir = Some(dist);
-        settings.smtp_url = Some(smtp_url);
-        settings.mail_poll = std::time::Duration::from_secs(1);
-    })
-    .await;
+    let (app, mailbox) =
+        crate::mail::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist)).await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
@@ -682,19 +685,7 @@ async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_t
     SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "mailed-code-".to_owned());
 
     // A confirmed address, and no device signed in.
-    sign_up(&owner, &url, "Ada Lovelace").await;
-    let confirm = mailbox
-        .wait_for_subject_within("Confirm your e-mail address", 1, Duration::from_secs(10))
-        .await;
-    owner
-        .goto(&format!(
-            "{url}verify-email#token={}",
-            confirm[0].link_token()
-        ))
-        .await
-        .unwrap();
-    wait_for_text(&owner, "#email-verified", "is confirmed").await;
-    owner.goto(&url).await.unwrap();
+    sign_up_and_confirm(&owner, &url, &mailbox, None).await;
     click(&owner, "#logout").await;
     wait_for(&owner, "#login-form").await;
 
