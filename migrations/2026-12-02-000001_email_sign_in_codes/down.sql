@@ -9,6 +9,8 @@ ALTER TABLE email_links
     DROP CONSTRAINT email_links_purpose_check,
     ADD CONSTRAINT email_links_purpose_check CHECK (purpose IN ('verify_email', 'reset_password'));
 
+ALTER TABLE users DROP COLUMN device_generation, DROP COLUMN devices_forgotten_at;
+
 ALTER TABLE login_approvals
     DROP CONSTRAINT login_approvals_channel_known,
     DROP COLUMN channel;

@@ -5,6 +5,13 @@ ALTER TABLE login_approvals
     ADD COLUMN channel TEXT NOT NULL DEFAULT 'device',
     ADD CONSTRAINT login_approvals_channel_known CHECK (channel IN ('device', 'email'));
 
+-- Device cookies carry the generation they were issued in; "this wasn't me" and a password
+-- reset start a new one, so that no browser is recognised on the old one's word; the codes
+-- mailed before it no longer count against the owner's daily allowance.
+ALTER TABLE users
+    ADD COLUMN device_generation INT NOT NULL DEFAULT 0,
+    ADD COLUMN devices_forgotten_at TIMESTAMPTZ;
+
 -- "This wasn't me" links in security mail.
 ALTER TABLE email_links
     DROP CONSTRAINT email_links_purpose_check,

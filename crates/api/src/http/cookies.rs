@@ -11,9 +11,10 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Settings;
 use crate::model::input::Email;
-use crate::model::secrets::DeviceCookies;
+use crate::model::secrets::{DeviceCookies, KnownDevice};
 use crate::state::AppState;
 use crate::storage::sessions::SessionRow;
+use crate::storage::users::UserRow;
 
 /// Put in a response's extensions by a handler that set the session cookie for a
 /// persistent session: the cookie then gets a `Max-Age` reaching to `until`. Without it the
@@ -69,8 +70,8 @@ pub async fn persist_session_cookie(
 /// How long a device cookie lives (browsers cap cookies at 400 days).
 const DEVICE_COOKIE_DAYS: i64 = 400;
 
-/// The device id the browser proves for `email`, if it carries a device cookie for it.
-pub fn known_device(request: &HttpRequest, state: &AppState, email: &str) -> Option<String> {
+/// The device the browser proves for `email`, if it carries a device cookie for it.
+pub fn known_device(request: &HttpRequest, state: &AppState, email: &str) -> Option<KnownDevice> {
     let email = Email::parse(email).ok()?;
     let cookie = request.cookie(&state.settings.device_cookie_name())?;
     state
@@ -78,18 +79,18 @@ pub fn known_device(request: &HttpRequest, state: &AppState, email: &str) -> Opt
         .recognise(cookie.value(), email.as_str())
 }
 
-/// The device cookie for `email`: the device keeps its id (or gets one) and a proof that it
-/// signed in to this account.
+/// The device cookie for `user`'s account: the device keeps its id (or gets one) and a
+/// proof that it signed in to this account in its current device generation.
 pub fn device_cookie(
     settings: &Settings,
     cookies: &DeviceCookies,
-    email: &str,
-    device_id: Option<String>,
+    user: &UserRow,
+    known: Option<KnownDevice>,
 ) -> Cookie<'static> {
-    let device_id = device_id.unwrap_or_else(DeviceCookies::new_device_id);
+    let device_id = known.map_or_else(DeviceCookies::new_device_id, |known| known.id);
     Cookie::build(
         settings.device_cookie_name(),
-        cookies.value(email, &device_id),
+        cookies.value(&user.email, &device_id, user.device_generation),
     )
     .path("/")
     .http_only(true)

@@ -33,7 +33,7 @@ pub fn signed_in(
         .cookie(device_cookie(
             &state.settings,
             &state.device_cookies,
-            &user.email,
+            user,
             known,
         ))
         .json(AuthResponse {

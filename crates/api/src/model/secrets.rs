@@ -72,8 +72,9 @@ impl CodeHasher {
 }
 
 /// Device cookies (OWASP's "slow down online guessing with device cookies"): a browser that
-/// signed in to an account gets `<device id>.<HMAC(email, device id)>`, which proves later
-/// that this browser signed in to this account before.
+/// signed in to an account gets `<device id>.<generation>.<HMAC(email, device id,
+/// generation)>`, which proves later that this browser signed in to this account before,
+/// in the account's device generation `generation` (a new one forgets every browser).
 #[derive(Clone)]
 pub struct DeviceCookies {
     key: Vec<u8>,
@@ -89,20 +90,23 @@ impl DeviceCookies {
         }
     }
 
-    fn mac(&self, email: &str, device_id: &str) -> Vec<u8> {
+    fn mac(&self, email: &str, device_id: &str, generation: i32) -> Vec<u8> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(email.as_bytes());
         mac.update(b"\0");
         mac.update(device_id.as_bytes());
+        mac.update(b"\0");
+        mac.update(generation.to_string().as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
 
-    /// The cookie value for `email` on the device `device_id`.
-    pub fn value(&self, email: &str, device_id: &str) -> String {
+    /// The cookie value for `email` on the device `device_id`, in the account's device
+    /// generation `generation`.
+    pub fn value(&self, email: &str, device_id: &str, generation: i32) -> String {
         format!(
-            "{device_id}.{}",
-            URL_SAFE_NO_PAD.encode(self.mac(email, device_id))
+            "{device_id}.{generation}.{}",
+            URL_SAFE_NO_PAD.encode(self.mac(email, device_id, generation))
         )
     }
 
@@ -112,12 +116,26 @@ impl DeviceCookies {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// The device id, if `cookie` was issued for `email`.
-    pub fn recognise(&self, cookie: &str, email: &str) -> Option<String> {
-        let (device_id, mac) = cookie.split_once('.')?;
+    /// The device, if `cookie` was issued for `email`.
+    pub fn recognise(&self, cookie: &str, email: &str) -> Option<KnownDevice> {
+        let mut parts = cookie.splitn(3, '.');
+        let (device_id, generation, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let generation: i32 = generation.parse().ok()?;
         let mac = URL_SAFE_NO_PAD.decode(mac).ok()?;
-        hashes_equal(&self.mac(email, device_id), &mac).then(|| device_id.to_owned())
+        hashes_equal(&self.mac(email, device_id, generation), &mac).then(|| KnownDevice {
+            id: device_id.to_owned(),
+            generation,
+        })
     }
+}
+
+/// A browser whose device cookie checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownDevice {
+    pub id: String,
+    /// The account's device generation the cookie was issued in: recognised only while it
+    /// is the account's current one.
+    pub generation: i32,
 }
 
 /// Constant-time equality of two stored hashes.
@@ -152,11 +170,17 @@ mod tests {
     fn a_device_cookie_proves_the_device_for_its_account_only() {
         let cookies = DeviceCookies::new(b"secret one");
         let id = DeviceCookies::new_device_id();
-        let value = cookies.value("ada@example.com", &id);
+        let value = cookies.value("ada@example.com", &id, 3);
         assert_eq!(
             cookies.recognise(&value, "ada@example.com"),
-            Some(id.clone())
+            Some(KnownDevice {
+                id: id.clone(),
+                generation: 3
+            })
         );
+        // Another generation in the cookie breaks its MAC.
+        let forged = value.replacen(".3.", ".4.", 1);
+        assert_eq!(cookies.recognise(&forged, "ada@example.com"), None);
         assert_eq!(cookies.recognise(&value, "bob@example.com"), None);
         assert_eq!(
             DeviceCookies::new(b"secret two").recognise(&value, "ada@example.com"),
@@ -164,7 +188,7 @@ mod tests {
         );
         assert_eq!(cookies.recognise("garbage", "ada@example.com"), None);
         assert_eq!(
-            cookies.recognise(&format!("{id}.AAAA"), "ada@example.com"),
+            cookies.recognise(&format!("{id}.0.AAAA"), "ada@example.com"),
             None
         );
     }

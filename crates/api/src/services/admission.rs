@@ -14,6 +14,7 @@ use crate::model::approval::{Action, ApprovalChannel, EMAIL_CODE_WINDOW, Refusal
 use crate::model::device::ClientInfo;
 use crate::model::input::{ApprovalCode, Email, LoginPassword};
 use crate::model::mail::mask_email;
+use crate::model::secrets::KnownDevice;
 use crate::services::sessions::Keep;
 use crate::services::{alerts, approvals, sessions, throttle};
 use crate::state::AppState;
@@ -79,9 +80,10 @@ pub struct LoginAttempt {
     pub password: Secret,
     /// "Keep me signed in on this device".
     pub keep: Keep,
-    /// The device cookie's id, when the browser carries a valid one for this email: a
-    /// device that signed in to the account before (its failures are counted apart).
-    pub known_device: Option<String>,
+    /// The device cookie, when the browser carries a valid one for this email: a device
+    /// that signed in to the account before (its failures are counted apart; it is
+    /// recognised while the cookie's generation is the account's).
+    pub known_device: Option<KnownDevice>,
 }
 
 pub async fn login(
@@ -103,10 +105,14 @@ async fn check_and_admit(
     let email = Email::parse(&attempt.email).map_err(|_| Error::InvalidCredentials)?;
     let password = LoginPassword::parse(attempt.password)?;
     let keep = attempt.keep;
-    let recognised = attempt.known_device.is_some();
     // Slots before hashing: parallel guesses cannot overrun the limits.
-    let throttled =
-        throttle::begin_login(state, &email, &client.ip, attempt.known_device.as_deref()).await?;
+    let throttled = throttle::begin_login(
+        state,
+        &email,
+        &client.ip,
+        attempt.known_device.as_ref().map(|known| known.id.as_str()),
+    )
+    .await?;
     // The connection goes back to the pool while the password hashes.
     let user = users::find_by_email(&mut *state.pool.get().await?, &email).await?;
     let valid = state
@@ -119,6 +125,9 @@ async fn check_and_admit(
     match user {
         Some(user) if valid => {
             throttle::succeeded(state, throttled).await?;
+            let recognised = attempt
+                .known_device
+                .is_some_and(|known| known.generation == user.device_generation);
             let needs_code = state.settings.checks_new_devices_by_email()
                 && !recognised
                 && user.email_verified_at.is_some();
@@ -273,8 +282,11 @@ async fn decide_locked(
             })
         }
         Decision::ConfirmByEmail => {
-            let (sent, oldest) =
-                stored_approvals::email_codes_since(conn, user.id, now - EMAIL_CODE_WINDOW).await?;
+            // Codes from before the owner secured the account or reset the password (an
+            // intruder's, likely) do not use up the owner's allowance.
+            let since =
+                (now - EMAIL_CODE_WINDOW).max(user.devices_forgotten_at.unwrap_or_default());
+            let (sent, oldest) = stored_approvals::email_codes_since(conn, user.id, since).await?;
             if let Some(retry_at) = next_email_code_at(sent, oldest, now) {
                 let error = Error::TooManySignInCodes {
                     retry_in_seconds: (retry_at - now).num_seconds().max(1),

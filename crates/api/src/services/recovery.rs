@@ -110,6 +110,8 @@ pub async fn secure_account(
                 .ok_or(Error::InvalidLink)?;
             // Ordered against a login deciding on the limit, as a password reset is.
             let user = users::lock(conn, user_id).await?;
+            // The browsers that signed in before are strangers again (the intruder's too).
+            users::forget_devices(conn, user_id, now).await?;
             let mut changes = Changes::default();
             changes.log(
                 NewEntry::new(user_id, ActivityKind::AccountSecured, now)
@@ -261,6 +263,9 @@ pub async fn complete_password_reset(
         users::lock(conn, user_id).await?;
         email_links::void_unused(conn, user_id, purpose.as_str(), now).await?;
         users::set_password_hash(conn, user_id, &new_hash, now).await?;
+        // No browser is recognised on its word from before: whoever reset the password gets
+        // the new generation's cookie (it proved the mailbox), the others a code next time.
+        users::forget_devices(conn, user_id, now).await?;
         let user = users::find(conn, user_id).await?;
         let mut changes = Changes::default();
         changes.log(

@@ -112,6 +112,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         email_verified_at -> Nullable<Timestamptz>,
+        device_generation -> Int4,
+        devices_forgotten_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -18,6 +18,10 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// Device cookies of an older generation no longer recognise a browser.
+    pub device_generation: i32,
+    /// When the current generation began (`None`: the first).
+    pub devices_forgotten_at: Option<DateTime<Utc>>,
 }
 
 /// Inserts a user; `Ok(None)` when the email is taken.
@@ -99,6 +103,22 @@ pub async fn set_password_hash(
         .set((
             users::password_hash.eq(password_hash),
             users::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Starts a new generation of device cookies: no browser is recognised on an older one.
+pub async fn forget_devices(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::device_generation.eq(users::device_generation + 1),
+            users::devices_forgotten_at.eq(now),
         ))
         .execute(conn)
         .await

@@ -248,18 +248,22 @@ async fn with_the_password_but_not_the_mailbox_an_attacker_gets_no_session_and_t
         "invalid_credentials",
     )
     .await;
-    // The phone proved the mailbox: it signs in without a code; so does the owner's
-    // own computer, which the account knows.
+    // The phone proved the mailbox: it signs in without a code. Every browser known
+    // before is a stranger again, the owner's own computer too: it asks the mailbox.
     assert_eq!(
         phone.login("ada@example.com", NEW_PASSWORD).await.status(),
         StatusCode::OK
     );
     phone.post("/api/auth/logout", json!({})).await;
+    let response = owner.login("ada@example.com", NEW_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let request: Value = response.json().await.unwrap();
+    assert_eq!(request["status"], "email_confirmation_required");
+    let code = code_mails(&mailbox, 6).await.pop().unwrap().code();
     assert_eq!(
-        owner.login("ada@example.com", NEW_PASSWORD).await.status(),
+        type_code(&owner, &request, &code).await.status(),
         StatusCode::OK
     );
-    assert_eq!(mailed_requests(&app).await, 5, "no code since the reset");
 }
 
 #[tokio::test]
@@ -501,6 +505,12 @@ async fn this_wasnt_me_in_a_new_sign_in_mail_ends_every_session_and_request_and_
         "invalid_credentials",
     )
     .await;
+    // The intruder's browser, approved once, is recognised no more: even with the new
+    // password it would need the code mailed to the owner.
+    let response = intruder.login("ada@example.com", NEW_PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "email_confirmation_required");
     let activity = app
         .sql("SELECT kind FROM activity WHERE kind IN ('account_secured', 'password_reset') ORDER BY id")
         .await;

@@ -112,7 +112,7 @@ pub async fn complete_password_reset(
         .cookie(device_cookie(
             &state.settings,
             &state.device_cookies,
-            &user.email,
+            &user,
             known,
         ))
         .json(wire::user(&user)))
