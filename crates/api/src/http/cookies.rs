@@ -9,7 +9,6 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::Next;
 use chrono::{DateTime, Utc};
 
-use crate::config::Settings;
 use crate::model::input::Email;
 use crate::model::secrets::{DeviceCookies, KnownDevice};
 use crate::state::AppState;
@@ -79,18 +78,17 @@ pub fn known_device(request: &HttpRequest, state: &AppState, email: &str) -> Opt
         .recognise(cookie.value(), email.as_str())
 }
 
-/// The device cookie for `user`'s account: the device keeps its id (or gets one) and a
-/// proof that it signed in to this account in its current device generation.
-pub fn device_cookie(
-    settings: &Settings,
-    cookies: &DeviceCookies,
-    user: &UserRow,
-    known: Option<KnownDevice>,
-) -> Cookie<'static> {
-    let device_id = known.map_or_else(DeviceCookies::new_device_id, |known| known.id);
+/// The device cookie of `user`'s account for this browser: it keeps its device id (or
+/// gets one) and a proof that it signed in to the account in its current device generation.
+pub fn device_cookie(request: &HttpRequest, state: &AppState, user: &UserRow) -> Cookie<'static> {
+    let settings = &state.settings;
+    let device_id = known_device(request, state, &user.email)
+        .map_or_else(DeviceCookies::new_device_id, |known| known.id);
     Cookie::build(
         settings.device_cookie_name(),
-        cookies.value(&user.email, &device_id, user.device_generation),
+        state
+            .device_cookies
+            .value(&user.email, &device_id, user.device_generation),
     )
     .path("/")
     .http_only(true)

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use shared::{ApprovalRequired, AuthResponse, EmailConfirmationRequired, LoginAccepted};
 
 use crate::error::Error;
-use crate::http::cookies::{PersistUntil, device_cookie, known_device};
+use crate::http::cookies::{PersistUntil, device_cookie};
 use crate::http::extractors::start_cookie_session;
 use crate::model::approval::EMAIL_CODE_MAX_ATTEMPTS;
 use crate::services::admission::LoginOutcome;
@@ -27,15 +27,8 @@ pub fn signed_in(
     token: &str,
 ) -> Result<HttpResponse, Error> {
     start_cookie_session(cookie, token)?;
-    // A browser that carries a device cookie keeps its device id.
-    let known = known_device(request, state, &user.email);
     let mut response = status
-        .cookie(device_cookie(
-            &state.settings,
-            &state.device_cookies,
-            user,
-            known,
-        ))
+        .cookie(device_cookie(request, state, user))
         .json(AuthResponse {
             user: wire::user(user),
             session: wire::session(session, Some(session.id), state.lifetimes()),

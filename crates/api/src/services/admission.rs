@@ -336,11 +336,11 @@ async fn confirm_in_transaction(
     pending_token: &Secret,
     code: &ApprovalCode,
 ) -> Result<LoginOutcome, Error> {
+    let mut conn = state.pool.get().await?;
     // The user's lock comes first, as everywhere: which user, from an unlocked read.
-    let user_id = approvals::for_waiting_device(state, approval_id, pending_token)
+    let user_id = approvals::find_with_token(&mut conn, approval_id, pending_token)
         .await?
         .user_id;
-    let mut conn = state.pool.get().await?;
     // A wrong code, a lock or an expiry still commits (returned as the inner error).
     conn.transaction::<_, Error, _>(async |conn| {
         let mut changes = Changes::default();

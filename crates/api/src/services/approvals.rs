@@ -355,8 +355,16 @@ pub async fn for_waiting_device(
     approval_id: Uuid,
     pending_token: &Secret,
 ) -> Result<ApprovalRow, Error> {
-    let mut conn = state.pool.get().await?;
-    stored::find(&mut conn, approval_id)
+    find_with_token(&mut *state.pool.get().await?, approval_id, pending_token).await
+}
+
+/// The request with this id, unlocked, if `pending_token` is its token.
+pub async fn find_with_token(
+    conn: &mut AsyncPgConnection,
+    approval_id: Uuid,
+    pending_token: &Secret,
+) -> Result<ApprovalRow, Error> {
+    stored::find(conn, approval_id)
         .await?
         .filter(|approval| token_matches(approval, pending_token))
         .ok_or(NO_SUCH_REQUEST)

@@ -8,7 +8,7 @@ use shared::{
 };
 
 use crate::error::Error;
-use crate::http::cookies::{device_cookie, known_device};
+use crate::http::cookies::device_cookie;
 use crate::model::device::ClientInfo;
 use crate::services::{Authenticated, recovery};
 use crate::state::AppState;
@@ -107,14 +107,8 @@ pub async fn complete_password_reset(
     let body = body.into_inner();
     let user =
         recovery::complete_password_reset(&state, &body.token, body.new_password, &client).await?;
-    let known = known_device(&request, &state, &user.email);
     Ok(HttpResponse::Ok()
-        .cookie(device_cookie(
-            &state.settings,
-            &state.device_cookies,
-            &user,
-            known,
-        ))
+        .cookie(device_cookie(&request, &state, &user))
         .json(wire::user(&user)))
 }
 
