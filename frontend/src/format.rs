@@ -86,6 +86,8 @@ pub fn end_reason(reason: &str) -> &'static str {
         "replaced" => "Replaced by a newer sign-in",
         "not_completed" => "Approved, never completed",
         "account_secured" => "Ended by \"this wasn't me\"",
+        "replaced_by_same_browser" => "Replaced when this browser signed in again",
+        "key_changed" => "Ended when the server's key changed",
         _ => "Ended",
     }
 }
@@ -141,6 +143,10 @@ pub fn signed_out_reason(reason: &str) -> String {
         "account_secured" => {
             "Every device was signed out from a \"this wasn't me\" link in a mail.".to_owned()
         }
+        "replaced_by_same_browser" => {
+            "This browser signed in again; this tab's earlier session was replaced.".to_owned()
+        }
+        "key_changed" => "The server restarted with a new key. Please sign in again.".to_owned(),
         _ => "Your session has ended. Please sign in again.".to_owned(),
     }
 }

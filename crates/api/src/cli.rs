@@ -77,7 +77,18 @@ enum AdminAction {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
-    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    // `.env` first: RUST_LOG and LOG_FORMAT written there shape the logging set up next.
+    let dotenv = crate::config::load_dotenv();
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
+    let output = match command {
+        Command::Serve(_) => Output::Stdout,
+        Command::Openapi | Command::Admin(_) => Output::Stderr,
+    };
+    telemetry::init(output);
+    if let Err(error) = dotenv {
+        tracing::warn!(%error, "ignoring .env");
+    }
+    match command {
         Command::Serve(args) => serve(args).await,
         Command::Openapi => openapi(),
         Command::Admin(args) => administer(args).await,
@@ -95,7 +106,6 @@ fn settings() -> Option<Settings> {
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
-    telemetry::init(Output::Stdout);
     let Some(settings) = settings() else {
         return ExitCode::FAILURE;
     };
@@ -128,7 +138,6 @@ async fn serve(args: ServeArgs) -> ExitCode {
 }
 
 fn openapi() -> ExitCode {
-    telemetry::init(Output::Stderr);
     let Some(settings) = settings() else {
         return ExitCode::FAILURE;
     };
@@ -146,10 +155,13 @@ fn openapi() -> ExitCode {
 }
 
 async fn administer(args: AdminArgs) -> ExitCode {
-    telemetry::init(Output::Stderr);
     let Some(settings) = settings() else {
         return ExitCode::FAILURE;
     };
+    if let Err(error) = db::check_reachable(&settings.database_url, settings.db_timeout).await {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
     let pool = match db::build_pool(&settings) {
         Ok(pool) => pool,
         Err(error) => {

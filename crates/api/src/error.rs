@@ -157,8 +157,12 @@ impl Error {
         let mut text = self.to_string();
         let mut source = self.source();
         while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
+            // Many errors print their source in their own message: say each cause once.
+            let said = cause.to_string();
+            if !text.contains(&said) {
+                text.push_str(": ");
+                text.push_str(&said);
+            }
             source = cause.source();
         }
         text

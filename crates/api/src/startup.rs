@@ -30,8 +30,10 @@ use crate::storage::db;
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] db::DbSetupError),
-    #[error("cannot listen on {address}: {source}")]
+    /// `setting` names the variable that chose the address (`PORT`, `METRICS_BIND`).
+    #[error("cannot listen on {address} ({setting}): {source}")]
     Bind {
+        setting: &'static str,
         address: String,
         source: std::io::Error,
     },
@@ -41,6 +43,8 @@ pub enum StartupError {
     GeoIp(#[from] crate::storage::geoip::GeoIpError),
     #[error(transparent)]
     Settings(crate::config::SettingsError),
+    #[error("cannot end the sessions of the earlier key: {}", .0.chain())]
+    Sessions(crate::error::Error),
 }
 
 pub struct Application {
@@ -86,6 +90,7 @@ impl Application {
     ) -> Result<Self, StartupError> {
         settings.check_cookie().map_err(StartupError::Settings)?;
         crate::telemetry::metrics::install();
+        db::check_reachable(&settings.database_url, settings.db_timeout).await?;
         if settings.create_database {
             db::create_database_if_missing(&settings.database_url).await?;
         }
@@ -94,20 +99,34 @@ impl Application {
         db::check_connection_budget(&pool, &settings).await;
 
         let address = format!("{}:{}", settings.bind, settings.port);
-        let listener =
-            TcpListener::bind(&address).map_err(|source| StartupError::Bind { address, source })?;
+        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+            setting: "BIND, PORT",
+            address,
+            source,
+        })?;
         let port = listener.local_addr().map_err(StartupError::Server)?.port();
-        if settings.ephemeral_secret {
-            tracing::warn!(
-                "SESSION_SECRET is not set: using a random key, sessions end when the server stops"
-            );
-        }
+        let mut settings = settings;
+        settings.resolve_public_url(port);
         let geoip = settings
             .geoip_db
             .as_deref()
             .map(crate::storage::geoip::GeoIp::open)
             .transpose()?;
         let state = web::Data::new(AppState::new(pool, settings, clock, geoip));
+        if state.settings.ephemeral_secret {
+            // No cookie made with an earlier key can be read any more: the sessions behind
+            // them would hold slots (and ask this very browser for an approval) for an hour.
+            let ended = crate::services::sessions::end_unreachable(&state)
+                .await
+                .map_err(StartupError::Sessions)?;
+            tracing::warn!(
+                ended_sessions = ended,
+                "SESSION_SECRET is not set: using a one-off key. Every session made before \
+                 this start has ended, and the sessions made now end when this server \
+                 stops. Set SESSION_SECRET (scripts/run keeps one in .session-secret) to \
+                 keep sessions across restarts"
+            );
+        }
         // Listening before serving: no event of this instance's sockets can be missed.
         let listener_task = tokio::spawn(events::listener::run(
             state.events.clone(),
@@ -117,6 +136,7 @@ impl Application {
         let metrics = match &state.settings.metrics_bind {
             Some(address) => {
                 let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
+                    setting: "METRICS_BIND",
                     address: address.clone(),
                     source,
                 })?;

@@ -209,7 +209,9 @@ pub struct SessionHistoryEntry {
     pub last_seen_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
     /// `logout`, `revoked`, `idle_timeout`, `lifetime_exceeded`, `password_changed`,
-    /// `replaced` (a newer login took its place) or `not_completed` (approved, never used).
+    /// `replaced` (a newer login took its place), `not_completed` (approved, never used),
+    /// `account_secured`, `replaced_by_same_browser` (the same browser signed in again) or
+    /// `key_changed` (a server started with a one-off cookie key).
     pub end_reason: Option<String>,
     pub active: bool,
     pub current: bool,

@@ -4,4 +4,4 @@ pub mod clock;
 pub mod settings;
 
 pub use clock::{Clock, ShiftedClock, SystemClock};
-pub use settings::{LimitPolicy, Settings, SettingsError};
+pub use settings::{LimitPolicy, Settings, SettingsError, load_dotenv};

@@ -131,8 +131,10 @@ pub struct Settings {
     pub smtp_url: Option<String>,
     /// The sender of every mail (`Name <address>`).
     pub mail_from: String,
-    /// Where users reach the app, for the links in mail.
-    pub public_url: String,
+    /// Where users reach the app, for the links in mail. `None` (`PUBLIC_URL` unset): the
+    /// address this server serves, `http://localhost:PORT`, set once the port is known
+    /// ([`Self::resolve_public_url`]); read it with [`Self::public_url`].
+    pub public_url: Option<String>,
     /// How often the mail worker looks for mail due (it also wakes when mail is queued).
     pub mail_poll: Duration,
     /// The first wait after a failed send; each further failure doubles it (at most 1 h).
@@ -190,17 +192,21 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+/// Adds the variables of `.env` (if there is one) to the environment, without overriding
+/// what the environment already says. A missing `.env` is normal; a malformed one is
+/// returned, for a warning once logging is set up (this runs before it).
+pub fn load_dotenv() -> Result<(), dotenvy::Error> {
+    match dotenvy::dotenv() {
+        Err(error) if !error.not_found() => Err(error),
+        _ => Ok(()),
+    }
+}
+
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/session_manager";
 
 impl Settings {
-    /// Reads `.env` (if any) and then the process environment.
+    /// Reads the process environment (`load_dotenv` has added `.env`'s variables to it).
     pub fn from_env() -> Result<Self, SettingsError> {
-        // A missing .env is normal; a malformed one is worth a warning but not a crash.
-        if let Err(error) = dotenvy::dotenv()
-            && !error.not_found()
-        {
-            eprintln!("warning: ignoring .env: {error}");
-        }
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -250,9 +256,10 @@ impl Settings {
             .filter(|origin| !origin.is_empty())
             .collect();
 
+        let port = parse_num("PORT", get("PORT"), 8000)?;
         let settings = Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
-            port: parse_num("PORT", get("PORT"), 8000)?,
+            port,
             session_secret,
             ephemeral_secret,
             cookie_name: get("COOKIE_NAME").unwrap_or_else(|| "sm_session".to_owned()),
@@ -370,10 +377,7 @@ impl Settings {
             smtp_url: get("SMTP_URL"),
             mail_from: get("MAIL_FROM")
                 .unwrap_or_else(|| "Session Manager <no-reply@localhost>".to_owned()),
-            public_url: get("PUBLIC_URL")
-                .unwrap_or_else(|| "http://localhost:8080".to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
+            public_url: get("PUBLIC_URL").map(|url| url.trim_end_matches('/').to_owned()),
             mail_poll: secs("MAIL_POLL_SECS", get("MAIL_POLL_SECS"), 10)?,
             mail_retry: secs("MAIL_RETRY_SECS", get("MAIL_RETRY_SECS"), 30)?,
             new_device_email_check: get("NEW_DEVICE_EMAIL_CHECK")
@@ -387,6 +391,15 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), SettingsError> {
+        if let Err(error) = self.database_url.parse::<tokio_postgres::Config>() {
+            return Err(SettingsError::Invalid {
+                name: "DATABASE_URL",
+                reason: format!(
+                    "{} is not a PostgreSQL URL such as postgres://user@host:5432/name ({error})",
+                    redact_url(&self.database_url)
+                ),
+            });
+        }
         if let Some(address) = &self.metrics_bind
             && address
                 .rsplit_once(':')
@@ -415,10 +428,12 @@ impl Settings {
                 ),
             });
         }
-        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
             return Err(SettingsError::Invalid {
                 name: "PUBLIC_URL",
-                reason: format!("{:?} is not an http(s) URL", self.public_url),
+                reason: format!("{url:?} is not an http(s) URL"),
             });
         }
         let positive = [
@@ -471,6 +486,20 @@ impl Settings {
     pub fn checks_new_devices_by_email(&self) -> bool {
         self.new_device_email_check
             .unwrap_or(self.smtp_url.is_some())
+    }
+
+    /// Without `PUBLIC_URL`, links in mail lead to the address this server serves on the
+    /// port it really got (`PORT=0` picks one at start-up).
+    pub fn resolve_public_url(&mut self, port: u16) {
+        self.public_url
+            .get_or_insert_with(|| format!("http://localhost:{port}"));
+    }
+
+    /// Where users reach the app (`PUBLIC_URL`, else this server's own address).
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://localhost:{}", self.port))
     }
 
     /// Whether `ip` is a proxy whose `X-Forwarded-For` is believed.
@@ -644,7 +673,7 @@ mod tests {
             _ => None,
         })
         .unwrap_or_else(|error| unreachable!("{error}"));
-        assert_eq!(settings.public_url, "https://sessions.example");
+        assert_eq!(settings.public_url(), "https://sessions.example");
         let printed = format!("{settings:?}");
         assert!(printed.contains("smtps://mailer:***@smtp.example:465"));
         assert!(!printed.contains("hunter2"));
@@ -710,6 +739,38 @@ mod tests {
             Settings::from_lookup(|name| (name == "TRUSTED_PROXIES").then(|| "nope".to_owned()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn a_malformed_database_url_names_the_variable() {
+        let refused = Settings::from_lookup(|name| {
+            (name == "DATABASE_URL").then(|| "postgres://app:hunter2@db:notaport/x".to_owned())
+        });
+        match refused {
+            Err(
+                error @ SettingsError::Invalid {
+                    name: "DATABASE_URL",
+                    ..
+                },
+            ) => {
+                assert!(!error.to_string().contains("hunter2"), "{error}");
+            }
+            other => panic!("DATABASE_URL must be refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn links_follow_the_served_port_unless_public_url_is_set() {
+        let mut settings = Settings::from_lookup(|_| None).unwrap_or_else(|_| unreachable!());
+        assert_eq!(settings.public_url(), "http://localhost:8000");
+        settings.resolve_public_url(43_210);
+        assert_eq!(settings.public_url(), "http://localhost:43210");
+        let mut set = Settings::from_lookup(|name| {
+            (name == "PUBLIC_URL").then(|| "https://sessions.example".to_owned())
+        })
+        .unwrap_or_else(|_| unreachable!());
+        set.resolve_public_url(43_210);
+        assert_eq!(set.public_url(), "https://sessions.example");
     }
 
     #[test]

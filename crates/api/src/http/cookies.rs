@@ -78,12 +78,21 @@ pub fn known_device(request: &HttpRequest, state: &AppState, email: &str) -> Opt
         .recognise(cookie.value(), email.as_str())
 }
 
-/// The device cookie of `user`'s account for this browser: it keeps its device id (or
-/// gets one) and a proof that it signed in to the account in its current device generation.
-pub fn device_cookie(request: &HttpRequest, state: &AppState, user: &UserRow) -> Cookie<'static> {
+/// The device cookie of `user`'s account for this browser: the device id of the session it
+/// signed in with (`session_device`), else the one it has (or a new one), and a proof that
+/// it signed in to the account in its current device generation.
+pub fn device_cookie(
+    request: &HttpRequest,
+    state: &AppState,
+    user: &UserRow,
+    session_device: Option<&str>,
+) -> Cookie<'static> {
     let settings = &state.settings;
-    let device_id = known_device(request, state, &user.email)
-        .map_or_else(DeviceCookies::new_device_id, |known| known.id);
+    let device_id = match session_device {
+        Some(id) => id.to_owned(),
+        None => known_device(request, state, &user.email)
+            .map_or_else(DeviceCookies::new_device_id, |known| known.id),
+    };
     Cookie::build(
         settings.device_cookie_name(),
         state

@@ -28,7 +28,12 @@ pub fn signed_in(
 ) -> Result<HttpResponse, Error> {
     start_cookie_session(cookie, token)?;
     let mut response = status
-        .cookie(device_cookie(request, state, user))
+        .cookie(device_cookie(
+            request,
+            state,
+            user,
+            session.device_id.as_deref(),
+        ))
         .json(AuthResponse {
             user: wire::user(user),
             session: wire::session(session, Some(session.id), state.lifetimes()),

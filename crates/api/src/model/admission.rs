@@ -50,12 +50,19 @@ pub enum DeviceTrust {
     /// Unrecognised, and the account has a confirmed address: a session that no device
     /// approves starts only with the code mailed there.
     NeedsEmailCode,
+    /// This very browser (its device cookie) has an active session of the account whose
+    /// cookie it lost (closed, or the server's key changed): it comes back, it is not
+    /// another device.
+    Returning,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// A session starts now, after the `evict` least recently used ones end.
     StartSession { evict: i64 },
+    /// A session starts now in place of the browser's own earlier session: no approval, no
+    /// limit (the browser already held its slot).
+    ReplaceOwnSession,
     /// A session would start with no device's approval, from an unrecognised device: the
     /// code mailed to the account must come first.
     ConfirmByEmail,
@@ -76,6 +83,9 @@ pub fn decide(
     limits: Limits,
     now: DateTime<Utc>,
 ) -> Decision {
+    if device == DeviceTrust::Returning {
+        return Decision::ReplaceOwnSession;
+    }
     match decide_for_account(standing, limits, now) {
         // No device approves it (`approve` with none signed in, or a policy that never
         // asks): the mailbox must.
@@ -211,6 +221,29 @@ mod tests {
             from_unrecognised(Policy::Single, 1, 1),
             Decision::ConfirmByEmail
         );
+    }
+
+    #[test]
+    fn a_browser_coming_back_to_its_own_session_is_neither_asked_nor_refused() {
+        for policy in [
+            Policy::Approve,
+            Policy::Refuse,
+            Policy::EvictOldest,
+            Policy::Single,
+        ] {
+            for active in [1, 2] {
+                assert_eq!(
+                    decide(
+                        standing(active, 3),
+                        DeviceTrust::Returning,
+                        limits(policy, 2),
+                        Utc::now()
+                    ),
+                    Decision::ReplaceOwnSession,
+                    "{policy:?} with {active} active"
+                );
+            }
+        }
     }
 
     #[test]

@@ -98,6 +98,7 @@ mod tests {
             user_agent: String::new(),
             ip: "203.0.113.9".into(),
             country: None,
+            device_id: None,
         };
         assert_eq!(
             device_key(&client("Chrome 120")),

@@ -15,6 +15,9 @@ pub struct ClientInfo {
     pub ip: String,
     /// ISO 3166 code of the address's country, when a GeoIP database knows it.
     pub country: Option<String>,
+    /// The browser's id from its device cookie (or the one it is about to get): a browser
+    /// that signs in again takes its own session's place (see `services::admission`).
+    pub device_id: Option<String>,
 }
 
 /// Longest user agent kept; longer ones are cut (they are only for display).
@@ -47,7 +50,14 @@ impl ClientInfo {
             ip,
             user_agent,
             country,
+            device_id: None,
         }
+    }
+
+    /// The same device, known by the id of its device cookie.
+    pub fn with_device_id(mut self, device_id: String) -> Self {
+        self.device_id = Some(device_id);
+        self
     }
 }
 

@@ -21,6 +21,12 @@ text_enum! {
         NotCompleted => "not_completed",
         /// Ended through the "this wasn't me" link of a security mail.
         AccountSecured => "account_secured",
+        /// The same browser signed in again (its cookie was gone: closed, or a restart):
+        /// the new session takes this one's place.
+        ReplacedBySameBrowser => "replaced_by_same_browser",
+        /// A server started with a one-off cookie key (no `SESSION_SECRET`): no cookie made
+        /// before can be read any more.
+        KeyChanged => "key_changed",
     }
 }
 

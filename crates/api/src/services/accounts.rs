@@ -41,6 +41,10 @@ pub async fn sign_up(
     throttle::begin_signup(state, &client.ip).await?;
     let password_hash = state.hasher.hash(password.into_secret()).await?;
     let now = state.now();
+    // A new account: this browser gets a new device id, kept with its session and cookie.
+    let client = &client
+        .clone()
+        .with_device_id(crate::model::secrets::DeviceCookies::new_device_id());
     let mut conn = state.pool.get().await?;
     let created = conn
         .transaction::<_, Error, _>(async |conn| {

@@ -14,13 +14,13 @@ use crate::model::approval::{Action, ApprovalChannel, EMAIL_CODE_WINDOW, Refusal
 use crate::model::device::ClientInfo;
 use crate::model::input::{ApprovalCode, Email, LoginPassword};
 use crate::model::mail::mask_email;
-use crate::model::secrets::KnownDevice;
+use crate::model::secrets::{DeviceCookies, KnownDevice};
 use crate::services::sessions::Keep;
 use crate::services::{alerts, approvals, sessions, throttle};
 use crate::state::AppState;
 use crate::storage::activity::{self, NewEntry};
 use crate::storage::approvals::{self as stored_approvals, ApprovalRow};
-use crate::storage::sessions::SessionRow;
+use crate::storage::sessions::{self as stored_sessions, SessionRow};
 use crate::storage::users::{self, UserRow};
 
 /// What a correct password led to.
@@ -125,9 +125,17 @@ async fn check_and_admit(
     match user {
         Some(user) if valid => {
             throttle::succeeded(state, throttled).await?;
+            // The browser keeps its id while it is recognised; any other gets a new one (its
+            // device cookie is written with the session's id).
             let recognised = attempt
                 .known_device
-                .is_some_and(|known| known.generation == user.device_generation);
+                .filter(|known| known.generation == user.device_generation);
+            let client = client.clone().with_device_id(
+                recognised
+                    .as_ref()
+                    .map_or_else(DeviceCookies::new_device_id, |known| known.id.clone()),
+            );
+            let recognised = recognised.is_some();
             let needs_code = state.settings.checks_new_devices_by_email()
                 && !recognised
                 && user.email_verified_at.is_some();
@@ -137,7 +145,7 @@ async fn check_and_admit(
                 DeviceTrust::Vouched
             };
             let admission = Admission {
-                client,
+                client: &client,
                 keep,
                 device,
                 detail: None,
@@ -206,6 +214,22 @@ async fn decide_locked(
         ),
         _ => None,
     };
+    // A browser whose own session is still active comes back; it is not one more device.
+    let device = match &client.device_id {
+        Some(device_id)
+            if stored_sessions::has_active_in_browser(
+                conn,
+                user.id,
+                device_id,
+                now,
+                state.lifetimes(),
+            )
+            .await? =>
+        {
+            DeviceTrust::Returning
+        }
+        _ => device,
+    };
     let standing = Standing {
         active_sessions,
         pending_requests,
@@ -213,7 +237,8 @@ async fn decide_locked(
         oldest_request_last_hour: stats.and_then(|stats| stats.oldest_last_hour),
         last_denial: stats.and_then(|stats| stats.last_denial),
     };
-    Ok(match decide(standing, device, limits, now) {
+    let decision = decide(standing, device, limits, now);
+    Ok(match decision {
         Decision::RefuseAtLimit => {
             let error = Error::SessionLimit(limits.max_sessions());
             alerts::login_refused(changes, user.id, client, &error.to_string(), now);
@@ -231,10 +256,16 @@ async fn decide_locked(
             alerts::login_refused(changes, user.id, client, &error.to_string(), now);
             Err(error)
         }
-        Decision::StartSession { evict } => {
+        Decision::StartSession { .. } | Decision::ReplaceOwnSession => {
             let (session, token) =
                 sessions::start(conn, user.id, client, keep, now, state.lifetimes()).await?;
-            if evict > 0 {
+            if decision == Decision::ReplaceOwnSession {
+                sessions::replace_own_in_browser(conn, changes, &session, now, state.lifetimes())
+                    .await?;
+            }
+            if let Decision::StartSession { evict } = decision
+                && evict > 0
+            {
                 sessions::replace_least_recently_used(
                     conn,
                     changes,

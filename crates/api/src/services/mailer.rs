@@ -188,7 +188,7 @@ fn render(
     mail::render(
         kind,
         &row.payload,
-        &state.settings.public_url,
+        &state.settings.public_url(),
         secure_token.map(Secret::expose),
     )
     .map_err(Failure::Permanent)

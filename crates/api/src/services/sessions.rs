@@ -253,7 +253,8 @@ fn session_ended(
         EndReason::Revoked | EndReason::PasswordChanged | EndReason::AccountSecured => {
             ActivityKind::SessionRevoked
         }
-        EndReason::Replaced => ActivityKind::SessionReplaced,
+        EndReason::Replaced | EndReason::ReplacedBySameBrowser => ActivityKind::SessionReplaced,
+        EndReason::KeyChanged => ActivityKind::SessionExpired,
     };
     changes.log(detail(
         NewEntry::new(session.user_id, kind, now)
@@ -295,6 +296,49 @@ pub async fn replace_least_recently_used(
         );
     }
     Ok(())
+}
+
+/// Ends the browser's own earlier sessions that `new` (a sign-in from the same browser)
+/// replaces; how many.
+pub async fn replace_own_in_browser(
+    conn: &mut AsyncPgConnection,
+    changes: &mut Changes,
+    new: &SessionRow,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> Result<usize, Error> {
+    let Some(device_id) = &new.device_id else {
+        return Ok(0);
+    };
+    let reason = EndReason::ReplacedBySameBrowser;
+    let ended =
+        stored::end_in_browser(conn, new.user_id, device_id, new.id, now, lifetimes).await?;
+    for session in &ended {
+        session_ended(changes, session, reason, None, now, |entry| {
+            entry.detail("the same browser signed in again")
+        });
+    }
+    Ok(ended.len())
+}
+
+/// Ends every open session at start-up of a server whose cookie key is new: no cookie
+/// made before can be read, so those sessions could only hold slots until they lapse.
+pub async fn end_unreachable(state: &AppState) -> Result<usize, Error> {
+    let now = state.now();
+    let reason = EndReason::KeyChanged;
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let mut changes = Changes::default();
+        let ended = stored::end_all_open(conn, reason, now).await?;
+        for session in &ended {
+            session_ended(&mut changes, session, reason, None, now, |entry| {
+                entry.detail("the server started with a new cookie key")
+            });
+        }
+        changes.save(conn).await?;
+        Ok(ended.len())
+    })
+    .await
 }
 
 /// Ends an approved request's reserved session that was never completed.

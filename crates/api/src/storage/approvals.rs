@@ -32,6 +32,7 @@ pub struct ApprovalRow {
     pub country: Option<String>,
     pub keep_signed_in: bool,
     pub channel: ApprovalChannel,
+    pub device_id: Option<String>,
 }
 
 impl ApprovalRow {
@@ -48,6 +49,7 @@ impl ApprovalRow {
             user_agent: self.user_agent.clone(),
             ip: self.ip.clone(),
             country: self.country.clone(),
+            device_id: self.device_id.clone(),
         }
     }
 }
@@ -80,6 +82,7 @@ pub async fn insert(
             login_approvals::user_agent.eq(&new.client.user_agent),
             login_approvals::ip.eq(&new.client.ip),
             login_approvals::country.eq(&new.client.country),
+            login_approvals::device_id.eq(&new.client.device_id),
             login_approvals::keep_signed_in.eq(new.keep_signed_in),
             login_approvals::channel.eq(new.channel),
             login_approvals::status.eq(ApprovalStatus::Pending),

@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::config::Settings;
+use crate::storage::locks;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
@@ -16,12 +17,98 @@ pub type DbConn = diesel_async::pooled_connection::deadpool::Object<AsyncPgConne
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbSetupError {
+    #[error("DATABASE_URL is invalid: {0}")]
+    InvalidUrl(String),
+    /// Nothing answered at the address (refused, unreachable, timed out): the operator's
+    /// first question is where we looked and what the OS said.
+    #[error("cannot reach PostgreSQL at {address}: {reason}")]
+    Unreachable { address: String, reason: String },
     #[error("cannot build the connection pool: {0}")]
     Pool(String),
     #[error("cannot connect to PostgreSQL: {0}")]
     Connect(String),
     #[error("migrations failed: {0}")]
     Migrations(String),
+}
+
+/// `host:port` of each address in the URL's configuration, for messages.
+fn addresses(config: &tokio_postgres::Config) -> String {
+    let ports = config.get_ports();
+    config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(index, host)| {
+            let port = ports
+                .get(index)
+                .or_else(|| ports.first())
+                .copied()
+                .unwrap_or(5432);
+            match host {
+                tokio_postgres::config::Host::Tcp(name) => format!("{name}:{port}"),
+                tokio_postgres::config::Host::Unix(dir) => {
+                    format!("{}/.s.PGSQL.{port}", dir.display())
+                }
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An error and its sources, each said once ("error connecting to server: Connection
+/// refused (os error 111)").
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Checks that `DATABASE_URL` parses and that something answers at its address, before
+/// anything else uses it: diesel-async reports a refused connection as a bare "error
+/// connecting to server", without the address or the OS error. A server that answers with
+/// an error of its own (a database that does not exist yet, a TLS requirement) counts as
+/// reachable: the steps that follow report those.
+pub async fn check_reachable(
+    database_url: &str,
+    timeout: std::time::Duration,
+) -> Result<(), DbSetupError> {
+    let config: tokio_postgres::Config = database_url
+        .parse()
+        .map_err(|error: tokio_postgres::Error| DbSetupError::InvalidUrl(chain(&error)))?;
+    let address = addresses(&config);
+    let connecting = config.connect(tokio_postgres::NoTls);
+    match tokio::time::timeout(timeout, connecting).await {
+        Ok(Ok(_connected)) => Ok(()),
+        Ok(Err(error)) => {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+            let mut io = None;
+            while let Some(cause) = source {
+                if let Some(found) = cause.downcast_ref::<std::io::Error>() {
+                    io = Some(found);
+                }
+                source = cause.source();
+            }
+            match io {
+                Some(io) if error.as_db_error().is_none() => Err(DbSetupError::Unreachable {
+                    address,
+                    reason: io.to_string(),
+                }),
+                _ => Ok(()),
+            }
+        }
+        Err(_) => Err(DbSetupError::Unreachable {
+            address,
+            reason: format!("no answer within {} s (DB_TIMEOUT_SECS)", timeout.as_secs()),
+        }),
+    }
 }
 
 pub fn build_pool(settings: &Settings) -> Result<DbPool, DbSetupError> {
@@ -187,9 +274,23 @@ pub async fn run_migrations(database_url: &str) -> Result<(), DbSetupError> {
         let result = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
             .map_err(|error| DbSetupError::Connect(error.to_string()))
             .and_then(|mut conn| {
-                conn.run_pending_migrations(MIGRATIONS)
+                // One instance migrates; the others wait here, then find nothing to do.
+                // Without the lock, instances starting together on an empty database fail
+                // on each other's half-made tables and types.
+                use diesel::connection::SimpleConnection;
+                let lock = |conn: &mut AsyncConnectionWrapper<AsyncPgConnection>, sql: &str| {
+                    conn.batch_execute(&format!("SELECT {sql}({})", locks::MIGRATIONS))
+                        .map_err(|error| DbSetupError::Migrations(error.to_string()))
+                };
+                lock(&mut conn, "pg_advisory_lock")?;
+                let applied = conn
+                    .run_pending_migrations(MIGRATIONS)
                     .map(|applied| applied.len())
-                    .map_err(|error| DbSetupError::Migrations(error.to_string()))
+                    .map_err(|error| DbSetupError::Migrations(error.to_string()));
+                // Closing the connection would release it too; unlocking says so at once.
+                let unlocked = lock(&mut conn, "pg_advisory_unlock");
+                let applied = applied?;
+                unlocked.map(|()| applied)
             });
         let _ = sender.send(result);
     });

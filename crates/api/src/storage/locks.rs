@@ -6,6 +6,9 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 /// The housekeeping pass (see `services::sweeper`).
 pub const SWEEPER: i64 = 7_215_002;
 
+/// Running the embedded migrations (see `storage::db::run_migrations`).
+pub const MIGRATIONS: i64 = 7_215_003;
+
 #[derive(diesel::QueryableByName)]
 struct Locked {
     #[diesel(sql_type = Bool)]

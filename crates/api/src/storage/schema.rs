@@ -46,6 +46,7 @@ diesel::table! {
         country -> Nullable<Text>,
         keep_signed_in -> Bool,
         channel -> Text,
+        device_id -> Nullable<Text>,
     }
 }
 
@@ -91,6 +92,7 @@ diesel::table! {
         ended_by -> Nullable<Uuid>,
         country -> Nullable<Text>,
         persistent -> Bool,
+        device_id -> Nullable<Text>,
     }
 }
 

@@ -34,6 +34,8 @@ pub struct SessionRow {
     pub country: Option<String>,
     /// "Keep me signed in": the cookie outlives the browser, up to `expires_at`.
     pub persistent: bool,
+    /// The browser's device-cookie id (`None` for sessions from before it was kept).
+    pub device_id: Option<String>,
 }
 
 impl SessionRow {
@@ -51,6 +53,7 @@ impl SessionRow {
             user_agent: self.user_agent.clone(),
             ip: self.ip.clone(),
             country: self.country.clone(),
+            device_id: self.device_id.clone(),
         }
     }
 }
@@ -89,6 +92,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewSession<'_>) -> QueryR
             sessions::user_agent.eq(&new.client.user_agent),
             sessions::ip.eq(&new.client.ip),
             sessions::country.eq(&new.client.country),
+            sessions::device_id.eq(&new.client.device_id),
             sessions::persistent.eq(new.persistent),
             sessions::created_at.eq(new.created_at),
             sessions::last_seen_at.eq(new.created_at),
@@ -265,6 +269,64 @@ pub async fn end_others(
     .returning(sessions::id)
     .get_results(conn)
     .await
+}
+
+/// Whether the user has an active session in the browser with this device-cookie id.
+pub async fn has_active_in_browser(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    device_id: &str,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::device_id.eq(device_id))
+            .filter(active(now, lifetimes)),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Ends the user's active sessions in the browser with this device-cookie id but `keep`
+/// (the session that takes their place, `ended_by`).
+pub async fn end_in_browser(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    device_id: &str,
+    keep: Uuid,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> QueryResult<Vec<SessionRow>> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::device_id.eq(device_id))
+            .filter(sessions::id.ne(keep))
+            .filter(active(now, lifetimes)),
+    )
+    .set((
+        sessions::ended_at.eq(now),
+        sessions::end_reason.eq(EndReason::ReplacedBySameBrowser),
+        sessions::ended_by.eq(keep),
+    ))
+    .returning(SessionRow::as_returning())
+    .get_results(conn)
+    .await
+}
+
+/// Ends every open session of every user (`reason`); the rows as ended.
+pub async fn end_all_open(
+    conn: &mut AsyncPgConnection,
+    reason: EndReason,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<SessionRow>> {
+    diesel::update(sessions::table.filter(sessions::ended_at.is_null()))
+        .set((sessions::ended_at.eq(now), sessions::end_reason.eq(reason)))
+        .returning(SessionRow::as_returning())
+        .get_results(conn)
+        .await
 }
 
 /// A session that lapsed and was just ended.

@@ -164,6 +164,18 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The name and URL of a database that does not exist yet (the server creates and
+    /// migrates it); dropped when the test ends like any other.
+    pub fn not_yet_created() -> Self {
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        Self {
+            url: format!("{}/{name}", server_url()),
+            name,
+        }
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         // Drop runs outside any runtime we may block: use a thread with its own.

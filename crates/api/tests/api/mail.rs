@@ -261,7 +261,7 @@ fn mail_to(url: String) -> impl Fn(&mut Settings) {
         settings.smtp_url = Some(url.clone());
         settings.mail_poll = Duration::from_secs(1);
         settings.mail_retry = Duration::from_secs(1);
-        settings.public_url = "https://sessions.example".to_owned();
+        settings.public_url = Some("https://sessions.example".to_owned());
     }
 }
 

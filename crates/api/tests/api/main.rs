@@ -17,6 +17,7 @@ mod approvals;
 mod browser;
 mod contract;
 mod errors;
+mod first_run;
 mod geoip;
 mod instances;
 mod limits;

@@ -108,7 +108,7 @@ pub async fn complete_password_reset(
     let user =
         recovery::complete_password_reset(&state, &body.token, body.new_password, &client).await?;
     Ok(HttpResponse::Ok()
-        .cookie(device_cookie(&request, &state, &user))
+        .cookie(device_cookie(&request, &state, &user, None))
         .json(wire::user(&user)))
 }
 
