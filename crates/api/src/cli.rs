@@ -231,7 +231,7 @@ enum Answer {
     User(Box<UserOverview>),
     Sessions(Vec<SessionInfo>),
     Revoked(Vec<SessionInfo>),
-    RevokedAll(usize),
+    RevokedAll(admin::RevokedAll),
     Unlocked(usize),
 }
 
@@ -241,7 +241,10 @@ enum JsonAnswer<'a> {
     User(&'a UserOverview),
     Sessions { sessions: &'a [SessionInfo] },
     Revoked { revoked: &'a [SessionInfo] },
-    RevokedAll { revoked_sessions: usize },
+    RevokedAll {
+        revoked_sessions: usize,
+        cancelled_requests: usize,
+    },
     Unlocked { forgotten_failures: usize },
 }
 
@@ -251,8 +254,9 @@ impl Answer {
             Self::User(user) => JsonAnswer::User(user),
             Self::Sessions(sessions) => JsonAnswer::Sessions { sessions },
             Self::Revoked(revoked) => JsonAnswer::Revoked { revoked },
-            Self::RevokedAll(count) => JsonAnswer::RevokedAll {
-                revoked_sessions: *count,
+            Self::RevokedAll(revoked) => JsonAnswer::RevokedAll {
+                revoked_sessions: revoked.sessions,
+                cancelled_requests: revoked.requests,
             },
             Self::Unlocked(count) => JsonAnswer::Unlocked {
                 forgotten_failures: *count,
@@ -311,7 +315,10 @@ impl Answer {
                 }
             }
             Self::Revoked(sessions) => format!("ended:\n{}", sessions_table(sessions)),
-            Self::RevokedAll(count) => format!("ended {count} session(s)"),
+            Self::RevokedAll(revoked) => format!(
+                "ended {} session(s), cancelled {} sign-in request(s)",
+                revoked.sessions, revoked.requests
+            ),
             Self::Unlocked(count) => {
                 format!("forgot {count} failed sign-in(s); the account can sign in")
             }

@@ -122,7 +122,14 @@ pub async fn revoke(state: &AppState, email: &str, session_id: Uuid) -> Result<S
 
 /// Ends every session of the user and cancels their sign-in requests in flight; how many
 /// sessions ended.
-pub async fn revoke_all(state: &AppState, email: &str) -> Result<usize, Error> {
+/// What `revoke_all` ended: sessions, and sign-in requests in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevokedAll {
+    pub sessions: usize,
+    pub requests: usize,
+}
+
+pub async fn revoke_all(state: &AppState, email: &str) -> Result<RevokedAll, Error> {
     let user = find_user(state, email).await?;
     let now = state.now();
     let mut conn = state.pool.get().await?;
@@ -140,7 +147,7 @@ pub async fn revoke_all(state: &AppState, email: &str) -> Result<usize, Error> {
             now,
         )
         .await?;
-        in_flight::cancel_open(
+        let cancelled = in_flight::cancel_open(
             conn,
             &mut changes,
             user.id,
@@ -150,7 +157,10 @@ pub async fn revoke_all(state: &AppState, email: &str) -> Result<usize, Error> {
         )
         .await?;
         changes.save(conn).await?;
-        Ok(ended)
+        Ok(RevokedAll {
+            sessions: ended,
+            requests: cancelled,
+        })
     })
     .await
 }

@@ -119,7 +119,12 @@ async fn deliver_batch(
         match send(state, transport, &row, secure_token.as_ref()).await {
             Ok(()) => {
                 outbox::mark_sent(conn, row.id, now).await?;
-                metrics::counter!(MAIL, "outcome" => "sent").increment(1);
+                // Mail written to the log never left: it is not counted as sent.
+                let outcome = match transport {
+                    Transport::Log => "logged",
+                    Transport::Smtp(_) => "sent",
+                };
+                metrics::counter!(MAIL, "outcome" => outcome).increment(1);
                 delivered.sent += 1;
             }
             Err(Failure::Permanent(reason)) => {

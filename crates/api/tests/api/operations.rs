@@ -363,7 +363,10 @@ async fn admin_revoke_all_signs_every_device_out_and_cancels_requests_in_flight(
 
     let output = admin(&app, &["revoke-all", "ada@example.com"]).await;
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(stdout(&output).trim(), "ended 2 session(s)");
+    assert_eq!(
+        stdout(&output).trim(),
+        "ended 2 session(s), cancelled 1 sign-in request(s)"
+    );
 
     // The prompt of the request in flight may come and go first.
     let revoked = loop {
