@@ -229,12 +229,11 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
     let cookie_secure = settings.cookie_secure;
     let json_limit = settings.json_limit;
     let static_dir = settings.static_dir.clone();
-    let spa_policy = web::Data::new(
-        static_dir
-            .as_deref()
-            .map(crate::http::spa::SpaPolicy::load)
-            .unwrap_or_default(),
-    );
+    // From the settings as the state holds them (after the listener is bound), once.
+    let spa_policy = web::Data::new(crate::http::spa::SpaPolicy::load(
+        static_dir.as_deref(),
+        settings,
+    ));
     let api_document = crate::http::openapi::document(&cookie_name);
     let known_routes = web::Data::new(crate::http::known_routes::KnownRoutes::from_document(
         &api_document,

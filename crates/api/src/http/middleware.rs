@@ -112,11 +112,6 @@ pub async fn security_headers(
         .app_data::<web::Data<AppState>>()
         .is_some_and(|state| state.settings.cookie_secure);
     let policy = request.app_data::<web::Data<SpaPolicy>>().cloned();
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .map(str::to_owned);
     let mut response = next.call(request).await?.map_into_boxed_body();
     let is_html = response
         .headers()
@@ -162,10 +157,7 @@ pub async fn security_headers(
             "default-src 'none'; frame-ancestors 'none'",
         );
     } else if is_html && let Some(policy) = policy {
-        set(
-            header::CONTENT_SECURITY_POLICY,
-            &policy.header(host.as_deref(), secure),
-        );
+        set(header::CONTENT_SECURITY_POLICY, policy.header());
     }
     Ok(response)
 }

@@ -12,55 +12,96 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 
+use crate::config::Settings;
 use crate::error::Error;
 
-/// The Content-Security-Policy of the app's document.
-#[derive(Debug, Clone, Default)]
+/// The Content-Security-Policy of the app's document, built once from the configuration
+/// and the built app: never from a request's headers (a crafted `Host` would otherwise
+/// write its own directives into the page, for everyone behind a cache that does not key
+/// on `Host`).
+#[derive(Debug, Clone)]
 pub struct SpaPolicy {
-    /// `'sha256-…'` of each inline script of `index.html` (Trunk's bootstrap), written at
-    /// build time by `scripts/build-frontend` into `csp-script-hashes.txt`.
-    script_hashes: Vec<String>,
+    header: String,
 }
 
 impl SpaPolicy {
-    /// Reads the hashes written at build time; without that file (an app built another
-    /// way), computes them from `index.html` and says so.
-    pub fn load(dir: &Path) -> Self {
-        let written = std::fs::read_to_string(dir.join("csp-script-hashes.txt")).ok();
-        let script_hashes = match written {
-            Some(text) => text
-                .lines()
-                .map(str::trim)
-                .filter(|line| line.starts_with("'sha256-"))
-                .map(str::to_owned)
-                .collect(),
-            None => {
-                tracing::warn!(
-                    dir = %dir.display(),
-                    "no csp-script-hashes.txt (scripts/build-frontend writes it): hashing index.html's scripts now"
-                );
-                std::fs::read_to_string(dir.join("index.html"))
-                    .map(|html| inline_script_hashes(&html))
-                    .unwrap_or_default()
-            }
-        };
-        Self { script_hashes }
+    /// The policy for the app in `dir` (`STATIC_DIR`), if any, served as `settings` say.
+    /// Its scripts are allowed by the hashes written at build time; without that file (an
+    /// app built another way), by hashes of `index.html`'s scripts computed now.
+    pub fn load(dir: Option<&Path>, settings: &Settings) -> Self {
+        let script_hashes = dir.map(script_hashes).unwrap_or_default();
+        Self::new(&script_hashes, settings)
     }
 
-    /// The header value; sockets go to this host (`ws:` or `wss:`).
-    pub fn header(&self, host: Option<&str>, secure: bool) -> String {
-        let scripts = self.script_hashes.join(" ");
-        let sockets = host.map_or_else(String::new, |host| {
-            let scheme = if secure { "wss" } else { "ws" };
-            format!(" {scheme}://{host}")
-        });
-        format!(
+    fn new(script_hashes: &[String], settings: &Settings) -> Self {
+        let scripts = script_hashes.join(" ");
+        let sockets = socket_sources(settings);
+        let header = format!(
             "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {scripts}; \
              style-src 'self'; img-src 'self' data:; connect-src 'self'{sockets}; \
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; \
              report-uri /api/csp-reports"
-        )
+        );
+        Self { header }
     }
+
+    pub fn header(&self) -> &str {
+        &self.header
+    }
+}
+
+/// `'sha256-…'` of each inline script of the app's `index.html` (Trunk's bootstrap), as
+/// `scripts/build-frontend` wrote them into `csp-script-hashes.txt`.
+fn script_hashes(dir: &Path) -> Vec<String> {
+    match std::fs::read_to_string(dir.join("csp-script-hashes.txt")) {
+        Ok(text) => text
+            .lines()
+            .map(str::trim)
+            .filter(|line| line.starts_with("'sha256-"))
+            .map(str::to_owned)
+            .collect(),
+        Err(_) => {
+            tracing::warn!(
+                dir = %dir.display(),
+                "no csp-script-hashes.txt (scripts/build-frontend writes it): hashing index.html's scripts now"
+            );
+            std::fs::read_to_string(dir.join("index.html"))
+                .map(|html| inline_script_hashes(&html))
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// ` ws://host[:port]` (`wss:` for HTTPS) of `PUBLIC_URL` and of each `ALLOWED_ORIGINS`:
+/// the app's sockets for browsers whose `'self'` does not cover `ws:` (CSP 3 browsers need
+/// none of them).
+fn socket_sources(settings: &Settings) -> String {
+    let mut sources: Vec<String> = Vec::new();
+    for url in std::iter::once(&settings.public_url).chain(&settings.allowed_origins) {
+        match socket_source(url) {
+            Some(source) if !sources.contains(&source) => sources.push(source),
+            Some(_) => {}
+            None => tracing::warn!(url, "not an http(s) origin: left out of the app's CSP"),
+        }
+    }
+    sources.iter().map(|source| format!(" {source}")).collect()
+}
+
+/// The socket origin of an http(s) URL: `wss://host[:port]` for `https://host[:port]/…`.
+/// Anything but a plain host and port is refused, so that no configuration can add a
+/// directive either.
+fn socket_source(url: &str) -> Option<String> {
+    let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
+        ("wss", rest)
+    } else {
+        ("ws", url.strip_prefix("http://")?)
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let plain = !authority.is_empty()
+        && authority
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    plain.then(|| format!("{scheme}://{}", authority.to_ascii_lowercase()))
 }
 
 /// `'sha256-…'` of the text of each inline `<script>` (what browsers hash: the exact
@@ -207,13 +248,42 @@ mod tests {
         let hashes = inline_script_hashes(html);
         let expected = STANDARD.encode(Sha256::digest(b"init();"));
         assert_eq!(hashes, vec![format!("'sha256-{expected}'")]);
-        let policy = SpaPolicy {
-            script_hashes: hashes,
-        };
-        let header = policy.header(Some("example.com"), true);
+        let mut settings = Settings::for_tests("postgres://unused");
+        settings.public_url = "https://example.com/app".to_owned();
+        settings.allowed_origins = vec![
+            "http://localhost:8080".to_owned(),
+            "https://example.com".to_owned(),
+        ];
+        let policy = SpaPolicy::new(&hashes, &settings);
+        let header = policy.header();
         assert!(header.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"));
-        assert!(header.contains("connect-src 'self' wss://example.com"));
+        assert!(header.contains("connect-src 'self' wss://example.com ws://localhost:8080;"));
         assert!(!header.contains("unsafe-inline"));
+    }
+
+    #[test]
+    fn only_plain_http_origins_become_socket_sources() {
+        assert_eq!(
+            socket_source("http://127.0.0.1:8000").as_deref(),
+            Some("ws://127.0.0.1:8000")
+        );
+        assert_eq!(
+            socket_source("https://Sessions.Example/app?x#y").as_deref(),
+            Some("wss://sessions.example")
+        );
+        assert_eq!(
+            socket_source("http://[::1]:8000").as_deref(),
+            Some("ws://[::1]:8000")
+        );
+        for odd in [
+            "ftp://example.com",
+            "https://",
+            "https://evil.example; frame-ancestors *",
+            "https://user@example.com",
+            "example.com",
+        ] {
+            assert_eq!(socket_source(odd), None, "{odd}");
+        }
     }
 
     #[test]

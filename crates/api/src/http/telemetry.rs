@@ -5,7 +5,9 @@ use std::time::Instant;
 use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::middleware::Next;
+use metrics::SharedString;
 
 use crate::telemetry::metrics::{HTTP_DURATION, HTTP_REQUESTS};
 use tracing::Span;
@@ -28,16 +30,20 @@ impl RootSpanBuilder for PathOnlySpans {
 }
 
 /// One access-log line per request, in the request's span (so it carries its id), and the
-/// request metrics: count and latency by method, route template and status. The template
-/// (`/api/sessions/{id}`), never the path, keeps the series few; paths no route matches
-/// count as `unmatched`. Errors are not logged again here: server errors are logged where
-/// the response is built (`error.rs`), client errors are the client's business.
+/// request metrics: count and latency by method, route template and status class. Every
+/// label comes from a closed set, whatever the client sends: a label per value a client
+/// chooses would be a new series for ever (memory, and a `/metrics` that grows without
+/// bound). So methods outside HTTP's standard ones count as `other`, the route is the
+/// template (`/api/sessions/{id}`), never the path, with `unmatched` for paths no route
+/// matches, and the status is its class (`2xx`, `4xx`, …). Errors are not logged again
+/// here: server errors are logged where the response is built (`error.rs`), client errors
+/// are the client's business.
 pub async fn record_request(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
@@ -48,13 +54,56 @@ pub async fn record_request(
     };
     let elapsed = started.elapsed();
     let labels = [
-        ("method", method),
-        ("route", route.clone()),
-        ("status", status.to_string()),
+        ("method", SharedString::const_str(method)),
+        ("route", SharedString::from(route.clone())),
+        ("status", SharedString::const_str(status_class(status))),
     ];
     metrics::counter!(HTTP_REQUESTS, &labels).increment(1);
     metrics::histogram!(HTTP_DURATION, &labels).record(elapsed);
     let latency_ms = elapsed.as_secs_f64() * 1000.0;
     tracing::info!(route, status, latency_ms, "served");
     outcome
+}
+
+/// The method as a metrics label: one of HTTP's standard methods, or `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// The status as a metrics label: its class, `1xx` to `5xx`.
+fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_closed_sets() {
+        assert_eq!(method_label(&Method::DELETE), "DELETE");
+        let odd = Method::from_bytes(b"BREW-COFFEE").unwrap();
+        assert_eq!(method_label(&odd), "other");
+        assert_eq!(status_class(204), "2xx");
+        assert_eq!(status_class(404), "4xx");
+        assert_eq!(status_class(503), "5xx");
+        assert_eq!(status_class(101), "1xx");
+    }
 }

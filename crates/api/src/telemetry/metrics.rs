@@ -62,12 +62,12 @@ pub fn install() -> &'static PrometheusHandle {
 fn describe() {
     describe_counter!(
         HTTP_REQUESTS,
-        "HTTP requests answered, by method, route template and status"
+        "HTTP requests answered, by method (standard ones, else other), route template (else unmatched) and status class (2xx, 4xx, ...)"
     );
     describe_histogram!(
         HTTP_DURATION,
         Unit::Seconds,
-        "Time to answer an HTTP request, by method, route template and status"
+        "Time to answer an HTTP request, by method (standard ones, else other), route template (else unmatched) and status class"
     );
     describe_counter!(
         LOGINS,

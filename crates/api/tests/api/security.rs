@@ -127,13 +127,18 @@ async fn asvs_3_4_3_3_4_6_the_document_has_a_strict_csp_with_script_hashes_and_n
     let app = spawn_app_with(move |settings| settings.static_dir = Some(site)).await;
     let response = reqwest::get(app.url("/login")).await.unwrap();
     let csp = header(&response, "content-security-policy");
+    // Sockets: the app's own origin, and PUBLIC_URL's for browsers before CSP 3.
+    let sockets = format!(
+        "connect-src 'self' {}",
+        app.state.settings.public_url.replacen("http", "ws", 1)
+    );
     for directive in [
         "default-src 'self'",
         "script-src 'self' 'wasm-unsafe-eval' 'sha256-",
         "object-src 'none'",
         "base-uri 'none'",
         "frame-ancestors 'none'",
-        &format!("connect-src 'self' ws://127.0.0.1:{}", app.port),
+        &sockets,
     ] {
         assert!(csp.contains(directive), "{directive} missing from {csp}");
     }
@@ -151,6 +156,42 @@ async fn asvs_3_4_3_3_4_6_the_document_has_a_strict_csp_with_script_hashes_and_n
     // The API's answers cannot be framed either.
     let api = reqwest::get(app.url("/api/config")).await.unwrap();
     assert!(header(&api, "content-security-policy").contains("frame-ancestors 'none'"));
+}
+
+#[tokio::test]
+async fn asvs_3_4_3_3_4_6_the_documents_policy_comes_from_the_configuration_not_the_host_header() {
+    let site = static_site();
+    let app = spawn_app_with(move |settings| {
+        settings.static_dir = Some(site);
+        settings.public_url = "https://sessions.example/app".to_owned();
+        settings.allowed_origins = vec!["http://localhost:8080".to_owned()];
+    })
+    .await;
+    let plain = reqwest::get(app.url("/login")).await.unwrap();
+    let expected = header(&plain, "content-security-policy");
+    assert!(
+        expected.contains("connect-src 'self' wss://sessions.example ws://localhost:8080;"),
+        "{expected}"
+    );
+    // Behind a cache that does not key on Host, a crafted Host would poison the page of
+    // everyone: it must change nothing in the policy.
+    for host in [
+        "evil.example; frame-ancestors *",
+        "evil.example; script-src * 'unsafe-inline'",
+        "evil.example",
+    ] {
+        let crafted = reqwest::Client::new()
+            .get(app.url("/login"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(crafted.status(), StatusCode::OK);
+        let csp = header(&crafted, "content-security-policy");
+        assert_eq!(csp, expected, "Host: {host}");
+        assert!(!csp.contains("evil.example"), "{csp}");
+        assert_eq!(csp.matches("frame-ancestors").count(), 1, "{csp}");
+    }
 }
 
 #[tokio::test]
