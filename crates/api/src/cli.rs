@@ -239,13 +239,19 @@ enum Answer {
 #[serde(untagged)]
 enum JsonAnswer<'a> {
     User(&'a UserOverview),
-    Sessions { sessions: &'a [SessionInfo] },
-    Revoked { revoked: &'a [SessionInfo] },
+    Sessions {
+        sessions: &'a [SessionInfo],
+    },
+    Revoked {
+        revoked: &'a [SessionInfo],
+    },
     RevokedAll {
         revoked_sessions: usize,
         cancelled_requests: usize,
     },
-    Unlocked { forgotten_failures: usize },
+    Unlocked {
+        forgotten_failures: usize,
+    },
 }
 
 impl Answer {

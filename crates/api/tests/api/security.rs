@@ -130,7 +130,7 @@ async fn asvs_3_4_3_3_4_6_the_document_has_a_strict_csp_with_script_hashes_and_n
     // Sockets: the app's own origin, and PUBLIC_URL's for browsers before CSP 3.
     let sockets = format!(
         "connect-src 'self' {}",
-        app.state.settings.public_url.replacen("http", "ws", 1)
+        app.state.settings.public_url().replacen("http", "ws", 1)
     );
     for directive in [
         "default-src 'self'",
@@ -163,7 +163,7 @@ async fn asvs_3_4_3_3_4_6_the_documents_policy_comes_from_the_configuration_not_
     let site = static_site();
     let app = spawn_app_with(move |settings| {
         settings.static_dir = Some(site);
-        settings.public_url = "https://sessions.example/app".to_owned();
+        settings.public_url = Some("https://sessions.example/app".to_owned());
         settings.allowed_origins = vec!["http://localhost:8080".to_owned()];
     })
     .await;
