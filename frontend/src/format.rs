@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use js_sys::Intl::{DateTimeFormat, DateTimeFormatOptions, DateTimeStyle};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Milliseconds since the epoch, from the browser's clock.
 pub fn now_ms() -> i64 {
@@ -14,14 +14,24 @@ pub fn now_ms() -> i64 {
 }
 
 thread_local! {
-    /// The browser's own locale and time zone (no locale or zone given), made once: a
-    /// formatter is costly to build and the logs format many dates.
+    /// The user's languages (`navigator.languages`, as the browser sends them in
+    /// `Accept-Language`; its own default if unknown) and the browser's time zone (none
+    /// given). Made once: a formatter is costly to build and the logs format many dates.
     static DATE_AND_TIME: DateTimeFormat = {
         let options = DateTimeFormatOptions::new();
         options.set_date_style(DateTimeStyle::Medium);
         options.set_time_style(DateTimeStyle::Short);
-        DateTimeFormat::new(&js_sys::Array::new(), &options)
+        DateTimeFormat::new(&preferred_languages(), &options)
     };
+}
+
+/// `navigator.languages`, or none (the browser's default locale).
+fn preferred_languages() -> js_sys::Array {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
+        .and_then(|navigator| js_sys::Reflect::get(&navigator, &JsValue::from_str("languages")))
+        .ok()
+        .and_then(|languages| languages.dyn_into::<js_sys::Array>().ok())
+        .unwrap_or_default()
 }
 
 /// Date and time in the browser's locale and time zone: "22 Nov 2026, 20:43" (en-GB),
