@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
 
 use crate::pages::{
@@ -33,6 +33,7 @@ fn Shell() -> impl IntoView {
 
     view! {
         <OutageBanner/>
+        <Masthead/>
         <main class="app">
             <Show when=move || session.checked.get()
                 fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
@@ -78,6 +79,25 @@ fn SignedOutOnly(children: ChildrenFn) -> impl IntoView {
         } else {
             children().into_any()
         }
+    }
+}
+
+/// The app's name above every page but the dashboard (whose own bar names it). Its room is
+/// kept while the name is unknown, so that nothing moves when it comes.
+#[component]
+fn Masthead() -> impl IntoView {
+    let session = use_session();
+    let pathname = use_location().pathname;
+    let on_dashboard =
+        move || pathname.with(|path| path == "/") && session.current.with(Option::is_some);
+    move || {
+        (!on_dashboard()).then(|| {
+            view! {
+                <header class="masthead">
+                    <span class="brand" id="app-name">{move || session.app_name()}</span>
+                </header>
+            }
+        })
     }
 }
 

@@ -2,7 +2,8 @@
 //! (and unit-tested on the host).
 
 use chrono::{DateTime, Utc};
-use wasm_bindgen::JsValue;
+use js_sys::Intl::{DateTimeFormat, DateTimeFormatOptions, DateTimeStyle};
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Milliseconds since the epoch, from the browser's clock.
 pub fn now_ms() -> i64 {
@@ -12,12 +13,37 @@ pub fn now_ms() -> i64 {
     now
 }
 
-/// Local date and time, e.g. "22/11/2026, 20:43:07".
+thread_local! {
+    /// The user's languages (`navigator.languages`, as the browser sends them in
+    /// `Accept-Language`; its own default if unknown) and the browser's time zone (none
+    /// given). Made once: a formatter is costly to build and the logs format many dates.
+    static DATE_AND_TIME: DateTimeFormat = {
+        let options = DateTimeFormatOptions::new();
+        options.set_date_style(DateTimeStyle::Medium);
+        options.set_time_style(DateTimeStyle::Short);
+        DateTimeFormat::new(&preferred_languages(), &options)
+    };
+}
+
+/// `navigator.languages`, or none (the browser's default locale).
+fn preferred_languages() -> js_sys::Array {
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
+        .and_then(|navigator| js_sys::Reflect::get(&navigator, &JsValue::from_str("languages")))
+        .ok()
+        .and_then(|languages| languages.dyn_into::<js_sys::Array>().ok())
+        .unwrap_or_default()
+}
+
+/// Date and time in the browser's locale and time zone: "22 Nov 2026, 20:43" (en-GB),
+/// "Nov 22, 2026, 8:43 PM" (en-US), "22.11.2026, 20:43" (de).
 pub fn local_time(at: DateTime<Utc>) -> String {
     #[allow(clippy::as_conversions)] // JavaScript dates are floats of milliseconds
     let millis = at.timestamp_millis() as f64;
     let date = js_sys::Date::new(&JsValue::from_f64(millis));
-    String::from(date.to_locale_string("en-GB", &JsValue::UNDEFINED))
+    DATE_AND_TIME
+        .with(|format| format.format().call1(&JsValue::UNDEFINED, &date).ok())
+        .and_then(|text| text.as_string())
+        .unwrap_or_else(|| at.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 /// "just now", "5 min ago", "3 h ago", or `None` when it is older than a day.
@@ -59,14 +85,31 @@ pub fn alert_title(kind: &str) -> &'static str {
     }
 }
 
-/// A hint on the sign-in page about what signing in here does to other devices.
-pub fn policy_hint(policy: &str, max_sessions: u32) -> Option<String> {
-    match policy {
-        "single" => Some("Signing in here signs you out on your other device.".to_owned()),
-        "evict_oldest" => Some(format!(
-            "You can be signed in on {max_sessions} devices; signing in on one more signs out the one used least recently."
-        )),
-        _ => None,
+/// The sign-in page's line about devices: how many may be signed in at once (the limit),
+/// and what happens to one more (the policy: `approve`, `refuse`, `evict_oldest`,
+/// `single`).
+pub fn device_rule(policy: &str, max_sessions: u32) -> String {
+    let devices = match max_sessions {
+        1 => "1 device".to_owned(),
+        n => format!("{n} devices"),
+    };
+    let limit = format!("You can be signed in on {devices} at a time.");
+    match (policy, max_sessions) {
+        ("single", _) => "You can be signed in on one device at a time: signing in here signs you out on your other device.".to_owned(),
+        // With room for one device only, there is no second device to approve it.
+        ("approve" | "refuse", 1) => {
+            format!("{limit} Sign out on the other one before signing in here.")
+        }
+        ("approve", _) => format!(
+            "{limit} A new device is let in when you type its code on a device that is already signed in."
+        ),
+        ("refuse", _) => {
+            format!("{limit} Once they are all in use, sign out on one before signing in here.")
+        }
+        ("evict_oldest", _) => format!(
+            "{limit} Signing in on one more signs out the one used least recently."
+        ),
+        _ => limit,
     }
 }
 
@@ -222,13 +265,36 @@ mod tests {
     }
 
     #[test]
-    fn places_alerts_and_policies_read_naturally() {
+    fn places_and_alerts_read_naturally() {
         assert_eq!(place("203.0.113.9", Some("FR")), "203.0.113.9 (FR)");
         assert_eq!(place("203.0.113.9", None), "203.0.113.9");
         assert!(alert_title("login_refused").contains("password"));
-        assert!(policy_hint("single", 1).is_some());
-        assert!(policy_hint("evict_oldest", 5).is_some_and(|hint| hint.contains('5')));
-        assert_eq!(policy_hint("approve", 2), None);
+    }
+
+    #[test]
+    fn the_device_rule_names_the_limit_and_what_one_more_device_does() {
+        assert_eq!(
+            device_rule("approve", 2),
+            "You can be signed in on 2 devices at a time. A new device is let in when you type its code on a device that is already signed in."
+        );
+        assert!(
+            device_rule("refuse", 3)
+                .starts_with("You can be signed in on 3 devices at a time. Once")
+        );
+        assert!(device_rule("evict_oldest", 5).contains("5 devices"));
+        assert!(device_rule("evict_oldest", 5).contains("least recently"));
+        assert!(device_rule("single", 1).contains("signs you out on your other device"));
+        assert!(
+            device_rule("approve", 1).starts_with("You can be signed in on 1 device at a time.")
+        );
+        assert!(
+            !device_rule("approve", 1).contains("code"),
+            "no device to approve it"
+        );
+        assert_eq!(
+            device_rule("something_new", 4),
+            "You can be signed in on 4 devices at a time."
+        );
     }
 
     #[test]

@@ -114,6 +114,22 @@ impl Session {
             .with(|config| config.as_ref().map(|config| config.max_sessions))
     }
 
+    /// The app's name (`APP_NAME`), once the server has said it.
+    pub fn app_name(&self) -> Option<String> {
+        self.config
+            .with(|config| config.as_ref().map(|config| config.app_name.clone()))
+    }
+
+    /// Whether the server only writes mail to its log (no SMTP server): then nothing is
+    /// mailed, and the app must not say it was.
+    pub fn mail_is_logged(&self) -> bool {
+        self.config.with(|config| {
+            config
+                .as_ref()
+                .is_some_and(|config| config.mail_delivery == "log")
+        })
+    }
+
     /// Asks the server who is signed in (and its rules); on an outage, the banner offers a retry.
     pub fn check_signed_in(self) {
         spawn_local(async move {
@@ -155,3 +171,19 @@ fn outage_message() -> String {
 pub fn use_session() -> Session {
     expect_context::<Session>()
 }
+
+/// Names the page in the browser's title and history: "Sign in · Session Manager".
+pub fn page_title(page: &'static str) {
+    let session = use_session();
+    Effect::new(move |_| {
+        let title = match session.app_name() {
+            Some(app) => format!("{page} · {app}"),
+            None => page.to_owned(),
+        };
+        document().set_title(&title);
+    });
+}
+
+/// What a page says instead of "we mailed" when the server only logs mail.
+pub const MAIL_IS_LOGGED: &str =
+    "Mail is not set up on this server; the link is in the server log.";

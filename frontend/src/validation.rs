@@ -1,5 +1,6 @@
 //! The shared input rules (`shared::rules`), worded for a form field.
 
+use shared::PasswordStrength;
 use shared::rules::{self, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, Problem};
 
 pub fn email_problem(email: &str) -> Option<&'static str> {
@@ -44,9 +45,46 @@ pub fn mailed_code(typed: &str) -> Result<String, &'static str> {
     rules::approval_code(typed).map_err(|_| "Type the 6 digits of the mail")
 }
 
-/// "8 to 128 characters."
+/// The server's refusal of one field's value (`email_taken`, `weak_password`): the field
+/// shows it as its message until the value changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub value: String,
+    pub message: String,
+}
+
+impl Refused {
+    /// The message, while the field still holds the refused value.
+    pub fn message_for(&self, value: &str) -> Option<String> {
+        (self.value == value).then(|| self.message.clone())
+    }
+}
+
+/// The whole rule for a new password: its length, and that the server refuses what is
+/// easy to guess (zxcvbn, with the account's name and address as context).
 pub fn password_hint() -> String {
-    format!("{PASSWORD_MIN} to {PASSWORD_MAX} characters.")
+    format!(
+        "{PASSWORD_MIN} to {PASSWORD_MAX} characters, and hard to guess: common passwords and ones made of your name or email are refused."
+    )
+}
+
+/// Why the strength meter's answer refuses a password, if it does: the same sentence the
+/// server answers a signup with (`weak_password`), so that the field shows one message.
+pub fn weakness(strength: &PasswordStrength) -> Option<String> {
+    if strength.acceptable {
+        return None;
+    }
+    let mut text = "This password is too easy to guess".to_owned();
+    if let Some(warning) = &strength.warning {
+        text.push_str(": ");
+        text.push_str(warning.trim_end_matches('.'));
+    }
+    text.push('.');
+    if let Some(suggestion) = strength.suggestions.first() {
+        text.push(' ');
+        text.push_str(suggestion);
+    }
+    Some(text)
 }
 
 #[cfg(test)]
@@ -67,6 +105,33 @@ mod tests {
         assert_eq!(name_problem(" ").as_deref(), Some("Tell us your name"));
         assert_eq!(approval_code(" 123 456"), Ok("123456".to_owned()));
         assert!(approval_code("12345").is_err());
-        assert_eq!(password_hint(), "8 to 128 characters.");
+        assert!(password_hint().starts_with("8 to 128 characters, and hard to guess"));
+    }
+
+    #[test]
+    fn a_refusal_holds_until_the_value_changes() {
+        let refused = Refused {
+            value: "ada@example.com".to_owned(),
+            message: "An account with this email already exists".to_owned(),
+        };
+        assert!(refused.message_for("ada@example.com").is_some());
+        assert_eq!(refused.message_for("ada@example.org"), None);
+    }
+
+    #[test]
+    fn a_weak_password_gets_one_sentence_with_the_meters_advice() {
+        let strength = |acceptable, warning: Option<&str>| PasswordStrength {
+            score: if acceptable { 3 } else { 1 },
+            acceptable,
+            warning: warning.map(str::to_owned),
+            suggestions: vec!["Add another word or two.".to_owned()],
+        };
+        assert_eq!(weakness(&strength(true, None)), None);
+        assert_eq!(
+            weakness(&strength(false, Some("This is a very common password."))).as_deref(),
+            Some(
+                "This password is too easy to guess: This is a very common password. Add another word or two."
+            )
+        );
     }
 }

@@ -82,7 +82,7 @@ pub enum Error {
     /// Acting on a login request whose state does not allow it.
     #[error("{}", .0.message())]
     Approval(Refusal),
-    #[error("Wrong code, {tries_left} tries left")]
+    #[error("Wrong code, {}", shared::rules::tries_left(*tries_left))]
     WrongCode { tries_left: i32 },
     /// A mailed link that is unknown, used, expired, or sent to an address no longer the
     /// account's (all alike: a link's history is nobody's business).

@@ -364,6 +364,12 @@ pub struct Health {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClientConfig {
+    /// The app's name (`APP_NAME`), for the header and title of every page.
+    pub app_name: String,
+    /// `smtp` when mail leaves through an SMTP server, `log` when it is only written to
+    /// the server's log (development): the app then says where the link is instead of
+    /// "we mailed".
+    pub mail_delivery: String,
     /// Active sessions a user may have at once.
     pub max_sessions: u32,
     /// `approve`, `refuse`, `evict_oldest` or `single`.

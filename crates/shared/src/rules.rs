@@ -118,6 +118,15 @@ pub fn approval_code(raw: &str) -> Result<String, Problem> {
     Ok(code)
 }
 
+/// "4 tries left", "1 try left": said the same way by the server and the app.
+pub fn tries_left(count: i32) -> String {
+    if count == 1 {
+        "1 try left".to_owned()
+    } else {
+        format!("{count} tries left")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,16 +120,14 @@ fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>, secure: RwSignal<bool>
                     <label for="approval-code-input">"Type the 6-digit code shown on the new device"</label>
                     <input id="approval-code-input" node_ref=input type="text" inputmode="numeric"
                         autocomplete="one-time-code" maxlength="6" bind:value=code
+                        aria-invalid=move || prompt().is_some_and(|prompt| prompt.error.is_some()).to_string()
                         aria-describedby="approval-error approval-meta"/>
                     <p class="field-error" id="approval-error" role="alert">
                         {move || prompt().and_then(|prompt| prompt.error)}
                     </p>
                     <p class="muted small" id="approval-meta">
-                        {move || {
-                            let tries = prompt().map(|prompt| prompt.approval.tries_left).unwrap_or(0);
-                            let left = seconds_until(expires_at, now.get());
-                            format!("{tries} tries left · expires in {}", countdown(left))
-                        }}
+                        // The tries left are said once, by the error after a wrong code.
+                        {move || format!("Expires in {}", countdown(seconds_until(expires_at, now.get())))}
                     </p>
                     <div class="actions">
                         <button type="submit" class="primary" id="approve-button" disabled=busy>"Approve"</button>

@@ -10,14 +10,16 @@ use shared::PasswordStrength;
 use crate::api;
 use crate::validation::new_password_problem;
 
-/// Shows the strength of `password` for an account with this `email` and `name`.
+/// Shows the strength of `password` for an account with this `email` and `name` as a bar
+/// and a word; the server's answer goes to `strength`, whose advice the form shows as the
+/// field's one message (`validation::weakness`).
 #[component]
 pub fn StrengthMeter(
     password: RwSignal<String>,
     #[prop(into)] email: Signal<String>,
     #[prop(into)] name: Signal<String>,
+    strength: RwSignal<Option<PasswordStrength>>,
 ) -> impl IntoView {
-    let strength = RwSignal::new(None::<PasswordStrength>);
     // Only the latest keystroke's answer counts.
     let asked = StoredValue::new(0u32);
     Effect::new(move |_| {
@@ -54,23 +56,11 @@ pub fn StrengthMeter(
                 3 => "Good",
                 _ => "Strong",
             };
-            let advice = if strength.acceptable {
-                String::new()
-            } else {
-                [strength.warning.clone(), strength.suggestions.first().cloned()]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
             view! {
                 <div class="strength" id="password-strength" data-score=strength.score.to_string()
                     data-acceptable=strength.acceptable.to_string() aria-live="polite">
                     <div class="strength-bar"><span class=format!("fill s{}", strength.score)></span></div>
-                    <p class="small">
-                        <strong>{verdict}</strong>
-                        {(!advice.is_empty()).then(|| format!(" — {advice}"))}
-                    </p>
+                    <p class="small">"Strength: " <strong>{verdict}</strong></p>
                 </div>
             }
         })

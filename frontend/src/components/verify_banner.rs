@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api;
-use crate::state::use_session;
+use crate::state::{MAIL_IS_LOGGED, use_session};
 
 #[component]
 pub fn VerifyBanner() -> impl IntoView {
@@ -31,9 +31,14 @@ pub fn VerifyBanner() -> impl IntoView {
         unverified.get().then(|| view! {
             <div class="banner info" role="status" id="verify-banner">
                 <span>
-                    "Please confirm your address: we mailed a link to "
+                    "Please confirm your address, "
                     <strong>{email}</strong>
-                    ". Only a confirmed address can recover your account."
+                    {move || if session.mail_is_logged() {
+                        format!(". {MAIL_IS_LOGGED}")
+                    } else {
+                        ": we mailed a link to it.".to_owned()
+                    }}
+                    " Only a confirmed address can recover your account."
                 </span>
                 <button type="button" class="secondary" id="resend-verification"
                     disabled=move || resend.pending().get()

@@ -12,7 +12,7 @@ use crate::api::{self, LoginOutcome};
 use crate::format::{countdown, now_ms, seconds_until};
 use crate::pages::waiting::{NoRequestHere, request_id_in_url};
 use crate::pending;
-use crate::state::use_session;
+use crate::state::{page_title, use_session};
 use crate::validation::mailed_code;
 
 /// `/confirm-device/:id`: the request this tab made (kept across reloads), or a way back.
@@ -29,6 +29,7 @@ pub fn ConfirmDevicePage() -> impl IntoView {
 #[component]
 fn ConfirmDevice(request: EmailConfirmationRequired) -> impl IntoView {
     let session = use_session();
+    page_title("Confirm it's you");
     let typed = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     // The request is over (expired, locked, cancelled): only a new sign-in helps.
@@ -97,14 +98,20 @@ fn ConfirmDevice(request: EmailConfirmationRequired) -> impl IntoView {
         <section class="card auth-card" aria-labelledby="confirm-title" id="confirm-device">
             <h1 id="confirm-title">"Confirm it's you"</h1>
             <p id="confirm-sent-to">
-                "This device has not signed in to your account before, and none of your devices is signed in to approve it. We mailed a 6-digit code to "
+                "This device has not signed in to your account before, and none of your devices is signed in to approve it. "
+                {move || if session.mail_is_logged() {
+                    "Mail is not set up on this server: the 6-digit code for "
+                } else {
+                    "We mailed a 6-digit code to "
+                }}
                 <strong>{sent_to}</strong>
-                "."
+                {move || if session.mail_is_logged() { " is in the server log." } else { "." }}
             </p>
             <form id="email-code-form" on:submit=on_submit novalidate>
                 <label for="email-code">"Code from the mail"</label>
                 <input id="email-code" type="text" inputmode="numeric" autocomplete="one-time-code"
                     maxlength="9" bind:value=typed disabled=move || over.get()
+                    aria-invalid=move || (error.get().is_some() && !over.get()).to_string()
                     aria-describedby="email-code-error"/>
                 <p class="countdown" aria-live="off">
                     {move || if over.get() { String::new() } else { format!("Expires in {}", countdown(seconds_left())) }}

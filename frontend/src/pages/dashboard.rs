@@ -18,11 +18,12 @@ use crate::components::session_log::SessionLog;
 use crate::components::verify_banner::VerifyBanner;
 use crate::format::{approval_outcome, local_time};
 use crate::socket::keep_session_socket;
-use crate::state::use_session;
+use crate::state::{page_title, use_session};
 
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let session = use_session();
+    page_title("Your sessions");
     // Bumped whenever lists may be stale: they refetch.
     let refresh = session.refresh;
     let prompts = RwSignal::new(Vec::<Prompt>::new());
@@ -74,7 +75,10 @@ pub fn Dashboard() -> impl IntoView {
                     .filter(|prompt| prompt.approval.id == approval_id)
                 {
                     prompt.approval.tries_left = tries_left;
-                    prompt.error = Some(format!("Wrong code, {tries_left} tries left"));
+                    prompt.error = Some(format!(
+                        "Wrong code, {}",
+                        shared::rules::tries_left(tries_left)
+                    ));
                 }
             }),
             ServerMessage::SessionsChanged => bump(),
@@ -142,7 +146,7 @@ pub fn Dashboard() -> impl IntoView {
     view! {
         <div class="dashboard" id="dashboard">
             <header class="topbar">
-                <span class="brand">"Sessions"</span>
+                <span class="brand" id="app-name">{move || session.app_name()}</span>
                 <span class=move || if live.get() { "live on" } else { "live off" } role="status">
                     {move || if live.get() { "● Live" } else { "○ Reconnecting…" }}
                 </span>

@@ -3,14 +3,15 @@ use leptos_router::components::A;
 use shared::{LoginRequest, Secret};
 
 use crate::api::{self, LoginOutcome};
-use crate::format::policy_hint;
+use crate::format::device_rule;
 use crate::pending;
-use crate::state::use_session;
+use crate::state::{page_title, use_session};
 use crate::validation::{email_problem, login_password_problem};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
+    page_title("Sign in");
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let keep_signed_in = RwSignal::new(false);
@@ -73,9 +74,9 @@ pub fn LoginPage() -> impl IntoView {
                 <p class="notice" id="signed-out-notice" role="status">{notice}</p>
             })}
             {move || {
-                let limit = session.max_sessions().unwrap_or_default();
-                session.policy().and_then(|policy| policy_hint(&policy, limit)).map(|hint| view! {
-                    <p class="hint" id="policy-hint">{hint}</p>
+                let limit = session.max_sessions()?;
+                session.policy().map(|policy| view! {
+                    <p class="hint" id="policy-hint">{device_rule(&policy, limit)}</p>
                 })
             }}
             <form id="login-form" on:submit=on_submit novalidate>

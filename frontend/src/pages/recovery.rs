@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api;
-use crate::state::use_session;
-use crate::validation::{email_problem, new_password_problem, password_hint};
+use crate::state::{page_title, use_session};
+use crate::validation::{Refused, email_problem, new_password_problem, password_hint};
 
 /// The token of the link this page was opened with (`#token=…`: the fragment reaches no
 /// server and no `Referer`).
@@ -17,6 +17,8 @@ fn token_from_link() -> Option<String> {
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
+    let session = use_session();
+    page_title("Reset your password");
     let email = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
     let sent = RwSignal::new(None::<String>);
@@ -53,7 +55,13 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                     <p class="notice" id="reset-requested" role="status">{message}</p>
                 }.into_any(),
                 None => view! {
-                    <p class="hint">"We mail a link to your confirmed address. It works once, for 30 minutes, and signs out every device."</p>
+                    <p class="hint" id="forgot-hint">
+                        {move || if session.mail_is_logged() {
+                            "Mail is not set up on this server: the link will be in the server log. It works once, for 30 minutes, and signs out every device."
+                        } else {
+                            "We mail a link to your confirmed address. It works once, for 30 minutes, and signs out every device."
+                        }}
+                    </p>
                     <form id="forgot-form" on:submit=on_submit novalidate>
                         <label for="forgot-email">"Email"</label>
                         <input id="forgot-email" type="email" autocomplete="username" bind:value=email
@@ -73,6 +81,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
+    page_title("Choose a new password");
     view! {
         <section class="card auth-card" aria-labelledby="reset-title">
             <h1 id="reset-title">"Choose a new password"</h1>
@@ -95,11 +104,14 @@ fn NewPasswordForm(token: String) -> impl IntoView {
     let password = RwSignal::new(String::new());
     let submitted = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    let refused = RwSignal::new(None::<Refused>);
     let password_error = move || {
+        let value = password.get();
         submitted
             .get()
-            .then(|| new_password_problem(&password.get()))
+            .then(|| new_password_problem(&value))
             .flatten()
+            .or_else(|| refused.with(|refused| refused.as_ref()?.message_for(&value)))
     };
     let reset = Action::new_local(|(token, password): &(String, String)| {
         let (token, password) = (token.clone(), password.clone());
@@ -110,6 +122,10 @@ fn NewPasswordForm(token: String) -> impl IntoView {
         Some(Ok(_)) => session.signed_out_saying(
             "Your password was changed and every device was signed out. Sign in with the new password.".to_owned(),
         ),
+        Some(Err(failure)) if failure.code == "weak_password" => refused.set(Some(Refused {
+            value: password.get_untracked(),
+            message: failure.message,
+        })),
         Some(Err(failure)) => error.set(Some(failure.message)),
         None => {}
     }
@@ -127,8 +143,8 @@ fn NewPasswordForm(token: String) -> impl IntoView {
         <form id="reset-form" on:submit=on_submit novalidate>
             <label for="reset-password">"New password"</label>
             <input id="reset-password" type="password" autocomplete="new-password" bind:value=password
-                aria-invalid=move || password_error().is_some().to_string() aria-describedby="reset-password-error"/>
-            <p class="hint">{password_hint()}</p>
+                aria-invalid=move || password_error().is_some().to_string() aria-describedby="reset-password-hint reset-password-error"/>
+            <p class="hint" id="reset-password-hint">{password_hint()}</p>
             <p class="field-error" id="reset-password-error">{password_error}</p>
             <button type="submit" class="primary" disabled=move || reset.pending().get()>
                 {move || if reset.pending().get() { "Saving…" } else { "Set the new password" }}
@@ -144,6 +160,7 @@ fn NewPasswordForm(token: String) -> impl IntoView {
 #[component]
 pub fn SecureAccountPage() -> impl IntoView {
     let session = use_session();
+    page_title("Secure your account");
     let token = StoredValue::new(token_from_link());
     let has_token = token.with_value(Option::is_some);
     let secure = Action::new_local(|token: &String| {
@@ -193,6 +210,7 @@ pub fn SecureAccountPage() -> impl IntoView {
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
     let session = use_session();
+    page_title("Confirm your address");
     let outcome = LocalResource::new(move || async move {
         match token_from_link() {
             Some(token) => api::verify_email(token)

@@ -1,33 +1,53 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::{Secret, SignupRequest};
+use shared::{PasswordStrength, Secret, SignupRequest};
 
 use crate::api;
 use crate::components::strength::StrengthMeter;
-use crate::state::use_session;
-use crate::validation::{email_problem, name_problem, new_password_problem, password_hint};
+use crate::state::{page_title, use_session};
+use crate::validation::{
+    Refused, email_problem, name_problem, new_password_problem, password_hint, weakness,
+};
+
+fn still_refused(refused: RwSignal<Option<Refused>>, value: &str) -> Option<String> {
+    refused.with(|refused| refused.as_ref()?.message_for(value))
+}
 
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let session = use_session();
+    page_title("Create an account");
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let strength = RwSignal::new(None::<PasswordStrength>);
     let submitted = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    let email_refused = RwSignal::new(None::<Refused>);
+    let password_refused = RwSignal::new(None::<Refused>);
+    // What was sent, for the server's answer about it.
+    let sent = StoredValue::new((String::new(), String::new()));
+
+    // One message per field: the first of the rules that fails.
     let name_error = move || submitted.get().then(|| name_problem(&name.get())).flatten();
     let email_error = move || {
+        let value = email.get();
         submitted
             .get()
-            .then(|| email_problem(&email.get()))
+            .then(|| email_problem(&value).map(str::to_owned))
             .flatten()
+            .or_else(|| still_refused(email_refused, &value))
     };
-    // The password rule is shown as the user types, not only after submitting.
+    // The password's rules are shown as the user types, not only after submitting: its
+    // length, then how guessable it is (the meter's answer, or the server's refusal).
     let password_error = move || {
         let value = password.get();
-        (submitted.get() || !value.is_empty())
-            .then(|| new_password_problem(&value))
-            .flatten()
+        if value.is_empty() && !submitted.get() {
+            return None;
+        }
+        new_password_problem(&value)
+            .or_else(|| still_refused(password_refused, &value))
+            .or_else(|| strength.with(|strength| strength.as_ref().and_then(weakness)))
     };
 
     let signup = Action::new_local(|request: &SignupRequest| {
@@ -36,6 +56,18 @@ pub fn SignupPage() -> impl IntoView {
     });
     Effect::new(move |_| match signup.value().get() {
         Some(Ok(auth)) => session.signed_in(auth),
+        Some(Err(failure)) if failure.code == "email_taken" => {
+            email_refused.set(Some(Refused {
+                value: sent.get_value().0,
+                message: failure.message,
+            }));
+        }
+        Some(Err(failure)) if failure.code == "weak_password" => {
+            password_refused.set(Some(Refused {
+                value: sent.get_value().1,
+                message: failure.message,
+            }));
+        }
         Some(Err(failure)) => error.set(Some(session.check(&failure))),
         None => {}
     });
@@ -49,6 +81,7 @@ pub fn SignupPage() -> impl IntoView {
         {
             return;
         }
+        sent.set_value((email.get(), password.get()));
         signup.dispatch(SignupRequest {
             email: email.get().trim().to_owned(),
             password: Secret::new(password.get()),
@@ -74,7 +107,7 @@ pub fn SignupPage() -> impl IntoView {
                 <input id="signup-password" type="password" autocomplete="new-password" bind:value=password
                     aria-invalid=move || password_error().is_some().to_string() aria-describedby="signup-password-hint signup-password-error"/>
                 <p class="hint" id="signup-password-hint">{password_hint()}</p>
-                <StrengthMeter password=password email=email name=name/>
+                <StrengthMeter password=password email=email name=name strength=strength/>
                 <p class="field-error" id="signup-password-error">{password_error}</p>
 
                 <button type="submit" class="primary" disabled=move || signup.pending().get()>

@@ -17,7 +17,7 @@ use crate::api;
 use crate::format::{countdown, now_ms, seconds_until};
 use crate::pending;
 use crate::socket::follow_pending_socket;
-use crate::state::use_session;
+use crate::state::{page_title, use_session};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Status {
@@ -44,6 +44,7 @@ pub fn WaitingPage() -> impl IntoView {
 /// What `/approve/:id` and `/confirm-device/:id` show for a request this tab did not make.
 #[component]
 pub fn NoRequestHere() -> impl IntoView {
+    page_title("No sign-in request here");
     view! {
         <section class="card waiting-card" aria-labelledby="waiting-title">
             <h1 id="waiting-title">"No sign-in request here"</h1>
@@ -66,6 +67,7 @@ pub fn request_id_in_url() -> impl Fn() -> Option<Uuid> + Copy {
 #[component]
 fn Waiting(request: ApprovalRequired) -> impl IntoView {
     let session = use_session();
+    page_title("Approve this device");
     let status = RwSignal::new(Status::Waiting);
     let now = RwSignal::new(now_ms());
     let expires_at = request.expires_at;

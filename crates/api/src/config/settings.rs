@@ -54,6 +54,8 @@ impl LimitPolicy {
 
 #[derive(Clone)]
 pub struct Settings {
+    /// The app's name (`APP_NAME`), on every page and in every mail.
+    pub app_name: String,
     pub database_url: String,
     pub bind: String,
     pub port: u16,
@@ -148,6 +150,7 @@ pub struct Settings {
 impl fmt::Debug for Settings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Settings")
+            .field("app_name", &self.app_name)
             .field("database_url", &redact_url(&self.database_url))
             .field("bind", &self.bind)
             .field("port", &self.port)
@@ -257,6 +260,7 @@ impl Settings {
             .collect();
 
         let port = parse_num("PORT", get("PORT"), 8000)?;
+        let app_name = parse_app_name(get("APP_NAME"))?;
         let settings = Self {
             database_url: get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             port,
@@ -375,8 +379,7 @@ impl Settings {
                 None => Some("127.0.0.1:9000".to_owned()),
             },
             smtp_url: get("SMTP_URL"),
-            mail_from: get("MAIL_FROM")
-                .unwrap_or_else(|| "Session Manager <no-reply@localhost>".to_owned()),
+            mail_from: get("MAIL_FROM").unwrap_or_else(|| default_sender(&app_name)),
             public_url: get("PUBLIC_URL").map(|url| url.trim_end_matches('/').to_owned()),
             mail_poll: secs("MAIL_POLL_SECS", get("MAIL_POLL_SECS"), 10)?,
             mail_retry: secs("MAIL_RETRY_SECS", get("MAIL_RETRY_SECS"), 30)?,
@@ -384,6 +387,7 @@ impl Settings {
                 .map(|value| parse_bool("NEW_DEVICE_EMAIL_CHECK", Some(value), false))
                 .transpose()?,
             bind,
+            app_name,
         };
         settings.validate()?;
         settings.check_cookie()?;
@@ -570,6 +574,45 @@ fn weak_secret(secret: &str) -> Option<&'static str> {
     }
 }
 
+pub const DEFAULT_APP_NAME: &str = "Session Manager";
+
+/// Longest `APP_NAME`, in characters: it heads pages and mail subjects.
+pub const APP_NAME_MAX: usize = 60;
+
+/// `APP_NAME`, trimmed: 1 to [`APP_NAME_MAX`] characters, none of them a control or bidi
+/// control character (it is shown on every page and put in mail headers).
+fn parse_app_name(value: Option<String>) -> Result<String, SettingsError> {
+    let Some(raw) = value else {
+        return Ok(DEFAULT_APP_NAME.to_owned());
+    };
+    let name = raw.trim();
+    let invalid = |reason: String| SettingsError::Invalid {
+        name: "APP_NAME",
+        reason,
+    };
+    if name.chars().count() > APP_NAME_MAX {
+        return Err(invalid(format!(
+            "must be at most {APP_NAME_MAX} characters"
+        )));
+    }
+    if name
+        .chars()
+        .any(|c| c.is_control() || shared::rules::is_bidi_control(c))
+    {
+        return Err(invalid(format!(
+            "{name:?} has control characters; it must be plain text"
+        )));
+    }
+    Ok(name.to_owned())
+}
+
+/// The sender when `MAIL_FROM` is unset: the app's name at a local address.
+fn default_sender(app_name: &str) -> String {
+    let address = lettre::Address::new("no-reply", "localhost")
+        .unwrap_or_else(|_| unreachable!("a valid address"));
+    lettre::message::Mailbox::new(Some(app_name.to_owned()), address).to_string()
+}
+
 fn prefixed(name: &str, secure: bool) -> String {
     if secure && !name.starts_with("__Host-") && !name.starts_with("__Secure-") {
         format!("__Host-{name}")
@@ -688,6 +731,56 @@ mod tests {
                 "{name}={value} must be refused"
             );
         }
+    }
+
+    #[test]
+    fn the_app_name_is_plain_text_of_sixty_characters_at_most_and_names_the_default_sender() {
+        let with_name = |value: &str| {
+            let value = value.to_owned();
+            Settings::from_lookup(move |name| (name == "APP_NAME").then(|| value.clone()))
+        };
+        let default =
+            Settings::from_lookup(|_| None).unwrap_or_else(|error| unreachable!("{error}"));
+        assert_eq!(default.app_name, "Session Manager");
+        assert_eq!(default.mail_from, "Session Manager <no-reply@localhost>");
+        for (name, sender) in [
+            ("  Acme Sessions ", "Acme Sessions <no-reply@localhost>"),
+            ("Acme, Inc.", "\"Acme, Inc.\" <no-reply@localhost>"),
+            // UTF-8 is atom text (RFC 6532); MAIL_FROM's own check parses it back.
+            ("Ünïcode Käse", "Ünïcode Käse <no-reply@localhost>"),
+        ] {
+            let settings = with_name(name).unwrap_or_else(|error| unreachable!("{error}"));
+            assert_eq!(settings.app_name, name.trim());
+            assert_eq!(settings.mail_from, sender);
+            assert!(format!("{settings:?}").contains(name.trim()));
+        }
+        let sent_from_elsewhere = Settings::from_lookup(|name| match name {
+            "APP_NAME" => Some("Acme".to_owned()),
+            "MAIL_FROM" => Some("Security <security@acme.example>".to_owned()),
+            _ => None,
+        })
+        .unwrap_or_else(|error| unreachable!("{error}"));
+        assert_eq!(
+            sent_from_elsewhere.mail_from,
+            "Security <security@acme.example>"
+        );
+        for refused in [
+            "x".repeat(61),
+            "Acme\nBcc: victim@example.com".to_owned(),
+            "Acme\u{202E}evil".to_owned(),
+        ] {
+            assert!(
+                matches!(
+                    with_name(&refused),
+                    Err(SettingsError::Invalid {
+                        name: "APP_NAME",
+                        ..
+                    })
+                ),
+                "{refused:?} was accepted"
+            );
+        }
+        assert!(with_name(&"é".repeat(60)).is_ok(), "characters, not bytes");
     }
 
     #[test]

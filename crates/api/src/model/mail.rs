@@ -93,6 +93,7 @@ impl MailKind {
         }
     }
 
+    /// The subject, after the app's name (`"Session Manager: Your sign-in code"`).
     fn subject(self) -> &'static str {
         match self {
             Self::NewSignIn => "New sign-in to your account",
@@ -105,34 +106,44 @@ impl MailKind {
         }
     }
 
-    fn summary(self) -> &'static str {
+    /// What happened, naming the app (`app`) whose account it is.
+    fn summary(self, app: &str) -> String {
         match self {
-            Self::NewSignIn => "Your account was signed in to from a new device or place.",
+            Self::NewSignIn => {
+                format!("Your {app} account was signed in to from a new device or place.")
+            }
             Self::SuspiciousLoginDenied => {
-                "A sign-in request to your account was denied as \"this wasn't me\"."
+                format!("A sign-in request to your {app} account was denied as \"this wasn't me\".")
             }
-            Self::LoginRefused => {
-                "Someone signed in with your correct password and was refused: your account \
-                 already had as many sessions as it may have, or too many sign-in requests."
-            }
+            Self::LoginRefused => format!(
+                "Someone signed in to {app} with your correct password and was refused: your \
+                 account already had as many sessions as it may have, or too many sign-in \
+                 requests."
+            ),
             Self::PasswordChanged => {
-                "Your password was changed, and every other device was signed out."
+                format!("Your {app} password was changed, and every other device was signed out.")
             }
-            Self::VerifyEmail => {
-                "Please confirm that this is your address: it is where we tell you about sign-ins \
-                 and where you can recover your account. The link is valid for 24 hours."
-            }
-            Self::PasswordReset => {
-                "Someone (we hope you) asked to reset the password of your account. The link \
-                 sets a new password and signs out every device; it is valid for 30 minutes \
-                 and works once."
-            }
-            Self::SignInCode => {
-                "Someone (we hope you) entered your password on a device your account has not \
-                 used before, and no device of yours is signed in to approve it. To sign in \
-                 there, type this code on that device. It is valid for 10 minutes."
-            }
+            Self::VerifyEmail => format!(
+                "Please confirm that this is your address for {app}: it is where we tell you \
+                 about sign-ins and where you can recover your account. The link is valid for \
+                 24 hours."
+            ),
+            Self::PasswordReset => format!(
+                "Someone (we hope you) asked to reset the password of your {app} account. The \
+                 link sets a new password and signs out every device; it is valid for 30 \
+                 minutes and works once."
+            ),
+            Self::SignInCode => format!(
+                "Someone (we hope you) entered your {app} password on a device your account \
+                 has not used before, and no device of yours is signed in to approve it. To \
+                 sign in there, type this code on that device. It is valid for 10 minutes."
+            ),
         }
+    }
+
+    /// The subject line: the app's name, then what the mail is about.
+    fn subject_of(self, app: &str) -> String {
+        format!("{app}: {}", self.subject())
     }
 
     fn advice(self) -> &'static str {
@@ -286,15 +297,24 @@ impl Mail {
     }
 }
 
+/// Who a mail comes from: the app's name (`APP_NAME`) and where users reach it
+/// (`PUBLIC_URL`).
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub app_name: &'a str,
+    pub public_url: &'a str,
+}
+
 /// The mail of an outbox row (`kind` and its JSON `payload`); `secure_token` is the token
 /// of a "this wasn't me" link minted for it (see [`MailKind::offers_secure_link`]). An
 /// error says why it cannot be rendered (it never will be).
 pub fn render(
     kind: MailKind,
     payload: &str,
-    public_url: &str,
+    sender: Sender<'_>,
     secure_token: Option<&str>,
 ) -> Result<Rendered, String> {
+    let public_url = sender.public_url;
     let unreadable =
         |error: serde_json::Error| format!("unreadable {} payload: {error}", kind.as_str());
     let secure_link = secure_token.map(|token| LinkPurpose::SecureAccount.url(public_url, token));
@@ -307,7 +327,7 @@ pub fn render(
             return Ok(render_alert(
                 kind,
                 &payload.device,
-                public_url,
+                sender,
                 code,
                 secure_link,
             ));
@@ -317,26 +337,29 @@ pub fn render(
         | MailKind::LoginRefused
         | MailKind::PasswordChanged => {
             let alert: SecurityAlert = serde_json::from_str(payload).map_err(unreadable)?;
-            return Ok(render_alert(kind, &alert, public_url, None, secure_link));
+            return Ok(render_alert(kind, &alert, sender, None, secure_link));
         }
     };
     let link: LinkPayload = serde_json::from_str(payload).map_err(unreadable)?;
     let url = purpose.url(public_url, &link.token);
+    let app = sender.app_name;
+    let summary = kind.summary(app);
     Ok(Rendered {
-        subject: kind.subject().to_owned(),
+        subject: kind.subject_of(app),
         text: format!(
-            "{summary}\n\n{url}\n\n{advice}\n",
-            summary = kind.summary(),
-            advice = kind.advice()
+            "{summary}\n\n{url}\n\n{advice}\n{signature}",
+            advice = kind.advice(),
+            signature = signature_text(app),
         ),
         html: format!(
             "<!doctype html><html><body style=\"font-family:sans-serif\">\
-             <p>{summary}</p><p><a href=\"{href}\">{label}</a></p><p>{advice}</p>\
+             <p>{summary}</p><p><a href=\"{href}\">{label}</a></p><p>{advice}</p>{signature}\
              </body></html>",
-            summary = escape(kind.summary()),
+            summary = escape(&summary),
             href = escape(&url),
             label = escape(kind.subject()),
             advice = escape(kind.advice()),
+            signature = signature_html(app),
         ),
     })
 }
@@ -346,11 +369,13 @@ pub fn render(
 fn render_alert(
     kind: MailKind,
     alert: &SecurityAlert,
-    public_url: &str,
+    sender: Sender<'_>,
     code: Option<&str>,
     secure_link: Option<String>,
 ) -> Rendered {
-    let app_link = format!("{}/", public_url.trim_end_matches('/'));
+    let app = sender.app_name;
+    let summary = kind.summary(app);
+    let app_link = format!("{}/", sender.public_url.trim_end_matches('/'));
     let place = match &alert.country {
         Some(country) => format!("{} ({country})", alert.ip),
         None => alert.ip.clone(),
@@ -395,8 +420,8 @@ fn render_alert(
         ),
     };
     let text = format!(
-        "{summary}\n\n{code_text}{details}\n\n{advice}\n\n{link_text}",
-        summary = kind.summary(),
+        "{summary}\n\n{code_text}{details}\n\n{advice}\n\n{link_text}{signature}",
+        signature = signature_text(app),
         details = details
             .iter()
             .map(|(name, value)| format!("{name}: {value}"))
@@ -406,9 +431,10 @@ fn render_alert(
     );
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\">\
-         <p>{summary}</p>{code_html}<table>{rows}</table><p>{advice}</p>{link_html}\
+         <p>{summary}</p>{code_html}<table>{rows}</table><p>{advice}</p>{link_html}{signature}\
          </body></html>",
-        summary = escape(kind.summary()),
+        summary = escape(&summary),
+        signature = signature_html(app),
         rows = details
             .iter()
             .map(|(name, value)| format!(
@@ -419,10 +445,19 @@ fn render_alert(
         advice = escape(kind.advice()),
     );
     Rendered {
-        subject: kind.subject().to_owned(),
+        subject: kind.subject_of(app),
         text,
         html,
     }
+}
+
+/// The plain text's sign-off: the app's name below the usual "-- " separator.
+fn signature_text(app: &str) -> String {
+    format!("\n-- \n{app}\n")
+}
+
+fn signature_html(app: &str) -> String {
+    format!("<p style=\"color:#5d6b7e\">{}</p>", escape(app))
 }
 
 /// The address as a device that was mailed a code is shown it: enough for its owner to
@@ -463,6 +498,11 @@ pub fn retry_delay(base: Duration, attempts: u32) -> Duration {
 mod tests {
     use super::*;
 
+    const SENDER: Sender<'static> = Sender {
+        app_name: "Acme Sessions",
+        public_url: "https://sessions.example/",
+    };
+
     fn alert(kind: &str) -> SecurityAlert {
         SecurityAlert {
             kind: kind.to_owned(),
@@ -494,11 +534,20 @@ mod tests {
         let mail = render_alert(
             MailKind::NewSignIn,
             &alert("new_device"),
-            "https://sessions.example/",
+            SENDER,
             None,
             None,
         );
-        assert_eq!(mail.subject, "New sign-in to your account");
+        assert_eq!(mail.subject, "Acme Sessions: New sign-in to your account");
+        assert!(
+            mail.text
+                .starts_with("Your Acme Sessions account was signed in to")
+        );
+        assert!(
+            mail.text.ends_with("\n-- \nAcme Sessions\n"),
+            "signed with the name"
+        );
+        assert!(mail.html.contains(">Acme Sessions</p>"));
         assert!(mail.text.contains("Address: 203.0.113.9 (NL)"));
         assert!(mail.text.contains("Time: 2023-11-14 22:13 UTC"));
         assert!(
@@ -522,20 +571,16 @@ mod tests {
             "Debug hides the token"
         );
         let kind = mail.kind().unwrap();
-        let rendered = render(
-            kind,
-            &mail.payload().unwrap(),
-            "https://sessions.example",
-            None,
-        )
-        .unwrap();
-        assert_eq!(rendered.subject, "Reset your password");
+        let rendered = render(kind, &mail.payload().unwrap(), SENDER, None).unwrap();
+        assert_eq!(rendered.subject, "Acme Sessions: Reset your password");
+        assert!(rendered.text.contains("your Acme Sessions account"));
+        assert!(rendered.text.ends_with("\n-- \nAcme Sessions\n"));
         assert!(
             rendered
                 .text
                 .contains("https://sessions.example/reset-password#token=abc_123")
         );
-        assert!(render(kind, "{}", "https://sessions.example", None).is_err());
+        assert!(render(kind, "{}", SENDER, None).is_err());
     }
 
     #[test]
@@ -550,14 +595,8 @@ mod tests {
         );
         let kind = mail.kind().unwrap();
         assert_eq!(kind, MailKind::SignInCode);
-        let rendered = render(
-            kind,
-            &mail.payload().unwrap(),
-            "https://sessions.example",
-            Some("xyz_789"),
-        )
-        .unwrap();
-        assert_eq!(rendered.subject, "Your sign-in code");
+        let rendered = render(kind, &mail.payload().unwrap(), SENDER, Some("xyz_789")).unwrap();
+        assert_eq!(rendered.subject, "Acme Sessions: Your sign-in code");
         assert!(rendered.text.contains("Your code: 042917\n"));
         assert!(rendered.text.contains("Address: 203.0.113.9 (NL)"));
         assert!(
@@ -576,7 +615,7 @@ mod tests {
         let rendered = render(
             MailKind::PasswordChanged,
             &serde_json::to_string(&alert("password_changed")).unwrap(),
-            "https://sessions.example",
+            SENDER,
             None,
         )
         .unwrap();

@@ -190,13 +190,13 @@ fn render(
 ) -> Result<Rendered, Failure> {
     let kind = MailKind::parse(&row.kind)
         .ok_or_else(|| Failure::Permanent(format!("unknown mail kind {:?}", row.kind)))?;
-    mail::render(
-        kind,
-        &row.payload,
-        &state.settings.public_url(),
-        secure_token.map(Secret::expose),
-    )
-    .map_err(Failure::Permanent)
+    let public_url = state.settings.public_url();
+    let sender = mail::Sender {
+        app_name: &state.settings.app_name,
+        public_url: &public_url,
+    };
+    mail::render(kind, &row.payload, sender, secure_token.map(Secret::expose))
+        .map_err(Failure::Permanent)
 }
 
 fn message(state: &AppState, row: &OutboxRow, rendered: Rendered) -> Result<Message, Failure> {

@@ -180,6 +180,19 @@ async fn wait_for_count(client: &Client, css: &str, expected: usize) {
     .await
 }
 
+/// Whether the field says it is invalid (`aria-invalid`, which the style outlines).
+async fn assert_invalid(client: &Client, css: &str, invalid: bool) {
+    let marked = wait_for(client, css)
+        .await
+        .attr("aria-invalid")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    if marked != invalid.to_string() {
+        fail(client, &format!("{css}: aria-invalid is {marked:?}")).await;
+    }
+}
+
 async fn fill(client: &Client, css: &str, text: &str) {
     let input = wait_for(client, css).await;
     input.clear().await.unwrap();
@@ -360,9 +373,13 @@ async fn three_devices(url: &str, shots: &str) {
     let device2 = browser(&driver, &profiles.join("device2"), 1280, 900).await;
     let device3 = browser(&driver, &profiles.join("device3"), 390, 844).await;
 
-    // Device 1 signs up.
+    // Device 1 signs up. The sign-in page names the app and says how devices get in.
     device1.goto(&url).await.unwrap();
     wait_for(&device1, "#login-form").await;
+    wait_for_text(&device1, "#app-name", "Session Manager").await;
+    wait_for_text(&device1, "#policy-hint", "signed in on 2 devices at a time").await;
+    wait_for_text(&device1, "#policy-hint", "type its code on a device").await;
+    assert_eq!(device1.title().await.unwrap(), "Sign in · Session Manager");
     screenshot(&device1, "01-login").await;
     click(&device1, "#to-signup").await;
     wait_for(&device1, "#signup-form").await;
@@ -379,16 +396,34 @@ async fn three_devices(url: &str, shots: &str) {
     wait_for(&device1, "#login-form").await;
     device1.forward().await.unwrap();
     wait_for(&device1, "#signup-form").await;
-    // Inline validation before the server is asked.
+    // Inline validation before the server is asked: one message under the field, which
+    // is marked invalid.
+    wait_for_text(&device1, "#signup-password-hint", "hard to guess").await;
     fill(&device1, "#signup-password", "short").await;
     wait_for_text(&device1, "#signup-password-error", "At least 8 characters").await;
+    assert_invalid(&device1, "#signup-password", true).await;
     fill(&device1, "#signup-name", "Ada Lovelace").await;
     fill(&device1, "#signup-email", "ada@example.com").await;
+    // A guessable password: the meter's advice is the field's one message, said once.
+    fill(&device1, "#signup-password", "password1234").await;
+    wait_for_text(&device1, "#signup-password-error", "too easy to guess").await;
+    wait_for_text(&device1, "#password-strength", "Strength").await;
+    let page = wait_for(&device1, "#signup-form")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(page.matches("too easy to guess").count(), 1, "{page}");
     fill(&device1, "#signup-password", PASSWORD).await;
+    wait_for_text(&device1, "#password-strength", "Strength").await;
+    wait_for_count(&device1, "#signup-password[aria-invalid=true]", 0).await;
     screenshot(&device1, "02-signup").await;
     click(&device1, "#signup-form button[type=submit]").await;
     wait_for(&device1, "#dashboard").await;
     wait_for_text(&device1, "#user-name", "Ada Lovelace").await;
+    wait_for_text(&device1, "#app-name", "Session Manager").await;
+    // No SMTP server here: nothing was mailed, and the banner says where the link is.
+    wait_for_text(&device1, "#verify-banner", "the link is in the server log").await;
     wait_for_count(&device1, "#active-sessions li.session", 1).await;
     screenshot(&device1, "03-dashboard-device1").await;
 
@@ -437,6 +472,13 @@ async fn three_devices(url: &str, shots: &str) {
     fill(&device1, "#approval-code-input", &wrong).await;
     click(&device1, "#approve-button").await;
     wait_for_text(&device1, "#approval-error", "4 tries left").await;
+    let prompt = wait_for(&device1, "#approval-prompt")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(prompt.matches("tries left").count(), 1, "{prompt}");
+    assert_invalid(&device1, "#approval-code-input", true).await;
     screenshot(&device1, "06-device1-wrong-code").await;
     fill(&device1, "#approval-code-input", &code).await;
     click(&device1, "#approve-button").await;
@@ -501,6 +543,7 @@ async fn sign_up_and_confirm(
 ) {
     sign_up(client, url, "Ada Lovelace").await;
     wait_for_text(client, "#verify-banner", "ada@example.com").await;
+    wait_for_text(client, "#verify-banner", "we mailed a link").await;
     if let Some(shot) = shot {
         screenshot(client, shot).await;
     }

@@ -136,6 +136,11 @@ async fn the_app_is_told_the_limit_and_the_rules_instead_of_hard_coding_them() {
         .await
         .unwrap();
     assert_eq!(config["max_sessions"], 3);
+    assert_eq!(config["app_name"], "Session Manager");
+    assert_eq!(
+        config["mail_delivery"], "log",
+        "no SMTP_URL: mail only goes to the log"
+    );
     assert_eq!(config["password_min"], 8);
     assert_eq!(config["password_max"], 128);
     assert_eq!(config["idle_timeout_secs"], 3600);

@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use api::config::settings::DEFAULT_APP_NAME;
 use api::config::{LimitPolicy, Settings};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -150,8 +151,9 @@ impl Mailbox {
         self.received.lock().unwrap().clone()
     }
 
-    /// Waits until `count` messages with this subject arrived (other mail, such as the
-    /// confirmation every signup sends, is skipped).
+    /// Waits until `count` messages with this subject (after the default app name:
+    /// "Session Manager: <subject>") arrived; other mail, such as the confirmation every
+    /// signup sends, is skipped.
     pub async fn wait_for_subject(&self, subject: &str, count: usize) -> Vec<Received> {
         self.wait_for_subject_within(subject, count, Duration::from_secs(20))
             .await
@@ -163,6 +165,7 @@ impl Mailbox {
         count: usize,
         within: Duration,
     ) -> Vec<Received> {
+        let subject = format!("{DEFAULT_APP_NAME}: {subject}");
         self.wait_until(count, within, |mail| mail.subject() == subject)
             .await
     }
@@ -303,6 +306,47 @@ async fn a_password_change_is_mailed_to_the_account_address_with_the_device_and_
         .sql("SELECT sent_at IS NOT NULL AS sent, attempts FROM mail_outbox WHERE kind = 'password_changed'")
         .await;
     assert_eq!(rows, [json!({"sent": true, "attempts": 1})]);
+}
+
+#[tokio::test]
+async fn mail_is_headed_and_signed_with_the_configured_app_name_which_the_app_is_told_too() {
+    let mailbox = Mailbox::start().await;
+    let app = spawn_app_with(|settings| {
+        mail_to(mailbox.url())(settings);
+        settings.app_name = "Acme Sessions".to_owned();
+        settings.mail_from = "Acme Sessions <no-reply@acme.example>".to_owned();
+    })
+    .await;
+    let config: serde_json::Value = app
+        .device(CHROME_LINUX)
+        .get("/api/config")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["app_name"], "Acme Sessions");
+    assert_eq!(config["mail_delivery"], "smtp", "mail really leaves");
+
+    let _device = app.user_with_one_session().await;
+    let mail = mailbox.wait_for(1, Duration::from_secs(10)).await.remove(0);
+    assert_eq!(mail.subject(), "Acme Sessions: Confirm your e-mail address");
+    assert!(
+        mail.data
+            .contains("From: \"Acme Sessions\" <no-reply@acme.example>")
+    );
+    let text = mail.text();
+    assert!(
+        text.contains("this is your address for Acme Sessions"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nAcme Sessions\n"),
+        "signed with the name: {text}"
+    );
+    assert!(
+        !text.contains("Session Manager"),
+        "no other product's name: {text}"
+    );
 }
 
 #[tokio::test]

@@ -84,6 +84,38 @@ async fn the_confirmation_can_be_mailed_again_a_few_times_an_hour() {
 }
 
 #[tokio::test]
+async fn asking_for_a_link_says_it_is_on_its_way_only_when_mail_really_leaves() {
+    let message = async |response: reqwest::Response| {
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let body: Value = response.json().await.unwrap();
+        body["message"].as_str().unwrap_or_default().to_owned()
+    };
+    let reset = json!({"email": "ada@example.com"});
+
+    // No SMTP_URL: the mail is written to the server's log, and the answer says so.
+    let logged = spawn_app().await;
+    let device = logged.user_with_one_session().await;
+    let resent = message(device.post("/api/me/email-verification", json!({})).await).await;
+    assert_eq!(
+        resent,
+        "Mail is not set up on this server; the link is in the server log."
+    );
+    let asked = message(device.post("/api/auth/password-reset", reset.clone()).await).await;
+    assert!(
+        asked.starts_with("Mail is not set up on this server."),
+        "{asked}"
+    );
+    assert!(asked.contains("in the server log"), "{asked}");
+
+    let (mailed, _mailbox) = app_with_mailbox().await;
+    let device = mailed.user_with_one_session().await;
+    let resent = message(device.post("/api/me/email-verification", json!({})).await).await;
+    assert_eq!(resent, "A new link is on its way to ada@example.com.");
+    let asked = message(device.post("/api/auth/password-reset", reset).await).await;
+    assert!(asked.contains("is on its way"), "{asked}");
+}
+
+#[tokio::test]
 async fn a_password_reset_ends_every_session_request_and_the_old_password() {
     let (app, mailbox) = app_with_mailbox().await;
     let first = verified_user(&app, &mailbox).await;

@@ -174,7 +174,7 @@ async fn with_the_password_but_not_the_mailbox_an_attacker_gets_no_session_and_t
         .await;
         assert_eq!(
             wrong["error"],
-            format!("Wrong code, {tries_left} tries left")
+            format!("Wrong code, {}", shared::rules::tries_left(tries_left))
         );
     }
     assert_error(

@@ -4,11 +4,12 @@ use shared::rules::{PASSWORD_MAX, PASSWORD_MIN};
 
 use crate::state::AppState;
 
-/// The rules the app shows (limit, lifetimes, password length), so it hard-codes none.
+/// The rules the app shows (limit, lifetimes, password length), its name and whether mail
+/// really leaves, so it hard-codes none.
 #[utoipa::path(
     tag = "operations",
     operation_id = "client_config",
-    summary = "The rules the app shows (limit, policy, lifetimes, password length)",
+    summary = "The app's name and the rules it shows (limit, policy, lifetimes, password length, mail delivery)",
     security(()),
     responses((status = 200, description = "The configuration", body = ClientConfig))
 )]
@@ -17,6 +18,13 @@ pub async fn client_config(state: web::Data<AppState>) -> HttpResponse {
     let settings = &state.settings;
     let count = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
     HttpResponse::Ok().json(ClientConfig {
+        app_name: settings.app_name.clone(),
+        mail_delivery: if settings.smtp_url.is_some() {
+            "smtp"
+        } else {
+            "log"
+        }
+        .to_owned(),
         max_sessions: u32::try_from(state.limits().max_sessions()).unwrap_or(u32::MAX),
         limit_policy: settings.limit_policy.as_str().to_owned(),
         fresh_session_secs: settings.fresh_session.as_secs(),

@@ -54,9 +54,12 @@ pub async fn resend_verification(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     recovery::resend_verification(&state, &auth, &client).await?;
-    Ok(HttpResponse::Accepted().json(MailQueued {
-        message: format!("A new link is on its way to {}.", auth.user.email),
-    }))
+    let message = if mail_leaves(&state) {
+        format!("A new link is on its way to {}.", auth.user.email)
+    } else {
+        MAIL_IS_LOGGED.to_owned()
+    };
+    Ok(HttpResponse::Accepted().json(MailQueued { message }))
 }
 
 #[utoipa::path(
@@ -78,11 +81,26 @@ pub async fn request_password_reset(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     recovery::request_password_reset(&state, &body.email, &client).await?;
+    let message = if mail_leaves(&state) {
+        "If this address belongs to an account and is confirmed, a link to reset the password \
+         is on its way. It is valid for 30 minutes."
+    } else {
+        "Mail is not set up on this server. If this address belongs to an account and is \
+         confirmed, the link to reset the password is in the server log. It is valid for 30 \
+         minutes."
+    };
     Ok(HttpResponse::Accepted().json(MailQueued {
-        message: "If this address belongs to an account and is confirmed, a link to reset the \
-                  password is on its way. It is valid for 30 minutes."
-            .to_owned(),
+        message: message.to_owned(),
     }))
+}
+
+/// What a request for mail is told when mail is only written to the log (no `SMTP_URL`).
+const MAIL_IS_LOGGED: &str = "Mail is not set up on this server; the link is in the server log.";
+
+/// Whether mail really leaves (`SMTP_URL`); without it the mailer writes mail to the log,
+/// and saying "on its way" would be untrue.
+fn mail_leaves(state: &AppState) -> bool {
+    state.settings.smtp_url.is_some()
 }
 
 #[utoipa::path(
