@@ -7,7 +7,7 @@
 //! token is minted only when the new device completes with its pending token, once.
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use shared::{PendingApproval, Secret};
 use uuid::Uuid;
 
@@ -29,6 +29,7 @@ use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::approvals::{self as stored, ApprovalRow, NewApproval, Scope};
 use crate::storage::sessions::SessionRow;
+use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 use crate::wire;
 
@@ -117,7 +118,7 @@ pub async fn answer(
 ) -> Result<ApprovalStatus, Error> {
     let mut conn = state.pool.get().await?;
     // An answer that ends in an error (a wrong code, a lock, the limit) still commits.
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
         let result = answer_locked(conn, &mut changes, state, by, approval_id, &answer).await?;
         changes.save(conn).await?;
@@ -329,6 +330,22 @@ pub fn refused(status: ApprovalStatus, action: Action) -> Error {
     }
 }
 
+/// Whose request this is, if `pending_token` is its token: read before any lock, so that a
+/// transaction on the request can lock the user's row first, as every transaction does
+/// (a request's user never changes). The order matters: a transaction that held the
+/// request and then needed the user's row (a foreign key check of the activity log takes
+/// a share lock on it) would wait on an approval that holds the user's row and waits for
+/// the request — a deadlock.
+pub async fn user_of(
+    conn: &mut AsyncPgConnection,
+    approval_id: Uuid,
+    pending_token: &Secret,
+) -> Result<Uuid, Error> {
+    Ok(find_with_token(conn, approval_id, pending_token)
+        .await?
+        .user_id)
+}
+
 /// The request with this id, locked for the transaction, if `pending_token` is its token.
 pub async fn lock_with_token(
     conn: &mut AsyncPgConnection,
@@ -386,9 +403,11 @@ pub async fn cancel(
 ) -> Result<ApprovalStatus, Error> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
+    let user_id = user_of(&mut conn, approval_id, pending_token).await?;
     let status = conn
-        .transaction::<_, Error, _>(async |conn| {
+        .transaction_with_retries(async |conn| {
             let mut changes = Changes::default();
+            users::lock(conn, user_id).await?;
             let approval = lock_with_token(conn, approval_id, pending_token).await?;
             let status = transition(approval.status, Action::Cancel)?;
             stored::set_status(conn, approval_id, status, None, now).await?;
@@ -425,9 +444,11 @@ pub async fn complete(
 ) -> Result<(UserRow, SessionRow, String), Error> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
+    let user_id = user_of(&mut conn, approval_id, pending_token).await?;
     let done = conn
-        .transaction::<_, Error, _>(async |conn| {
+        .transaction_with_retries(async |conn| {
             let mut changes = Changes::default();
+            users::lock(conn, user_id).await?;
             let approval = lock_with_token(conn, approval_id, pending_token).await?;
             // A mailed code completes with the code (`admission::confirm_email_code`).
             if approval.channel != ApprovalChannel::Device {
@@ -507,8 +528,13 @@ fn record_expired(changes: &mut Changes, expired: &[ApprovalRow], now: DateTime<
 pub async fn expire_if_lapsed(state: &AppState, approval_id: Uuid) -> Result<(), Error> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    // The user's row first, as everywhere.
+    let Some(approval) = stored::find(&mut conn, approval_id).await? else {
+        return Ok(());
+    };
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
+        users::lock(conn, approval.user_id).await?;
         expire(conn, &mut changes, Scope::One(approval_id), now).await?;
         changes.save(conn).await
     })
