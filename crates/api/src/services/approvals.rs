@@ -436,7 +436,11 @@ pub async fn cancel(
 }
 
 /// The new device trades its pending token for a session, once: the user, the session and
-/// the cookie token.
+/// the cookie token. Only before the request's deadline: to be approved while pending, to
+/// be completed once approved (`APPROVAL_TTL_SECS` from the approval). Past it, the
+/// request expires then and there, as the sweeper would expire it — the session kept for
+/// it ends (`not_completed`) and frees its slot, both sides hear `expired` — and the
+/// device gets 410 `approval_expired`, as for any expired request.
 pub async fn complete(
     state: &AppState,
     approval_id: Uuid,
@@ -445,47 +449,48 @@ pub async fn complete(
     let now = state.now();
     let mut conn = state.pool.get().await?;
     let user_id = user_of(&mut conn, approval_id, pending_token).await?;
-    let done = conn
-        .transaction_with_retries(async |conn| {
-            let mut changes = Changes::default();
-            users::lock(conn, user_id).await?;
-            let approval = lock_with_token(conn, approval_id, pending_token).await?;
-            // A mailed code completes with the code (`admission::confirm_email_code`).
-            if approval.channel != ApprovalChannel::Device {
-                return Err(NO_SUCH_REQUEST);
-            }
-            if approval.status.is_pending() && approval.expires_at <= now {
-                return Err(Error::Approval(Refusal::Expired));
-            }
-            transition(approval.status, Action::Complete)?;
-            let session_id = approval
-                .session_id
-                .ok_or_else(|| Error::internal("an approved login request has no session"))?;
-            let token = sessions::rotate_token(conn, session_id).await?;
-            stored::set_completed(conn, approval_id).await?;
-            let session = crate::storage::sessions::find(conn, session_id)
-                .await?
-                .filter(|session| session.end_reason.is_none())
-                // Revoked between approval and completion.
-                .ok_or(Error::InvalidSession)?;
-            changes.log(
-                NewEntry::new(approval.user_id, ActivityKind::Login, now)
-                    .session(session_id)
-                    .from_device(&approval.ip, approval.device_label())
-                    .detail("approved by another device"),
-            );
-            // The owner approved it: recorded, no alert.
-            alerts::signed_in(conn, &mut changes, &session, &approval.client(), now, false).await?;
-            changes.announce(Event::ApprovalCompleted {
-                user_id: approval.user_id,
-                approval_id,
-            });
-            let user = users::find(conn, approval.user_id).await?;
+    // An expiry found here still commits (returned as the inner error).
+    conn.transaction_with_retries(async |conn| {
+        let mut changes = Changes::default();
+        users::lock(conn, user_id).await?;
+        let approval = lock_with_token(conn, approval_id, pending_token).await?;
+        // A mailed code completes with the code (`admission::confirm_email_code`).
+        if approval.channel != ApprovalChannel::Device {
+            return Err(NO_SUCH_REQUEST);
+        }
+        if !approval.status.is_final() && approval.expires_at <= now {
+            expire(conn, &mut changes, Scope::One(approval_id), now).await?;
             changes.save(conn).await?;
-            Ok((user, session, token))
-        })
-        .await?;
-    Ok(done)
+            return Ok(Err(Error::Approval(Refusal::Expired)));
+        }
+        transition(approval.status, Action::Complete)?;
+        let session_id = approval
+            .session_id
+            .ok_or_else(|| Error::internal("an approved login request has no session"))?;
+        let token = sessions::rotate_token(conn, session_id).await?;
+        stored::set_completed(conn, approval_id).await?;
+        let session = crate::storage::sessions::find(conn, session_id)
+            .await?
+            .filter(|session| session.end_reason.is_none())
+            // Revoked between approval and completion.
+            .ok_or(Error::InvalidSession)?;
+        changes.log(
+            NewEntry::new(approval.user_id, ActivityKind::Login, now)
+                .session(session_id)
+                .from_device(&approval.ip, approval.device_label())
+                .detail("approved by another device"),
+        );
+        // The owner approved it: recorded, no alert.
+        alerts::signed_in(conn, &mut changes, &session, &approval.client(), now, false).await?;
+        changes.announce(Event::ApprovalCompleted {
+            user_id: approval.user_id,
+            approval_id,
+        });
+        let user = users::find(conn, approval.user_id).await?;
+        changes.save(conn).await?;
+        Ok(Ok((user, session, token)))
+    })
+    .await?
 }
 
 /// Expires requests whose time is up (pending, or approved and never completed: their
