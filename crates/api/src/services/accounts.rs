@@ -1,6 +1,5 @@
 //! Accounts: signup, profile and password changes.
 
-use diesel_async::AsyncConnection;
 use shared::Secret;
 
 use crate::error::Error;
@@ -15,6 +14,7 @@ use crate::services::{alerts, in_flight, recovery, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions::SessionRow;
+use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 
 pub struct Signup {
@@ -47,7 +47,7 @@ pub async fn sign_up(
         .with_device_id(crate::model::secrets::DeviceCookies::new_device_id());
     let mut conn = state.pool.get().await?;
     let created = conn
-        .transaction::<_, Error, _>(async |conn| {
+        .transaction_with_retries(async |conn| {
             let mut changes = Changes::default();
             let user = users::insert(conn, &email, &name, &password_hash, now)
                 .await?
@@ -90,7 +90,7 @@ pub async fn rename(state: &AppState, auth: &Authenticated, name: &str) -> Resul
     let now = state.now();
     let mut conn = state.pool.get().await?;
     let user = conn
-        .transaction::<_, Error, _>(async |conn| {
+        .transaction_with_retries(async |conn| {
             let mut changes = Changes::default();
             let user = users::set_name(conn, auth.user.id, &name, now).await?;
             changes.log(
@@ -135,8 +135,10 @@ pub async fn change_password(
     let user_id = auth.user.id;
     let mut conn = state.pool.get().await?;
     let token = conn
-        .transaction::<_, Error, _>(async |conn| {
+        .transaction_with_retries(async |conn| {
             let mut changes = Changes::default();
+            // The user's row first, as in every transaction on a user's sessions and requests.
+            users::lock(conn, user_id).await?;
             // A young session must not lock the older ones out (checked again under the
             // transaction, after the hashing).
             sessions::ensure_oldest_or_trusted(conn, state, auth).await?;

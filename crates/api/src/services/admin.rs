@@ -4,7 +4,6 @@
 //! user's log says "by administrator".
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use serde::Serialize;
 use shared::{PendingApproval, SessionInfo};
 use uuid::Uuid;
@@ -20,6 +19,7 @@ use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions as stored_sessions;
 use crate::storage::throttle as stored_throttle;
+use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 use crate::wire;
 
@@ -92,7 +92,9 @@ pub async fn revoke(state: &AppState, email: &str, session_id: Uuid) -> Result<S
     let now = state.now();
     let lifetimes = state.lifetimes();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
+        // The user's row first, as in every transaction on a user's sessions and requests.
+        users::lock(conn, user.id).await?;
         let session = stored_sessions::find(conn, session_id)
             .await?
             .filter(|session| session.user_id == user.id && session.end_reason.is_none())
@@ -133,7 +135,7 @@ pub async fn revoke_all(state: &AppState, email: &str) -> Result<RevokedAll, Err
     let user = find_user(state, email).await?;
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         // The user's row lock orders this against a login deciding on the limit.
         users::lock(conn, user.id).await?;
         let mut changes = Changes::default();

@@ -1,7 +1,7 @@
 //! Logging in: throttling, the password check, and the admission decision taken under
 //! the user's row lock — again, once a device typed the code mailed to it.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use shared::Secret;
 
 use crate::error::Error;
@@ -21,6 +21,7 @@ use crate::state::AppState;
 use crate::storage::activity::{self, NewEntry};
 use crate::storage::approvals::{self as stored_approvals, ApprovalRow};
 use crate::storage::sessions::{self as stored_sessions, SessionRow};
+use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 
 /// What a correct password led to.
@@ -175,7 +176,7 @@ pub async fn admit(
     admission: &Admission<'_>,
 ) -> Result<LoginOutcome, Error> {
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
         let outcome = decide_locked(conn, &mut changes, state, &user, admission).await?;
         // Expiries found on the way are real even when this login is refused.
@@ -373,7 +374,7 @@ async fn confirm_in_transaction(
         .await?
         .user_id;
     // A wrong code, a lock or an expiry still commits (returned as the inner error).
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
         users::lock(conn, user_id).await?;
         let result =

@@ -7,7 +7,7 @@
 //! token is minted only when the new device completes with its pending token, once.
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use shared::{PendingApproval, Secret};
 use uuid::Uuid;
 
@@ -29,6 +29,7 @@ use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::approvals::{self as stored, ApprovalRow, NewApproval, Scope};
 use crate::storage::sessions::SessionRow;
+use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 use crate::wire;
 
@@ -117,7 +118,7 @@ pub async fn answer(
 ) -> Result<ApprovalStatus, Error> {
     let mut conn = state.pool.get().await?;
     // An answer that ends in an error (a wrong code, a lock, the limit) still commits.
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
         let result = answer_locked(conn, &mut changes, state, by, approval_id, &answer).await?;
         changes.save(conn).await?;
@@ -329,6 +330,22 @@ pub fn refused(status: ApprovalStatus, action: Action) -> Error {
     }
 }
 
+/// Whose request this is, if `pending_token` is its token: read before any lock, so that a
+/// transaction on the request can lock the user's row first, as every transaction does
+/// (a request's user never changes). The order matters: a transaction that held the
+/// request and then needed the user's row (a foreign key check of the activity log takes
+/// a share lock on it) would wait on an approval that holds the user's row and waits for
+/// the request — a deadlock.
+pub async fn user_of(
+    conn: &mut AsyncPgConnection,
+    approval_id: Uuid,
+    pending_token: &Secret,
+) -> Result<Uuid, Error> {
+    Ok(find_with_token(conn, approval_id, pending_token)
+        .await?
+        .user_id)
+}
+
 /// The request with this id, locked for the transaction, if `pending_token` is its token.
 pub async fn lock_with_token(
     conn: &mut AsyncPgConnection,
@@ -386,9 +403,11 @@ pub async fn cancel(
 ) -> Result<ApprovalStatus, Error> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
+    let user_id = user_of(&mut conn, approval_id, pending_token).await?;
     let status = conn
-        .transaction::<_, Error, _>(async |conn| {
+        .transaction_with_retries(async |conn| {
             let mut changes = Changes::default();
+            users::lock(conn, user_id).await?;
             let approval = lock_with_token(conn, approval_id, pending_token).await?;
             let status = transition(approval.status, Action::Cancel)?;
             stored::set_status(conn, approval_id, status, None, now).await?;
@@ -417,7 +436,11 @@ pub async fn cancel(
 }
 
 /// The new device trades its pending token for a session, once: the user, the session and
-/// the cookie token.
+/// the cookie token. Only before the request's deadline: to be approved while pending, to
+/// be completed once approved (`APPROVAL_TTL_SECS` from the approval). Past it, the
+/// request expires then and there, as the sweeper would expire it — the session kept for
+/// it ends (`not_completed`) and frees its slot, both sides hear `expired` — and the
+/// device gets 410 `approval_expired`, as for any expired request.
 pub async fn complete(
     state: &AppState,
     approval_id: Uuid,
@@ -425,46 +448,49 @@ pub async fn complete(
 ) -> Result<(UserRow, SessionRow, String), Error> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    let done = conn
-        .transaction::<_, Error, _>(async |conn| {
-            let mut changes = Changes::default();
-            let approval = lock_with_token(conn, approval_id, pending_token).await?;
-            // A mailed code completes with the code (`admission::confirm_email_code`).
-            if approval.channel != ApprovalChannel::Device {
-                return Err(NO_SUCH_REQUEST);
-            }
-            if approval.status.is_pending() && approval.expires_at <= now {
-                return Err(Error::Approval(Refusal::Expired));
-            }
-            transition(approval.status, Action::Complete)?;
-            let session_id = approval
-                .session_id
-                .ok_or_else(|| Error::internal("an approved login request has no session"))?;
-            let token = sessions::rotate_token(conn, session_id).await?;
-            stored::set_completed(conn, approval_id).await?;
-            let session = crate::storage::sessions::find(conn, session_id)
-                .await?
-                .filter(|session| session.end_reason.is_none())
-                // Revoked between approval and completion.
-                .ok_or(Error::InvalidSession)?;
-            changes.log(
-                NewEntry::new(approval.user_id, ActivityKind::Login, now)
-                    .session(session_id)
-                    .from_device(&approval.ip, approval.device_label())
-                    .detail("approved by another device"),
-            );
-            // The owner approved it: recorded, no alert.
-            alerts::signed_in(conn, &mut changes, &session, &approval.client(), now, false).await?;
-            changes.announce(Event::ApprovalCompleted {
-                user_id: approval.user_id,
-                approval_id,
-            });
-            let user = users::find(conn, approval.user_id).await?;
+    let user_id = user_of(&mut conn, approval_id, pending_token).await?;
+    // An expiry found here still commits (returned as the inner error).
+    conn.transaction_with_retries(async |conn| {
+        let mut changes = Changes::default();
+        users::lock(conn, user_id).await?;
+        let approval = lock_with_token(conn, approval_id, pending_token).await?;
+        // A mailed code completes with the code (`admission::confirm_email_code`).
+        if approval.channel != ApprovalChannel::Device {
+            return Err(NO_SUCH_REQUEST);
+        }
+        if !approval.status.is_final() && approval.expires_at <= now {
+            expire(conn, &mut changes, Scope::One(approval_id), now).await?;
             changes.save(conn).await?;
-            Ok((user, session, token))
-        })
-        .await?;
-    Ok(done)
+            return Ok(Err(Error::Approval(Refusal::Expired)));
+        }
+        transition(approval.status, Action::Complete)?;
+        let session_id = approval
+            .session_id
+            .ok_or_else(|| Error::internal("an approved login request has no session"))?;
+        let token = sessions::rotate_token(conn, session_id).await?;
+        stored::set_completed(conn, approval_id).await?;
+        let session = crate::storage::sessions::find(conn, session_id)
+            .await?
+            .filter(|session| session.end_reason.is_none())
+            // Revoked between approval and completion.
+            .ok_or(Error::InvalidSession)?;
+        changes.log(
+            NewEntry::new(approval.user_id, ActivityKind::Login, now)
+                .session(session_id)
+                .from_device(&approval.ip, approval.device_label())
+                .detail("approved by another device"),
+        );
+        // The owner approved it: recorded, no alert.
+        alerts::signed_in(conn, &mut changes, &session, &approval.client(), now, false).await?;
+        changes.announce(Event::ApprovalCompleted {
+            user_id: approval.user_id,
+            approval_id,
+        });
+        let user = users::find(conn, approval.user_id).await?;
+        changes.save(conn).await?;
+        Ok(Ok((user, session, token)))
+    })
+    .await?
 }
 
 /// Expires requests whose time is up (pending, or approved and never completed: their
@@ -507,8 +533,13 @@ fn record_expired(changes: &mut Changes, expired: &[ApprovalRow], now: DateTime<
 pub async fn expire_if_lapsed(state: &AppState, approval_id: Uuid) -> Result<(), Error> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    // The user's row first, as everywhere.
+    let Some(approval) = stored::find(&mut conn, approval_id).await? else {
+        return Ok(());
+    };
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
+        users::lock(conn, approval.user_id).await?;
         expire(conn, &mut changes, Scope::One(approval_id), now).await?;
         changes.save(conn).await
     })

@@ -97,6 +97,8 @@ fn batch_size() -> usize {
 /// Sends the mail that is due, as far as the SMTP server takes it.
 pub async fn deliver_due(state: &AppState, transport: &Transport) -> Result<Delivered, Error> {
     let mut conn = state.pool.get().await?;
+    // Not `storage::transaction::run`, which runs a transaction again after a conflict: this
+    // one sends mail, which a second run would send again (a failed pass is retried later).
     conn.transaction::<_, Error, _>(async |conn| deliver_batch(state, transport, conn).await)
         .await
 }

@@ -1,6 +1,9 @@
 //! What the API does, as functions of the state: each takes validated input, runs one
 //! transaction that applies `model`'s rules to `storage`'s rows, records what changed in the
 //! activity log and announces it through `events` after the commit. No HTTP in here.
+//!
+//! Transactions run through `storage::transaction::run` (again after a deadlock) and lock
+//! in one order: the user's row first, then the user's sessions, requests and links.
 
 pub mod accounts;
 pub mod activity;

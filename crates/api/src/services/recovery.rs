@@ -4,7 +4,7 @@
 //! "this wasn't me" link of security mail.
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use shared::Secret;
 use uuid::Uuid;
 
@@ -21,6 +21,7 @@ use crate::services::{Authenticated, alerts, in_flight, sessions, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::email_links;
+use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 
 /// Mints a link for `user`'s current address and stores its hash; the token is returned.
@@ -101,15 +102,20 @@ pub async fn secure_account(
 ) -> Result<Secured, Error> {
     let token_hash = hash_of(token)?;
     let now = state.now();
+    let purpose = LinkPurpose::SecureAccount;
     let mut conn = state.pool.get().await?;
+    // The user's row is locked first, as in every transaction: whose link, read unlocked.
+    let owner = email_links::peek(&mut conn, purpose.as_str(), &token_hash, now)
+        .await?
+        .ok_or(Error::InvalidLink)?;
     let secured = conn
-        .transaction::<_, Error, _>(async |conn| {
-            let purpose = LinkPurpose::SecureAccount;
+        .transaction_with_retries(async |conn| {
+            // Ordered against a login deciding on the limit, as a password reset is.
+            let user = users::lock(conn, owner).await?;
             let user_id = email_links::redeem(conn, purpose.as_str(), &token_hash, now)
                 .await?
+                .filter(|user_id| *user_id == owner)
                 .ok_or(Error::InvalidLink)?;
-            // Ordered against a login deciding on the limit, as a password reset is.
-            let user = users::lock(conn, user_id).await?;
             // The browsers that signed in before are strangers again (the intruder's too).
             users::forget_devices(conn, user_id, now).await?;
             let mut changes = Changes::default();
@@ -160,7 +166,7 @@ pub async fn verify_email(state: &AppState, token: &Secret) -> Result<UserRow, E
     let purpose = LinkPurpose::VerifyEmail;
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let user_id = email_links::redeem(conn, purpose.as_str(), &hash_of(token)?, now)
             .await?
             .ok_or(Error::InvalidLink)?;
@@ -186,7 +192,7 @@ pub async fn resend_verification(
     throttle::begin_mail_request(state, &client.ip, &email).await?;
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
         send_link(
             conn,
@@ -214,7 +220,7 @@ pub async fn request_password_reset(
     throttle::begin_mail_request(state, &client.ip, &email).await?;
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let Some(user) = users::find_by_email(conn, &email).await? else {
             return Ok(());
         };
@@ -255,12 +261,14 @@ pub async fn complete_password_reset(
     let new_hash = state.hasher.hash(new_password.into_secret()).await?;
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
+        // The user's row lock orders this against a login deciding on the limit; it comes
+        // first, as in every transaction (whose link it is was read above, unlocked).
+        users::lock(conn, user.id).await?;
         let user_id = email_links::redeem(conn, purpose.as_str(), &token_hash, now)
             .await?
+            .filter(|user_id| *user_id == user.id)
             .ok_or(Error::InvalidLink)?;
-        // The user's row lock orders this against a login deciding on the limit.
-        users::lock(conn, user_id).await?;
         email_links::void_unused(conn, user_id, purpose.as_str(), now).await?;
         users::set_password_hash(conn, user_id, &new_hash, now).await?;
         // No browser is recognised on its word from before: whoever reset the password gets

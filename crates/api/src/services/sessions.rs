@@ -2,7 +2,7 @@
 //! session row and its token are made), ending, listing and the session log.
 
 use chrono::{DateTime, Utc};
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 use shared::{ReplacedBy, SessionHistoryEntry, SessionInfo};
 use uuid::Uuid;
 
@@ -16,7 +16,8 @@ use crate::services::in_flight;
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions::{self as stored, Lapsed, NewSession, SessionRow};
-use crate::storage::users::UserRow;
+use crate::storage::transaction::TransactionWithRetries;
+use crate::storage::users::{self, UserRow};
 use crate::wire;
 
 /// A request made with a valid, active session.
@@ -101,8 +102,10 @@ async fn end_if_lapsed(
         return Ok(None);
     };
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
+        // The user's row first, as in every transaction on a user's sessions and requests.
+        users::lock(conn, session.user_id).await?;
         if let Some(ended) = stored::end(
             conn,
             session.user_id,
@@ -327,7 +330,9 @@ pub async fn end_unreachable(state: &AppState) -> Result<usize, Error> {
     let now = state.now();
     let reason = EndReason::KeyChanged;
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    // No user lock: nothing else runs yet on this instance, and a login on another one
+    // that meets this bulk update is retried by the conflict's loser.
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
         let ended = stored::end_all_open(conn, reason, now).await?;
         for session in &ended {
@@ -421,8 +426,9 @@ async fn end_one(
 ) -> Result<bool, Error> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
+        users::lock(conn, auth.user.id).await?;
         if target != auth.session.id
             && let Some(target_session) = stored::find(conn, target).await?
             && target_session.user_id == auth.user.id
@@ -456,8 +462,9 @@ async fn end_one(
 pub async fn revoke_others(state: &AppState, auth: &Authenticated) -> Result<usize, Error> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let mut changes = Changes::default();
+        users::lock(conn, auth.user.id).await?;
         ensure_oldest_or_trusted(conn, state, auth).await?;
         let ended = end_others(
             conn,

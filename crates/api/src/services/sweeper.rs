@@ -2,16 +2,17 @@
 //! the event bus), and purges rows past retention. Every instance runs the loop; whichever
 //! holds the PostgreSQL advisory lock does the pass, the others skip it.
 
-use diesel_async::{AsyncConnection, AsyncPgConnection};
+use diesel_async::AsyncPgConnection;
 
 use crate::error::Error;
 use crate::events::Changes;
 use crate::services::{approvals, sessions};
 use crate::state::AppState;
 use crate::storage::approvals::Scope;
+use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::{
     activity, approvals as stored_approvals, email_links, locks, outbox,
-    sessions as stored_sessions, throttle,
+    sessions as stored_sessions, throttle, users,
 };
 
 /// What one pass did.
@@ -64,8 +65,19 @@ pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
 async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<Swept, Error> {
     let now = state.now();
     let (sessions_ended, approvals_expired) = conn
-        .transaction::<_, Error, _>(async |conn| {
+        .transaction_with_retries(async |conn| {
             let mut changes = Changes::default();
+            // The users' rows first, as in every transaction on a user's sessions and
+            // requests (here in the order of their ids): those whose sessions or requests
+            // lapsed, from unlocked reads. At a fixed `now` what has lapsed only becomes
+            // less, so the updates below touch no other user's rows.
+            let mut lapsed_users =
+                stored_sessions::users_with_lapsed(conn, now, state.lifetimes()).await?;
+            lapsed_users.extend(stored_approvals::users_with_lapsed(conn, now).await?);
+            if lapsed_users.is_empty() {
+                return Ok((0, 0));
+            }
+            users::lock_all(conn, &lapsed_users).await?;
             let lapsed = stored_sessions::end_lapsed(conn, None, now, state.lifetimes()).await?;
             sessions::record_lapsed(&mut changes, &lapsed, now);
             let expired = approvals::expire(conn, &mut changes, Scope::All, now).await?;

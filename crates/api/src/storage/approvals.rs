@@ -269,6 +269,25 @@ async fn expire_lapsed_in(
     }
 }
 
+/// The users with a request in flight (pending, or approved and not completed) whose time
+/// is up (what `expire_lapsed` would expire).
+pub async fn users_with_lapsed(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> QueryResult<Vec<Uuid>> {
+    login_approvals::table
+        .filter(
+            login_approvals::status
+                .eq(ApprovalStatus::Pending)
+                .or(login_approvals::status.eq(ApprovalStatus::Approved)),
+        )
+        .filter(login_approvals::expires_at.le(now))
+        .select(login_approvals::user_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
 /// Cancels the user's requests still in flight (pending, or approved but not completed);
 /// returns them as they were.
 pub async fn cancel_open(

@@ -1,5 +1,6 @@
 //! Storage: queries only, one module per table, plus the pool and migrations (`db`), the
-//! batched per-worker session read (`lookup`) and the login-failure counters (`throttle`).
+//! one way to run a transaction (`transaction`), the batched per-worker session read
+//! (`lookup`) and the login-failure counters (`throttle`).
 //! What a query's result means is decided above, in `services`, with `model`'s rules.
 
 pub mod activity;
@@ -14,6 +15,7 @@ pub mod outbox;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;
+pub mod transaction;
 pub mod users;
 
 pub use db::{DbConn, DbPool};

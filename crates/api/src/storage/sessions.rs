@@ -383,6 +383,28 @@ pub async fn end_lapsed(
     }
 }
 
+/// The users with an open session whose time is up (what `end_lapsed` would end).
+pub async fn users_with_lapsed(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    lifetimes: Lifetimes,
+) -> QueryResult<Vec<Uuid>> {
+    let idle_since = now
+        .checked_sub_signed(chrono_duration(lifetimes.idle))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    sessions::table
+        .filter(sessions::ended_at.is_null())
+        .filter(
+            sessions::expires_at
+                .le(now)
+                .or(sessions::last_seen_at.le(idle_since)),
+        )
+        .select(sessions::user_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
 /// `(last_seen_at, expires_at)` of the user's open sessions: what a decision about the
 /// limit is taken on (one prepared query over the user's few rows).
 pub async fn open_times(

@@ -80,6 +80,19 @@ pub async fn lock(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<Us
         .await
 }
 
+/// Locks the rows of these users for the rest of the transaction, in the order of their
+/// ids (the one order for locking several).
+pub async fn lock_all(conn: &mut AsyncPgConnection, user_ids: &[Uuid]) -> QueryResult<()> {
+    users::table
+        .filter(users::id.eq_any(user_ids))
+        .order(users::id)
+        .select(users::id)
+        .for_update()
+        .load::<Uuid>(conn)
+        .await
+        .map(|_| ())
+}
+
 pub async fn set_name(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,

@@ -331,6 +331,99 @@ async fn approvals_granted_at_the_same_time_never_exceed_the_limit() {
     );
 }
 
+/// Approving on the signed-in device while the new device withdraws or completes: both
+/// take the user's row lock first, so neither waits on the other in a cycle (a deadlock
+/// PostgreSQL breaks by aborting one, which was a 500).
+#[tokio::test]
+async fn approving_while_the_new_device_cancels_or_completes_never_fails_with_a_server_error() {
+    let app = spawn_app_with(|settings| settings.max_approval_requests_per_hour = 1000).await;
+    let first = app.user_with_one_session().await;
+    for round in 0..30 {
+        let waiting = app
+            .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+            .await;
+        let cancel_path = format!("/api/login/approvals/{}/cancel", waiting.id);
+        let cancel = || {
+            waiting
+                .device
+                .post(&cancel_path, json!({"pending_token": waiting.token}))
+        };
+        let (approved, answered) = if round % 2 == 0 {
+            tokio::join!(waiting.approve_from(&first), cancel())
+        } else {
+            tokio::join!(waiting.approve_from(&first), waiting.complete())
+        };
+        let (approved, answered) = (approved.status(), answered.status());
+        assert!(
+            !approved.is_server_error() && !answered.is_server_error(),
+            "round {round}: approve {approved}, {} {answered}",
+            if round % 2 == 0 { "cancel" } else { "complete" }
+        );
+        // Back to one session for the next round, whichever came first.
+        if answered == StatusCode::OK && round % 2 == 1 {
+            assert_eq!(
+                waiting
+                    .device
+                    .post("/api/auth/logout", json!({}))
+                    .await
+                    .status(),
+                StatusCode::NO_CONTENT
+            );
+        } else if approved == StatusCode::OK {
+            assert!(!cancel().await.status().is_server_error());
+        }
+        assert_eq!(app.active_sessions_in_db().await, 1, "round {round}");
+    }
+}
+
+/// The safety net under that lock order: a transaction that PostgreSQL aborts to break a
+/// deadlock runs again (`storage::transaction::run`, which every service transaction goes
+/// through) instead of failing.
+#[tokio::test]
+async fn a_transaction_chosen_as_a_deadlock_victim_runs_again_and_succeeds() {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use api::storage::{transaction, users};
+
+    let app = spawn_app().await;
+    app.signed_up("ada@example.com").await;
+    app.signed_up("grace@example.com").await;
+    let ids: Vec<uuid::Uuid> = app
+        .sql("SELECT id FROM users ORDER BY email")
+        .await
+        .iter()
+        .map(|row| row["id"].as_str().unwrap().parse().unwrap())
+        .collect();
+    let (ada, grace) = (ids[0], ids[1]);
+    let both_hold_one = tokio::sync::Barrier::new(2);
+    let runs = AtomicU32::new(0);
+    // Each locks one user, waits until the other holds the other user, then wants it.
+    let lock_both = |first: uuid::Uuid, second: uuid::Uuid| {
+        let (state, both_hold_one, runs) = (app.state.clone(), &both_hold_one, &runs);
+        async move {
+            let mut conn = state.pool.get().await.unwrap();
+            transaction::run(&mut conn, async |conn| {
+                let run = runs.fetch_add(1, Ordering::SeqCst);
+                users::lock(conn, first).await?;
+                if run < 2 {
+                    both_hold_one.wait().await;
+                }
+                users::lock(conn, second).await?;
+                Ok(())
+            })
+            .await
+        }
+    };
+    let (one, other) = tokio::join!(lock_both(ada, grace), lock_both(grace, ada));
+    one.expect("the first transaction commits");
+    other.expect("the second transaction commits");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        3,
+        "the deadlock's victim ran once more"
+    );
+}
+
 #[tokio::test]
 async fn a_pending_token_is_the_only_key_to_the_waiting_socket_and_to_completion() {
     let app = spawn_app().await;

@@ -1,7 +1,7 @@
 //! What operators use: Prometheus metrics on their own port, and `api admin …` (the real
 //! binary, against the test's database, next to a running server).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Output};
 
 use reqwest::StatusCode;
@@ -249,7 +249,7 @@ async fn odd_requests(app: &TestApp, odd_method: impl Fn(usize) -> String, round
 }
 
 /// The `http_*` series whose method is not a standard one.
-fn odd_method_series(scrape: &Scrape) -> Vec<BTreeMap<String, String>> {
+fn odd_method_series(scrape: &Scrape) -> BTreeSet<BTreeMap<String, String>> {
     scrape
         .0
         .iter()

@@ -425,6 +425,56 @@ async fn an_approved_request_not_completed_in_time_expires_and_frees_its_slot() 
 }
 
 #[tokio::test]
+async fn an_approved_request_completed_after_its_deadline_is_refused_without_waiting_for_a_sweep() {
+    let app = spawn_app().await;
+    let first = app.user_with_one_session().await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let mut socket = waiting.socket().await;
+    next_pending_message(&mut socket).await;
+    assert_eq!(waiting.approve_from(&first).await.status(), StatusCode::OK);
+    assert_eq!(
+        next_pending_message(&mut socket).await,
+        PendingMessage::Approved
+    );
+    assert_eq!(app.active_sessions_in_db().await, 2);
+
+    // Past the time to complete (`APPROVAL_TTL_SECS`), and no sweep has run.
+    app.clock.advance(chrono::Duration::minutes(3));
+    assert_error(
+        waiting.complete().await,
+        StatusCode::GONE,
+        "approval_expired",
+    )
+    .await;
+    // As if the sweeper had come: the waiting device hears it, the session kept for the
+    // request ends and its slot is free.
+    assert_eq!(
+        next_pending_message(&mut socket).await,
+        PendingMessage::Expired
+    );
+    assert_eq!(app.active_sessions_in_db().await, 1);
+    let history = app
+        .sql("SELECT end_reason FROM sessions WHERE end_reason IS NOT NULL")
+        .await;
+    assert_eq!(history, vec![json!({"end_reason": "not_completed"})]);
+    assert_error(
+        waiting.complete().await,
+        StatusCode::GONE,
+        "approval_expired",
+    )
+    .await;
+    assert_eq!(
+        app.device(SAFARI_IPHONE)
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
 async fn a_young_session_cannot_take_over_from_an_older_one_until_it_has_aged() {
     let app = spawn_app_with(|settings| {
         settings.max_sessions = 3;
