@@ -8,6 +8,7 @@ pub mod admin;
 pub mod admission;
 pub mod alerts;
 pub mod approvals;
+pub mod deletion;
 pub mod in_flight;
 pub mod mailer;
 pub mod operations;

@@ -32,6 +32,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(auth::logout)
         .service(me::update_profile)
         .service(me::change_password)
+        .service(me::delete_account)
         .service(recovery::verify_email)
         .service(recovery::resend_verification)
         .service(recovery::request_password_reset)

@@ -1,0 +1,275 @@
+//! The account's whole life: deleting it (by its owner or an operator), exporting its data,
+//! and moving it to another address.
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use shared::ws::{PendingMessage, ServerMessage};
+
+use crate::helpers::*;
+use crate::mail::*;
+
+/// `DELETE /api/me` with the current password.
+async fn delete_account(device: &Device, password: &str) -> reqwest::Response {
+    device
+        .client
+        .delete(device.url("/api/me"))
+        .json(&json!({"current_password": password}))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// The user's id, from `GET /api/auth/me`.
+async fn user_id(device: &Device) -> String {
+    let me: Value = device.me().await.json().await.unwrap();
+    me["user"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Rows of `user_id` in every table that has a `user_id` column, by table (empty tables
+/// left out).
+async fn rows_of_user(app: &TestApp, user_id: &str) -> Vec<(String, i64)> {
+    let tables = app
+        .sql(
+            "SELECT table_name::text AS name FROM information_schema.columns \
+             WHERE table_schema = 'public' AND column_name = 'user_id' ORDER BY table_name",
+        )
+        .await;
+    assert!(tables.len() >= 6, "the walk finds the tables: {tables:?}");
+    let mut found = Vec::new();
+    for table in tables {
+        let name = table["name"].as_str().unwrap();
+        let count = app
+            .sql(&format!(
+                "SELECT count(*) AS n FROM {name} WHERE user_id = '{user_id}'"
+            ))
+            .await[0]["n"]
+            .as_i64()
+            .unwrap();
+        if count > 0 {
+            found.push((name.to_owned(), count));
+        }
+    }
+    found
+}
+
+/// Tables (but the login throttle's, whose counters are kept for their window) holding a
+/// row whose text contains `needle`.
+async fn tables_mentioning(app: &TestApp, needle: &str) -> Vec<String> {
+    let tables = app
+        .sql(
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = 'public' AND table_type = 'BASE TABLE' \
+               AND table_name NOT IN ('login_attempts', '__diesel_schema_migrations')",
+        )
+        .await;
+    let mut found = Vec::new();
+    for table in tables {
+        let name = table["name"].as_str().unwrap();
+        let count = app
+            .sql(&format!(
+                "SELECT count(*) AS n FROM {name} t WHERE t::text LIKE '%{needle}%'"
+            ))
+            .await[0]["n"]
+            .as_i64()
+            .unwrap();
+        if count > 0 {
+            found.push(name.to_owned());
+        }
+    }
+    found
+}
+
+/// Waits until no table but the throttle's mentions `needle` (the goodbye mail keeps its
+/// recipient until it is sent).
+async fn until_forgotten(app: &TestApp, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = tables_mentioning(app, needle).await;
+        if found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    found
+}
+
+#[tokio::test]
+async fn deleting_the_account_ends_everything_leaves_no_row_of_it_and_frees_the_address() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let owner = verified_user(&app, &mailbox).await;
+    let id = user_id(&owner).await;
+    // A request in flight, and both sockets listening.
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let mut waiting_socket = waiting.socket().await;
+    assert!(matches!(
+        next_pending_message(&mut waiting_socket).await,
+        PendingMessage::Pending { .. }
+    ));
+    let mut socket = owner.session_socket().await;
+    assert!(!rows_of_user(&app, &id).await.is_empty());
+
+    // The password is asked for, and a wrong one counts like a failed sign-in.
+    assert_error(
+        delete_account(&owner, "not the password").await,
+        StatusCode::FORBIDDEN,
+        "wrong_password",
+    )
+    .await;
+    let cookies_before = owner.cookie_header();
+    let deleted = delete_account(&owner, PASSWORD).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert!(
+        deleted
+            .headers()
+            .get("clear-site-data")
+            .is_some_and(|value| value.to_str().unwrap().contains("cookies"))
+    );
+
+    // The socket is told why, then closed; the waiting device hears its request cancelled.
+    let revoked = loop {
+        match next_server_message_but_refreshes(&mut socket).await {
+            ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
+            other => break other,
+        }
+    };
+    assert_eq!(
+        revoked,
+        ServerMessage::SessionRevoked {
+            reason: "account_deleted".into(),
+            replaced_by: None,
+        }
+    );
+    assert_eq!(closed(&mut socket).await, Some(1008));
+    assert_eq!(
+        next_pending_message(&mut waiting_socket).await,
+        PendingMessage::Cancelled
+    );
+    assert_ne!(waiting.complete().await.status(), StatusCode::OK);
+    // The browser was told to forget its cookies; one kept anyway is worthless.
+    assert_error(
+        owner.me().await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+    let kept = reqwest::Client::new()
+        .get(app.url("/api/auth/me"))
+        .header("cookie", &cookies_before)
+        .send()
+        .await
+        .unwrap();
+    assert_error(kept, StatusCode::UNAUTHORIZED, "invalid_session").await;
+
+    // Not one row of the account in any table, and, once the goodbye is sent, not its
+    // address anywhere either.
+    assert_eq!(rows_of_user(&app, &id).await, vec![]);
+    let goodbye = mail_with_subject(&mailbox, "Your account was deleted").await;
+    assert_eq!(goodbye.to, ["ada@example.com"]);
+    assert_eq!(
+        until_forgotten(&app, "ada@example.com").await,
+        Vec::<String>::new()
+    );
+
+    // The address is free at once; the old browser is a stranger to the new account.
+    let again = app.device(CHROME_LINUX);
+    let signup = again
+        .post(
+            "/api/auth/signup",
+            json!({"email": "ada@example.com", "password": PASSWORD, "name": "Ada again"}),
+        )
+        .await;
+    assert_eq!(signup.status(), StatusCode::CREATED);
+    assert_ne!(user_id(&again).await, id);
+}
+
+#[tokio::test]
+async fn a_deleted_accounts_socket_on_another_instance_hears_it_and_closes() {
+    let pair = spawn_two_instances().await;
+    let owner = pair.a.user_with_one_session().await;
+    let mut socket_on_b = owner.via(&pair.b).session_socket().await;
+
+    assert_eq!(
+        delete_account(&owner, PASSWORD).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        next_server_message_but_refreshes(&mut socket_on_b).await,
+        ServerMessage::SessionRevoked {
+            reason: "account_deleted".into(),
+            replaced_by: None,
+        }
+    );
+    assert_eq!(closed(&mut socket_on_b).await, Some(1008));
+}
+
+#[tokio::test]
+async fn a_young_session_cannot_delete_the_account_while_an_older_one_is_active() {
+    let app = spawn_app().await;
+    let first = app.user_with_one_session().await;
+    let second = app
+        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    assert_error(
+        delete_account(&second, PASSWORD).await,
+        StatusCode::FORBIDDEN,
+        "session_too_new",
+    )
+    .await;
+    assert_eq!(first.me().await.status(), StatusCode::OK);
+}
+
+/// Runs `api admin ARGS…` against the app's database, as an operator would.
+async fn admin(app: &TestApp, args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+    let database_url = app.database_url.clone();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_api"))
+            .arg("admin")
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .output()
+            .expect("the api binary runs")
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn admin_delete_user_deletes_the_account_with_the_same_effects() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let owner = verified_user(&app, &mailbox).await;
+    let id = user_id(&owner).await;
+    let mut socket = owner.session_socket().await;
+
+    let output = admin(&app, &["delete-user", "ada@example.com", "--json"]).await;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["deleted"], true);
+    assert_eq!(answer["sessions_ended"], 1);
+
+    assert_eq!(
+        next_server_message_but_refreshes(&mut socket).await,
+        ServerMessage::SessionRevoked {
+            reason: "account_deleted".into(),
+            replaced_by: None,
+        }
+    );
+    assert_eq!(rows_of_user(&app, &id).await, vec![]);
+    let goodbye = mail_with_subject(&mailbox, "Your account was deleted").await;
+    assert!(goodbye.text().contains("an administrator"));
+
+    let again = admin(&app, &["delete-user", "ada@example.com"]).await;
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("No user with this email"));
+}
