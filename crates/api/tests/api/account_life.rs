@@ -273,3 +273,165 @@ async fn admin_delete_user_deletes_the_account_with_the_same_effects() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("No user with this email"));
 }
+
+/// Every hash and token the database holds for the user, as bytes or text.
+async fn secrets_of(app: &TestApp, user_id: &str) -> Vec<Vec<u8>> {
+    let rows = app
+        .sql(&format!(
+            "SELECT encode(token_hash, 'hex') AS hex FROM sessions WHERE user_id = '{user_id}' \
+             UNION ALL SELECT encode(code_hash, 'hex') FROM login_approvals WHERE user_id = '{user_id}' \
+             UNION ALL SELECT encode(pending_token_hash, 'hex') FROM login_approvals WHERE user_id = '{user_id}' \
+             UNION ALL SELECT encode(token_hash, 'hex') FROM email_links WHERE user_id = '{user_id}' \
+             UNION ALL SELECT encode(convert_to(password_hash, 'UTF8'), 'hex') FROM users WHERE id = '{user_id}' \
+             UNION ALL SELECT encode(convert_to(payload->>'token', 'UTF8'), 'hex') FROM mail_outbox \
+                 WHERE user_id = '{user_id}' AND payload ? 'token'"
+        ))
+        .await;
+    rows.iter()
+        .map(|row| {
+            let hex = row["hex"].as_str().unwrap();
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// The forms a secret could take in a document: hex (both cases), base64 (standard and
+/// URL-safe, with and without padding), and as text when it is text.
+fn forms_of(secret: &[u8]) -> Vec<String> {
+    use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let hex: String = secret.iter().map(|byte| format!("{byte:02x}")).collect();
+    let mut forms = vec![
+        hex.to_uppercase(),
+        hex,
+        STANDARD.encode(secret),
+        STANDARD_NO_PAD.encode(secret),
+        URL_SAFE.encode(secret),
+        URL_SAFE_NO_PAD.encode(secret),
+    ];
+    if let Ok(text) = std::str::from_utf8(secret) {
+        forms.push(text.to_owned());
+    }
+    forms
+}
+
+#[tokio::test]
+async fn the_export_holds_the_whole_history_in_pages_and_not_one_secret() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let owner = verified_user(&app, &mailbox).await;
+    let id = user_id(&owner).await;
+    // A second device (a request, a session, a new-device alert), a failed sign-in, and a
+    // reset link waiting in the outbox or sent.
+    let second = app
+        .second_device(&owner, "ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    assert_eq!(
+        second
+            .client
+            .post(second.url("/api/auth/logout"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    app.device(SAFARI_IPHONE)
+        .login("ada@example.com", "not the password")
+        .await;
+    app.device(SAFARI_IPHONE)
+        .post(
+            "/api/auth/password-reset",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    // A long log: more than a page of activity and of alerts.
+    app.execute(&format!(
+        "INSERT INTO activity (user_id, kind, ip, device, created_at) \
+         SELECT '{id}', CASE WHEN n % 2 = 0 THEN 'login_failed' ELSE 'new_device_login' END, \
+                '198.51.100.7', 'Curl', now() - n * interval '1 second' \
+         FROM generate_series(1, 1300) AS n"
+    ))
+    .await;
+
+    let response = owner.get("/api/me/export").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .headers()
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let text = response.text().await.unwrap();
+    let document: Value = serde_json::from_str(&text).expect("one JSON document");
+
+    assert_eq!(document["profile"]["email"], "ada@example.com");
+    assert_eq!(document["profile"]["id"], id.as_str());
+    let sessions = document["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    assert!(
+        sessions
+            .iter()
+            .any(|session| session["end_reason"] == "logout" && session["ip"] == "127.0.0.1")
+    );
+    assert_eq!(document["sign_in_requests"].as_array().unwrap().len(), 1);
+    assert_eq!(document["sign_in_requests"][0]["status"], "completed");
+    let stored = |query: String| {
+        let app = &app;
+        async move { app.sql(&query).await[0]["n"].as_i64().unwrap() }
+    };
+    let activity = stored(format!(
+        "SELECT count(*) AS n FROM activity WHERE user_id = '{id}'"
+    ))
+    .await;
+    assert!(activity > 1300);
+    assert_eq!(
+        document["activity"].as_array().unwrap().len() as i64,
+        activity
+    );
+    let alerts = document["alerts"].as_array().unwrap();
+    assert!(alerts.len() > 650);
+    assert!(
+        alerts
+            .iter()
+            .all(|alert| alert["kind"] == "new_device_login")
+    );
+    assert!(!document["signed_in_from"].as_array().unwrap().is_empty());
+    assert!(
+        document["mail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|mail| mail["kind"] == "verify_email")
+    );
+
+    // Not one hash or token the database holds for the user, in any form.
+    let secrets = secrets_of(&app, &id).await;
+    assert!(
+        secrets.len() >= 6,
+        "the secrets were found: {}",
+        secrets.len()
+    );
+    for secret in &secrets {
+        for form in forms_of(secret) {
+            assert!(!text.contains(&form), "the export holds a secret: {form}");
+        }
+    }
+    assert!(!text.contains("hash") && !text.contains("token"));
+
+    // Rate-limited: five an hour.
+    for _ in 0..4 {
+        assert_eq!(owner.get("/api/me/export").await.status(), StatusCode::OK);
+    }
+    assert_error(
+        owner.get("/api/me/export").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_exports",
+    )
+    .await;
+}

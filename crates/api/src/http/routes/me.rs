@@ -1,5 +1,6 @@
 use actix_session::Session;
-use actix_web::{HttpResponse, delete, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use futures_util::StreamExt;
 use shared::{AuthResponse, ChangePasswordRequest, DeleteAccountRequest, UpdateProfileRequest};
 use shared::{ErrorBody, User};
 
@@ -7,7 +8,7 @@ use crate::error::Error;
 use crate::http::cookies::PersistUntil;
 use crate::http::extractors::start_cookie_session;
 use crate::model::device::ClientInfo;
-use crate::services::{Authenticated, accounts, deletion};
+use crate::services::{Authenticated, accounts, deletion, export};
 use crate::state::AppState;
 use crate::wire;
 
@@ -93,4 +94,34 @@ pub async fn delete_account(
     Ok(HttpResponse::NoContent()
         .insert_header(("Clear-Site-Data", "\"cache\", \"cookies\", \"storage\""))
         .finish())
+}
+
+/// The account's data as one JSON document, streamed.
+#[utoipa::path(
+    tag = "account",
+    operation_id = "export_data",
+    summary = "Download my data: profile, session log, sign-in requests, activity, alerts, mail",
+    description = "A JSON document (`Content-Disposition: attachment`), written as it is read: `format`, `exported_at`, `profile`, `signed_in_from` (devices, networks, countries first seen), `mail` (kind, recipient, times), `sessions` (every session of the log), `sign_in_requests`, `activity`, `alerts`. Never a secret, hash or token. At most 5 an hour per account.",
+    security(("session_cookie" = [])),
+    responses(
+        (status = 200, description = "The document", content_type = "application/json", body = Object),
+        (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
+        (status = 429, description = "`too_many_exports`; `Retry-After`", body = ErrorBody),
+    )
+)]
+#[get("/api/me/export")]
+pub async fn export_data(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, Error> {
+    export::begin(&state, &auth).await?;
+    let chunks = export::document(state.into_inner(), auth)
+        .map(|chunk| chunk.map(actix_web::web::Bytes::from));
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"account-data.json\"",
+        ))
+        .streaming(chunks))
 }

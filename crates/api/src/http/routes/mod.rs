@@ -33,6 +33,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(me::update_profile)
         .service(me::change_password)
         .service(me::delete_account)
+        .service(me::export_data)
         .service(recovery::verify_email)
         .service(recovery::resend_verification)
         .service(recovery::request_password_reset)
