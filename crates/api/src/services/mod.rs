@@ -9,6 +9,7 @@ pub mod admission;
 pub mod alerts;
 pub mod approvals;
 pub mod deletion;
+pub mod email_change;
 pub mod export;
 pub mod in_flight;
 pub mod mailer;

@@ -435,3 +435,189 @@ async fn the_export_holds_the_whole_history_in_pages_and_not_one_secret() {
     )
     .await;
 }
+
+async fn ask_to_move(device: &Device, new_email: &str) -> reqwest::Response {
+    device
+        .post(
+            "/api/me/email",
+            json!({"new_email": new_email, "current_password": PASSWORD}),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn a_change_of_address_is_confirmed_through_the_mail_and_ends_the_other_sessions() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let owner = verified_user(&app, &mailbox).await;
+    let second = app
+        .second_device(&owner, "ada@example.com", FIREFOX_WINDOWS)
+        .await;
+
+    assert_error(
+        owner
+            .post(
+                "/api/me/email",
+                json!({"new_email": "ada@new.example", "current_password": "wrong one"}),
+            )
+            .await,
+        StatusCode::FORBIDDEN,
+        "wrong_password",
+    )
+    .await;
+    let asked = ask_to_move(&owner, "ada@new.example").await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let asked: Value = asked.json().await.unwrap();
+    assert_eq!(asked["pending"]["new_email"], "ada@new.example");
+    let status: Value = owner.get("/api/me/email").await.json().await.unwrap();
+    assert_eq!(status["pending"]["new_email"], "ada@new.example");
+
+    // The link goes to the new address, a notice with "this wasn't me" to the old one, and
+    // until the link is used the old address is the account's.
+    let link = mail_with_subject(&mailbox, "Confirm your new e-mail address").await;
+    assert_eq!(link.to, ["ada@new.example"]);
+    let notice = mail_with_subject(&mailbox, "A change of your e-mail address was asked for").await;
+    assert_eq!(notice.to, ["ada@example.com"]);
+    assert!(!notice.secure_account_token().is_empty());
+    let me: Value = owner.me().await.json().await.unwrap();
+    assert_eq!(me["user"]["email"], "ada@example.com");
+
+    let confirmed = owner
+        .post(
+            "/api/auth/confirm-email-change",
+            json!({"token": link.link_token()}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let user: Value = confirmed.json().await.unwrap();
+    assert_eq!(user["email"], "ada@new.example");
+    assert_eq!(user["email_verified"], true);
+
+    // Once: the same link again is dead. The browser that used it stays; the other is out.
+    assert_error(
+        app.device(CHROME_LINUX)
+            .post(
+                "/api/auth/confirm-email-change",
+                json!({"token": link.link_token()}),
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+    assert_eq!(owner.me().await.status(), StatusCode::OK);
+    assert_error(
+        second.me().await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_session",
+    )
+    .await;
+    let history: Value = owner
+        .get("/api/sessions/history")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|session| session["end_reason"] == "email_changed")
+    );
+    let status: Value = owner.get("/api/me/email").await.json().await.unwrap();
+    assert_eq!(status["pending"], Value::Null);
+
+    // The new address signs in; the old one is free for a new account.
+    assert_eq!(
+        app.device(FIREFOX_WINDOWS)
+            .login("ada@new.example", PASSWORD)
+            .await
+            .status(),
+        StatusCode::ACCEPTED,
+        "a new device of the moved account still needs the signed-in one"
+    );
+    let fresh = app.device(SAFARI_IPHONE);
+    let signup = fresh
+        .post(
+            "/api/auth/signup",
+            json!({"email": "ada@example.com", "password": PASSWORD, "name": "Another Ada"}),
+        )
+        .await;
+    assert_eq!(signup.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn an_address_taken_answers_alike_mails_its_owner_and_a_link_for_a_taken_address_does_not_switch()
+ {
+    let (app, mailbox) = app_with_mailbox().await;
+    let owner = verified_user(&app, &mailbox).await;
+    app.signed_up("bob@example.com").await;
+
+    // Taken: the same answer; Bob hears of it, and no link goes anywhere.
+    let asked = ask_to_move(&owner, "bob@example.com").await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let asked: Value = asked.json().await.unwrap();
+    assert_eq!(asked["pending"]["new_email"], "bob@example.com");
+    let told = mail_with_subject(&mailbox, "Someone tried to use your e-mail address").await;
+    assert_eq!(told.to, ["bob@example.com"]);
+    mail_with_subject(&mailbox, "A change of your e-mail address was asked for").await;
+    assert!(
+        mailbox
+            .received()
+            .iter()
+            .all(|mail| mail.subject() != "Confirm your new e-mail address")
+    );
+
+    // Free when asked, taken before the link is used: the link does not switch.
+    assert_eq!(
+        ask_to_move(&owner, "carol@example.com").await.status(),
+        StatusCode::ACCEPTED
+    );
+    let link = mail_with_subject(&mailbox, "Confirm your new e-mail address").await;
+    assert_eq!(link.to, ["carol@example.com"]);
+    app.signed_up("carol@example.com").await;
+    assert_error(
+        owner
+            .post(
+                "/api/auth/confirm-email-change",
+                json!({"token": link.link_token()}),
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+    let me: Value = owner.me().await.json().await.unwrap();
+    assert_eq!(me["user"]["email"], "ada@example.com");
+}
+
+#[tokio::test]
+async fn this_wasnt_me_in_the_notice_cancels_the_change_of_address() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let owner = verified_user(&app, &mailbox).await;
+    assert_eq!(
+        ask_to_move(&owner, "thief@example.net").await.status(),
+        StatusCode::ACCEPTED
+    );
+    let link = mail_with_subject(&mailbox, "Confirm your new e-mail address").await;
+    let notice = mail_with_subject(&mailbox, "A change of your e-mail address was asked for").await;
+    let secured = app
+        .device(CHROME_LINUX)
+        .post(
+            "/api/auth/secure-account",
+            json!({"token": notice.secure_account_token()}),
+        )
+        .await;
+    assert_eq!(secured.status(), StatusCode::OK);
+    assert_error(
+        app.device(FIREFOX_WINDOWS)
+            .post(
+                "/api/auth/confirm-email-change",
+                json!({"token": link.link_token()}),
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+}
