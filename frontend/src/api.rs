@@ -6,10 +6,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::{
     AccountSecured, ActivityEntry, ApprovalDecision, ApprovalRequired, AuthResponse,
-    ChangePasswordRequest, ClientConfig, CompleteApprovalRequest, EmailCodeRequest,
-    EmailConfirmationRequired, ErrorBody, LinkToken, LoginAccepted, LoginRequest, MailQueued, Page,
-    PasswordResetCompletion, PasswordResetRequest, RevokedCount, Secret, SessionHistoryEntry,
-    SessionList, SignupRequest, UpdateProfileRequest, User,
+    ChangePasswordRequest, ClientConfig, CompleteApprovalRequest, DeleteAccountRequest,
+    EmailCodeRequest, EmailConfirmationRequired, ErrorBody, LinkToken, LoginAccepted, LoginRequest,
+    MailQueued, Page, PasswordResetCompletion, PasswordResetRequest, RevokedCount, Secret,
+    SessionHistoryEntry, SessionList, SignupRequest, UpdateProfileRequest, User,
 };
 use uuid::Uuid;
 
@@ -209,6 +209,13 @@ pub async fn update_name(name: String) -> ApiResult<User> {
 
 pub async fn change_password(request: &ChangePasswordRequest) -> ApiResult<AuthResponse> {
     json(send(with_body(Request::post("/api/me/password"), request)).await?).await
+}
+
+/// Deletes the account (the current password again).
+pub async fn delete_account(request: &DeleteAccountRequest) -> ApiResult<()> {
+    send(with_body(Request::delete("/api/me"), request))
+        .await
+        .map(|_| ())
 }
 
 /// Confirms the address with the token of the mailed link.

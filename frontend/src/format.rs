@@ -131,6 +131,8 @@ pub fn end_reason(reason: &str) -> &'static str {
         "account_secured" => "Ended by \"this wasn't me\"",
         "replaced_by_same_browser" => "Replaced when this browser signed in again",
         "key_changed" => "Ended when the server's key changed",
+        "email_changed" => "Ended when the account's address changed",
+        "account_deleted" => "Ended when the account was deleted",
         _ => "Ended",
     }
 }
@@ -162,6 +164,8 @@ pub fn activity_kind(kind: &str) -> &'static str {
         "email_code_sent" => "Sign-in code mailed (no device could approve)",
         "email_code_rejected" => "Wrong mailed sign-in code",
         "account_secured" => "Every device signed out from a mailed link",
+        "email_change_requested" => "Change of address asked for",
+        "email_changed" => "Address changed",
         _ => "Event",
     }
 }
@@ -190,6 +194,8 @@ pub fn signed_out_reason(reason: &str) -> String {
             "This browser signed in again; this tab's earlier session was replaced.".to_owned()
         }
         "key_changed" => "The server restarted with a new key. Please sign in again.".to_owned(),
+        "email_changed" => "The account's address was changed. Please sign in again.".to_owned(),
+        "account_deleted" => "The account was deleted, with all its data.".to_owned(),
         _ => "Your session has ended. Please sign in again.".to_owned(),
     }
 }

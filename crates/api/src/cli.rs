@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::config::{Settings, SystemClock};
 use crate::error::Error;
 use crate::services::admin::{self, UserOverview};
+use crate::services::deletion;
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::storage::db;
@@ -74,6 +75,9 @@ enum AdminAction {
     RevokeAll { email: String },
     /// Forgets the account's failed sign-ins, so that its owner can sign in again at once.
     Unlock { email: String },
+    /// Deletes the account as `DELETE /api/me` does: every session ends (its sockets hear
+    /// it on every instance), every row of the account goes, a goodbye mail is sent.
+    DeleteUser { email: String },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -191,6 +195,9 @@ async fn administer(args: AdminArgs) -> ExitCode {
             .await
             .map(Answer::RevokedAll),
         AdminAction::Unlock { email } => admin::unlock(&state, email).await.map(Answer::Unlocked),
+        AdminAction::DeleteUser { email } => deletion::delete_by_email(&state, email)
+            .await
+            .map(Answer::Deleted),
     };
     match answer {
         Ok(answer) => {
@@ -233,6 +240,7 @@ enum Answer {
     Revoked(Vec<SessionInfo>),
     RevokedAll(admin::RevokedAll),
     Unlocked(usize),
+    Deleted(deletion::Deleted),
 }
 
 #[derive(Serialize)]
@@ -252,6 +260,11 @@ enum JsonAnswer<'a> {
     Unlocked {
         forgotten_failures: usize,
     },
+    Deleted {
+        deleted: bool,
+        sessions_ended: usize,
+        cancelled_requests: usize,
+    },
 }
 
 impl Answer {
@@ -266,6 +279,11 @@ impl Answer {
             },
             Self::Unlocked(count) => JsonAnswer::Unlocked {
                 forgotten_failures: *count,
+            },
+            Self::Deleted(deleted) => JsonAnswer::Deleted {
+                deleted: true,
+                sessions_ended: deleted.sessions_ended,
+                cancelled_requests: deleted.requests_cancelled,
             },
         }
     }
@@ -328,6 +346,10 @@ impl Answer {
             Self::Unlocked(count) => {
                 format!("forgot {count} failed sign-in(s); the account can sign in")
             }
+            Self::Deleted(deleted) => format!(
+                "deleted the account: ended {} session(s), cancelled {} sign-in request(s)",
+                deleted.sessions_ended, deleted.requests_cancelled
+            ),
         }
     }
 }

@@ -97,6 +97,8 @@ pub enum Error {
         "Too many sign-in codes were mailed for this account; try again in {retry_in_seconds} seconds, or reset your password"
     )]
     TooManySignInCodes { retry_in_seconds: i64 },
+    #[error("Too many data exports were asked for; try again in {retry_in_seconds} seconds")]
+    TooManyExports { retry_in_seconds: i64 },
     #[error("Service temporarily unavailable")]
     Unavailable(#[source] BoxError),
     #[error("Internal error")]
@@ -135,6 +137,7 @@ impl Error {
             Self::AlreadyVerified => "already_verified",
             Self::TooManyMailRequests { .. } => "too_many_mail_requests",
             Self::TooManySignInCodes { .. } => "too_many_sign_in_codes",
+            Self::TooManyExports { .. } => "too_many_exports",
             Self::Unavailable(_) => "service_unavailable",
             Self::Internal(_) => "internal",
         }
@@ -176,6 +179,7 @@ impl Error {
             | Self::TooManySignups { retry_in_seconds }
             | Self::TooManyMailRequests { retry_in_seconds }
             | Self::TooManySignInCodes { retry_in_seconds }
+            | Self::TooManyExports { retry_in_seconds }
             | Self::TooManyApprovalRequests { retry_in_seconds } => Some(*retry_in_seconds),
             Self::SessionTooNew { until } => Some((*until - now).num_seconds().max(1)),
             _ => None,

@@ -258,6 +258,40 @@ pub struct ChangePasswordRequest {
     pub new_password: Secret,
 }
 
+/// Deleting one's account: the current password again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeleteAccountRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 1, max_length = 128))]
+    pub current_password: Secret,
+}
+
+/// Moving the account to another address: the address and the current password.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeEmailRequest {
+    #[cfg_attr(feature = "openapi", schema(format = Email, max_length = 254))]
+    pub new_email: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 1, max_length = 128))]
+    pub current_password: Secret,
+}
+
+/// A change of address waiting for the link mailed to the new address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PendingEmailChange {
+    pub new_email: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where a change of address stands (`pending` is `null` when none waits).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailChangeStatus {
+    pub pending: Option<PendingEmailChange>,
+    pub message: String,
+}
+
 /// The token of a mailed link (the part after `#token=`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

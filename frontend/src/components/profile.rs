@@ -1,5 +1,5 @@
 use leptos::prelude::*;
-use shared::{ChangePasswordRequest, Secret};
+use shared::{ChangePasswordRequest, DeleteAccountRequest, Secret};
 
 use crate::api;
 use crate::state::use_session;
@@ -74,6 +74,30 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
         }
     };
 
+    let delete_password = RwSignal::new(String::new());
+    let delete_error = RwSignal::new(None::<String>);
+    let confirming_delete = RwSignal::new(false);
+    let delete = Action::new_local(|request: &DeleteAccountRequest| {
+        let request = request.clone();
+        async move { api::delete_account(&request).await }
+    });
+    Effect::new(move |_| match delete.value().get() {
+        Some(Ok(())) => session.signed_out("account_deleted"),
+        Some(Err(error)) => delete_error.set(Some(session.check(&error))),
+        None => {}
+    });
+    let on_delete = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if delete_password.get().is_empty() {
+            delete_error.set(Some("Enter your current password".into()));
+        } else {
+            delete_error.set(None);
+            delete.dispatch(DeleteAccountRequest {
+                current_password: Secret::new(delete_password.get()),
+            });
+        }
+    };
+
     view! {
         <section class="card" id="profile" aria-labelledby="profile-title">
             <h2 id="profile-title">"Profile"</h2>
@@ -98,6 +122,36 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
                 </button>
                 <p class="field-error" role="alert">{move || password_error.get()}</p>
             </form>
+            <h3>"Your data"</h3>
+            <p>
+                <a id="download-data" class="button secondary" href="/api/me/export" download="account-data.json">
+                    "Download my data"
+                </a>
+            </p>
+            <Show
+                when=move || confirming_delete.get()
+                fallback=move || view! {
+                    <button id="delete-account" type="button" class="danger"
+                        on:click=move |_| confirming_delete.set(true)>"Delete my account"</button>
+                }
+            >
+                <form id="delete-account-form" on:submit=on_delete novalidate>
+                    <p role="alert">
+                        "Deleting your account signs out every device and erases your profile, your \
+                         sessions and their history, your activity log and your sign-in requests, \
+                         for good. This cannot be undone."
+                    </p>
+                    <label for="delete-password">"Current password"</label>
+                    <input id="delete-password" type="password" autocomplete="current-password" bind:value=delete_password/>
+                    <div class="inline">
+                        <button type="submit" class="danger" disabled=move || delete.pending().get()>
+                            {move || if delete.pending().get() { "Deleting…" } else { "Delete my account for good" }}
+                        </button>
+                        <button type="button" class="secondary" on:click=move |_| confirming_delete.set(false)>"Cancel"</button>
+                    </div>
+                    <p class="field-error" role="alert">{move || delete_error.get()}</p>
+                </form>
+            </Show>
         </section>
     }
 }

@@ -97,6 +97,8 @@ pub struct Changes {
     events: Vec<Event>,
     /// Mail to the account's address.
     mail: Vec<(Uuid, Mail)>,
+    /// Mail to another address: `(account, if it still exists; recipient; mail)`.
+    mail_to: Vec<(Option<Uuid>, String, Mail)>,
 }
 
 impl Changes {
@@ -111,6 +113,12 @@ impl Changes {
     /// Mails this to the account's address (if its kind is mailed at all).
     pub fn mail(&mut self, user_id: Uuid, mail: Mail) {
         self.mail.push((user_id, mail));
+    }
+
+    /// Mails this to `recipient` (a new address to confirm; the goodbye of an account that
+    /// is deleted in this transaction, with no `user_id`).
+    pub fn mail_to(&mut self, user_id: Option<Uuid>, recipient: &str, mail: Mail) {
+        self.mail_to.push((user_id, recipient.to_owned(), mail));
     }
 
     /// Writes the log entries, queues the mail and publishes the events; call last, inside
@@ -147,6 +155,22 @@ impl Changes {
                 quiet_since,
             )
             .await?;
+        }
+        for (user_id, recipient, mail) in &self.mail_to {
+            let Some(kind) = mail.kind() else {
+                continue;
+            };
+            let payload = mail.payload().map_err(Error::internal)?;
+            outbox::enqueue_to(
+                conn,
+                *user_id,
+                recipient,
+                kind.as_str(),
+                &payload,
+                mail.at(),
+            )
+            .await?;
+            queued = true;
         }
         Ok(queued)
     }

@@ -36,6 +36,7 @@ pub fn status(error: &Error) -> StatusCode {
         | Error::TooManySockets
         | Error::TooManyMailRequests { .. }
         | Error::TooManySignInCodes { .. }
+        | Error::TooManyExports { .. }
         | Error::TooManyApprovalRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -41,5 +41,9 @@ text_enum! {
         EmailCodeRejected => "email_code_rejected",
         /// The "this wasn't me" link of a security mail ended every session and request.
         AccountSecured => "account_secured",
+        /// A change of address was asked for (the link went to the new address).
+        EmailChangeRequested => "email_change_requested",
+        /// The new address was confirmed and is now the account's.
+        EmailChanged => "email_changed",
     }
 }

@@ -25,6 +25,15 @@ pub enum MailKind {
     PasswordReset,
     /// The code an unrecognised device needs when no device can approve it.
     SignInCode,
+    /// The link, to the new address, that confirms a change of the account's address.
+    ChangeEmail,
+    /// To the current address: a change of address was asked for (with "this wasn't me").
+    EmailChangeRequested,
+    /// To the owner of an address another account asked to move to (instead of the link:
+    /// the answer to the asker is the same, so it says nothing about who has an account).
+    EmailInUse,
+    /// The goodbye: the account and its data are gone.
+    AccountDeleted,
 }
 
 impl MailKind {
@@ -35,6 +44,9 @@ impl MailKind {
             "suspicious_login_denied" => Some(Self::SuspiciousLoginDenied),
             "login_refused" => Some(Self::LoginRefused),
             "password_changed" => Some(Self::PasswordChanged),
+            "email_change_requested" => Some(Self::EmailChangeRequested),
+            "email_in_use" => Some(Self::EmailInUse),
+            "account_deleted" => Some(Self::AccountDeleted),
             _ => None,
         }
     }
@@ -48,6 +60,10 @@ impl MailKind {
             Self::VerifyEmail => "verify_email",
             Self::PasswordReset => "password_reset",
             Self::SignInCode => "sign_in_code",
+            Self::ChangeEmail => "change_email",
+            Self::EmailChangeRequested => "email_change_requested",
+            Self::EmailInUse => "email_in_use",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 
@@ -60,6 +76,10 @@ impl MailKind {
             Self::VerifyEmail,
             Self::PasswordReset,
             Self::SignInCode,
+            Self::ChangeEmail,
+            Self::EmailChangeRequested,
+            Self::EmailInUse,
+            Self::AccountDeleted,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -76,7 +96,12 @@ impl MailKind {
             | Self::PasswordChanged
             | Self::VerifyEmail
             | Self::PasswordReset
-            | Self::SignInCode => None,
+            | Self::SignInCode
+            | Self::ChangeEmail
+            | Self::EmailChangeRequested
+            | Self::AccountDeleted => None,
+            // Asking to move to an address must not flood its owner's mailbox.
+            Self::EmailInUse => Some(Duration::from_secs(15 * 60)),
         }
     }
 
@@ -88,8 +113,13 @@ impl MailKind {
             | Self::SuspiciousLoginDenied
             | Self::LoginRefused
             | Self::PasswordChanged
-            | Self::SignInCode => true,
-            Self::VerifyEmail | Self::PasswordReset => false,
+            | Self::SignInCode
+            | Self::EmailChangeRequested => true,
+            Self::VerifyEmail
+            | Self::PasswordReset
+            | Self::ChangeEmail
+            | Self::EmailInUse
+            | Self::AccountDeleted => false,
         }
     }
 
@@ -103,6 +133,10 @@ impl MailKind {
             Self::VerifyEmail => "Confirm your e-mail address",
             Self::PasswordReset => "Reset your password",
             Self::SignInCode => "Your sign-in code",
+            Self::ChangeEmail => "Confirm your new e-mail address",
+            Self::EmailChangeRequested => "A change of your e-mail address was asked for",
+            Self::EmailInUse => "Someone tried to use your e-mail address",
+            Self::AccountDeleted => "Your account was deleted",
         }
     }
 
@@ -138,6 +172,23 @@ impl MailKind {
                  has not used before, and no device of yours is signed in to approve it. To \
                  sign in there, type this code on that device. It is valid for 10 minutes."
             ),
+            Self::ChangeEmail => format!(
+                "Someone (we hope you) asked to move a {app} account to this address. The link \
+                 makes this the account's address and signs out every other device; it is \
+                 valid for 24 hours and works once."
+            ),
+            Self::EmailChangeRequested => format!(
+                "Someone signed in to your {app} account asked to move it to another e-mail \
+                 address. Until the new address is confirmed, this one stays the account's."
+            ),
+            Self::EmailInUse => format!(
+                "Someone signed in to another {app} account asked to move it to this address, \
+                 which already belongs to your account. Nothing changed on your account."
+            ),
+            Self::AccountDeleted => format!(
+                "Your {app} account was deleted: every device was signed out, and your \
+                 sessions, activity log and other data were erased. This address is free again."
+            ),
         }
     }
 
@@ -164,6 +215,21 @@ impl MailKind {
                 "Never give this code to anyone. If this was not you, someone knows your \
                  password: do not use the code, and change your password now."
             }
+            Self::ChangeEmail => {
+                "If you did not ask for this, ignore this mail: nothing changes without the link."
+            }
+            Self::EmailChangeRequested => {
+                "If this was you, confirm with the link sent to the new address. If it was not, \
+                 someone knows your password: choose \"this wasn't me\" to sign out every device \
+                 and cancel the change."
+            }
+            Self::EmailInUse => {
+                "If this was you, there is nothing to do. Otherwise ignore this mail."
+            }
+            Self::AccountDeleted => {
+                "If you did not ask for this, someone knew your password; you can sign up \
+                 again with this address."
+            }
         }
     }
 }
@@ -184,6 +250,8 @@ pub enum LinkPurpose {
     /// "This wasn't me" in security mail: ends every session and request, then leads to a
     /// new password.
     SecureAccount,
+    /// Confirms a change of the account's address (mailed to the new address).
+    ChangeEmail,
 }
 
 impl LinkPurpose {
@@ -192,6 +260,7 @@ impl LinkPurpose {
             Self::VerifyEmail => "verify_email",
             Self::ResetPassword => "reset_password",
             Self::SecureAccount => "secure_account",
+            Self::ChangeEmail => "change_email",
         }
     }
 
@@ -201,6 +270,7 @@ impl LinkPurpose {
             Self::VerifyEmail => chrono::Duration::hours(24),
             Self::ResetPassword => chrono::Duration::minutes(30),
             Self::SecureAccount => chrono::Duration::hours(72),
+            Self::ChangeEmail => chrono::Duration::hours(24),
         }
     }
 
@@ -211,6 +281,7 @@ impl LinkPurpose {
             Self::VerifyEmail => Some(MailKind::VerifyEmail),
             Self::ResetPassword => Some(MailKind::PasswordReset),
             Self::SecureAccount => None,
+            Self::ChangeEmail => Some(MailKind::ChangeEmail),
         }
     }
 
@@ -221,6 +292,7 @@ impl LinkPurpose {
             Self::VerifyEmail => "verify-email",
             Self::ResetPassword => "reset-password",
             Self::SecureAccount => "secure-account",
+            Self::ChangeEmail => "confirm-email-change",
         }
     }
 
@@ -321,6 +393,7 @@ pub fn render(
     let purpose = match kind {
         MailKind::VerifyEmail => LinkPurpose::VerifyEmail,
         MailKind::PasswordReset => LinkPurpose::ResetPassword,
+        MailKind::ChangeEmail => LinkPurpose::ChangeEmail,
         MailKind::SignInCode => {
             let payload: CodePayload = serde_json::from_str(payload).map_err(unreadable)?;
             let code = Some(payload.token.as_str());
@@ -335,7 +408,10 @@ pub fn render(
         MailKind::NewSignIn
         | MailKind::SuspiciousLoginDenied
         | MailKind::LoginRefused
-        | MailKind::PasswordChanged => {
+        | MailKind::PasswordChanged
+        | MailKind::EmailChangeRequested
+        | MailKind::EmailInUse
+        | MailKind::AccountDeleted => {
             let alert: SecurityAlert = serde_json::from_str(payload).map_err(unreadable)?;
             return Ok(render_alert(kind, &alert, sender, None, secure_link));
         }

@@ -110,6 +110,14 @@ impl DeviceCookies {
         )
     }
 
+    /// The device generation a new account starts in: random, so that the device cookies
+    /// of an earlier account with the same address (deleted, or moved away) are not taken
+    /// for this one's (they carry the address and a generation, not the account).
+    pub fn first_generation() -> i32 {
+        // Below 2^30: bumped once per reset, it never overflows.
+        rand::rng().random_range(0..(1 << 30))
+    }
+
     /// A new device id.
     pub fn new_device_id() -> String {
         let bytes: [u8; 16] = rand::rng().random();

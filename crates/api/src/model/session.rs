@@ -27,6 +27,10 @@ text_enum! {
         /// A server started with a one-off cookie key (no `SESSION_SECRET`): no cookie made
         /// before can be read any more.
         KeyChanged => "key_changed",
+        /// The account's address changed: its other sessions end (takeover by address).
+        EmailChanged => "email_changed",
+        /// The account was deleted.
+        AccountDeleted => "account_deleted",
     }
 }
 

@@ -39,6 +39,11 @@ pub fn mail_key(key: &str) -> String {
     format!("mail:{key}")
 }
 
+/// Data exports of an account.
+pub fn export_key(user_id: &uuid::Uuid) -> String {
+    format!("export:{user_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

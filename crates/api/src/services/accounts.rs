@@ -49,7 +49,8 @@ pub async fn sign_up(
     let created = conn
         .transaction_with_retries(async |conn| {
             let mut changes = Changes::default();
-            let user = users::insert(conn, &email, &name, &password_hash, now)
+            let generation = crate::model::secrets::DeviceCookies::first_generation();
+            let user = users::insert(conn, &email, &name, &password_hash, generation, now)
                 .await?
                 .ok_or(Error::EmailTaken)?;
             let (session, token) = sessions::start(

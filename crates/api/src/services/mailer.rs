@@ -112,9 +112,9 @@ async fn deliver_batch(
     let mut delivered = Delivered::default();
     for row in outbox::claim_due(conn, state.now(), BATCH).await? {
         let now = state.now();
-        let secure_token = match MailKind::parse(&row.kind) {
-            Some(kind) if kind.offers_secure_link() => {
-                recovery::secure_link_for(conn, row.user_id, &row.recipient, now).await?
+        let secure_token = match (MailKind::parse(&row.kind), row.user_id) {
+            (Some(kind), Some(user_id)) if kind.offers_secure_link() => {
+                recovery::secure_link_for(conn, user_id, &row.recipient, now).await?
             }
             _ => None,
         };

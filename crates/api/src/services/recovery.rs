@@ -118,6 +118,8 @@ pub async fn secure_account(
                 .ok_or(Error::InvalidLink)?;
             // The browsers that signed in before are strangers again (the intruder's too).
             users::forget_devices(conn, user_id, now).await?;
+            // A change of address asked for by whoever was in does not happen.
+            email_links::void_unused(conn, user_id, LinkPurpose::ChangeEmail.as_str(), now).await?;
             let mut changes = Changes::default();
             changes.log(
                 NewEntry::new(user_id, ActivityKind::AccountSecured, now)

@@ -253,9 +253,11 @@ fn session_ended(
         EndReason::IdleTimeout | EndReason::LifetimeExceeded | EndReason::NotCompleted => {
             ActivityKind::SessionExpired
         }
-        EndReason::Revoked | EndReason::PasswordChanged | EndReason::AccountSecured => {
-            ActivityKind::SessionRevoked
-        }
+        EndReason::Revoked
+        | EndReason::PasswordChanged
+        | EndReason::AccountSecured
+        | EndReason::EmailChanged
+        | EndReason::AccountDeleted => ActivityKind::SessionRevoked,
         EndReason::Replaced | EndReason::ReplacedBySameBrowser => ActivityKind::SessionReplaced,
         EndReason::KeyChanged => ActivityKind::SessionExpired,
     };

@@ -4,7 +4,9 @@
 
 use crate::error::Error;
 use crate::model::input::Email;
-use crate::model::throttle::{account_key, address_key, device_key, mail_key, signup_key};
+use crate::model::throttle::{
+    account_key, address_key, device_key, export_key, mail_key, signup_key,
+};
 use crate::state::AppState;
 use crate::storage::throttle::{self as stored, Slots};
 
@@ -75,6 +77,20 @@ async fn count(
         Slots::Refused { retry_after_secs } => Err(refused(seconds(retry_after_secs))),
     }
 }
+
+/// Before a data export (it reads the account's whole history): a slot of the account's,
+/// kept.
+pub async fn begin_export(state: &AppState, user_id: uuid::Uuid) -> Result<(), Error> {
+    let keys = [(export_key(&user_id), EXPORTS_PER_HOUR)];
+    count(state, &keys, EXPORT_WINDOW, |retry_in_seconds| {
+        Error::TooManyExports { retry_in_seconds }
+    })
+    .await
+}
+
+/// Data exports an account may download per hour.
+const EXPORTS_PER_HOUR: i32 = 5;
+const EXPORT_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Mails one address may ask for per hour (a household shares an address).
 const MAIL_REQUESTS_PER_ADDRESS: i32 = 20;

@@ -132,3 +132,25 @@ pub async fn record_failed_login(
     .await
     .map(|_| ())
 }
+
+/// Entries of these kinds, newest first, after the entry `before_id` (the data export's
+/// alerts).
+pub async fn page_of_kinds(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    kinds: &[&str],
+    before_id: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<EntryRow>> {
+    let mut query = activity::table
+        .filter(activity::user_id.eq(user_id))
+        .filter(activity::kind.eq_any(kinds.to_vec()))
+        .select(EntryRow::as_select())
+        .order(activity::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before_id) = before_id {
+        query = query.filter(activity::id.lt(before_id));
+    }
+    query.load(conn).await
+}

@@ -395,3 +395,33 @@ pub async fn purge_finished(
     .execute(conn)
     .await
 }
+
+/// The account's requests, newest first, after `(created_at, id)` (keyset paging, for the
+/// data export).
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> QueryResult<Vec<ApprovalRow>> {
+    use diesel::sql_types::{Bool, Timestamptz};
+    let mut query = login_approvals::table
+        .filter(login_approvals::user_id.eq(user_id))
+        .select(ApprovalRow::as_select())
+        .order((
+            login_approvals::created_at.desc(),
+            login_approvals::id.desc(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            diesel::dsl::sql::<Bool>("(login_approvals.created_at, login_approvals.id) < (")
+                .bind::<Timestamptz, _>(created_at)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(id)
+                .sql(")"),
+        );
+    }
+    query.load(conn).await
+}

@@ -136,3 +136,81 @@ pub async fn purge_expired_before(
         .execute(conn)
         .await
 }
+
+/// Stores a link that moves the account from `email` (its address now) to `new_email`.
+#[allow(clippy::too_many_arguments)] // one row's columns
+pub async fn insert_change(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    email: &str,
+    new_email: &str,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO email_links \
+             (token_hash, user_id, purpose, email, new_email, created_at, expires_at) \
+         VALUES ($1, $2, 'change_email', $3, $4, $5, $6)",
+    )
+    .bind::<Bytea, _>(token_hash)
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<Text, _>(email)
+    .bind::<Text, _>(new_email)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Timestamptz, _>(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, diesel::QueryableByName)]
+pub struct Change {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub new_email: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Uses a change-of-address link, as `redeem` does (unused, unexpired, and the account
+/// still at the address it was asked from): the account and the address asked for.
+pub async fn redeem_change(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<Change>> {
+    let used: Vec<Change> = diesel::sql_query(
+        "UPDATE email_links l SET used_at = $2 \
+         FROM users u \
+         WHERE l.token_hash = $1 AND l.purpose = 'change_email' AND l.used_at IS NULL \
+           AND l.expires_at > $2 AND u.id = l.user_id AND u.email = l.email \
+         RETURNING l.user_id, l.new_email, l.expires_at",
+    )
+    .bind::<Bytea, _>(token_hash)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await?;
+    Ok(used.into_iter().next())
+}
+
+/// The change of address waiting for its link, if any (the latest asked for).
+pub async fn pending_change(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<Change>> {
+    let pending: Vec<Change> = diesel::sql_query(
+        "SELECT l.user_id, l.new_email, l.expires_at FROM email_links l \
+         JOIN users u ON u.id = l.user_id \
+         WHERE l.user_id = $1 AND l.purpose = 'change_email' AND l.used_at IS NULL \
+           AND l.expires_at > $2 AND u.email = l.email \
+         ORDER BY l.created_at DESC LIMIT 1",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await?;
+    Ok(pending.into_iter().next())
+}

@@ -38,3 +38,27 @@ pub async fn record(
     .await?;
     Ok(seen.had_history && seen.inserted)
 }
+
+/// What the account signed in from before (devices, networks, countries), oldest first.
+#[derive(Debug, diesel::QueryableByName, serde::Serialize)]
+pub struct SeenBefore {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub kind: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub value: String,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    pub first_seen_at: DateTime<Utc>,
+}
+
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> diesel::QueryResult<Vec<SeenBefore>> {
+    diesel::sql_query(
+        "SELECT kind, value, first_seen_at FROM sign_in_history \
+         WHERE user_id = $1 ORDER BY first_seen_at, kind, value",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .load(conn)
+    .await
+}

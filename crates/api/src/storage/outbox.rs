@@ -33,12 +33,76 @@ pub async fn enqueue(
     Ok(queued > 0)
 }
 
+/// Queues a mail to `recipient` rather than the account's address (a new address to
+/// confirm; the goodbye of a deleted account, whose row has no user).
+pub async fn enqueue_to(
+    conn: &mut AsyncPgConnection,
+    user_id: Option<Uuid>,
+    recipient: &str,
+    kind: &str,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO mail_outbox (user_id, recipient, kind, payload, created_at, next_attempt_at) \
+         VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
+    )
+    .bind::<Nullable<diesel::sql_types::Uuid>, _>(user_id)
+    .bind::<Text, _>(recipient)
+    .bind::<Text, _>(kind)
+    .bind::<Text, _>(payload)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Drops every mail of the account, sent or not (a deleted account: mail not yet sent is
+/// not sent, and sent mail's recipient is personal data).
+pub async fn delete_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query("DELETE FROM mail_outbox WHERE user_id = $1")
+        .bind::<diesel::sql_types::Uuid, _>(user_id)
+        .execute(conn)
+        .await
+}
+
+/// Mail the account was sent (or is about to be), newest first: what the data export shows
+/// of it (never the payload, which holds a link's token until sent).
+#[derive(Debug, diesel::QueryableByName)]
+pub struct SentMail {
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub recipient: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub sent_at: Option<DateTime<Utc>>,
+}
+
+pub async fn list_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> diesel::QueryResult<Vec<SentMail>> {
+    diesel::sql_query(
+        "SELECT kind, recipient, created_at, sent_at FROM mail_outbox \
+         WHERE user_id = $1 ORDER BY id DESC",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .load(conn)
+    .await
+}
+
 #[derive(Debug, diesel::QueryableByName)]
 pub struct OutboxRow {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
-    #[diesel(sql_type = diesel::sql_types::Uuid)]
-    pub user_id: Uuid,
+    /// `None` for the goodbye of a deleted account.
+    #[diesel(sql_type = Nullable<diesel::sql_types::Uuid>)]
+    pub user_id: Option<Uuid>,
     #[diesel(sql_type = Text)]
     pub recipient: String,
     #[diesel(sql_type = Text)]
@@ -74,9 +138,11 @@ pub async fn mark_sent(
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
     diesel::sql_query(
-        // A link's token is needed only until the mail is sent.
+        // A link's token is needed only until the mail is sent; so is the address of an
+        // account that no longer exists.
         "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL, \
-                payload = CASE WHEN payload ? 'token' THEN '{}'::jsonb ELSE payload END \
+                payload = CASE WHEN payload ? 'token' THEN '{}'::jsonb ELSE payload END, \
+                recipient = CASE WHEN user_id IS NULL THEN '' ELSE recipient END \
          WHERE id = $1",
     )
     .bind::<BigInt, _>(id)
@@ -113,7 +179,8 @@ pub async fn mark_failed(
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
     diesel::sql_query(
-        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, failed_at = $3 \
+        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, failed_at = $3, \
+                recipient = CASE WHEN user_id IS NULL THEN '' ELSE recipient END \
          WHERE id = $1",
     )
     .bind::<BigInt, _>(id)

@@ -22,6 +22,7 @@ diesel::table! {
         created_at -> Timestamptz,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
+        new_email -> Nullable<Text>,
     }
 }
 
@@ -61,7 +62,7 @@ diesel::table! {
 diesel::table! {
     mail_outbox (id) {
         id -> Int8,
-        user_id -> Uuid,
+        user_id -> Nullable<Uuid>,
         recipient -> Text,
         kind -> Text,
         payload -> Jsonb,

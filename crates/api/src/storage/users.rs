@@ -30,11 +30,13 @@ pub async fn insert(
     email: &Email,
     name: &DisplayName,
     password_hash: &str,
+    device_generation: i32,
     now: DateTime<Utc>,
 ) -> QueryResult<Option<UserRow>> {
     diesel::insert_into(users::table)
         .values((
             users::id.eq(Uuid::new_v4()),
+            users::device_generation.eq(device_generation),
             users::email.eq(email.as_str()),
             users::name.eq(name.as_str()),
             users::password_hash.eq(password_hash),
@@ -149,4 +151,50 @@ pub async fn set_email_verified(
         .returning(UserRow::as_returning())
         .get_result(conn)
         .await
+}
+
+/// Deletes the user; every row that references it goes with it (`ON DELETE CASCADE`).
+/// False when there was no such user.
+pub async fn delete(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<bool> {
+    diesel::delete(users::table.find(user_id))
+        .execute(conn)
+        .await
+        .map(|deleted| deleted > 0)
+}
+
+/// Moves the account to a new address (confirmed: the link to it was used); `None` when
+/// another account took the address meanwhile.
+pub async fn set_email(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    email: &str,
+    now: DateTime<Utc>,
+) -> QueryResult<Option<UserRow>> {
+    let taken = users::table
+        .filter(users::email.eq(email))
+        .filter(users::id.ne(user_id))
+        .count()
+        .get_result::<i64>(conn)
+        .await?;
+    if taken > 0 {
+        return Ok(None);
+    }
+    let moved = diesel::update(users::table.find(user_id))
+        .set((
+            users::email.eq(email),
+            users::email_verified_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await;
+    match moved {
+        Ok(user) => Ok(Some(user)),
+        // A signup took it between the check and the update (the caller rolls back).
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(None),
+        Err(error) => Err(error),
+    }
 }

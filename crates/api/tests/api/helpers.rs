@@ -245,6 +245,22 @@ impl TestApp {
             .expect("statement runs");
     }
 
+    /// Waits until the mail worker has recorded every mail as sent: the SMTP server may
+    /// hold a mail a moment before its sender commits what it wrote alongside (the
+    /// "this wasn't me" link's hash, the erased payload).
+    pub async fn wait_until_mail_recorded(&self) {
+        for _ in 0..200 {
+            let waiting = self
+                .sql("SELECT count(*) AS n FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+                .await;
+            if waiting[0]["n"] == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("mail stayed unsent in the outbox");
+    }
+
     pub async fn active_sessions_in_db(&self) -> i64 {
         let rows = self
             .sql("SELECT count(*) AS n FROM sessions WHERE ended_at IS NULL")

@@ -12,6 +12,7 @@ mod database;
 mod helpers;
 
 mod account;
+mod account_life;
 mod alerts;
 mod approvals;
 mod browser;

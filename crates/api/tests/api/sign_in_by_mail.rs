@@ -96,6 +96,7 @@ async fn an_unrecognised_device_with_no_device_signed_in_signs_in_with_the_code_
     assert!(code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()));
     assert!(mail.text().contains("This wasn't me: "));
     // The code waits in the outbox only until it is sent.
+    app.wait_until_mail_recorded().await;
     let stored = app
         .sql("SELECT payload::text AS payload FROM mail_outbox WHERE kind = 'sign_in_code'")
         .await;
@@ -215,6 +216,7 @@ async fn with_the_password_but_not_the_mailbox_an_attacker_gets_no_session_and_t
 
     // The owner follows "this wasn't me" from a code mail, on a phone that never signed in.
     let mails = code_mails(&mailbox, 5).await;
+    app.wait_until_mail_recorded().await;
     let phone = app.device(CHROME_LINUX);
     let secured = phone
         .post(
@@ -455,6 +457,7 @@ async fn this_wasnt_me_in_a_new_sign_in_mail_ends_every_session_and_request_and_
     assert!(alert.data.contains("Device: Firefox"), "{}", alert.data);
     let token = alert.secure_account_token();
     assert_eq!(token.len(), 43, "256 random bits");
+    app.wait_until_mail_recorded().await;
 
     // Opened anywhere, signed in or not.
     let anywhere = app.device(CHROME_LINUX);

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod approvals;
 pub mod auth;
 pub mod config;
+pub mod email_change;
 pub mod health;
 pub mod me;
 pub mod recovery;
@@ -32,6 +33,11 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(auth::logout)
         .service(me::update_profile)
         .service(me::change_password)
+        .service(me::delete_account)
+        .service(me::export_data)
+        .service(email_change::request_email_change)
+        .service(email_change::email_change_status)
+        .service(email_change::confirm_email_change)
         .service(recovery::verify_email)
         .service(recovery::resend_verification)
         .service(recovery::request_password_reset)

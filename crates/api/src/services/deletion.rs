@@ -1,0 +1,162 @@
+//! Deleting an account, by its owner (`DELETE /api/me`) or an operator
+//! (`api admin delete-user`), with the same effects, in one transaction: every session ends
+//! (its sockets hear `account_deleted` on every instance, then close), every request in
+//! flight is cancelled (the waiting devices hear it), mail not yet sent is dropped, and every
+//! row of the account goes (`ON DELETE CASCADE`: sessions, requests, links, the activity
+//! log, what it signed in from, its mail). Device cookies die with it: they name the address
+//! and a device generation, and a new account starts in a random generation. A goodbye
+//! mail, the one row left, carries no account and loses its address once sent.
+//!
+//! Nothing is kept "detached" for `HISTORY_RETENTION_DAYS`: an entry stripped of the
+//! account, its address, IP and device says nothing anyone could act on, and what could
+//! (the IP, the device) is personal data. The server's log keeps one line with the
+//! account's id, a random UUID that no longer leads anywhere.
+
+use diesel::OptionalExtension;
+use diesel_async::AsyncConnection;
+use shared::{Secret, SecurityAlert};
+use uuid::Uuid;
+
+use crate::error::Error;
+use crate::events::Changes;
+use crate::model::device::ClientInfo;
+use crate::model::input::{Email, LoginPassword};
+use crate::model::mail::Mail;
+use crate::model::session::EndReason;
+use crate::services::{Authenticated, in_flight, sessions, throttle};
+use crate::state::AppState;
+use crate::storage::{outbox, users};
+
+/// Who deletes the account.
+#[derive(Debug, Clone)]
+pub enum DeletedBy {
+    /// The owner, from this device.
+    Owner(ClientInfo),
+    Administrator,
+}
+
+impl DeletedBy {
+    fn describe(&self) -> &'static str {
+        match self {
+            Self::Owner(_) => "the account was deleted by its owner",
+            Self::Administrator => "the account was deleted by an administrator",
+        }
+    }
+
+    /// Who and where, as the goodbye mail names them.
+    fn alert(&self, now: chrono::DateTime<chrono::Utc>) -> SecurityAlert {
+        let (device, ip, country) = match self {
+            Self::Owner(client) => (client.label(), client.ip.clone(), client.country.clone()),
+            Self::Administrator => ("an administrator".to_owned(), "-".to_owned(), None),
+        };
+        SecurityAlert {
+            kind: "account_deleted".to_owned(),
+            session_id: None,
+            device,
+            ip,
+            country,
+            at: now,
+        }
+    }
+}
+
+/// What the deletion ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deleted {
+    pub sessions_ended: usize,
+    pub requests_cancelled: usize,
+}
+
+/// The owner deletes their account: the current password first (counted against the
+/// account like a sign-in, as the password change does), and a session too young to act
+/// against an older one may not (`FRESH_SESSION_SECS`).
+pub async fn delete_own(
+    state: &AppState,
+    auth: &Authenticated,
+    current: Secret,
+    client: &ClientInfo,
+) -> Result<Deleted, Error> {
+    let current = LoginPassword::parse(current)?;
+    sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
+    let email = Email::parse(&auth.user.email)?;
+    let attempt = throttle::begin_password_check(state, &email).await?;
+    if !state
+        .hasher
+        .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
+        .await?
+    {
+        throttle::failed(attempt);
+        return Err(Error::WrongPassword);
+    }
+    throttle::succeeded(state, attempt).await?;
+    delete_account(state, auth.user.id, &DeletedBy::Owner(client.clone())).await
+}
+
+/// Deletes the account and everything of it (see the module's comment); 404 when there is
+/// no such account (any more).
+pub async fn delete_account(
+    state: &AppState,
+    user_id: Uuid,
+    by: &DeletedBy,
+) -> Result<Deleted, Error> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    let deleted = conn
+        .transaction::<_, Error, _>(async |conn| {
+            // The row lock orders this against a login deciding on the limit: no session
+            // starts for the account while it goes.
+            let user = users::lock(conn, user_id)
+                .await
+                .optional()?
+                .ok_or(Error::NotFound("No such account"))?;
+            let mut changes = Changes::default();
+            let sessions_ended = sessions::end_others(
+                conn,
+                &mut changes,
+                user.id,
+                None,
+                EndReason::AccountDeleted,
+                by.describe(),
+                now,
+            )
+            .await?;
+            let requests_cancelled = in_flight::cancel_open(
+                conn,
+                &mut changes,
+                user.id,
+                in_flight::Cancelling::PendingAndApproved,
+                by.describe(),
+                now,
+            )
+            .await?;
+            // Mail not yet sent is not sent (a worker sending one now holds its row: this
+            // waits for it).
+            outbox::delete_for_user(conn, user.id).await?;
+            changes.mail_to(None, &user.email, Mail::Alert(by.alert(now)));
+            // The events go out when this commits; the log entries just written go with the
+            // account below.
+            changes.save(conn).await?;
+            if !users::delete(conn, user.id).await? {
+                return Err(Error::NotFound("No such account"));
+            }
+            Ok(Deleted {
+                sessions_ended,
+                requests_cancelled,
+            })
+        })
+        .await?;
+    tracing::info!(
+        %user_id,
+        by = by.describe(),
+        sessions_ended = deleted.sessions_ended,
+        requests_cancelled = deleted.requests_cancelled,
+        "account deleted"
+    );
+    Ok(deleted)
+}
+
+/// `api admin delete-user EMAIL`: the same deletion, by an administrator.
+pub async fn delete_by_email(state: &AppState, email: &str) -> Result<Deleted, Error> {
+    let user = super::admin::find_user(state, email).await?;
+    delete_account(state, user.id, &DeletedBy::Administrator).await
+}
