@@ -782,6 +782,58 @@ async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_t
     assert_no_csp_violations(&app).await;
 }
 
+#[tokio::test]
+async fn an_account_deleted_from_the_profile_signs_out_and_its_address_can_sign_up_again() {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(|settings| settings.static_dir = Some(dist)).await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let device = browser(&driver, &profiles.join("device"), 1280, 900).await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "delete-".to_owned());
+
+    sign_up(&device, &url, "Ada Lovelace").await;
+    click(&device, "#delete-account").await;
+    // The confirmation names what is lost before it asks for the password.
+    wait_for_text(&device, "#delete-account-form", "your activity log").await;
+    wait_for_text(&device, "#delete-account-form", "cannot be undone").await;
+    screenshot(&device, "01-confirmation").await;
+    // Without the password nothing happens; with a wrong one the server refuses.
+    click(&device, "#delete-account-form button[type=submit]").await;
+    wait_for_text(
+        &device,
+        "#delete-account-form",
+        "Enter your current password",
+    )
+    .await;
+    fill(&device, "#delete-password", "not the password at all").await;
+    click(&device, "#delete-account-form button[type=submit]").await;
+    wait_for_text(&device, "#delete-account-form .field-error", "incorrect").await;
+    wait_for(&device, "#dashboard").await;
+    fill(&device, "#delete-password", PASSWORD).await;
+    click(&device, "#delete-account-form button[type=submit]").await;
+
+    wait_for(&device, "#login-form").await;
+    wait_for_text(&device, "#signed-out-notice", "The account was deleted").await;
+    screenshot(&device, "02-deleted").await;
+    assert_eq!(
+        app.device(FIREFOX_WINDOWS)
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+
+    // The address is free again: the same person signs up anew, from the page.
+    sign_up(&device, &url, "Ada King").await;
+    wait_for_text(&device, "#profile", "Delete my account").await;
+    screenshot(&device, "03-signed-up-again").await;
+    let _ = device.close().await;
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}
+
 thread_local! {
     /// Prefix of the screenshots' names for the scenario running on this thread.
     static SHOTS_PREFIX: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
