@@ -6,10 +6,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::{
     AccountSecured, ActivityEntry, ApprovalDecision, ApprovalRequired, AuthResponse,
-    ChangePasswordRequest, ClientConfig, CompleteApprovalRequest, DeleteAccountRequest,
-    EmailCodeRequest, EmailConfirmationRequired, ErrorBody, LinkToken, LoginAccepted, LoginRequest,
-    MailQueued, Page, PasswordResetCompletion, PasswordResetRequest, RevokedCount, Secret,
-    SessionHistoryEntry, SessionList, SignupRequest, UpdateProfileRequest, User,
+    ChangeEmailRequest, ChangePasswordRequest, ClientConfig, CompleteApprovalRequest,
+    DeleteAccountRequest, EmailChangeStatus, EmailCodeRequest, EmailConfirmationRequired,
+    ErrorBody, LinkToken, LoginAccepted, LoginRequest, MailQueued, Page, PasswordResetCompletion,
+    PasswordResetRequest, RevokedCount, Secret, SessionHistoryEntry, SessionList, SignupRequest,
+    UpdateProfileRequest, User,
 };
 use uuid::Uuid;
 
@@ -216,6 +217,31 @@ pub async fn delete_account(request: &DeleteAccountRequest) -> ApiResult<()> {
     send(with_body(Request::delete("/api/me"), request))
         .await
         .map(|_| ())
+}
+
+/// Asks to move the account to another address: a link goes to that address.
+pub async fn change_email(request: &ChangeEmailRequest) -> ApiResult<EmailChangeStatus> {
+    json(send(with_body(Request::post("/api/me/email"), request)).await?).await
+}
+
+/// The change of address waiting for its link, if any.
+pub async fn email_change_status() -> ApiResult<EmailChangeStatus> {
+    json(send(Request::get("/api/me/email").build()).await?).await
+}
+
+/// Moves the account to the new address with the token of the link mailed there.
+pub async fn confirm_email_change(token: String) -> ApiResult<User> {
+    let body = LinkToken {
+        token: Secret::new(token),
+    };
+    json(
+        send(with_body(
+            Request::post("/api/auth/confirm-email-change"),
+            &body,
+        ))
+        .await?,
+    )
+    .await
 }
 
 /// Confirms the address with the token of the mailed link.

@@ -9,7 +9,10 @@ use crate::pages::{
     confirm_device::ConfirmDevicePage,
     dashboard::Dashboard,
     login::LoginPage,
-    recovery::{ForgotPasswordPage, ResetPasswordPage, SecureAccountPage, VerifyEmailPage},
+    recovery::{
+        ConfirmEmailChangePage, ForgotPasswordPage, ResetPasswordPage, SecureAccountPage,
+        VerifyEmailPage,
+    },
     signup::SignupPage,
     waiting::WaitingPage,
 };
@@ -48,6 +51,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/reset-password") view=ResetPasswordPage/>
                     <Route path=path!("/verify-email") view=VerifyEmailPage/>
                     <Route path=path!("/secure-account") view=SecureAccountPage/>
+                    <Route path=path!("/confirm-email-change") view=ConfirmEmailChangePage/>
                 </Routes>
             </Show>
         </main>

@@ -1,9 +1,9 @@
 use leptos::prelude::*;
-use shared::{ChangePasswordRequest, DeleteAccountRequest, Secret};
+use shared::{ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, Secret};
 
 use crate::api;
 use crate::state::use_session;
-use crate::validation::{name_problem, new_password_problem, password_hint};
+use crate::validation::{email_problem, name_problem, new_password_problem, password_hint};
 
 #[component]
 pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
@@ -74,6 +74,47 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
         }
     };
 
+    let new_email = RwSignal::new(String::new());
+    let email_password = RwSignal::new(String::new());
+    let email_error = RwSignal::new(None::<String>);
+    // The change waiting for its link: asked of the server, then what the last request said.
+    let pending_email = RwSignal::new(None::<String>);
+    let email_status = LocalResource::new(api::email_change_status);
+    Effect::new(move |_| {
+        if let Some(Ok(status)) = email_status.get() {
+            pending_email.set(status.pending.map(|pending| pending.new_email));
+        }
+    });
+    let change_email = Action::new_local(|request: &ChangeEmailRequest| {
+        let request = request.clone();
+        async move { api::change_email(&request).await }
+    });
+    Effect::new(move |_| match change_email.value().get() {
+        Some(Ok(status)) => {
+            email_error.set(None);
+            new_email.set(String::new());
+            email_password.set(String::new());
+            pending_email.set(status.pending.map(|pending| pending.new_email));
+            toast.set(Some(status.message));
+        }
+        Some(Err(error)) => email_error.set(Some(session.check(&error))),
+        None => {}
+    });
+    let on_email = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        if let Some(problem) = email_problem(&new_email.get()) {
+            email_error.set(Some(format!("New address: {problem}")));
+        } else if email_password.get().is_empty() {
+            email_error.set(Some("Enter your current password".into()));
+        } else {
+            email_error.set(None);
+            change_email.dispatch(ChangeEmailRequest {
+                new_email: new_email.get().trim().to_owned(),
+                current_password: Secret::new(email_password.get()),
+            });
+        }
+    };
+
     let delete_password = RwSignal::new(String::new());
     let delete_error = RwSignal::new(None::<String>);
     let confirming_delete = RwSignal::new(false);
@@ -121,6 +162,23 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
                     {move || if change.pending().get() { "Changing…" } else { "Change password" }}
                 </button>
                 <p class="field-error" role="alert">{move || password_error.get()}</p>
+            </form>
+            <form id="change-email-form" on:submit=on_email novalidate>
+                <h3>"Change e-mail address"</h3>
+                {move || pending_email.get().map(|address| view! {
+                    <p class="notice" id="email-change-pending" role="status">
+                        {format!("Waiting for confirmation of {address}: open the link we mailed there.")}
+                    </p>
+                })}
+                <label for="new-email">"New address"</label>
+                <input id="new-email" type="email" autocomplete="email" bind:value=new_email/>
+                <label for="email-password">"Current password"</label>
+                <input id="email-password" type="password" autocomplete="current-password" bind:value=email_password/>
+                <p class="hint">"Your address stays the same until you open the link we mail to the new one; then your other devices are signed out."</p>
+                <button type="submit" class="secondary" disabled=move || change_email.pending().get()>
+                    {move || if change_email.pending().get() { "Sending…" } else { "Change e-mail address" }}
+                </button>
+                <p class="field-error" role="alert">{move || email_error.get()}</p>
             </form>
             <h3>"Your data"</h3>
             <p>

@@ -248,3 +248,59 @@ pub fn VerifyEmailPage() -> impl IntoView {
         </section>
     }
 }
+
+/// The link mailed to a new address: one click moves the account there. A click, not the
+/// page load: mail scanners that open links must not change anyone's address.
+#[component]
+pub fn ConfirmEmailChangePage() -> impl IntoView {
+    let session = use_session();
+    page_title("Confirm your new address");
+    let token = StoredValue::new(token_from_link());
+    let has_token = token.with_value(Option::is_some);
+    let confirm = Action::new_local(|token: &String| {
+        let token = token.clone();
+        async move { api::confirm_email_change(token).await }
+    });
+    Effect::new(move |_| {
+        // A signed-in browser of the account keeps its session: show the new address.
+        if let Some(Ok(user)) = confirm.value().get() {
+            session.current.update(|current| {
+                if let Some(auth) = current.as_mut().filter(|auth| auth.user.id == user.id) {
+                    auth.user = user;
+                }
+            });
+        }
+    });
+    let on_confirm = move |_| {
+        if let Some(token) = token.get_value() {
+            confirm.dispatch(token);
+        }
+    };
+
+    view! {
+        <section class="card auth-card" aria-labelledby="confirm-email-title">
+            <h1 id="confirm-email-title">"Confirm your new address"</h1>
+            {move || match confirm.value().get() {
+                Some(Ok(user)) => view! {
+                    <p class="notice" id="email-changed" role="status">
+                        {format!("Done: your account's address is now {}. Your other devices were signed out.", user.email)}
+                    </p>
+                }.into_any(),
+                Some(Err(failure)) => view! {
+                    <p class="form-error" id="email-change-error" role="alert">{failure.message}</p>
+                }.into_any(),
+                None if has_token => view! {
+                    <p>"This moves your account to this address: you sign in with it from now on, and your other devices are signed out."</p>
+                    <button type="button" class="primary" id="confirm-email-change" on:click=on_confirm
+                        disabled=move || confirm.pending().get()>
+                        {move || if confirm.pending().get() { "Confirming…" } else { "Use this address" }}
+                    </button>
+                }.into_any(),
+                None => view! {
+                    <p class="form-error" role="alert">"This page needs the link from the mail."</p>
+                }.into_any(),
+            }}
+            <p class="switch"><A href="/">"Continue"</A></p>
+        </section>
+    }
+}

@@ -782,6 +782,120 @@ async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_t
     assert_no_csp_violations(&app).await;
 }
 
+#[tokio::test]
+async fn an_account_deleted_from_the_profile_signs_out_and_its_address_can_sign_up_again() {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(|settings| settings.static_dir = Some(dist)).await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let device = browser(&driver, &profiles.join("device"), 1280, 900).await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "delete-".to_owned());
+
+    sign_up(&device, &url, "Ada Lovelace").await;
+    click(&device, "#delete-account").await;
+    // The confirmation names what is lost before it asks for the password.
+    wait_for_text(&device, "#delete-account-form", "your activity log").await;
+    wait_for_text(&device, "#delete-account-form", "cannot be undone").await;
+    screenshot(&device, "01-confirmation").await;
+    // Without the password nothing happens; with a wrong one the server refuses.
+    click(&device, "#delete-account-form button[type=submit]").await;
+    wait_for_text(
+        &device,
+        "#delete-account-form",
+        "Enter your current password",
+    )
+    .await;
+    fill(&device, "#delete-password", "not the password at all").await;
+    click(&device, "#delete-account-form button[type=submit]").await;
+    wait_for_text(&device, "#delete-account-form .field-error", "incorrect").await;
+    wait_for(&device, "#dashboard").await;
+    fill(&device, "#delete-password", PASSWORD).await;
+    click(&device, "#delete-account-form button[type=submit]").await;
+
+    wait_for(&device, "#login-form").await;
+    wait_for_text(&device, "#signed-out-notice", "The account was deleted").await;
+    screenshot(&device, "02-deleted").await;
+    assert_eq!(
+        app.device(FIREFOX_WINDOWS)
+            .login("ada@example.com", PASSWORD)
+            .await
+            .status(),
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+
+    // The address is free again: the same person signs up anew, from the page.
+    sign_up(&device, &url, "Ada King").await;
+    wait_for_text(&device, "#profile", "Delete my account").await;
+    screenshot(&device, "03-signed-up-again").await;
+    let _ = device.close().await;
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}
+
+#[tokio::test]
+async fn an_address_changed_from_the_profile_waits_for_the_mailed_link_then_heads_the_dashboard() {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let (app, mailbox) =
+        crate::mail::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist)).await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let device = browser(&driver, &profiles.join("device"), 1280, 900).await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "change-email-".to_owned());
+
+    sign_up(&device, &url, "Ada Lovelace").await;
+    fill(&device, "#new-email", "ada@new.example").await;
+    click(&device, "#change-email-form button[type=submit]").await;
+    wait_for_text(&device, "#change-email-form", "Enter your current password").await;
+    fill(&device, "#email-password", PASSWORD).await;
+    click(&device, "#change-email-form button[type=submit]").await;
+    wait_for_text(
+        &device,
+        "#email-change-pending",
+        "Waiting for confirmation of ada@new.example",
+    )
+    .await;
+    screenshot(&device, "01-pending").await;
+    // Still pending after a reload: the server says so.
+    device.refresh().await.unwrap();
+    wait_for_text(&device, "#email-change-pending", "ada@new.example").await;
+    wait_for_text(&device, "#dashboard .who", "ada@example.com").await;
+
+    let mail = mailbox
+        .wait_for_subject_within(
+            "Confirm your new e-mail address",
+            1,
+            Duration::from_secs(10),
+        )
+        .await
+        .pop()
+        .unwrap();
+    assert!(mail.to.iter().any(|to| to.contains("ada@new.example")));
+    device
+        .goto(&format!(
+            "{url}confirm-email-change#token={}",
+            mail.link_token()
+        ))
+        .await
+        .unwrap();
+    // Opening the link changes nothing (mail scanners open links); the click does.
+    wait_for(&device, "#confirm-email-change").await;
+    screenshot(&device, "02-link-opened").await;
+    click(&device, "#confirm-email-change").await;
+    wait_for_text(&device, "#email-changed", "now ada@new.example").await;
+    screenshot(&device, "03-changed").await;
+    // This browser keeps its session, at the new address, with nothing pending.
+    device.goto(&url).await.unwrap();
+    wait_for_text(&device, "#dashboard .who", "ada@new.example").await;
+    wait_for_count(&device, "#email-change-pending", 0).await;
+    let _ = device.close().await;
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}
+
 thread_local! {
     /// Prefix of the screenshots' names for the scenario running on this thread.
     static SHOTS_PREFIX: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
