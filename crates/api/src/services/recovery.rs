@@ -3,6 +3,8 @@
 //! password and ends every session and request in flight), and securing it from the
 //! "this wasn't me" link of security mail.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use shared::Secret;
@@ -203,19 +205,33 @@ pub async fn resend_verification(
 }
 
 /// Mails a reset link if the address belongs to an account and is confirmed; answers the
-/// same either way (no oracle for which addresses have accounts).
+/// same either way (no oracle for which addresses have accounts) and in the same time: what
+/// depends on the account (the look-up, the link, the mail) runs after the answer, so that
+/// its cost (a written transaction) never shows in the response time.
 pub async fn request_password_reset(
-    state: &AppState,
+    state: &Arc<AppState>,
     email: &str,
     client: &ClientInfo,
 ) -> Result<(), Error> {
     // Not an address at all is a 422: that depends on the input only, and reveals nothing.
     let email = Email::parse(email)?;
+    // The throttle is the same work for every address (it is keyed by the address given).
     throttle::begin_mail_request(state, &client.ip, &email).await?;
     let now = state.now();
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        if let Err(error) = mail_reset_link(&state, &email, now).await {
+            tracing::warn!(error = %error.chain(), "cannot mail a password-reset link");
+        }
+    });
+    Ok(())
+}
+
+/// The part of a reset request that depends on the account, after the answer.
+async fn mail_reset_link(state: &AppState, email: &Email, now: DateTime<Utc>) -> Result<(), Error> {
     let mut conn = state.pool.get().await?;
     conn.transaction::<_, Error, _>(async |conn| {
-        let Some(user) = users::find_by_email(conn, &email).await? else {
+        let Some(user) = users::find_by_email(conn, email).await? else {
             return Ok(());
         };
         if user.email_verified_at.is_none() {

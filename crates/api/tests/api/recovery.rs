@@ -254,3 +254,61 @@ async fn a_reset_link_expires_after_thirty_minutes_and_dies_with_a_newer_use() {
     )
     .await;
 }
+
+/// The median of some durations.
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+#[tokio::test]
+async fn asking_for_a_reset_takes_as_long_for_a_confirmed_account_as_for_no_account() {
+    // Mail goes to the log: a mail server would add work after some requests only.
+    let app = spawn_app().await;
+    let _owner = app.user_with_one_session().await;
+    app.execute("UPDATE users SET email_verified_at = now()")
+        .await;
+    let stranger = app.device(SAFARI_IPHONE);
+    let mut links = 0;
+    let mut ask = async |email: &str| {
+        // Past the hour the mail throttle counts, so that every request does the real work.
+        app.clock.advance(chrono::Duration::minutes(61));
+        let started = std::time::Instant::now();
+        let asked = stranger
+            .post("/api/auth/password-reset", json!({"email": email}))
+            .await;
+        let took = started.elapsed();
+        assert_eq!(asked.status(), StatusCode::ACCEPTED);
+        // What the server does after answering (the link, the mail worker sending it) is
+        // over before the next request, or it would slow that one down.
+        links += usize::from(email == "ada@example.com");
+        let done = format!(
+            "SELECT 1 AS done WHERE (SELECT count(*) FROM email_links \
+             WHERE purpose = 'reset_password') = {links} \
+             AND NOT EXISTS (SELECT 1 FROM mail_outbox WHERE sent_at IS NULL)"
+        );
+        while app.sql(&done).await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        took
+    };
+    // Warm up the connections and caches of both paths.
+    for _ in 0..3 {
+        ask("ada@example.com").await;
+        ask("nobody@example.com").await;
+    }
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    // Interleaved, so that a slower stretch of the machine weighs on both alike.
+    for _ in 0..30 {
+        known.push(ask("ada@example.com").await);
+        unknown.push(ask("nobody@example.com").await);
+    }
+    let (known, unknown) = (median(known), median(unknown));
+    println!("median of 30: confirmed account {known:?}, no account {unknown:?}");
+    let difference = known.abs_diff(unknown);
+    assert!(
+        difference < Duration::from_millis(2) || difference < known.min(unknown) / 4,
+        "the answer tells accounts apart: confirmed {known:?}, none {unknown:?}"
+    );
+}

@@ -77,7 +77,7 @@ pub async fn request_password_reset(
     client: ClientInfo,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    recovery::request_password_reset(&state, &body.email, &client).await?;
+    recovery::request_password_reset(&state.into_inner(), &body.email, &client).await?;
     Ok(HttpResponse::Accepted().json(MailQueued {
         message: "If this address belongs to an account and is confirmed, a link to reset the \
                   password is on its way. It is valid for 30 minutes."
