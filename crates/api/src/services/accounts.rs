@@ -114,9 +114,9 @@ pub async fn change_password(
     let new = NewPassword::parse(new)?;
     let new = ensure_strong(new, vec![auth.user.email.clone(), auth.user.name.clone()]).await?;
     sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
-    // The account's login counter guards this check too.
+    // The session's own counter guards this check (and the account's hears its failures).
     let email = Email::parse(&auth.user.email)?;
-    let attempt = throttle::begin_password_check(state, &email).await?;
+    let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
     if !state
         .hasher
         .verify(current.into_secret(), Some(auth.user.password_hash.clone()))

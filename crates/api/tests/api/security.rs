@@ -589,6 +589,72 @@ async fn asvs_6_3_1_a_known_device_signs_in_while_guesses_keep_the_account_locke
 }
 
 #[tokio::test]
+async fn asvs_6_3_1_guesses_from_elsewhere_do_not_stop_the_signed_in_owner_changing_the_password() {
+    let app = spawn_app_with(|settings| settings.login_max_failures = 3).await;
+    let owner = app.user_with_one_session().await;
+    let attacker = app.device(FIREFOX_WINDOWS);
+    for _ in 0..5 {
+        attacker.login("ada@example.com", "a wrong guess").await;
+    }
+    assert_error(
+        attacker.login("ada@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
+    // The owner, signed in, proves the current password on the session's own slot.
+    let changed = owner
+        .post(
+            "/api/me/password",
+            json!({"current_password": PASSWORD, "new_password": "a fresh and long passphrase"}),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    // The account stays locked for the guesser.
+    assert_error(
+        attacker
+            .login("ada@example.com", "a fresh and long passphrase")
+            .await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn asvs_6_3_1_a_session_guessing_its_current_password_is_throttled_and_the_account_counts_it()
+{
+    let app = spawn_app_with(|settings| settings.login_max_failures = 3).await;
+    let stolen = app.user_with_one_session().await;
+    let change = async |current: &str| {
+        stolen
+            .post(
+                "/api/me/password",
+                json!({"current_password": current, "new_password": "a fresh and long passphrase"}),
+            )
+            .await
+    };
+    for guess in ["guess one", "guess two", "guess three"] {
+        assert_error(change(guess).await, StatusCode::FORBIDDEN, "wrong_password").await;
+    }
+    // Even the right password is refused now, on this session.
+    let refused = change(PASSWORD).await;
+    assert!(!header(&refused, "retry-after").is_empty());
+    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    // Its guesses counted against the account: a login from elsewhere waits too.
+    assert_error(
+        app.device(SAFARI_IPHONE)
+            .login("ada@example.com", PASSWORD)
+            .await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(change(PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn user_agents_and_names_are_stored_without_controls_or_bidi_overrides() {
     let app = spawn_app().await;
     let device = app.device("Chrome/120\u{202E}swodniW");
