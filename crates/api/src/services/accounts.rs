@@ -115,7 +115,7 @@ pub async fn change_password(
     let new = ensure_strong(new, vec![auth.user.email.clone(), auth.user.name.clone()]).await?;
     sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
     // The session's own counter guards this check (and the account's hears its failures).
-    let email = Email::parse(&auth.user.email)?;
+    let email = Email::stored(&auth.user.email);
     let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
     if !state
         .hasher

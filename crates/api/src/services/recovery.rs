@@ -184,7 +184,7 @@ pub async fn resend_verification(
     if auth.user.email_verified_at.is_some() {
         return Err(Error::AlreadyVerified);
     }
-    let email = Email::parse(&auth.user.email)?;
+    let email = Email::stored(&auth.user.email);
     throttle::begin_mail_request(state, &client.ip, &email).await?;
     let now = state.now();
     let mut conn = state.pool.get().await?;

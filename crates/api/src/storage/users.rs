@@ -24,7 +24,8 @@ pub struct UserRow {
     pub devices_forgotten_at: Option<DateTime<Utc>>,
 }
 
-/// Inserts a user; `Ok(None)` when the email is taken.
+/// Inserts a user; `Ok(None)` when the email is taken (by the unique address or the unique
+/// index on its lower-case form).
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     email: &Email,
@@ -41,8 +42,7 @@ pub async fn insert(
             users::created_at.eq(now),
             users::updated_at.eq(now),
         ))
-        .on_conflict(users::email)
-        .do_nothing()
+        .on_conflict_do_nothing()
         .returning(UserRow::as_returning())
         .get_result(conn)
         .await

@@ -655,6 +655,50 @@ async fn asvs_6_3_1_a_session_guessing_its_current_password_is_throttled_and_the
 }
 
 #[tokio::test]
+async fn signup_takes_a_bare_address_only_and_one_mailbox_gets_one_account() {
+    let app = spawn_app_with(|settings| settings.signup_max_per_ip = 100).await;
+    let signup = async |email: &str| {
+        app.device(CHROME_LINUX)
+            .post(
+                "/api/auth/signup",
+                json!({"email": email, "password": PASSWORD, "name": "Ada"}),
+            )
+            .await
+    };
+    // A display name would be the signup's words in the mail's To:, and each form a new
+    // account for one mailbox.
+    for display_form in [
+        "Name <a@b.c>",
+        "name<a@b.c>",
+        "<a@b.c>",
+        "\"a\"@b.c",
+        "a(comment)@b.c",
+    ] {
+        assert_error(
+            signup(display_form).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        )
+        .await;
+    }
+    assert_eq!(signup("a@example.com").await.status(), StatusCode::CREATED);
+    assert_error(
+        signup("A@Example.COM").await,
+        StatusCode::CONFLICT,
+        "email_taken",
+    )
+    .await;
+    let stored = app.sql("SELECT email FROM users").await;
+    assert_eq!(stored, vec![json!({"email": "a@example.com"})]);
+    // Signing in normalises the same way.
+    let again = app.device(FIREFOX_WINDOWS);
+    assert_eq!(
+        again.login(" A@EXAMPLE.com", PASSWORD).await.status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
 async fn user_agents_and_names_are_stored_without_controls_or_bidi_overrides() {
     let app = spawn_app().await;
     let device = app.device("Chrome/120\u{202E}swodniW");
