@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::config::{Settings, SystemClock};
 use crate::error::Error;
+use crate::services::accounts::Deleted;
 use crate::services::admin::{self, UserOverview};
 use crate::startup::Application;
 use crate::state::AppState;
@@ -60,8 +61,9 @@ struct AdminArgs {
 
 #[derive(Debug, Subcommand)]
 enum AdminAction {
-    /// The user, their active sessions, pending sign-in requests and failed sign-ins.
-    User { email: String },
+    /// The user, their active sessions, pending sign-in requests and failed sign-ins;
+    /// `user delete EMAIL` deletes the account.
+    User(UserArgs),
     /// The user's active sessions.
     Sessions { email: String },
     /// Ends one session (--session ID), or all of the user's sessions without it.
@@ -74,6 +76,22 @@ enum AdminAction {
     RevokeAll { email: String },
     /// Forgets the account's failed sign-ins, so that its owner can sign in again at once.
     Unlock { email: String },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct UserArgs {
+    #[arg(required = true)]
+    email: Option<String>,
+    #[command(subcommand)]
+    action: Option<UserAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Deletes the account: ends its sessions (their sockets close) and sign-in requests,
+    /// then removes it with everything that refers to it. Its address is free again.
+    Delete { email: String },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -159,9 +177,23 @@ async fn administer(args: AdminArgs) -> ExitCode {
     };
     let state = AppState::new(pool, settings, Arc::new(SystemClock), None);
     let answer = match &args.action {
-        AdminAction::User { email } => admin::user_overview(&state, email)
+        AdminAction::User(UserArgs {
+            action: Some(UserAction::Delete { email }),
+            ..
+        }) => admin::delete_user(&state, email)
+            .await
+            .map(|deleted| Answer::Deleted(Box::new(deleted))),
+        AdminAction::User(UserArgs {
+            email: Some(email), ..
+        }) => admin::user_overview(&state, email)
             .await
             .map(|user| Answer::User(Box::new(user))),
+        AdminAction::User(UserArgs {
+            email: None,
+            action: None,
+        }) => Err(Error::Validation(
+            "an e-mail address or `delete EMAIL` is needed".into(),
+        )),
         AdminAction::Sessions { email } => {
             admin::sessions(&state, email).await.map(Answer::Sessions)
         }
@@ -221,16 +253,31 @@ enum Answer {
     Revoked(Vec<SessionInfo>),
     RevokedAll(usize),
     Unlocked(usize),
+    Deleted(Box<Deleted>),
 }
 
 #[derive(Serialize)]
 #[serde(untagged)]
 enum JsonAnswer<'a> {
     User(&'a UserOverview),
-    Sessions { sessions: &'a [SessionInfo] },
-    Revoked { revoked: &'a [SessionInfo] },
-    RevokedAll { revoked_sessions: usize },
-    Unlocked { forgotten_failures: usize },
+    Sessions {
+        sessions: &'a [SessionInfo],
+    },
+    Revoked {
+        revoked: &'a [SessionInfo],
+    },
+    RevokedAll {
+        revoked_sessions: usize,
+    },
+    Unlocked {
+        forgotten_failures: usize,
+    },
+    Deleted {
+        deleted: &'a str,
+        id: Uuid,
+        sessions_ended: usize,
+        requests_cancelled: usize,
+    },
 }
 
 impl Answer {
@@ -244,6 +291,12 @@ impl Answer {
             },
             Self::Unlocked(count) => JsonAnswer::Unlocked {
                 forgotten_failures: *count,
+            },
+            Self::Deleted(deleted) => JsonAnswer::Deleted {
+                deleted: &deleted.user.email,
+                id: deleted.user.id,
+                sessions_ended: deleted.sessions_ended,
+                requests_cancelled: deleted.requests_cancelled,
             },
         }
     }
@@ -303,6 +356,13 @@ impl Answer {
             Self::Unlocked(count) => {
                 format!("forgot {count} failed sign-in(s); the account can sign in")
             }
+            Self::Deleted(deleted) => format!(
+                "deleted {} ({}): ended {} session(s), cancelled {} sign-in request(s)",
+                deleted.user.email,
+                deleted.user.id,
+                deleted.sessions_ended,
+                deleted.requests_cancelled
+            ),
         }
     }
 }

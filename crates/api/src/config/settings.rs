@@ -141,6 +141,9 @@ pub struct Settings {
     /// never signed in to the account, waits for a code mailed to the confirmed address.
     /// Unset: on exactly when `SMTP_URL` is set (see [`Self::checks_new_devices_by_email`]).
     pub new_device_email_check: Option<bool>,
+    /// `UNCONFIRMED_ACCOUNT_DAYS`: an account whose address was never confirmed and that no
+    /// session used for this long is deleted (its address is free again); `None` (0): kept.
+    pub unconfirmed_account_retention: Option<Duration>,
 }
 
 impl fmt::Debug for Settings {
@@ -169,6 +172,10 @@ impl fmt::Debug for Settings {
             .field(
                 "new_device_email_check",
                 &self.checks_new_devices_by_email(),
+            )
+            .field(
+                "unconfirmed_account_retention",
+                &self.unconfirmed_account_retention,
             )
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
@@ -379,6 +386,19 @@ impl Settings {
             new_device_email_check: get("NEW_DEVICE_EMAIL_CHECK")
                 .map(|value| parse_bool("NEW_DEVICE_EMAIL_CHECK", Some(value), false))
                 .transpose()?,
+            unconfirmed_account_retention: match parse_num::<u64>(
+                "UNCONFIRMED_ACCOUNT_DAYS",
+                get("UNCONFIRMED_ACCOUNT_DAYS"),
+                7,
+            )? {
+                0 => None,
+                days => Some(Duration::from_secs(days.checked_mul(24 * 3600).ok_or(
+                    SettingsError::Invalid {
+                        name: "UNCONFIRMED_ACCOUNT_DAYS",
+                        reason: "too large".into(),
+                    },
+                )?)),
+            },
             bind,
         };
         settings.validate()?;

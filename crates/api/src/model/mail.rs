@@ -25,6 +25,9 @@ pub enum MailKind {
     PasswordReset,
     /// The code an unrecognised device needs when no device can approve it.
     SignInCode,
+    /// Someone signed up with the address of an account never confirmed: a reset link that
+    /// lets the mailbox's owner take that account over.
+    ClaimAccount,
 }
 
 impl MailKind {
@@ -48,6 +51,7 @@ impl MailKind {
             Self::VerifyEmail => "verify_email",
             Self::PasswordReset => "password_reset",
             Self::SignInCode => "sign_in_code",
+            Self::ClaimAccount => "claim_account",
         }
     }
 
@@ -60,6 +64,7 @@ impl MailKind {
             Self::VerifyEmail,
             Self::PasswordReset,
             Self::SignInCode,
+            Self::ClaimAccount,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -76,7 +81,8 @@ impl MailKind {
             | Self::PasswordChanged
             | Self::VerifyEmail
             | Self::PasswordReset
-            | Self::SignInCode => None,
+            | Self::SignInCode
+            | Self::ClaimAccount => None,
         }
     }
 
@@ -89,7 +95,7 @@ impl MailKind {
             | Self::LoginRefused
             | Self::PasswordChanged
             | Self::SignInCode => true,
-            Self::VerifyEmail | Self::PasswordReset => false,
+            Self::VerifyEmail | Self::PasswordReset | Self::ClaimAccount => false,
         }
     }
 
@@ -102,6 +108,7 @@ impl MailKind {
             Self::VerifyEmail => "Confirm your e-mail address",
             Self::PasswordReset => "Reset your password",
             Self::SignInCode => "Your sign-in code",
+            Self::ClaimAccount => "Someone tried to sign up with your address",
         }
     }
 
@@ -124,13 +131,21 @@ impl MailKind {
             }
             Self::PasswordReset => {
                 "Someone (we hope you) asked to reset the password of your account. The link \
-                 sets a new password and signs out every device; it is valid for 30 minutes \
-                 and works once."
+                 sets a new password, confirms this address and signs out every device; it is \
+                 valid for 30 minutes and works once."
             }
             Self::SignInCode => {
                 "Someone (we hope you) entered your password on a device your account has not \
                  used before, and no device of yours is signed in to approve it. To sign in \
                  there, type this code on that device. It is valid for 10 minutes."
+            }
+            Self::ClaimAccount => {
+                "Someone tried to create an account with this address, which already has an \
+                 account whose address was never confirmed: perhaps one you began and forgot, \
+                 perhaps one someone else made with your address. If the address is yours, \
+                 this link lets you take that account over: it sets a new password, confirms \
+                 the address and signs out every device. It is valid for 30 minutes and works \
+                 once."
             }
         }
     }
@@ -152,6 +167,10 @@ impl MailKind {
             Self::SignInCode => {
                 "Never give this code to anyone. If this was not you, someone knows your \
                  password: do not use the code, and change your password now."
+            }
+            Self::ClaimAccount => {
+                "If you want nothing to do with it, ignore this mail: an account that is never \
+                 confirmed and not used is deleted after a few days."
             }
         }
     }
@@ -240,6 +259,12 @@ pub enum Mail {
         device: SecurityAlert,
         code: shared::Secret,
     },
+    /// A reset link offered to the owner of an address someone signed up with while an
+    /// unconfirmed account held it (`MailKind::ClaimAccount`).
+    Claim {
+        token: shared::Secret,
+        at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// What the outbox stores for a link; the key `token` is what `mark_sent` erases.
@@ -261,13 +286,14 @@ impl Mail {
             Self::Alert(alert) => MailKind::for_alert(&alert.kind),
             Self::Link { purpose, .. } => purpose.mail_kind(),
             Self::SignInCode { .. } => Some(MailKind::SignInCode),
+            Self::Claim { .. } => Some(MailKind::ClaimAccount),
         }
     }
 
     pub fn at(&self) -> chrono::DateTime<chrono::Utc> {
         match self {
             Self::Alert(alert) | Self::SignInCode { device: alert, .. } => alert.at,
-            Self::Link { at, .. } => *at,
+            Self::Link { at, .. } | Self::Claim { at, .. } => *at,
         }
     }
 
@@ -275,9 +301,11 @@ impl Mail {
     pub fn payload(&self) -> Result<String, serde_json::Error> {
         match self {
             Self::Alert(alert) => serde_json::to_string(alert),
-            Self::Link { token, .. } => serde_json::to_string(&LinkPayload {
-                token: token.expose().to_owned(),
-            }),
+            Self::Link { token, .. } | Self::Claim { token, .. } => {
+                serde_json::to_string(&LinkPayload {
+                    token: token.expose().to_owned(),
+                })
+            }
             Self::SignInCode { device, code } => serde_json::to_string(&CodePayload {
                 device: device.clone(),
                 token: code.expose().to_owned(),
@@ -300,7 +328,7 @@ pub fn render(
     let secure_link = secure_token.map(|token| LinkPurpose::SecureAccount.url(public_url, token));
     let purpose = match kind {
         MailKind::VerifyEmail => LinkPurpose::VerifyEmail,
-        MailKind::PasswordReset => LinkPurpose::ResetPassword,
+        MailKind::PasswordReset | MailKind::ClaimAccount => LinkPurpose::ResetPassword,
         MailKind::SignInCode => {
             let payload: CodePayload = serde_json::from_str(payload).map_err(unreadable)?;
             let code = Some(payload.token.as_str());
@@ -536,6 +564,34 @@ mod tests {
                 .contains("https://sessions.example/reset-password#token=abc_123")
         );
         assert!(render(kind, "{}", "https://sessions.example", None).is_err());
+    }
+
+    #[test]
+    fn a_claim_mail_carries_a_reset_link_and_says_why_it_came() {
+        let mail = Mail::Claim {
+            token: shared::Secret::new("abc_123"),
+            at: chrono::Utc::now(),
+        };
+        let kind = mail.kind().unwrap();
+        assert_eq!(MailKind::parse(kind.as_str()), Some(kind));
+        let rendered = render(
+            kind,
+            &mail.payload().unwrap(),
+            "https://sessions.example",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            rendered.subject,
+            "Someone tried to sign up with your address"
+        );
+        assert!(rendered.text.contains("never confirmed"));
+        assert!(
+            rendered
+                .text
+                .contains("https://sessions.example/reset-password#token=abc_123")
+        );
+        assert!(!kind.offers_secure_link());
     }
 
     #[test]

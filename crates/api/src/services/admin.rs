@@ -1,5 +1,5 @@
 //! What an operator does from the command line (`api admin …`): look a user up, end
-//! sessions, unlock a throttled account. The same rules and events as the HTTP API: an
+//! sessions, unlock a throttled account, delete an account. The same rules and events as the HTTP API: an
 //! ended session's sockets hear it on every instance (through the database), and the
 //! user's log says "by administrator".
 
@@ -15,6 +15,7 @@ use crate::model::activity::ActivityKind;
 use crate::model::input::Email;
 use crate::model::session::EndReason;
 use crate::model::throttle::account_key;
+use crate::services::accounts::{self, Deleted, Deletion};
 use crate::services::{approvals, in_flight, sessions, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
@@ -162,4 +163,13 @@ pub async fn unlock(state: &AppState, email: &str) -> Result<usize, Error> {
     let user = find_user(state, email).await?;
     let email = Email::stored(&user.email);
     throttle::unlock(state, &email).await
+}
+
+/// Deletes the account (its sessions end and their sockets close on every instance, its
+/// requests in flight are cancelled, then every row of it goes); 404 for no such user.
+pub async fn delete_user(state: &AppState, email: &str) -> Result<Deleted, Error> {
+    let user = find_user(state, email).await?;
+    accounts::delete(state, user.id, Deletion::ByAdministrator)
+        .await?
+        .ok_or(Error::NotFound("No user with this email"))
 }

@@ -137,3 +137,60 @@ pub async fn set_email_verified(
         .get_result(conn)
         .await
 }
+
+/// Deletes the user; every row that refers to it goes with it (`ON DELETE CASCADE`:
+/// sessions, requests, the activity log, links, mail, sign-in history). True if it existed.
+pub async fn delete(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<bool> {
+    diesel::delete(users::table.find(user_id))
+        .execute(conn)
+        .await
+        .map(|deleted| deleted > 0)
+}
+
+/// Whether a session of the user is open or was used after `since` (a never-confirmed
+/// account in use is not deleted).
+pub async fn used_since(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<bool> {
+    use crate::storage::schema::sessions;
+    diesel::select(diesel::dsl::exists(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(
+                sessions::last_seen_at
+                    .gt(since)
+                    .or(sessions::ended_at.is_null()),
+            ),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Up to `limit` accounts, oldest first, whose address was never confirmed, made before
+/// `unused_since`, with no session open or used since then.
+pub async fn unconfirmed_unused(
+    conn: &mut AsyncPgConnection,
+    unused_since: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Uuid>> {
+    use crate::storage::schema::sessions;
+    users::table
+        .filter(users::email_verified_at.is_null())
+        .filter(users::created_at.lt(unused_since))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            sessions::table
+                .filter(sessions::user_id.eq(users::id))
+                .filter(
+                    sessions::last_seen_at
+                        .gt(unused_since)
+                        .or(sessions::ended_at.is_null()),
+                ),
+        )))
+        .order(users::created_at)
+        .select(users::id)
+        .limit(limit)
+        .load(conn)
+        .await
+}

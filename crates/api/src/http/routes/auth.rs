@@ -25,7 +25,7 @@ use crate::wire;
     security(()),
     responses(
         (status = 201, description = "Signed up and in; sets the session and device cookies", body = AuthResponse),
-        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 409, description = "`email_taken` (the same whether or not the address was confirmed; an unconfirmed one is mailed a link to take that account over)", body = ErrorBody),
         (status = 422, description = "`validation` (email, name, password length) or `weak_password` (easy to guess; the sentence says why)", body = ErrorBody),
         (status = 429, description = "`too_many_signups` from this address; `Retry-After`", body = ErrorBody),
     )

@@ -63,10 +63,10 @@ pub async fn resend_verification(
     tag = "auth",
     operation_id = "request_password_reset",
     summary = "Mail a password-reset link",
-    description = "Always 202 with the same body, whether or not the address has an account (only a confirmed address gets the link, valid 30 minutes, once).",
+    description = "Always 202 with the same body, in the same time, whether or not the address has an account (the account is looked up after the answer). An account's address gets the link, confirmed or not (valid 30 minutes, once; using it confirms the address).",
     security(()),
     responses(
-        (status = 202, description = "If the address belongs to an account and is confirmed, a link is on its way", body = MailQueued),
+        (status = 202, description = "If the address belongs to an account, a link is on its way", body = MailQueued),
         (status = 422, description = "`validation`: a field is missing, of the wrong type, or not an e-mail address", body = ErrorBody),
         (status = 429, description = "`too_many_mail_requests` from this address or for this e-mail; `Retry-After`", body = ErrorBody),
     )
@@ -79,8 +79,8 @@ pub async fn request_password_reset(
 ) -> Result<HttpResponse, Error> {
     recovery::request_password_reset(&state.into_inner(), &body.email, &client).await?;
     Ok(HttpResponse::Accepted().json(MailQueued {
-        message: "If this address belongs to an account and is confirmed, a link to reset the \
-                  password is on its way. It is valid for 30 minutes."
+        message: "If this address belongs to an account, a link to reset the password is on \
+                  its way. It is valid for 30 minutes."
             .to_owned(),
     }))
 }
