@@ -1,7 +1,8 @@
 //! Typed configuration, read from the environment (and a `.env` file if present).
 //!
 //! Every variable has a default that is safe for local development; a server that listens
-//! on a non-loopback address refuses to start without `SESSION_SECRET`. Secrets are never
+//! on a non-loopback address refuses to start without `SESSION_SECRET`, and one with Secure
+//! cookies (production) without `SMTP_URL` unless `NEW_DEVICE_EMAIL_CHECK=off` says so. Secrets are never
 //! printed: `Debug` redacts them.
 
 use std::fmt;
@@ -435,6 +436,20 @@ impl Settings {
                 ),
             });
         }
+        // Production (Secure cookies) must not fall back to "the first device wins": without
+        // mail, whoever has the password signs in while no device is, and approves the rest.
+        if self.cookie_secure
+            && self.smtp_url.is_none()
+            && self.new_device_email_check != Some(false)
+        {
+            return Err(SettingsError::Missing(
+                "SMTP_URL must be set when cookies are Secure (production): without mail, a \
+                 new device that no signed-in device approves needs nothing but the password, \
+                 and whoever signs in first approves every device after. Set SMTP_URL, or \
+                 NEW_DEVICE_EMAIL_CHECK=off to run on passwords alone on purpose"
+                    .into(),
+            ));
+        }
         if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
             return Err(SettingsError::Invalid {
                 name: "PUBLIC_URL",
@@ -719,8 +734,10 @@ mod tests {
 
     #[test]
     fn trusted_proxies_are_cidrs() {
-        let settings = Settings::from_lookup(|name| {
-            (name == "TRUSTED_PROXIES").then(|| "10.0.0.0/8, 192.0.2.1".to_owned())
+        let settings = Settings::from_lookup(|name| match name {
+            "TRUSTED_PROXIES" => Some("10.0.0.0/8, 192.0.2.1".to_owned()),
+            "SMTP_URL" => Some("smtp://mail:1025".to_owned()),
+            _ => None,
         })
         .unwrap_or_else(|_| unreachable!());
         assert!(settings.is_trusted_proxy("10.9.8.7".parse().unwrap_or_else(|_| unreachable!())));
@@ -730,6 +747,48 @@ mod tests {
             Settings::from_lookup(|name| (name == "TRUSTED_PROXIES").then(|| "nope".to_owned()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn secure_cookies_without_mail_refuse_to_start_unless_passwords_alone_are_chosen() {
+        let secret = "3f9c2a7be1d04856c9a1f7e20b6d4c38a5e9f1027bd36c84e0a9f5d21c7b3e96";
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let pairs = pairs.to_vec();
+            Settings::from_lookup(move |name| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            })
+        };
+        let refused = |result: Result<Settings, SettingsError>| match result {
+            Err(SettingsError::Missing(reason)) => {
+                reason.contains("SMTP_URL") && reason.contains("NEW_DEVICE_EMAIL_CHECK=off")
+            }
+            _ => false,
+        };
+        // Production: behind a proxy, or on a public address, or Secure set by hand.
+        for production in [
+            vec![("COOKIE_SECURE", "true")],
+            vec![("TRUSTED_PROXIES", "10.0.0.0/8")],
+            vec![("BIND", "0.0.0.0"), ("SESSION_SECRET", secret)],
+            vec![("COOKIE_SECURE", "true"), ("NEW_DEVICE_EMAIL_CHECK", "on")],
+        ] {
+            assert!(refused(with(&production)), "{production:?} started");
+        }
+        for started in [
+            vec![("COOKIE_SECURE", "true"), ("SMTP_URL", "smtp://mail:1025")],
+            vec![("COOKIE_SECURE", "true"), ("NEW_DEVICE_EMAIL_CHECK", "off")],
+            // Development over plain HTTP on loopback: mail in the log.
+            vec![],
+            vec![
+                ("COOKIE_SECURE", "false"),
+                ("BIND", "0.0.0.0"),
+                ("SESSION_SECRET", secret),
+            ],
+        ] {
+            assert!(with(&started).is_ok(), "{started:?} refused");
+        }
     }
 
     #[test]
@@ -770,6 +829,7 @@ mod tests {
         let public = Settings::from_lookup(|name| match name {
             "BIND" => Some("0.0.0.0".to_owned()),
             "SESSION_SECRET" => Some(secret.clone()),
+            "SMTP_URL" => Some("smtp://mail:1025".to_owned()),
             _ => None,
         });
         assert!(public.is_ok_and(|settings| settings.cookie_secure));

@@ -30,7 +30,7 @@ pub fn signed_in(
     let mut response = status
         .cookie(device_cookie(request, state, user))
         .json(AuthResponse {
-            user: wire::user(user),
+            user: wire::user(user, &state.settings),
             session: wire::session(session, Some(session.id), state.lifetimes()),
         });
     if let Some(persist) = PersistUntil::of(session) {

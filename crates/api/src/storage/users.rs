@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::model::factors::Factors;
 use crate::model::input::{DisplayName, Email};
 use crate::storage::schema::users;
 
@@ -22,6 +23,17 @@ pub struct UserRow {
     pub device_generation: i32,
     /// When the current generation began (`None`: the first).
     pub devices_forgotten_at: Option<DateTime<Utc>>,
+}
+
+impl UserRow {
+    /// What protects the account beyond its password, on a server that does (or does not)
+    /// mail codes to new devices.
+    pub fn factors(&self, email_check: bool) -> Factors {
+        Factors {
+            email_confirmed: self.email_verified_at.is_some(),
+            email_check,
+        }
+    }
 }
 
 /// Inserts a user; `Ok(None)` when the email is taken (by the unique address or the unique

@@ -699,6 +699,42 @@ async fn signup_takes_a_bare_address_only_and_one_mailbox_gets_one_account() {
 }
 
 #[tokio::test]
+async fn asvs_6_3_3_an_account_its_password_alone_protects_is_told_so_until_a_second_factor_covers_it()
+ {
+    let (app, mailbox) = crate::mail::app_with_mailbox().await;
+    let device = app.user_with_one_session().await;
+    let user = async |device: &Device| -> Value {
+        let me: Value = device.me().await.json().await.unwrap();
+        let probe: Value = device.get("/api/auth/session").await.json().await.unwrap();
+        assert_eq!(me["user"], probe["user"]);
+        me["user"].clone()
+    };
+    // Unconfirmed: whoever has the password signs in while no device is signed in.
+    assert_eq!(user(&device).await["password_only"], true);
+    let mail = crate::mail::mail_with_subject(&mailbox, "Confirm your e-mail address").await;
+    let confirmed = device
+        .post(
+            "/api/auth/verify-email",
+            json!({"token": mail.link_token()}),
+        )
+        .await;
+    let confirmed: Value = confirmed.json().await.unwrap();
+    assert_eq!(confirmed["password_only"], false);
+    // Confirmed, on a server that mails codes to new devices: the mailbox covers it.
+    assert_eq!(user(&device).await["password_only"], false);
+
+    // A server that mails no codes (NEW_DEVICE_EMAIL_CHECK=off): the password alone, always.
+    let unchecked = spawn_app_with(|settings| settings.new_device_email_check = Some(false)).await;
+    let device = unchecked.user_with_one_session().await;
+    unchecked
+        .execute("UPDATE users SET email_verified_at = now()")
+        .await;
+    let user = user(&device).await;
+    assert_eq!(user["email_verified"], true);
+    assert_eq!(user["password_only"], true);
+}
+
+#[tokio::test]
 async fn user_agents_and_names_are_stored_without_controls_or_bidi_overrides() {
     let app = spawn_app().await;
     let device = app.device("Chrome/120\u{202E}swodniW");

@@ -104,7 +104,7 @@ pub async fn login(
 #[get("/api/auth/me")]
 pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(AuthResponse {
-        user: wire::user(&auth.user),
+        user: wire::user(&auth.user, &state.settings),
         session: wire::session(&auth.session, Some(auth.session.id), state.lifetimes()),
     })
 }
@@ -134,7 +134,7 @@ pub async fn session_probe(
     match sessions::authenticate(&state, &token).await {
         Ok(auth) => Ok(HttpResponse::Ok().json(SessionProbe {
             authenticated: true,
-            user: Some(wire::user(&auth.user)),
+            user: Some(wire::user(&auth.user, &state.settings)),
             session: Some(wire::session(
                 &auth.session,
                 Some(auth.session.id),

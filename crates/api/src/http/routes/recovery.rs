@@ -32,7 +32,7 @@ pub async fn verify_email(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let user = recovery::verify_email(&state, &body.token).await?;
-    Ok(HttpResponse::Ok().json(wire::user(&user)))
+    Ok(HttpResponse::Ok().json(wire::user(&user, &state.settings)))
 }
 
 #[utoipa::path(
@@ -109,7 +109,7 @@ pub async fn complete_password_reset(
         recovery::complete_password_reset(&state, &body.token, body.new_password, &client).await?;
     Ok(HttpResponse::Ok()
         .cookie(device_cookie(&request, &state, &user))
-        .json(wire::user(&user)))
+        .json(wire::user(&user, &state.settings)))
 }
 
 #[utoipa::path(
