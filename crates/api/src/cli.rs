@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::config::{Settings, SystemClock};
 use crate::error::Error;
+use crate::services::accounts::Deleted;
 use crate::services::admin::{self, UserOverview};
-use crate::services::deletion;
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::storage::db;
@@ -61,8 +61,9 @@ struct AdminArgs {
 
 #[derive(Debug, Subcommand)]
 enum AdminAction {
-    /// The user, their active sessions, pending sign-in requests and failed sign-ins.
-    User { email: String },
+    /// The user, their active sessions, pending sign-in requests and failed sign-ins;
+    /// `user delete EMAIL` deletes the account.
+    User(UserArgs),
     /// The user's active sessions.
     Sessions { email: String },
     /// Ends one session (--session ID), or all of the user's sessions without it.
@@ -75,9 +76,23 @@ enum AdminAction {
     RevokeAll { email: String },
     /// Forgets the account's failed sign-ins, so that its owner can sign in again at once.
     Unlock { email: String },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct UserArgs {
+    #[arg(required = true)]
+    email: Option<String>,
+    #[command(subcommand)]
+    action: Option<UserAction>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
     /// Deletes the account as `DELETE /api/me` does: every session ends (its sockets hear
-    /// it on every instance), every row of the account goes, a goodbye mail is sent.
-    DeleteUser { email: String },
+    /// `account_deleted` on every instance), requests in flight are cancelled, unsent mail is
+    /// dropped, every row of the account goes, a goodbye mail is sent; the address is free.
+    Delete { email: String },
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
@@ -175,9 +190,23 @@ async fn administer(args: AdminArgs) -> ExitCode {
     };
     let state = AppState::new(pool, settings, Arc::new(SystemClock), None);
     let answer = match &args.action {
-        AdminAction::User { email } => admin::user_overview(&state, email)
+        AdminAction::User(UserArgs {
+            action: Some(UserAction::Delete { email }),
+            ..
+        }) => admin::delete_user(&state, email)
+            .await
+            .map(|deleted| Answer::Deleted(Box::new(deleted))),
+        AdminAction::User(UserArgs {
+            email: Some(email), ..
+        }) => admin::user_overview(&state, email)
             .await
             .map(|user| Answer::User(Box::new(user))),
+        AdminAction::User(UserArgs {
+            email: None,
+            action: None,
+        }) => Err(Error::Validation(
+            "an e-mail address or `delete EMAIL` is needed".into(),
+        )),
         AdminAction::Sessions { email } => {
             admin::sessions(&state, email).await.map(Answer::Sessions)
         }
@@ -195,9 +224,6 @@ async fn administer(args: AdminArgs) -> ExitCode {
             .await
             .map(Answer::RevokedAll),
         AdminAction::Unlock { email } => admin::unlock(&state, email).await.map(Answer::Unlocked),
-        AdminAction::DeleteUser { email } => deletion::delete_by_email(&state, email)
-            .await
-            .map(Answer::Deleted),
     };
     match answer {
         Ok(answer) => {
@@ -240,7 +266,7 @@ enum Answer {
     Revoked(Vec<SessionInfo>),
     RevokedAll(admin::RevokedAll),
     Unlocked(usize),
-    Deleted(deletion::Deleted),
+    Deleted(Box<Deleted>),
 }
 
 #[derive(Serialize)]
@@ -261,9 +287,10 @@ enum JsonAnswer<'a> {
         forgotten_failures: usize,
     },
     Deleted {
-        deleted: bool,
+        deleted: &'a str,
+        id: Uuid,
         sessions_ended: usize,
-        cancelled_requests: usize,
+        requests_cancelled: usize,
     },
 }
 
@@ -281,9 +308,10 @@ impl Answer {
                 forgotten_failures: *count,
             },
             Self::Deleted(deleted) => JsonAnswer::Deleted {
-                deleted: true,
+                deleted: &deleted.user.email,
+                id: deleted.user.id,
                 sessions_ended: deleted.sessions_ended,
-                cancelled_requests: deleted.requests_cancelled,
+                requests_cancelled: deleted.requests_cancelled,
             },
         }
     }
@@ -347,8 +375,11 @@ impl Answer {
                 format!("forgot {count} failed sign-in(s); the account can sign in")
             }
             Self::Deleted(deleted) => format!(
-                "deleted the account: ended {} session(s), cancelled {} sign-in request(s)",
-                deleted.sessions_ended, deleted.requests_cancelled
+                "deleted {} ({}): ended {} session(s), cancelled {} sign-in request(s)",
+                deleted.user.email,
+                deleted.user.id,
+                deleted.sessions_ended,
+                deleted.requests_cancelled
             ),
         }
     }

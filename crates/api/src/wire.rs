@@ -4,19 +4,23 @@ use chrono::{DateTime, Utc};
 use shared::{ActivityEntry, PendingApproval, SessionHistoryEntry, SessionInfo, User};
 use uuid::Uuid;
 
+use crate::config::Settings;
 use crate::model::session::Lifetimes;
 use crate::storage::activity::EntryRow;
 use crate::storage::approvals::ApprovalRow;
 use crate::storage::sessions::SessionRow;
 use crate::storage::users::UserRow;
 
-pub fn user(row: &UserRow) -> User {
+pub fn user(row: &UserRow, settings: &Settings) -> User {
     User {
         id: row.id,
         email: row.email.clone(),
         name: row.name.clone(),
         created_at: row.created_at,
         email_verified: row.email_verified_at.is_some(),
+        password_only: row
+            .factors(settings.checks_new_devices_by_email())
+            .password_only(),
     }
 }
 

@@ -91,6 +91,12 @@ pub struct User {
     /// is used for password recovery).
     #[serde(default)]
     pub email_verified: bool,
+    /// Nothing but the password protects the account: while none of its devices is signed
+    /// in, whoever has the password signs in (and then approves every later device). True
+    /// without a confirmed address, or where the server mails no codes to new devices
+    /// (`NEW_DEVICE_EMAIL_CHECK`); false once a second factor covers it.
+    #[serde(default)]
+    pub password_only: bool,
 }
 
 /// An active session as shown to its owner.

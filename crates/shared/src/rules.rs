@@ -44,25 +44,58 @@ impl fmt::Display for Problem {
     }
 }
 
-/// A normalised email: trimmed, lower-case, `local@domain.tld`, at most 254 characters.
+/// A normalised e-mail address: a bare addr-spec, `local@domain`, trimmed and lower-cased.
+///
+/// Only the plain form is taken, so that an address names one mailbox, and names it one way:
+/// no display name (`Ada <ada@example.com>`, `ada<ada@example.com>`: mail would go out
+/// under a name the signup chose), no comments, no quoted local part, no address literal.
+/// The local part is a dot-atom (RFC 5322 `atext`, and letters and digits beyond ASCII for
+/// internationalised mailboxes); the domain is a host name of at least two ASCII labels
+/// (letters, digits, inner hyphens; an internationalised domain in its `xn--` form), whose
+/// last label is not all digits. The whole address is lower-cased, the local part too:
+/// providers treat it without case, so `Ada@Example.com` and `ada@example.com` are one
+/// mailbox and get one account. At most 254 bytes, the local part 64.
 pub fn email(raw: &str) -> Result<String, Problem> {
     let email = raw.trim().to_lowercase();
     if email.is_empty() {
         return Err(Problem::EmailMissing);
     }
-    if email.len() > EMAIL_MAX || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if email.len() > EMAIL_MAX {
         return Err(Problem::EmailInvalid);
     }
     let (local, domain) = email.split_once('@').ok_or(Problem::EmailInvalid)?;
-    let domain_ok = domain.contains('.')
-        && !domain.contains('@')
-        && domain
-            .split('.')
-            .all(|label| !label.is_empty() && label.len() <= 63);
-    if local.is_empty() || local.len() > 64 || !domain_ok {
+    if local.len() > 64 || !is_dot_atom(local) || !is_host_name(domain) {
         return Err(Problem::EmailInvalid);
     }
     Ok(email)
+}
+
+/// RFC 5322 `dot-atom-text`: atoms of `atext` joined by single dots (`@` is no `atext`).
+fn is_dot_atom(text: &str) -> bool {
+    let is_atext = |c: char| {
+        c.is_ascii_alphanumeric()
+            || "!#$%&'*+-/=?^_`{|}~".contains(c)
+            || (!c.is_ascii() && c.is_alphanumeric())
+    };
+    text.split('.')
+        .all(|atom| !atom.is_empty() && atom.chars().all(is_atext))
+}
+
+/// A host name of two labels or more: ASCII letters, digits and inner hyphens, 1 to 63
+/// characters each; the last one not all digits (that would be an IP address).
+fn is_host_name(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let label_ok = |label: &&str| {
+        (1..=63).contains(&label.len())
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels
+            .last()
+            .is_some_and(|top| !top.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// A password chosen at signup or on a change.
@@ -135,6 +168,7 @@ mod tests {
     fn emails_are_normalised_and_checked() {
         assert_eq!(email("  Ada@Example.COM "), Ok("ada@example.com".into()));
         assert_eq!(email(""), Err(Problem::EmailMissing));
+        assert_eq!(email("  "), Err(Problem::EmailMissing));
         for bad in [
             "ada",
             "ada@",
@@ -146,6 +180,56 @@ mod tests {
         ] {
             assert_eq!(email(bad), Err(Problem::EmailInvalid), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn only_a_bare_address_is_an_email() {
+        for good in [
+            "ada.lovelace+tag@example.co.uk",
+            "o'brien@example.ie",
+            "a_b-c~d@mail-1.example.org",
+            "élodie@example.fr",
+            "ada@xn--bcher-kva.example",
+        ] {
+            assert_eq!(email(good), Ok(good.to_owned()), "{good:?}");
+        }
+        for bad in [
+            // Display names and angle brackets, with or without a space.
+            "Ada <ada@example.com>",
+            "ada<ada@example.com>",
+            "<ada@example.com>",
+            "ada@example.com>",
+            "\"Ada\" <ada@example.com>",
+            // Quoted local parts, comments, lists, address literals, routes.
+            "\"ada\"@example.com",
+            "ada(comment)@example.com",
+            "ada@example.com,bob@example.com",
+            "ada@[192.0.2.1]",
+            "ada@192.0.2.1",
+            "@route:ada@example.com",
+            // Dots and hyphens out of place, characters no host name has.
+            ".ada@example.com",
+            "ada.@example.com",
+            "a..da@example.com",
+            "ada@-example.com",
+            "ada@example-.com",
+            "ada@exa_mple.com",
+            "ada@bücher.example",
+            "ada;bob@example.com",
+            "ada\\@example.com",
+        ] {
+            assert_eq!(email(bad), Err(Problem::EmailInvalid), "{bad:?}");
+        }
+        let long_local = format!("{}@example.com", "a".repeat(65));
+        assert_eq!(email(&long_local), Err(Problem::EmailInvalid));
+        let long = format!("ada@{}.com", "a".repeat(250));
+        assert_eq!(email(&long), Err(Problem::EmailInvalid));
+    }
+
+    #[test]
+    fn one_mailbox_is_one_normalised_address() {
+        assert_eq!(email("A@Example.COM"), email("a@example.com"));
+        assert_eq!(email("ÉLODIE@EXAMPLE.FR"), Ok("élodie@example.fr".into()));
     }
 
     #[test]

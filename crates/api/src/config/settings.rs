@@ -1,7 +1,8 @@
 //! Typed configuration, read from the environment (and a `.env` file if present).
 //!
 //! Every variable has a default that is safe for local development; a server that listens
-//! on a non-loopback address refuses to start without `SESSION_SECRET`. Secrets are never
+//! on a non-loopback address refuses to start without `SESSION_SECRET`, and one with Secure
+//! cookies (production) without `SMTP_URL` unless `NEW_DEVICE_EMAIL_CHECK=off` says so. Secrets are never
 //! printed: `Debug` redacts them.
 
 use std::fmt;
@@ -145,6 +146,9 @@ pub struct Settings {
     /// never signed in to the account, waits for a code mailed to the confirmed address.
     /// Unset: on exactly when `SMTP_URL` is set (see [`Self::checks_new_devices_by_email`]).
     pub new_device_email_check: Option<bool>,
+    /// `UNCONFIRMED_ACCOUNT_DAYS`: an account whose address was never confirmed and that no
+    /// session used for this long is deleted (its address is free again); `None` (0): kept.
+    pub unconfirmed_account_retention: Option<Duration>,
 }
 
 impl fmt::Debug for Settings {
@@ -174,6 +178,10 @@ impl fmt::Debug for Settings {
             .field(
                 "new_device_email_check",
                 &self.checks_new_devices_by_email(),
+            )
+            .field(
+                "unconfirmed_account_retention",
+                &self.unconfirmed_account_retention,
             )
             .field("db_pool_size", &self.db_pool_size)
             .field("workers", &self.workers)
@@ -386,6 +394,19 @@ impl Settings {
             new_device_email_check: get("NEW_DEVICE_EMAIL_CHECK")
                 .map(|value| parse_bool("NEW_DEVICE_EMAIL_CHECK", Some(value), false))
                 .transpose()?,
+            unconfirmed_account_retention: match parse_num::<u64>(
+                "UNCONFIRMED_ACCOUNT_DAYS",
+                get("UNCONFIRMED_ACCOUNT_DAYS"),
+                7,
+            )? {
+                0 => None,
+                days => Some(Duration::from_secs(days.checked_mul(24 * 3600).ok_or(
+                    SettingsError::Invalid {
+                        name: "UNCONFIRMED_ACCOUNT_DAYS",
+                        reason: "too large".into(),
+                    },
+                )?)),
+            },
             bind,
             app_name,
         };
@@ -431,6 +452,20 @@ impl Settings {
                     redact_url(url)
                 ),
             });
+        }
+        // Production (Secure cookies) must not fall back to "the first device wins": without
+        // mail, whoever has the password signs in while no device is, and approves the rest.
+        if self.cookie_secure
+            && self.smtp_url.is_none()
+            && self.new_device_email_check != Some(false)
+        {
+            return Err(SettingsError::Missing(
+                "SMTP_URL must be set when cookies are Secure (production): without mail, a \
+                 new device that no signed-in device approves needs nothing but the password, \
+                 and whoever signs in first approves every device after. Set SMTP_URL, or \
+                 NEW_DEVICE_EMAIL_CHECK=off to run on passwords alone on purpose"
+                    .into(),
+            ));
         }
         if let Some(url) = &self.public_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -821,8 +856,10 @@ mod tests {
 
     #[test]
     fn trusted_proxies_are_cidrs() {
-        let settings = Settings::from_lookup(|name| {
-            (name == "TRUSTED_PROXIES").then(|| "10.0.0.0/8, 192.0.2.1".to_owned())
+        let settings = Settings::from_lookup(|name| match name {
+            "TRUSTED_PROXIES" => Some("10.0.0.0/8, 192.0.2.1".to_owned()),
+            "SMTP_URL" => Some("smtp://mail:1025".to_owned()),
+            _ => None,
         })
         .unwrap_or_else(|_| unreachable!());
         assert!(settings.is_trusted_proxy("10.9.8.7".parse().unwrap_or_else(|_| unreachable!())));
@@ -849,6 +886,48 @@ mod tests {
                 assert!(!error.to_string().contains("hunter2"), "{error}");
             }
             other => panic!("DATABASE_URL must be refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn secure_cookies_without_mail_refuse_to_start_unless_passwords_alone_are_chosen() {
+        let secret = "3f9c2a7be1d04856c9a1f7e20b6d4c38a5e9f1027bd36c84e0a9f5d21c7b3e96";
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let pairs = pairs.to_vec();
+            Settings::from_lookup(move |name| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            })
+        };
+        let refused = |result: Result<Settings, SettingsError>| match result {
+            Err(SettingsError::Missing(reason)) => {
+                reason.contains("SMTP_URL") && reason.contains("NEW_DEVICE_EMAIL_CHECK=off")
+            }
+            _ => false,
+        };
+        // Production: behind a proxy, or on a public address, or Secure set by hand.
+        for production in [
+            vec![("COOKIE_SECURE", "true")],
+            vec![("TRUSTED_PROXIES", "10.0.0.0/8")],
+            vec![("BIND", "0.0.0.0"), ("SESSION_SECRET", secret)],
+            vec![("COOKIE_SECURE", "true"), ("NEW_DEVICE_EMAIL_CHECK", "on")],
+        ] {
+            assert!(refused(with(&production)), "{production:?} started");
+        }
+        for started in [
+            vec![("COOKIE_SECURE", "true"), ("SMTP_URL", "smtp://mail:1025")],
+            vec![("COOKIE_SECURE", "true"), ("NEW_DEVICE_EMAIL_CHECK", "off")],
+            // Development over plain HTTP on loopback: mail in the log.
+            vec![],
+            vec![
+                ("COOKIE_SECURE", "false"),
+                ("BIND", "0.0.0.0"),
+                ("SESSION_SECRET", secret),
+            ],
+        ] {
+            assert!(with(&started).is_ok(), "{started:?} refused");
         }
     }
 
@@ -904,6 +983,7 @@ mod tests {
         let public = Settings::from_lookup(|name| match name {
             "BIND" => Some("0.0.0.0".to_owned()),
             "SESSION_SECRET" => Some(secret.clone()),
+            "SMTP_URL" => Some("smtp://mail:1025".to_owned()),
             _ => None,
         });
         assert!(public.is_ok_and(|settings| settings.cookie_secure));

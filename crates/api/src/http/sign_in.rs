@@ -35,7 +35,7 @@ pub fn signed_in(
             session.device_id.as_deref(),
         ))
         .json(AuthResponse {
-            user: wire::user(user),
+            user: wire::user(user, &state.settings),
             session: wire::session(session, Some(session.id), state.lifetimes()),
         });
     if let Some(persist) = PersistUntil::of(session) {

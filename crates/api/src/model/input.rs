@@ -3,13 +3,20 @@
 use shared::Secret;
 use shared::rules::{self, Problem};
 
-/// A normalised email: trimmed, lower-case, `local@domain.tld`.
+/// A normalised email: trimmed, lower-case, a bare `local@domain.tld` (see `rules::email`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, Problem> {
         rules::email(raw).map(Self)
+    }
+
+    /// An account's address as it is stored: normalised when it was stored, perhaps under
+    /// an older, looser rule — never checked again, so that such an account can still be
+    /// found by an operator and keyed by the throttle.
+    pub fn stored(address: &str) -> Self {
+        Self(address.trim().to_lowercase())
     }
 
     pub fn as_str(&self) -> &str {

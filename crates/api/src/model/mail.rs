@@ -34,6 +34,9 @@ pub enum MailKind {
     EmailInUse,
     /// The goodbye: the account and its data are gone.
     AccountDeleted,
+    /// Someone signed up with the address of an account never confirmed: a reset link that
+    /// lets the mailbox's owner take that account over.
+    ClaimAccount,
 }
 
 impl MailKind {
@@ -64,6 +67,7 @@ impl MailKind {
             Self::EmailChangeRequested => "email_change_requested",
             Self::EmailInUse => "email_in_use",
             Self::AccountDeleted => "account_deleted",
+            Self::ClaimAccount => "claim_account",
         }
     }
 
@@ -80,6 +84,7 @@ impl MailKind {
             Self::EmailChangeRequested,
             Self::EmailInUse,
             Self::AccountDeleted,
+            Self::ClaimAccount,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -99,7 +104,8 @@ impl MailKind {
             | Self::SignInCode
             | Self::ChangeEmail
             | Self::EmailChangeRequested
-            | Self::AccountDeleted => None,
+            | Self::AccountDeleted
+            | Self::ClaimAccount => None,
             // Asking to move to an address must not flood its owner's mailbox.
             Self::EmailInUse => Some(Duration::from_secs(15 * 60)),
         }
@@ -119,7 +125,8 @@ impl MailKind {
             | Self::PasswordReset
             | Self::ChangeEmail
             | Self::EmailInUse
-            | Self::AccountDeleted => false,
+            | Self::AccountDeleted
+            | Self::ClaimAccount => false,
         }
     }
 
@@ -137,6 +144,7 @@ impl MailKind {
             Self::EmailChangeRequested => "A change of your e-mail address was asked for",
             Self::EmailInUse => "Someone tried to use your e-mail address",
             Self::AccountDeleted => "Your account was deleted",
+            Self::ClaimAccount => "Someone tried to sign up with your address",
         }
     }
 
@@ -164,8 +172,8 @@ impl MailKind {
             ),
             Self::PasswordReset => format!(
                 "Someone (we hope you) asked to reset the password of your {app} account. The \
-                 link sets a new password and signs out every device; it is valid for 30 \
-                 minutes and works once."
+                 link sets a new password, confirms this address and signs out every device; \
+                 it is valid for 30 minutes and works once."
             ),
             Self::SignInCode => format!(
                 "Someone (we hope you) entered your {app} password on a device your account \
@@ -188,6 +196,14 @@ impl MailKind {
             Self::AccountDeleted => format!(
                 "Your {app} account was deleted: every device was signed out, and your \
                  sessions, activity log and other data were erased. This address is free again."
+            ),
+            Self::ClaimAccount => format!(
+                "Someone tried to create a {app} account with this address, which already has \
+                 an account whose address was never confirmed: perhaps one you began and \
+                 forgot, perhaps one someone else made with your address. If the address is \
+                 yours, this link lets you take that account over: it sets a new password, \
+                 confirms the address and signs out every device. It is valid for 30 minutes \
+                 and works once."
             ),
         }
     }
@@ -229,6 +245,10 @@ impl MailKind {
             Self::AccountDeleted => {
                 "If you did not ask for this, someone knew your password; you can sign up \
                  again with this address."
+            }
+            Self::ClaimAccount => {
+                "If you want nothing to do with it, ignore this mail: an account that is never \
+                 confirmed and not used is deleted after a few days."
             }
         }
     }
@@ -323,6 +343,12 @@ pub enum Mail {
         device: SecurityAlert,
         code: shared::Secret,
     },
+    /// A reset link offered to the owner of an address someone signed up with while an
+    /// unconfirmed account held it (`MailKind::ClaimAccount`).
+    Claim {
+        token: shared::Secret,
+        at: chrono::DateTime<chrono::Utc>,
+    },
 }
 
 /// What the outbox stores for a link; the key `token` is what `mark_sent` erases.
@@ -344,13 +370,14 @@ impl Mail {
             Self::Alert(alert) => MailKind::for_alert(&alert.kind),
             Self::Link { purpose, .. } => purpose.mail_kind(),
             Self::SignInCode { .. } => Some(MailKind::SignInCode),
+            Self::Claim { .. } => Some(MailKind::ClaimAccount),
         }
     }
 
     pub fn at(&self) -> chrono::DateTime<chrono::Utc> {
         match self {
             Self::Alert(alert) | Self::SignInCode { device: alert, .. } => alert.at,
-            Self::Link { at, .. } => *at,
+            Self::Link { at, .. } | Self::Claim { at, .. } => *at,
         }
     }
 
@@ -358,9 +385,11 @@ impl Mail {
     pub fn payload(&self) -> Result<String, serde_json::Error> {
         match self {
             Self::Alert(alert) => serde_json::to_string(alert),
-            Self::Link { token, .. } => serde_json::to_string(&LinkPayload {
-                token: token.expose().to_owned(),
-            }),
+            Self::Link { token, .. } | Self::Claim { token, .. } => {
+                serde_json::to_string(&LinkPayload {
+                    token: token.expose().to_owned(),
+                })
+            }
             Self::SignInCode { device, code } => serde_json::to_string(&CodePayload {
                 device: device.clone(),
                 token: code.expose().to_owned(),
@@ -392,7 +421,7 @@ pub fn render(
     let secure_link = secure_token.map(|token| LinkPurpose::SecureAccount.url(public_url, token));
     let purpose = match kind {
         MailKind::VerifyEmail => LinkPurpose::VerifyEmail,
-        MailKind::PasswordReset => LinkPurpose::ResetPassword,
+        MailKind::PasswordReset | MailKind::ClaimAccount => LinkPurpose::ResetPassword,
         MailKind::ChangeEmail => LinkPurpose::ChangeEmail,
         MailKind::SignInCode => {
             let payload: CodePayload = serde_json::from_str(payload).map_err(unreadable)?;
@@ -657,6 +686,34 @@ mod tests {
                 .contains("https://sessions.example/reset-password#token=abc_123")
         );
         assert!(render(kind, "{}", SENDER, None).is_err());
+    }
+
+    #[test]
+    fn a_claim_mail_carries_a_reset_link_and_says_why_it_came() {
+        let mail = Mail::Claim {
+            token: shared::Secret::new("abc_123"),
+            at: chrono::Utc::now(),
+        };
+        let kind = mail.kind().unwrap();
+        assert_eq!(MailKind::parse(kind.as_str()), Some(kind));
+        let rendered = render(
+            kind,
+            &mail.payload().unwrap(),
+            SENDER,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            rendered.subject,
+            "Acme Sessions: Someone tried to sign up with your address"
+        );
+        assert!(rendered.text.contains("never confirmed"));
+        assert!(
+            rendered
+                .text
+                .contains("https://sessions.example/reset-password#token=abc_123")
+        );
+        assert!(!kind.offers_secure_link());
     }
 
     #[test]

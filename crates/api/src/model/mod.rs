@@ -4,6 +4,7 @@
 //! * `session`: why a session ends and the one activity predicate (idle, absolute, ended).
 //! * `approval`: the second-device request's states and their transitions.
 //! * `admission`: the one decision "logged in / needs approval / refused".
+//! * `factors`: what protects an account beyond its password.
 //! * `secrets`: minting tokens and codes, and their stored hashes.
 //! * `passwords`: argon2id on dedicated threads.
 //! * `device`: what a user agent and an address say about a device.
@@ -15,6 +16,7 @@ pub mod admission;
 pub mod alerts;
 pub mod approval;
 pub mod device;
+pub mod factors;
 pub mod input;
 pub mod mail;
 pub mod passwords;

@@ -29,6 +29,12 @@ pub fn device_key(device_id: &str) -> String {
     format!("device:{device_id}")
 }
 
+/// A signed-in session proving its current password (a password change): its own slot,
+/// so that guesses from elsewhere, which fill the account's, cannot stop the owner.
+pub fn session_key(session_id: uuid::Uuid) -> String {
+    format!("session:{session_id}")
+}
+
 /// Signups from an address (IPv6: its /64).
 pub fn signup_key(ip: &str) -> String {
     format!("signup:{}", address_key(ip))

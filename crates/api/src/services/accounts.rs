@@ -1,6 +1,10 @@
-//! Accounts: signup, profile and password changes.
+//! Accounts: signup, profile and password changes, deletion.
 
+use chrono::{DateTime, Utc};
+use diesel::OptionalExtension;
+use diesel_async::AsyncConnection;
 use shared::Secret;
+use uuid::Uuid;
 
 use crate::error::Error;
 use crate::events::{Changes, Event};
@@ -23,7 +27,10 @@ pub struct Signup {
     pub name: String,
 }
 
-/// Creates the account and logs this device in: the user, the session and its token.
+/// Creates the account and logs this device in: the user, the session and its token. A
+/// taken address is `EmailTaken`, whether or not it was confirmed; if it was not, its
+/// mailbox gets a link to take that account over (`recovery::offer_claim`): an account
+/// opened with someone else's address never keeps them out.
 pub async fn sign_up(
     state: &AppState,
     request: Signup,
@@ -79,7 +86,16 @@ pub async fn sign_up(
             changes.save(conn).await?;
             Ok((user, session, token))
         })
-        .await?;
+        .await;
+    let created = match created {
+        // The same answer whether or not the address was confirmed; an unconfirmed one's
+        // mailbox is offered the account (it may be squatted).
+        Err(Error::EmailTaken) => {
+            recovery::offer_claim(state, &email, client).await?;
+            return Err(Error::EmailTaken);
+        }
+        other => other?,
+    };
     tracing::info!(user_id = %created.0.id, "signed up");
     Ok(created)
 }
@@ -119,9 +135,9 @@ pub async fn change_password(
     let new = NewPassword::parse(new)?;
     let new = ensure_strong(new, vec![auth.user.email.clone(), auth.user.name.clone()]).await?;
     sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
-    // The account's login counter guards this check too.
-    let email = Email::parse(&auth.user.email)?;
-    let attempt = throttle::begin_password_check(state, &email).await?;
+    // The session's own counter guards this check (and the account's hears its failures).
+    let email = Email::stored(&auth.user.email);
+    let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
     if !state
         .hasher
         .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
@@ -184,4 +200,126 @@ pub async fn change_password(
         })
         .await?;
     Ok(token)
+}
+
+/// Why an account is deleted. (A self-service "delete my account" would be one more.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deletion {
+    /// An operator's `api admin user delete`.
+    ByAdministrator,
+    /// The sweeper: the address was never confirmed and no session was open or used since
+    /// `unused_since` (checked again under the account's lock: a confirmation or a sign-in
+    /// meanwhile keeps the account).
+    Unconfirmed { unused_since: DateTime<Utc> },
+}
+
+impl Deletion {
+    /// The detail of the log entries of the sessions and requests it ends.
+    fn detail(self) -> &'static str {
+        match self {
+            Self::ByAdministrator => "account deleted by administrator",
+            Self::Unconfirmed { .. } => "account deleted: never confirmed nor used",
+        }
+    }
+}
+
+/// What deleting an account ended.
+#[derive(Debug, Clone)]
+pub struct Deleted {
+    pub user: UserRow,
+    pub sessions_ended: usize,
+    pub requests_cancelled: usize,
+}
+
+/// Deletes an account, in one transaction under its row lock: its sessions end and its
+/// requests in flight are cancelled first, so that their sockets hear it on every instance
+/// (the events go out as it commits), then the row goes and with it every row that refers
+/// to it (`ON DELETE CASCADE`). `None` when there is no such account, or (`Unconfirmed`)
+/// when it is no longer one to delete.
+pub async fn delete(
+    state: &AppState,
+    user_id: Uuid,
+    why: Deletion,
+) -> Result<Option<Deleted>, Error> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    let deleted = conn
+        .transaction::<_, Error, _>(async |conn| {
+            let Some(user) = users::lock(conn, user_id).await.optional()? else {
+                return Ok(None);
+            };
+            if let Deletion::Unconfirmed { unused_since } = why
+                && (user.email_verified_at.is_some()
+                    || users::used_since(conn, user_id, unused_since).await?)
+            {
+                return Ok(None);
+            }
+            let mut changes = Changes::default();
+            let sessions_ended = sessions::end_others(
+                conn,
+                &mut changes,
+                user_id,
+                None,
+                EndReason::Revoked,
+                why.detail(),
+                now,
+            )
+            .await?;
+            let requests_cancelled = in_flight::cancel_open(
+                conn,
+                &mut changes,
+                user_id,
+                in_flight::Cancelling::PendingAndApproved,
+                why.detail(),
+                now,
+            )
+            .await?;
+            // The events are published here; the log entries go with the account.
+            changes.save(conn).await?;
+            users::delete(conn, user_id).await?;
+            Ok(Some(Deleted {
+                user,
+                sessions_ended,
+                requests_cancelled,
+            }))
+        })
+        .await?;
+    if let Some(deleted) = &deleted {
+        tracing::info!(
+            user_id = %deleted.user.id,
+            reason = why.detail(),
+            sessions_ended = deleted.sessions_ended,
+            requests_cancelled = deleted.requests_cancelled,
+            "account deleted"
+        );
+    }
+    Ok(deleted)
+}
+
+/// Accounts deleted per sweep at most (the rest wait for the next one).
+const UNCONFIRMED_PER_SWEEP: i64 = 100;
+
+/// Deletes accounts whose address was never confirmed and that no session used since
+/// `unused_since` (squatted or abandoned signups: the address becomes free again); how
+/// many.
+pub async fn delete_unconfirmed_unused(
+    state: &AppState,
+    unused_since: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let candidates = users::unconfirmed_unused(
+        &mut *state.pool.get().await?,
+        unused_since,
+        UNCONFIRMED_PER_SWEEP,
+    )
+    .await?;
+    let mut deleted = 0;
+    for user_id in candidates {
+        if delete(state, user_id, Deletion::Unconfirmed { unused_since })
+            .await?
+            .is_some()
+        {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
 }

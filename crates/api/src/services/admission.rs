@@ -12,6 +12,7 @@ use crate::model::admission::{
 };
 use crate::model::approval::{Action, ApprovalChannel, EMAIL_CODE_WINDOW, Refusal};
 use crate::model::device::ClientInfo;
+use crate::model::factors::SecondFactor;
 use crate::model::input::{ApprovalCode, Email, LoginPassword};
 use crate::model::mail::mask_email;
 use crate::model::secrets::{DeviceCookies, KnownDevice};
@@ -137,9 +138,11 @@ async fn check_and_admit(
                     .map_or_else(DeviceCookies::new_device_id, |known| known.id.clone()),
             );
             let recognised = recognised.is_some();
-            let needs_code = state.settings.checks_new_devices_by_email()
-                && !recognised
-                && user.email_verified_at.is_some();
+            let needs_code = !recognised
+                && user
+                    .factors(state.settings.checks_new_devices_by_email())
+                    .second_factor()
+                    == Some(SecondFactor::MailedCode);
             let device = if needs_code {
                 DeviceTrust::NeedsEmailCode
             } else {

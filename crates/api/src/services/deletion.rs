@@ -1,5 +1,5 @@
 //! Deleting an account, by its owner (`DELETE /api/me`) or an operator
-//! (`api admin delete-user`), with the same effects, in one transaction: every session ends
+//! (`api admin user delete`), with the same effects, in one transaction: every session ends
 //! (its sockets hear `account_deleted` on every instance, then close), every request in
 //! flight is cancelled (the waiting devices hear it), mail not yet sent is dropped, and every
 //! row of the account goes (`ON DELETE CASCADE`: sessions, requests, links, the activity
@@ -79,7 +79,7 @@ pub async fn delete_own(
     let current = LoginPassword::parse(current)?;
     sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
     let email = Email::parse(&auth.user.email)?;
-    let attempt = throttle::begin_password_check(state, &email).await?;
+    let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
     if !state
         .hasher
         .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
@@ -153,10 +153,4 @@ pub async fn delete_account(
         "account deleted"
     );
     Ok(deleted)
-}
-
-/// `api admin delete-user EMAIL`: the same deletion, by an administrator.
-pub async fn delete_by_email(state: &AppState, email: &str) -> Result<Deleted, Error> {
-    let user = super::admin::find_user(state, email).await?;
-    delete_account(state, user.id, &DeletedBy::Administrator).await
 }

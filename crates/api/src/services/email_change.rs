@@ -58,7 +58,7 @@ pub async fn request(
     // Each request is a mail to an address the asker chose: limited like any mail asked for.
     throttle::begin_mail_request(state, &client.ip, &new_email).await?;
     let email = Email::parse(&auth.user.email)?;
-    let attempt = throttle::begin_password_check(state, &email).await?;
+    let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
     if !state
         .hasher
         .verify(current.into_secret(), Some(auth.user.password_hash.clone()))

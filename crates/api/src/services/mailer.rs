@@ -5,7 +5,7 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use lettre::message::{Mailbox, MultiPart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use shared::Secret;
 
@@ -207,10 +207,13 @@ fn message(state: &AppState, row: &OutboxRow, rendered: Rendered) -> Result<Mess
         .mail_from
         .parse()
         .map_err(|error| Failure::Permanent(format!("MAIL_FROM: {error}")))?;
-    let to: Mailbox = row
+    // The bare address, never a display name: what `parse` would read as a name in a stored
+    // address (one accepted under an older, looser rule) must not reach the mail.
+    let address: Address = row
         .recipient
         .parse()
         .map_err(|error| Failure::Permanent(format!("recipient: {error}")))?;
+    let to = Mailbox::new(None, address);
     Message::builder()
         .from(from)
         .to(to)

@@ -3,6 +3,8 @@
 //! password and ends every session and request in flight), and securing it from the
 //! "this wasn't me" link of security mail.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use shared::Secret;
@@ -190,7 +192,7 @@ pub async fn resend_verification(
     if auth.user.email_verified_at.is_some() {
         return Err(Error::AlreadyVerified);
     }
-    let email = Email::parse(&auth.user.email)?;
+    let email = Email::stored(&auth.user.email);
     throttle::begin_mail_request(state, &client.ip, &email).await?;
     let now = state.now();
     let mut conn = state.pool.get().await?;
@@ -210,26 +212,37 @@ pub async fn resend_verification(
     .await
 }
 
-/// Mails a reset link if the address belongs to an account and is confirmed; answers the
-/// same either way (no oracle for which addresses have accounts).
+/// Mails a reset link if the address belongs to an account, confirmed or not (the link
+/// proves the mailbox: completing it confirms the address, so that an account someone else
+/// opened with this address never keeps its owner out); answers the same either way (no oracle for which addresses have accounts) and in the same time: what
+/// depends on the account (the look-up, the link, the mail) runs after the answer, so that
+/// its cost (a written transaction) never shows in the response time.
 pub async fn request_password_reset(
-    state: &AppState,
+    state: &Arc<AppState>,
     email: &str,
     client: &ClientInfo,
 ) -> Result<(), Error> {
     // Not an address at all is a 422: that depends on the input only, and reveals nothing.
     let email = Email::parse(email)?;
+    // The throttle is the same work for every address (it is keyed by the address given).
     throttle::begin_mail_request(state, &client.ip, &email).await?;
     let now = state.now();
+    let state = Arc::clone(state);
+    tokio::spawn(async move {
+        if let Err(error) = mail_reset_link(&state, &email, now).await {
+            tracing::warn!(error = %error.chain(), "cannot mail a password-reset link");
+        }
+    });
+    Ok(())
+}
+
+/// The part of a reset request that depends on the account, after the answer.
+async fn mail_reset_link(state: &AppState, email: &Email, now: DateTime<Utc>) -> Result<(), Error> {
     let mut conn = state.pool.get().await?;
     conn.transaction_with_retries(async |conn| {
-        let Some(user) = users::find_by_email(conn, &email).await? else {
+        let Some(user) = users::find_by_email(conn, email).await? else {
             return Ok(());
         };
-        if user.email_verified_at.is_none() {
-            tracing::info!(user_id = %user.id, "password reset asked for an unconfirmed address; no mail");
-            return Ok(());
-        }
         let mut changes = Changes::default();
         send_link(conn, &mut changes, &user, LinkPurpose::ResetPassword, now).await?;
         changes.save(conn).await?;
@@ -238,8 +251,46 @@ pub async fn request_password_reset(
     .await
 }
 
+/// Someone signed up with `email`, which an account holds: if that account's address was
+/// never confirmed, its mailbox's owner may not have made it (address squatting), so the
+/// address is mailed a reset link that takes the account over (see `complete_password_reset`).
+/// The signup is answered `email_taken` either way. Counted like any mail asked for; over
+/// the limit, no mail.
+pub async fn offer_claim(
+    state: &AppState,
+    email: &Email,
+    client: &ClientInfo,
+) -> Result<(), Error> {
+    let user = users::find_by_email(&mut *state.pool.get().await?, email).await?;
+    let Some(user) = user.filter(|user| user.email_verified_at.is_none()) else {
+        return Ok(());
+    };
+    match throttle::begin_mail_request(state, &client.ip, email).await {
+        Ok(()) => {}
+        Err(Error::TooManyMailRequests { .. }) => {
+            tracing::info!(user_id = %user.id, "no claim mail: too many mail requests");
+            return Ok(());
+        }
+        Err(error) => return Err(error),
+    }
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction_with_retries(async |conn| {
+        let token = store_link(conn, &user, LinkPurpose::ResetPassword, now).await?;
+        let mut changes = Changes::default();
+        changes.mail(user.id, Mail::Claim { token, at: now });
+        changes.save(conn).await?;
+        Ok(())
+    })
+    .await?;
+    tracing::info!(user_id = %user.id, "signup with an unconfirmed account's address: claim link mailed");
+    Ok(())
+}
+
 /// Sets a new password through a reset link: every session ends, every request in flight
-/// is cancelled, the other reset links die, and the owner gets a mail saying so.
+/// is cancelled, the other reset links die, and the owner gets a mail saying so. The link
+/// proved the mailbox: an unconfirmed address is confirmed (whoever opened the account
+/// with it is out: sessions, requests and device cookies all end).
 pub async fn complete_password_reset(
     state: &AppState,
     token: &Secret,
@@ -276,8 +327,13 @@ pub async fn complete_password_reset(
         // No browser is recognised on its word from before: whoever reset the password gets
         // the new generation's cookie (it proved the mailbox), the others a code next time.
         users::forget_devices(conn, user_id, now).await?;
-        let user = users::find(conn, user_id).await?;
+        let mut user = users::find(conn, user_id).await?;
         let mut changes = Changes::default();
+        if user.email_verified_at.is_none() {
+            user = users::set_email_verified(conn, user_id, now).await?;
+            changes
+                .log(NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email));
+        }
         changes.log(
             NewEntry::new(user_id, ActivityKind::PasswordReset, now)
                 .from_device(&client.ip, client.label()),

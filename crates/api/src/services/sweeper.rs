@@ -1,12 +1,13 @@
 //! Background housekeeping: ends lapsed sessions and requests (their sockets hear it through
-//! the event bus), and purges rows past retention. Every instance runs the loop; whichever
+//! the event bus), purges rows past retention, and deletes accounts never confirmed nor
+//! used for `UNCONFIRMED_ACCOUNT_DAYS`. Every instance runs the loop; whichever
 //! holds the PostgreSQL advisory lock does the pass, the others skip it.
 
 use diesel_async::AsyncPgConnection;
 
 use crate::error::Error;
 use crate::events::Changes;
-use crate::services::{approvals, sessions};
+use crate::services::{accounts, approvals, sessions};
 use crate::state::AppState;
 use crate::storage::approvals::Scope;
 use crate::storage::transaction::TransactionWithRetries;
@@ -23,6 +24,8 @@ pub struct Swept {
     pub sessions_ended: usize,
     pub approvals_expired: usize,
     pub rows_purged: usize,
+    /// Accounts never confirmed nor used (`UNCONFIRMED_ACCOUNT_DAYS`).
+    pub accounts_deleted: usize,
 }
 
 pub async fn run(state: &AppState) {
@@ -50,6 +53,7 @@ pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
             ("sessions_ended", swept.sessions_ended),
             ("approvals_expired", swept.approvals_expired),
             ("rows_purged", swept.rows_purged),
+            ("accounts_deleted", swept.accounts_deleted),
         ] {
             metrics::counter!(SWEEPER_ROWS, "kind" => kind)
                 .increment(u64::try_from(rows).unwrap_or(u64::MAX));
@@ -114,7 +118,18 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         + email_links::purge_expired_before(conn, now - chrono::Duration::days(1)).await?;
     let rows_purged =
         purged_sessions + purged_events + purged_approvals + purged_attempts + purged_mail;
-    if sessions_ended > 0 || approvals_expired > 0 || rows_purged > 0 {
+    // A squatted or abandoned signup frees its address (each deletion is its own transaction,
+    // under the account's lock, and checks again that it is still unconfirmed and unused).
+    let accounts_deleted = match state
+        .settings
+        .unconfirmed_account_retention
+        .and_then(|kept| chrono::Duration::from_std(kept).ok())
+        .and_then(|kept| now.checked_sub_signed(kept))
+    {
+        Some(unused_since) => accounts::delete_unconfirmed_unused(state, unused_since).await?,
+        None => 0,
+    };
+    if sessions_ended > 0 || approvals_expired > 0 || rows_purged > 0 || accounts_deleted > 0 {
         tracing::info!(
             sessions_ended,
             approvals_expired,
@@ -123,6 +138,7 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
             purged_events,
             purged_attempts,
             purged_mail,
+            accounts_deleted,
             "sweep"
         );
     }
@@ -131,5 +147,6 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         sessions_ended,
         approvals_expired,
         rows_purged,
+        accounts_deleted,
     })
 }

@@ -5,7 +5,7 @@
 use crate::error::Error;
 use crate::model::input::Email;
 use crate::model::throttle::{
-    account_key, address_key, device_key, export_key, mail_key, signup_key,
+    account_key, address_key, device_key, export_key, mail_key, session_key, signup_key,
 };
 use crate::state::AppState;
 use crate::storage::throttle::{self as stored, Slots};
@@ -14,7 +14,8 @@ use crate::storage::throttle::{self as stored, Slots};
 #[must_use = "a right password must give its slots back"]
 pub struct Attempt {
     slot_ids: Vec<i64>,
-    account_key: String,
+    /// Whose failures a right password forgets.
+    forget_key: String,
 }
 
 /// Before a login's hashing: a slot for the account and one for the client's address —
@@ -98,17 +99,32 @@ const MAIL_REQUESTS_PER_ADDRESS: i32 = 20;
 const MAIL_REQUESTS_PER_EMAIL: i32 = 3;
 pub const MAIL_REQUEST_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// Before checking the current password of a signed-in user (a stolen cookie must not be
-/// an unthrottled password oracle): the account's slot.
-pub async fn begin_password_check(state: &AppState, email: &Email) -> Result<Attempt, Error> {
-    let mut keys = vec![(account_key(email), limit(state.settings.login_max_failures))];
-    begin(state, &mut keys, account_key(email)).await
+/// Before checking the current password of a signed-in session (a password change): the
+/// session's own slot, limited like the account's. Guesses from elsewhere fill the
+/// account's slot; they must not stop the owner, signed in, from changing the password
+/// under attack. A stolen cookie is no free password oracle either: its session gets as
+/// many guesses as a login, and each wrong one is counted against the account too (a slot
+/// taken without a limit), so logins from elsewhere see them.
+pub async fn begin_password_check(
+    state: &AppState,
+    email: &Email,
+    session_id: uuid::Uuid,
+) -> Result<Attempt, Error> {
+    let mut keys = vec![
+        (
+            session_key(session_id),
+            limit(state.settings.login_max_failures),
+        ),
+        (account_key(email), i32::MAX),
+    ];
+    begin(state, &mut keys, session_key(session_id)).await
 }
 
+/// Takes the slots; a right password will forget `forget_key`'s failures.
 async fn begin(
     state: &AppState,
     keys: &mut [(String, i32)],
-    account_key: String,
+    forget_key: String,
 ) -> Result<Attempt, Error> {
     // The same order everywhere: concurrent callers lock the keys without deadlocking.
     keys.sort();
@@ -123,7 +139,7 @@ async fn begin(
     {
         Slots::Taken(slot_ids) => Ok(Attempt {
             slot_ids,
-            account_key,
+            forget_key,
         }),
         Slots::Refused { retry_after_secs } => Err(Error::TooManyAttempts {
             retry_in_seconds: seconds(retry_after_secs),
@@ -131,11 +147,13 @@ async fn begin(
     }
 }
 
-/// The password was right: the slots go back and the account's failures are forgotten (not
-/// the address's: one success must not reset a guessing run over other accounts).
+/// The password was right: the slots go back and the failures of the account (for a login)
+/// or of the session (for a password check) are forgotten — not the address's: one success
+/// must not reset a guessing run over other accounts; nor the account's on a password
+/// check: the owner's session says nothing of the guesses from elsewhere.
 pub async fn succeeded(state: &AppState, attempt: Attempt) -> Result<(), Error> {
     let mut conn = state.pool.get().await?;
-    stored::release(&mut conn, &attempt.slot_ids, Some(&attempt.account_key)).await?;
+    stored::release(&mut conn, &attempt.slot_ids, Some(&attempt.forget_key)).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
+use crate::model::factors::Factors;
 use crate::model::input::{DisplayName, Email};
 use crate::storage::schema::users;
 
@@ -24,7 +25,19 @@ pub struct UserRow {
     pub devices_forgotten_at: Option<DateTime<Utc>>,
 }
 
-/// Inserts a user; `Ok(None)` when the email is taken.
+impl UserRow {
+    /// What protects the account beyond its password, on a server that does (or does not)
+    /// mail codes to new devices.
+    pub fn factors(&self, email_check: bool) -> Factors {
+        Factors {
+            email_confirmed: self.email_verified_at.is_some(),
+            email_check,
+        }
+    }
+}
+
+/// Inserts a user; `Ok(None)` when the email is taken (by the unique address or the unique
+/// index on its lower-case form).
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     email: &Email,
@@ -43,8 +56,7 @@ pub async fn insert(
             users::created_at.eq(now),
             users::updated_at.eq(now),
         ))
-        .on_conflict(users::email)
-        .do_nothing()
+        .on_conflict_do_nothing()
         .returning(UserRow::as_returning())
         .get_result(conn)
         .await
@@ -197,4 +209,52 @@ pub async fn set_email(
         )) => Ok(None),
         Err(error) => Err(error),
     }
+}
+
+/// Whether a session of the user is open or was used after `since` (a never-confirmed
+/// account in use is not deleted).
+pub async fn used_since(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<bool> {
+    use crate::storage::schema::sessions;
+    diesel::select(diesel::dsl::exists(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(
+                sessions::last_seen_at
+                    .gt(since)
+                    .or(sessions::ended_at.is_null()),
+            ),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Up to `limit` accounts, oldest first, whose address was never confirmed, made before
+/// `unused_since`, with no session open or used since then.
+pub async fn unconfirmed_unused(
+    conn: &mut AsyncPgConnection,
+    unused_since: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<Uuid>> {
+    use crate::storage::schema::sessions;
+    users::table
+        .filter(users::email_verified_at.is_null())
+        .filter(users::created_at.lt(unused_since))
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            sessions::table
+                .filter(sessions::user_id.eq(users::id))
+                .filter(
+                    sessions::last_seen_at
+                        .gt(unused_since)
+                        .or(sessions::ended_at.is_null()),
+                ),
+        )))
+        .order(users::created_at)
+        .select(users::id)
+        .limit(limit)
+        .load(conn)
+        .await
 }

@@ -248,14 +248,14 @@ async fn admin_delete_user_deletes_the_account_with_the_same_effects() {
     let id = user_id(&owner).await;
     let mut socket = owner.session_socket().await;
 
-    let output = admin(&app, &["delete-user", "ada@example.com", "--json"]).await;
+    let output = admin(&app, &["user", "delete", "ada@example.com", "--json"]).await;
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
     let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(answer["deleted"], true);
+    assert_eq!(answer["deleted"], "ada@example.com");
     assert_eq!(answer["sessions_ended"], 1);
 
     assert_eq!(
@@ -269,7 +269,7 @@ async fn admin_delete_user_deletes_the_account_with_the_same_effects() {
     let goodbye = mail_with_subject(&mailbox, "Your account was deleted").await;
     assert!(goodbye.text().contains("an administrator"));
 
-    let again = admin(&app, &["delete-user", "ada@example.com"]).await;
+    let again = admin(&app, &["user", "delete", "ada@example.com"]).await;
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("No user with this email"));
 }

@@ -468,3 +468,31 @@ async fn without_an_smtp_server_mail_is_written_to_the_log_and_counts_as_sent() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test]
+async fn an_address_stored_with_a_display_name_is_never_mailed_under_that_name() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let device = app.user_with_one_session().await;
+    mail_with_subject(&mailbox, "Confirm your e-mail address").await;
+    // As an older, looser rule could have stored it.
+    app.execute("UPDATE users SET email = 'your bank<ada@example.com>'")
+        .await;
+    let resent = device.post("/api/me/email-verification", json!({})).await;
+    assert_eq!(resent.status(), StatusCode::ACCEPTED);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = app
+            .sql("SELECT last_error FROM mail_outbox WHERE failed_at IS NOT NULL")
+            .await;
+        if let Some(row) = rows.first() {
+            assert!(
+                row["last_error"].as_str().unwrap().starts_with("recipient"),
+                "{row}"
+            );
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never refused");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(mailbox.received().len(), 1, "only the first confirmation");
+}

@@ -514,6 +514,74 @@ async fn admin_unlock_lets_a_throttled_account_sign_in_at_once() {
 }
 
 #[tokio::test]
+async fn admin_user_delete_signs_every_device_out_and_removes_the_account_for_good() {
+    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let first = app.user_with_one_session().await;
+    let second = app
+        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let waiting = app.pending_approval("ada@example.com", SAFARI_IPHONE).await;
+    let mut socket = second.session_socket().await;
+    let _bob = app.signed_up("bob@example.com").await;
+    let ada_id = first.me().await.json::<Value>().await.unwrap()["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let deleted = json_of(&admin(&app, &["user", "delete", "ADA@example.com", "--json"]).await);
+    assert_eq!(deleted["deleted"], "ada@example.com");
+    assert_eq!(deleted["id"], ada_id.as_str());
+    assert_eq!(deleted["sessions_ended"], 2);
+    assert_eq!(deleted["requests_cancelled"], 1);
+
+    // The running server hears it through PostgreSQL: the socket is told and closed.
+    let revoked = loop {
+        match next_server_message_but_refreshes(&mut socket).await {
+            ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
+            other => break other,
+        }
+    };
+    assert_eq!(
+        revoked,
+        ServerMessage::SessionRevoked {
+            reason: "revoked".into(),
+            replaced_by: None,
+        }
+    );
+    assert_eq!(closed(&mut socket).await, Some(1008));
+    for device in [&first, &second] {
+        assert_error(
+            device.me().await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_session",
+        )
+        .await;
+    }
+    assert_ne!(waiting.complete().await.status(), StatusCode::OK);
+    for table in ["users", "sessions", "login_approvals", "activity"] {
+        let column = if table == "users" { "id" } else { "user_id" };
+        let rows = app
+            .sql(&format!(
+                "SELECT count(*) AS n FROM {table} WHERE {column} = '{ada_id}'"
+            ))
+            .await;
+        assert_eq!(rows[0]["n"], 0, "{table}");
+    }
+    assert_eq!(app.sql("SELECT id FROM users").await.len(), 1, "bob stays");
+    let again = admin(&app, &["user", "delete", "ada@example.com"]).await;
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(stderr(&again).trim(), "error: No user with this email");
+    // The table form says what it did.
+    let table = admin(&app, &["user", "delete", "bob@example.com"]).await;
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(
+        stdout(&table).starts_with("deleted bob@example.com ("),
+        "{}",
+        stdout(&table)
+    );
+}
+
+#[tokio::test]
 async fn admin_says_clearly_what_is_wrong_and_exits_non_zero() {
     let app = spawn_app().await;
     let _ada = app.user_with_one_session().await;

@@ -196,7 +196,7 @@ async fn a_password_reset_ends_every_session_request_and_the_old_password() {
 }
 
 #[tokio::test]
-async fn a_reset_answers_alike_for_unknown_and_unconfirmed_addresses_and_mails_neither() {
+async fn a_reset_answers_alike_for_any_address_and_mails_every_account_confirmed_or_not() {
     let (app, mailbox) = app_with_mailbox().await;
     let _unconfirmed = app.user_with_one_session().await;
     mail_with_subject(&mailbox, "Confirm your e-mail address").await;
@@ -222,10 +222,167 @@ async fn a_reset_answers_alike_for_unknown_and_unconfirmed_addresses_and_mails_n
         "validation",
     )
     .await;
+    // The unconfirmed address gets its link (only its mailbox can use it); no one else.
+    let reset = mail_with_subject(&mailbox, "Reset your password").await;
+    assert_eq!(reset.to, ["ada@example.com"]);
     let resets = app
-        .sql("SELECT count(*) AS n FROM mail_outbox WHERE kind = 'password_reset'")
+        .sql("SELECT recipient FROM mail_outbox WHERE kind = 'password_reset'")
         .await;
-    assert_eq!(resets[0]["n"], 0);
+    assert_eq!(resets, vec![json!({"recipient": "ada@example.com"})]);
+}
+
+#[tokio::test]
+async fn a_squatted_address_is_taken_back_through_a_mailed_link_that_confirms_it_and_ends_the_squatter()
+ {
+    let (app, mailbox) = app_with_mailbox().await;
+    // Someone signs up with Ada's address; the confirmation link goes to Ada, who ignores it.
+    let squatter = app.user_with_one_session().await;
+    mail_with_subject(&mailbox, "Confirm your e-mail address").await;
+    app.clock.advance(chrono::Duration::hours(25));
+    assert_eq!(squatter.me().await.status(), StatusCode::UNAUTHORIZED);
+    let squatter_again = squatter.login("ada@example.com", PASSWORD).await;
+    assert_eq!(squatter_again.status(), StatusCode::OK);
+
+    // Ada signs up: the same answer as for any taken address, and a mail to her mailbox.
+    let ada = app.device(FIREFOX_WINDOWS);
+    let refused = ada
+        .post(
+            "/api/auth/signup",
+            json!({"email": "ada@example.com", "password": NEW_PASSWORD, "name": "Ada"}),
+        )
+        .await;
+    let body = assert_error(refused, StatusCode::CONFLICT, "email_taken").await;
+    assert!(ada.cookie_value("sm_session").is_none(), "not signed in");
+    let claim = mail_with_subject(&mailbox, "Someone tried to sign up with your address").await;
+    assert_eq!(claim.to, ["ada@example.com"]);
+    assert!(
+        claim.data.contains("/reset-password#token"),
+        "{}",
+        claim.data
+    );
+    // A confirmed address's holder answers alike.
+    let _bob = app.signed_up("bob@example.com").await;
+    app.execute("UPDATE users SET email_verified_at = now() WHERE email = 'bob@example.com'")
+        .await;
+    let taken = app
+        .device(FIREFOX_WINDOWS)
+        .post(
+            "/api/auth/signup",
+            json!({"email": "bob@example.com", "password": NEW_PASSWORD, "name": "Bob"}),
+        )
+        .await;
+    assert_eq!(
+        assert_error(taken, StatusCode::CONFLICT, "email_taken").await,
+        body
+    );
+
+    // The link sets Ada's password, confirms the address and ends the squatter.
+    let reset = ada
+        .post(
+            "/api/auth/password-reset/complete",
+            json!({"token": claim.link_token(), "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let user: Value = reset.json().await.unwrap();
+    assert_eq!(user["email_verified"], true);
+    assert_error(
+        squatter.me().await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_session",
+    )
+    .await;
+    assert_error(
+        squatter.login("ada@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    // The squatter's browser is a stranger now: its device cookie is of the old generation.
+    let generation = app
+        .sql("SELECT device_generation FROM users WHERE email = 'ada@example.com'")
+        .await;
+    assert_eq!(generation[0]["device_generation"], 1);
+    assert_eq!(
+        ada.login("ada@example.com", NEW_PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    let activity: Value = ada.get("/api/activity").await.json().await.unwrap();
+    let kinds: Vec<&str> = activity["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"email_verified"), "{kinds:?}");
+    assert!(kinds.contains(&"password_reset"), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn accounts_never_confirmed_nor_used_for_a_week_are_deleted_and_free_their_address() {
+    let app = spawn_app_with(|settings| settings.signup_max_per_ip = 100).await;
+    let squatter = app.signed_up("ada@example.com").await;
+    // Traces of every kind the account leaves: a request in flight, mail, links, history.
+    let _request = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    squatter.post("/api/me/email-verification", json!({})).await;
+    let _confirmed = app.signed_up("bob@example.com").await;
+    app.execute("UPDATE users SET email_verified_at = now() WHERE email = 'bob@example.com'")
+        .await;
+    let carol = app.signed_up("carol@example.com").await;
+    let ada_id = app
+        .sql("SELECT id FROM users WHERE email = 'ada@example.com'")
+        .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    app.clock.advance(chrono::Duration::days(6));
+    app.sweep().await;
+    assert_eq!(app.sql("SELECT id FROM users").await.len(), 3, "not yet");
+    // Carol comes back: her account is in use.
+    assert_eq!(
+        carol.login("carol@example.com", PASSWORD).await.status(),
+        StatusCode::OK
+    );
+    app.clock.advance(chrono::Duration::days(2));
+    app.sweep().await;
+
+    let left = app.sql("SELECT email FROM users ORDER BY email").await;
+    assert_eq!(
+        left,
+        vec![
+            json!({"email": "bob@example.com"}),
+            json!({"email": "carol@example.com"})
+        ]
+    );
+    for table in [
+        "sessions",
+        "login_approvals",
+        "activity",
+        "sign_in_history",
+        "mail_outbox",
+        "email_links",
+    ] {
+        let rows = app
+            .sql(&format!(
+                "SELECT count(*) AS n FROM {table} WHERE user_id = '{ada_id}'"
+            ))
+            .await;
+        assert_eq!(rows[0]["n"], 0, "{table} keeps rows of the deleted account");
+    }
+    // The address is free: its owner signs up.
+    assert_eq!(
+        app.device(SAFARI_IPHONE)
+            .post(
+                "/api/auth/signup",
+                json!({"email": "ada@example.com", "password": NEW_PASSWORD, "name": "Ada"}),
+            )
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
 }
 
 #[tokio::test]
@@ -285,4 +442,62 @@ async fn a_reset_link_expires_after_thirty_minutes_and_dies_with_a_newer_use() {
         "too_many_mail_requests",
     )
     .await;
+}
+
+/// The median of some durations.
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+#[tokio::test]
+async fn asking_for_a_reset_takes_as_long_for_a_confirmed_account_as_for_no_account() {
+    // Mail goes to the log: a mail server would add work after some requests only.
+    let app = spawn_app().await;
+    let _owner = app.user_with_one_session().await;
+    app.execute("UPDATE users SET email_verified_at = now()")
+        .await;
+    let stranger = app.device(SAFARI_IPHONE);
+    let mut links = 0;
+    let mut ask = async |email: &str| {
+        // Past the hour the mail throttle counts, so that every request does the real work.
+        app.clock.advance(chrono::Duration::minutes(61));
+        let started = std::time::Instant::now();
+        let asked = stranger
+            .post("/api/auth/password-reset", json!({"email": email}))
+            .await;
+        let took = started.elapsed();
+        assert_eq!(asked.status(), StatusCode::ACCEPTED);
+        // What the server does after answering (the link, the mail worker sending it) is
+        // over before the next request, or it would slow that one down.
+        links += usize::from(email == "ada@example.com");
+        let done = format!(
+            "SELECT 1 AS done WHERE (SELECT count(*) FROM email_links \
+             WHERE purpose = 'reset_password') = {links} \
+             AND NOT EXISTS (SELECT 1 FROM mail_outbox WHERE sent_at IS NULL)"
+        );
+        while app.sql(&done).await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        took
+    };
+    // Warm up the connections and caches of both paths.
+    for _ in 0..3 {
+        ask("ada@example.com").await;
+        ask("nobody@example.com").await;
+    }
+    let (mut known, mut unknown) = (Vec::new(), Vec::new());
+    // Interleaved, so that a slower stretch of the machine weighs on both alike.
+    for _ in 0..30 {
+        known.push(ask("ada@example.com").await);
+        unknown.push(ask("nobody@example.com").await);
+    }
+    let (known, unknown) = (median(known), median(unknown));
+    println!("median of 30: confirmed account {known:?}, no account {unknown:?}");
+    let difference = known.abs_diff(unknown);
+    assert!(
+        difference < Duration::from_millis(2) || difference < known.min(unknown) / 4,
+        "the answer tells accounts apart: confirmed {known:?}, none {unknown:?}"
+    );
 }

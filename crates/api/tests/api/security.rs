@@ -630,6 +630,152 @@ async fn asvs_6_3_1_a_known_device_signs_in_while_guesses_keep_the_account_locke
 }
 
 #[tokio::test]
+async fn asvs_6_3_1_guesses_from_elsewhere_do_not_stop_the_signed_in_owner_changing_the_password() {
+    let app = spawn_app_with(|settings| settings.login_max_failures = 3).await;
+    let owner = app.user_with_one_session().await;
+    let attacker = app.device(FIREFOX_WINDOWS);
+    for _ in 0..5 {
+        attacker.login("ada@example.com", "a wrong guess").await;
+    }
+    assert_error(
+        attacker.login("ada@example.com", PASSWORD).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
+    // The owner, signed in, proves the current password on the session's own slot.
+    let changed = owner
+        .post(
+            "/api/me/password",
+            json!({"current_password": PASSWORD, "new_password": "a fresh and long passphrase"}),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    // The account stays locked for the guesser.
+    assert_error(
+        attacker
+            .login("ada@example.com", "a fresh and long passphrase")
+            .await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn asvs_6_3_1_a_session_guessing_its_current_password_is_throttled_and_the_account_counts_it()
+{
+    let app = spawn_app_with(|settings| settings.login_max_failures = 3).await;
+    let stolen = app.user_with_one_session().await;
+    let change = async |current: &str| {
+        stolen
+            .post(
+                "/api/me/password",
+                json!({"current_password": current, "new_password": "a fresh and long passphrase"}),
+            )
+            .await
+    };
+    for guess in ["guess one", "guess two", "guess three"] {
+        assert_error(change(guess).await, StatusCode::FORBIDDEN, "wrong_password").await;
+    }
+    // Even the right password is refused now, on this session.
+    let refused = change(PASSWORD).await;
+    assert!(!header(&refused, "retry-after").is_empty());
+    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    // Its guesses counted against the account: a login from elsewhere waits too.
+    assert_error(
+        app.device(SAFARI_IPHONE)
+            .login("ada@example.com", PASSWORD)
+            .await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+    )
+    .await;
+    app.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(change(PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signup_takes_a_bare_address_only_and_one_mailbox_gets_one_account() {
+    let app = spawn_app_with(|settings| settings.signup_max_per_ip = 100).await;
+    let signup = async |email: &str| {
+        app.device(CHROME_LINUX)
+            .post(
+                "/api/auth/signup",
+                json!({"email": email, "password": PASSWORD, "name": "Ada"}),
+            )
+            .await
+    };
+    // A display name would be the signup's words in the mail's To:, and each form a new
+    // account for one mailbox.
+    for display_form in [
+        "Name <a@b.c>",
+        "name<a@b.c>",
+        "<a@b.c>",
+        "\"a\"@b.c",
+        "a(comment)@b.c",
+    ] {
+        assert_error(
+            signup(display_form).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        )
+        .await;
+    }
+    assert_eq!(signup("a@example.com").await.status(), StatusCode::CREATED);
+    assert_error(
+        signup("A@Example.COM").await,
+        StatusCode::CONFLICT,
+        "email_taken",
+    )
+    .await;
+    let stored = app.sql("SELECT email FROM users").await;
+    assert_eq!(stored, vec![json!({"email": "a@example.com"})]);
+    // Signing in normalises the same way.
+    let again = app.device(FIREFOX_WINDOWS);
+    assert_eq!(
+        again.login(" A@EXAMPLE.com", PASSWORD).await.status(),
+        StatusCode::ACCEPTED
+    );
+}
+
+#[tokio::test]
+async fn asvs_6_3_3_an_account_its_password_alone_protects_is_told_so_until_a_second_factor_covers_it()
+ {
+    let (app, mailbox) = crate::mail::app_with_mailbox().await;
+    let device = app.user_with_one_session().await;
+    let user = async |device: &Device| -> Value {
+        let me: Value = device.me().await.json().await.unwrap();
+        let probe: Value = device.get("/api/auth/session").await.json().await.unwrap();
+        assert_eq!(me["user"], probe["user"]);
+        me["user"].clone()
+    };
+    // Unconfirmed: whoever has the password signs in while no device is signed in.
+    assert_eq!(user(&device).await["password_only"], true);
+    let mail = crate::mail::mail_with_subject(&mailbox, "Confirm your e-mail address").await;
+    let confirmed = device
+        .post(
+            "/api/auth/verify-email",
+            json!({"token": mail.link_token()}),
+        )
+        .await;
+    let confirmed: Value = confirmed.json().await.unwrap();
+    assert_eq!(confirmed["password_only"], false);
+    // Confirmed, on a server that mails codes to new devices: the mailbox covers it.
+    assert_eq!(user(&device).await["password_only"], false);
+
+    // A server that mails no codes (NEW_DEVICE_EMAIL_CHECK=off): the password alone, always.
+    let unchecked = spawn_app_with(|settings| settings.new_device_email_check = Some(false)).await;
+    let device = unchecked.user_with_one_session().await;
+    unchecked
+        .execute("UPDATE users SET email_verified_at = now()")
+        .await;
+    let user = user(&device).await;
+    assert_eq!(user["email_verified"], true);
+    assert_eq!(user["password_only"], true);
+}
+
+#[tokio::test]
 async fn user_agents_and_names_are_stored_without_controls_or_bidi_overrides() {
     let app = spawn_app().await;
     let device = app.device("Chrome/120\u{202E}swodniW");

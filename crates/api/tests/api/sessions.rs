@@ -308,6 +308,9 @@ async fn the_sweeper_purges_history_older_than_the_retention() {
     .await;
     // Day 0: one session ended by logout, another left open (it lapses an hour later).
     let first = app.user_with_one_session().await;
+    // Confirmed: an account never confirmed nor used for a week would go altogether.
+    app.execute("UPDATE users SET email_verified_at = now()")
+        .await;
     first.post("/api/auth/logout", json!({})).await;
     let second = app.device(FIREFOX_WINDOWS);
     assert_eq!(
@@ -382,6 +385,9 @@ async fn purging_old_history_deletes_sessions_that_ended_others() {
         StatusCode::NO_CONTENT
     );
     first.post("/api/auth/logout", json!({})).await;
+    // Confirmed: an account never confirmed nor used for a week would go altogether.
+    app.execute("UPDATE users SET email_verified_at = now()")
+        .await;
     // Past the retention (365 days by default), both ended sessions go.
     app.clock.advance(Duration::days(400));
     app.sweep().await;

@@ -25,7 +25,7 @@ use crate::wire;
     security(()),
     responses(
         (status = 201, description = "Signed up and in; sets the session and device cookies", body = AuthResponse),
-        (status = 409, description = "`email_taken`", body = ErrorBody),
+        (status = 409, description = "`email_taken` (the same whether or not the address was confirmed; an unconfirmed one is mailed a link to take that account over)", body = ErrorBody),
         (status = 422, description = "`validation` (email, name, password length) or `weak_password` (easy to guess; the sentence says why)", body = ErrorBody),
         (status = 429, description = "`too_many_signups` from this address; `Retry-After`", body = ErrorBody),
     )
@@ -104,7 +104,7 @@ pub async fn login(
 #[get("/api/auth/me")]
 pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(AuthResponse {
-        user: wire::user(&auth.user),
+        user: wire::user(&auth.user, &state.settings),
         session: wire::session(&auth.session, Some(auth.session.id), state.lifetimes()),
     })
 }
@@ -134,7 +134,7 @@ pub async fn session_probe(
     match sessions::authenticate(&state, &token).await {
         Ok(auth) => Ok(HttpResponse::Ok().json(SessionProbe {
             authenticated: true,
-            user: Some(wire::user(&auth.user)),
+            user: Some(wire::user(&auth.user, &state.settings)),
             session: Some(wire::session(
                 &auth.session,
                 Some(auth.session.id),

@@ -102,5 +102,5 @@ pub async fn confirm_email_change(
             auth.session.device_id.as_deref(),
         ));
     }
-    Ok(response.json(wire::user(&user)))
+    Ok(response.json(wire::user(&user, &state.settings)))
 }

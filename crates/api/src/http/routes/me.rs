@@ -26,7 +26,7 @@ pub async fn update_profile(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let user = accounts::rename(&state, &auth, &body.name).await?;
-    Ok(HttpResponse::Ok().json(wire::user(&user)))
+    Ok(HttpResponse::Ok().json(wire::user(&user, &state.settings)))
 }
 
 /// Ends every other session and rotates this one's cookie.
@@ -56,7 +56,7 @@ pub async fn change_password(
     start_cookie_session(&cookie, &token)?;
     // Only the session's token changed: what the client sees of it is as it was.
     let mut response = HttpResponse::Ok().json(AuthResponse {
-        user: wire::user(&auth.user),
+        user: wire::user(&auth.user, &state.settings),
         session: wire::session(&auth.session, Some(auth.session.id), state.lifetimes()),
     });
     if let Some(persist) = PersistUntil::of(&auth.session) {

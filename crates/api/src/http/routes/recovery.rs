@@ -32,7 +32,7 @@ pub async fn verify_email(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
     let user = recovery::verify_email(&state, &body.token).await?;
-    Ok(HttpResponse::Ok().json(wire::user(&user)))
+    Ok(HttpResponse::Ok().json(wire::user(&user, &state.settings)))
 }
 
 #[utoipa::path(
@@ -66,10 +66,10 @@ pub async fn resend_verification(
     tag = "auth",
     operation_id = "request_password_reset",
     summary = "Mail a password-reset link",
-    description = "Always 202 with the same body, whether or not the address has an account (only a confirmed address gets the link, valid 30 minutes, once).",
+    description = "Always 202 with the same body, in the same time, whether or not the address has an account (the account is looked up after the answer). An account's address gets the link, confirmed or not (valid 30 minutes, once; using it confirms the address).",
     security(()),
     responses(
-        (status = 202, description = "If the address belongs to an account and is confirmed, a link is on its way", body = MailQueued),
+        (status = 202, description = "If the address belongs to an account, a link is on its way", body = MailQueued),
         (status = 422, description = "`validation`: a field is missing, of the wrong type, or not an e-mail address", body = ErrorBody),
         (status = 429, description = "`too_many_mail_requests` from this address or for this e-mail; `Retry-After`", body = ErrorBody),
     )
@@ -80,14 +80,14 @@ pub async fn request_password_reset(
     client: ClientInfo,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
-    recovery::request_password_reset(&state, &body.email, &client).await?;
-    let message = if mail_leaves(&state) {
-        "If this address belongs to an account and is confirmed, a link to reset the password \
-         is on its way. It is valid for 30 minutes."
+    let mail_leaves = mail_leaves(&state);
+    recovery::request_password_reset(&state.into_inner(), &body.email, &client).await?;
+    let message = if mail_leaves {
+        "If this address belongs to an account, a link to reset the password is on its way. \
+         It is valid for 30 minutes."
     } else {
-        "Mail is not set up on this server. If this address belongs to an account and is \
-         confirmed, the link to reset the password is in the server log. It is valid for 30 \
-         minutes."
+        "Mail is not set up on this server. If this address belongs to an account, the link \
+         to reset the password is in the server log. It is valid for 30 minutes."
     };
     Ok(HttpResponse::Accepted().json(MailQueued {
         message: message.to_owned(),
@@ -127,7 +127,7 @@ pub async fn complete_password_reset(
         recovery::complete_password_reset(&state, &body.token, body.new_password, &client).await?;
     Ok(HttpResponse::Ok()
         .cookie(device_cookie(&request, &state, &user, None))
-        .json(wire::user(&user)))
+        .json(wire::user(&user, &state.settings)))
 }
 
 #[utoipa::path(

@@ -1,0 +1,1 @@
+DROP INDEX users_unconfirmed_by_age;
