@@ -696,13 +696,7 @@ mod tests {
         };
         let kind = mail.kind().unwrap();
         assert_eq!(MailKind::parse(kind.as_str()), Some(kind));
-        let rendered = render(
-            kind,
-            &mail.payload().unwrap(),
-            SENDER,
-            None,
-        )
-        .unwrap();
+        let rendered = render(kind, &mail.payload().unwrap(), SENDER, None).unwrap();
         assert_eq!(
             rendered.subject,
             "Acme Sessions: Someone tried to sign up with your address"

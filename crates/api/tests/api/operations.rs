@@ -544,7 +544,7 @@ async fn admin_user_delete_signs_every_device_out_and_removes_the_account_for_go
     assert_eq!(
         revoked,
         ServerMessage::SessionRevoked {
-            reason: "revoked".into(),
+            reason: "account_deleted".into(),
             replaced_by: None,
         }
     );
