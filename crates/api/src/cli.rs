@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::config::{Settings, SystemClock};
 use crate::error::Error;
-use crate::services::accounts::Deleted;
+use crate::services::admin::DeletedUser;
 use crate::services::admin::{self, UserOverview};
 use crate::startup::Application;
 use crate::state::AppState;
@@ -266,7 +266,7 @@ enum Answer {
     Revoked(Vec<SessionInfo>),
     RevokedAll(admin::RevokedAll),
     Unlocked(usize),
-    Deleted(Box<Deleted>),
+    Deleted(Box<DeletedUser>),
 }
 
 #[derive(Serialize)]

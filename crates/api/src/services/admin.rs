@@ -14,7 +14,6 @@ use crate::model::activity::ActivityKind;
 use crate::model::input::Email;
 use crate::model::session::EndReason;
 use crate::model::throttle::account_key;
-use crate::services::accounts::Deleted;
 use crate::services::deletion::{self, DeletedBy};
 use crate::services::{approvals, in_flight, sessions, throttle};
 use crate::state::AppState;
@@ -180,10 +179,18 @@ pub async fn unlock(state: &AppState, email: &str) -> Result<usize, Error> {
 
 /// Deletes the account (its sessions end and their sockets close on every instance, its
 /// requests in flight are cancelled, then every row of it goes); 404 for no such user.
-pub async fn delete_user(state: &AppState, email: &str) -> Result<Deleted, Error> {
+/// What `api admin user delete` ended, and whose account it was.
+#[derive(Debug, Clone)]
+pub struct DeletedUser {
+    pub user: UserRow,
+    pub sessions_ended: usize,
+    pub requests_cancelled: usize,
+}
+
+pub async fn delete_user(state: &AppState, email: &str) -> Result<DeletedUser, Error> {
     let user = find_user(state, email).await?;
     let deleted = deletion::delete_account(state, user.id, &DeletedBy::Administrator).await?;
-    Ok(Deleted {
+    Ok(DeletedUser {
         user,
         sessions_ended: deleted.sessions_ended,
         requests_cancelled: deleted.requests_cancelled,

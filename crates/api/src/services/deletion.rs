@@ -1,4 +1,5 @@
-//! Deleting an account, by its owner (`DELETE /api/me`) or an operator
+//! Deleting an account — by its owner (`DELETE /api/me`), an operator, or the sweeper (an
+//! account never confirmed nor used) — the one way an account goes. By its owner or an operator
 //! (`api admin user delete`), with the same effects, in one transaction: every session ends
 //! (its sockets hear `account_deleted` on every instance, then close), every request in
 //! flight is cancelled (the waiting devices hear it), mail not yet sent is dropped, and every
@@ -12,8 +13,8 @@
 //! (the IP, the device) is personal data. The server's log keeps one line with the
 //! account's id, a random UUID that no longer leads anywhere.
 
+use chrono::{DateTime, Utc};
 use diesel::OptionalExtension;
-use diesel_async::AsyncConnection;
 use shared::{Secret, SecurityAlert};
 use uuid::Uuid;
 
@@ -25,6 +26,7 @@ use crate::model::mail::Mail;
 use crate::model::session::EndReason;
 use crate::services::{Authenticated, in_flight, sessions, throttle};
 use crate::state::AppState;
+use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::{outbox, users};
 
 /// Who deletes the account.
@@ -33,6 +35,13 @@ pub enum DeletedBy {
     /// The owner, from this device.
     Owner(ClientInfo),
     Administrator,
+    /// The sweeper: the address was never confirmed and no session was open or used since
+    /// `unused_since` (checked again under the account's lock: a confirmation or a sign-in
+    /// meanwhile keeps the account). No goodbye mail: the address never proved to be the
+    /// signup's.
+    Unconfirmed {
+        unused_since: DateTime<Utc>,
+    },
 }
 
 impl DeletedBy {
@@ -40,14 +49,17 @@ impl DeletedBy {
         match self {
             Self::Owner(_) => "the account was deleted by its owner",
             Self::Administrator => "the account was deleted by an administrator",
+            Self::Unconfirmed { .. } => "the account was deleted: never confirmed nor used",
         }
     }
 
     /// Who and where, as the goodbye mail names them.
-    fn alert(&self, now: chrono::DateTime<chrono::Utc>) -> SecurityAlert {
+    fn alert(&self, now: DateTime<Utc>) -> SecurityAlert {
         let (device, ip, country) = match self {
             Self::Owner(client) => (client.label(), client.ip.clone(), client.country.clone()),
-            Self::Administrator => ("an administrator".to_owned(), "-".to_owned(), None),
+            Self::Administrator | Self::Unconfirmed { .. } => {
+                ("an administrator".to_owned(), "-".to_owned(), None)
+            }
         };
         SecurityAlert {
             kind: "account_deleted".to_owned(),
@@ -99,16 +111,59 @@ pub async fn delete_account(
     user_id: Uuid,
     by: &DeletedBy,
 ) -> Result<Deleted, Error> {
+    delete_unless_kept(state, user_id, by)
+        .await?
+        .ok_or(Error::NotFound("No such account"))
+}
+
+/// Accounts deleted per sweep at most (the rest wait for the next one).
+const UNCONFIRMED_PER_SWEEP: i64 = 100;
+
+/// Deletes accounts whose address was never confirmed and that no session used since
+/// `unused_since` (squatted or abandoned signups: the address becomes free again); how
+/// many.
+pub async fn delete_unconfirmed_unused(
+    state: &AppState,
+    unused_since: DateTime<Utc>,
+) -> Result<usize, Error> {
+    let candidates = users::unconfirmed_unused(
+        &mut *state.pool.get().await?,
+        unused_since,
+        UNCONFIRMED_PER_SWEEP,
+    )
+    .await?;
+    let by = DeletedBy::Unconfirmed { unused_since };
+    let mut deleted = 0;
+    for user_id in candidates {
+        if delete_unless_kept(state, user_id, &by).await?.is_some() {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// The deletion; `None` when there is no such account, or (`Unconfirmed`) when it is no
+/// longer one to delete.
+async fn delete_unless_kept(
+    state: &AppState,
+    user_id: Uuid,
+    by: &DeletedBy,
+) -> Result<Option<Deleted>, Error> {
     let now = state.now();
     let mut conn = state.pool.get().await?;
     let deleted = conn
-        .transaction::<_, Error, _>(async |conn| {
+        .transaction_with_retries(async |conn| {
             // The row lock orders this against a login deciding on the limit: no session
             // starts for the account while it goes.
-            let user = users::lock(conn, user_id)
-                .await
-                .optional()?
-                .ok_or(Error::NotFound("No such account"))?;
+            let Some(user) = users::lock(conn, user_id).await.optional()? else {
+                return Ok(None);
+            };
+            if let DeletedBy::Unconfirmed { unused_since } = by
+                && (user.email_verified_at.is_some()
+                    || users::used_since(conn, user.id, *unused_since).await?)
+            {
+                return Ok(None);
+            }
             let mut changes = Changes::default();
             let sessions_ended = sessions::end_others(
                 conn,
@@ -132,25 +187,29 @@ pub async fn delete_account(
             // Mail not yet sent is not sent (a worker sending one now holds its row: this
             // waits for it).
             outbox::delete_for_user(conn, user.id).await?;
-            changes.mail_to(None, &user.email, Mail::Alert(by.alert(now)));
+            if !matches!(by, DeletedBy::Unconfirmed { .. }) {
+                changes.mail_to(None, &user.email, Mail::Alert(by.alert(now)));
+            }
             // The events go out when this commits; the log entries just written go with the
             // account below.
             changes.save(conn).await?;
             if !users::delete(conn, user.id).await? {
-                return Err(Error::NotFound("No such account"));
+                return Ok(None);
             }
-            Ok(Deleted {
+            Ok(Some(Deleted {
                 sessions_ended,
                 requests_cancelled,
-            })
+            }))
         })
         .await?;
-    tracing::info!(
-        %user_id,
-        by = by.describe(),
-        sessions_ended = deleted.sessions_ended,
-        requests_cancelled = deleted.requests_cancelled,
-        "account deleted"
-    );
+    if let Some(deleted) = &deleted {
+        tracing::info!(
+            %user_id,
+            by = by.describe(),
+            sessions_ended = deleted.sessions_ended,
+            requests_cancelled = deleted.requests_cancelled,
+            "account deleted"
+        );
+    }
     Ok(deleted)
 }

@@ -7,7 +7,7 @@ use diesel_async::AsyncPgConnection;
 
 use crate::error::Error;
 use crate::events::Changes;
-use crate::services::{accounts, approvals, sessions};
+use crate::services::{approvals, deletion, sessions};
 use crate::state::AppState;
 use crate::storage::approvals::Scope;
 use crate::storage::transaction::TransactionWithRetries;
@@ -126,7 +126,7 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         .and_then(|kept| chrono::Duration::from_std(kept).ok())
         .and_then(|kept| now.checked_sub_signed(kept))
     {
-        Some(unused_since) => accounts::delete_unconfirmed_unused(state, unused_since).await?,
+        Some(unused_since) => deletion::delete_unconfirmed_unused(state, unused_since).await?,
         None => 0,
     };
     if sessions_ended > 0 || approvals_expired > 0 || rows_purged > 0 || accounts_deleted > 0 {
