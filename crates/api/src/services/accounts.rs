@@ -118,6 +118,29 @@ pub async fn rename(state: &AppState, auth: &Authenticated, name: &str) -> Resul
     Ok(user)
 }
 
+/// A signed-in session proves the account's current password (before a password change, a
+/// change of address, a deletion): throttled by the session's own slot, each failure heard
+/// by the account's (see `throttle::begin_password_check`); 403 `wrong_password`.
+pub async fn prove_current_password(
+    state: &AppState,
+    auth: &Authenticated,
+    current: LoginPassword,
+) -> Result<(), Error> {
+    // The stored address, not re-validated: an account from before a stricter rule still
+    // has its counter.
+    let email = Email::stored(&auth.user.email);
+    let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
+    if !state
+        .hasher
+        .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
+        .await?
+    {
+        throttle::failed(attempt);
+        return Err(Error::WrongPassword);
+    }
+    throttle::succeeded(state, attempt).await
+}
+
 /// Changes the password after checking the current one. Every other session ends (a
 /// password change is what people do when they fear someone else is in) and the current
 /// session gets a fresh token, returned for its cookie.
@@ -131,18 +154,7 @@ pub async fn change_password(
     let new = NewPassword::parse(new)?;
     let new = ensure_strong(new, vec![auth.user.email.clone(), auth.user.name.clone()]).await?;
     sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
-    // The session's own counter guards this check (and the account's hears its failures).
-    let email = Email::stored(&auth.user.email);
-    let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
-    if !state
-        .hasher
-        .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
-        .await?
-    {
-        throttle::failed(attempt);
-        return Err(Error::WrongPassword);
-    }
-    throttle::succeeded(state, attempt).await?;
+    prove_current_password(state, auth, current).await?;
     let new_hash = state.hasher.hash(new.into_secret()).await?;
     let now = state.now();
     let user_id = auth.user.id;

@@ -21,10 +21,10 @@ use uuid::Uuid;
 use crate::error::Error;
 use crate::events::Changes;
 use crate::model::device::ClientInfo;
-use crate::model::input::{Email, LoginPassword};
+use crate::model::input::LoginPassword;
 use crate::model::mail::Mail;
 use crate::model::session::EndReason;
-use crate::services::{Authenticated, in_flight, sessions, throttle};
+use crate::services::{Authenticated, accounts, in_flight, sessions};
 use crate::state::AppState;
 use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::{outbox, users};
@@ -90,17 +90,7 @@ pub async fn delete_own(
 ) -> Result<Deleted, Error> {
     let current = LoginPassword::parse(current)?;
     sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
-    let email = Email::parse(&auth.user.email)?;
-    let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
-    if !state
-        .hasher
-        .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
-        .await?
-    {
-        throttle::failed(attempt);
-        return Err(Error::WrongPassword);
-    }
-    throttle::succeeded(state, attempt).await?;
+    accounts::prove_current_password(state, auth, current).await?;
     delete_account(state, auth.user.id, &DeletedBy::Owner(client.clone())).await
 }
 

@@ -12,7 +12,6 @@
 //! does not switch.
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use shared::{PendingEmailChange, Secret, SecurityAlert};
 
 use crate::error::Error;
@@ -23,10 +22,11 @@ use crate::model::input::{Email, LoginPassword};
 use crate::model::mail::{LinkPurpose, Mail};
 use crate::model::secrets::{MintedToken, hash_token};
 use crate::model::session::EndReason;
-use crate::services::{Authenticated, in_flight, sessions, throttle};
+use crate::services::{Authenticated, accounts, in_flight, sessions, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::email_links;
+use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 
 fn alert(kind: &str, client: &ClientInfo, now: DateTime<Utc>) -> SecurityAlert {
@@ -57,21 +57,11 @@ pub async fn request(
     }
     // Each request is a mail to an address the asker chose: limited like any mail asked for.
     throttle::begin_mail_request(state, &client.ip, &new_email).await?;
-    let email = Email::parse(&auth.user.email)?;
-    let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
-    if !state
-        .hasher
-        .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
-        .await?
-    {
-        throttle::failed(attempt);
-        return Err(Error::WrongPassword);
-    }
-    throttle::succeeded(state, attempt).await?;
+    accounts::prove_current_password(state, auth, current).await?;
     let now = state.now();
     let purpose = LinkPurpose::ChangeEmail;
     let mut conn = state.pool.get().await?;
-    conn.transaction::<_, Error, _>(async |conn| {
+    conn.transaction_with_retries(async |conn| {
         let user = users::lock(conn, auth.user.id).await?;
         let mut changes = Changes::default();
         // One change waits at a time: the latest.
@@ -149,7 +139,7 @@ pub async fn confirm(
     let now = state.now();
     let mut conn = state.pool.get().await?;
     let user = conn
-        .transaction::<_, Error, _>(async |conn| {
+        .transaction_with_retries(async |conn| {
             let change = email_links::redeem_change(conn, &token_hash, now)
                 .await?
                 .ok_or(Error::InvalidLink)?;
