@@ -4,13 +4,14 @@
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use shared::routes;
 use shared::{
     AccountSecured, ActivityEntry, ApprovalDecision, ApprovalRequired, AuthResponse,
     ChangeEmailRequest, ChangePasswordRequest, ClientConfig, CompleteApprovalRequest,
     DeleteAccountRequest, EmailChangeStatus, EmailCodeRequest, EmailConfirmationRequired,
-    ErrorBody, LinkToken, LoginAccepted, LoginRequest, MailQueued, Page, PasswordResetCompletion,
-    PasswordResetRequest, RevokedCount, Secret, SessionHistoryEntry, SessionList, SignupRequest,
-    UpdateProfileRequest, User,
+    ErrorBody, ErrorCode, LinkToken, LoginAccepted, LoginRequest, MailQueued, Page,
+    PasswordResetCompletion, PasswordResetRequest, RevokedCount, Secret, SessionHistoryEntry,
+    SessionList, SignupRequest, UpdateProfileRequest, User,
 };
 use uuid::Uuid;
 
@@ -18,7 +19,8 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
     pub status: u16,
-    pub code: String,
+    /// `Unknown` when no envelope came (the network failed, or something else answered).
+    pub code: ErrorCode,
     pub message: String,
 }
 
@@ -26,7 +28,7 @@ impl ApiError {
     fn network(error: impl std::fmt::Display) -> Self {
         Self {
             status: 0,
-            code: "network".into(),
+            code: ErrorCode::Unknown,
             message: format!("Cannot reach the server ({error})"),
         }
     }
@@ -35,8 +37,11 @@ impl ApiError {
     pub fn ends_session(&self) -> bool {
         self.status == 401
             && matches!(
-                self.code.as_str(),
-                "session_expired" | "invalid_session" | "unauthenticated" | "session_replaced"
+                self.code,
+                ErrorCode::SessionExpired
+                    | ErrorCode::InvalidSession
+                    | ErrorCode::Unauthenticated
+                    | ErrorCode::SessionReplaced
             )
     }
 
@@ -67,7 +72,7 @@ async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> 
         },
         Err(_) => ApiError {
             status,
-            code: "http".into(),
+            code: ErrorCode::Unknown,
             message: format!("The server answered {status}"),
         },
     })
@@ -85,7 +90,7 @@ fn with_body(builder: RequestBuilder, body: &impl Serialize) -> Result<Request, 
 }
 
 pub async fn signup(request: &SignupRequest) -> ApiResult<AuthResponse> {
-    json(send(with_body(Request::post("/api/auth/signup"), request)).await?).await
+    json(send(with_body(Request::post(routes::SIGNUP), request)).await?).await
 }
 
 /// What a correct password (or a mailed code) leads to.
@@ -103,14 +108,20 @@ async fn login_outcome(response: Response) -> ApiResult<LoginOutcome> {
     if response.status() != 202 {
         return Ok(LoginOutcome::LoggedIn(json(response).await?));
     }
-    Ok(match json(response).await? {
-        LoginAccepted::Approval(request) => LoginOutcome::NeedsApproval(request),
-        LoginAccepted::EmailConfirmation(request) => LoginOutcome::NeedsEmailCode(request),
-    })
+    match json(response).await? {
+        LoginAccepted::Approval(request) => Ok(LoginOutcome::NeedsApproval(request)),
+        LoginAccepted::EmailConfirmation(request) => Ok(LoginOutcome::NeedsEmailCode(request)),
+        LoginAccepted::Unknown => Err(ApiError {
+            status: 202,
+            code: ErrorCode::Unknown,
+            message: "The server asks for a sign-in step this page does not know: reload it."
+                .to_owned(),
+        }),
+    }
 }
 
 pub async fn login(request: &LoginRequest) -> ApiResult<LoginOutcome> {
-    login_outcome(send(with_body(Request::post("/api/auth/login"), request)).await?).await
+    login_outcome(send(with_body(Request::post(routes::LOGIN), request)).await?).await
 }
 
 /// The code of the mail, typed on the device that is signing in.
@@ -125,7 +136,7 @@ pub async fn confirm_email_code(
     };
     login_outcome(
         send(with_body(
-            Request::post(&format!("/api/login/approvals/{id}/email-code")),
+            Request::post(&routes::with_id(routes::EMAIL_CODE, id)),
             &body,
         ))
         .await?,
@@ -135,12 +146,12 @@ pub async fn confirm_email_code(
 
 /// The rules the server applies (session limit, password length, lifetimes).
 pub async fn config() -> ApiResult<ClientConfig> {
-    json(send(Request::get("/api/config").build()).await?).await
+    json(send(Request::get(routes::CONFIG).build()).await?).await
 }
 
 /// Whether this browser is signed in (200 either way: no error logged for a visitor).
 pub async fn session_probe() -> ApiResult<shared::SessionProbe> {
-    json(send(Request::get("/api/auth/session").build()).await?).await
+    json(send(Request::get(routes::SESSION_PROBE).build()).await?).await
 }
 
 /// How guessable a password would be for this account.
@@ -154,31 +165,31 @@ pub async fn password_strength(
         email,
         name,
     };
-    json(send(with_body(Request::post("/api/password/strength"), &body)).await?).await
+    json(send(with_body(Request::post(routes::PASSWORD_STRENGTH), &body)).await?).await
 }
 
 pub async fn me() -> ApiResult<AuthResponse> {
-    json(send(Request::get("/api/auth/me").build()).await?).await
+    json(send(Request::get(routes::ME).build()).await?).await
 }
 
 pub async fn logout() -> ApiResult<()> {
-    send(Request::post("/api/auth/logout").build())
+    send(Request::post(routes::LOGOUT).build())
         .await
         .map(|_| ())
 }
 
 pub async fn sessions() -> ApiResult<SessionList> {
-    json(send(Request::get("/api/sessions").build()).await?).await
+    json(send(Request::get(routes::SESSIONS).build()).await?).await
 }
 
 pub async fn revoke_session(id: Uuid) -> ApiResult<()> {
-    send(Request::delete(&format!("/api/sessions/{id}")).build())
+    send(Request::delete(&routes::with_id(routes::SESSION, id)).build())
         .await
         .map(|_| ())
 }
 
 pub async fn revoke_other_sessions() -> ApiResult<RevokedCount> {
-    json(send(Request::delete("/api/sessions/others").build()).await?).await
+    json(send(Request::delete(routes::OTHER_SESSIONS).build()).await?).await
 }
 
 fn paged(path: &str, cursor: Option<&str>) -> String {
@@ -189,18 +200,18 @@ fn paged(path: &str, cursor: Option<&str>) -> String {
 }
 
 pub async fn session_history(cursor: Option<String>) -> ApiResult<Page<SessionHistoryEntry>> {
-    json(send(Request::get(&paged("/api/sessions/history", cursor.as_deref())).build()).await?)
+    json(send(Request::get(&paged(routes::SESSION_HISTORY, cursor.as_deref())).build()).await?)
         .await
 }
 
 pub async fn activity(cursor: Option<String>) -> ApiResult<Page<ActivityEntry>> {
-    json(send(Request::get(&paged("/api/activity", cursor.as_deref())).build()).await?).await
+    json(send(Request::get(&paged(routes::ACTIVITY, cursor.as_deref())).build()).await?).await
 }
 
 pub async fn update_name(name: String) -> ApiResult<User> {
     json(
         send(with_body(
-            Request::patch("/api/me"),
+            Request::patch(routes::ACCOUNT),
             &UpdateProfileRequest { name },
         ))
         .await?,
@@ -209,24 +220,24 @@ pub async fn update_name(name: String) -> ApiResult<User> {
 }
 
 pub async fn change_password(request: &ChangePasswordRequest) -> ApiResult<AuthResponse> {
-    json(send(with_body(Request::post("/api/me/password"), request)).await?).await
+    json(send(with_body(Request::post(routes::PASSWORD), request)).await?).await
 }
 
 /// Deletes the account (the current password again).
 pub async fn delete_account(request: &DeleteAccountRequest) -> ApiResult<()> {
-    send(with_body(Request::delete("/api/me"), request))
+    send(with_body(Request::delete(routes::ACCOUNT), request))
         .await
         .map(|_| ())
 }
 
 /// Asks to move the account to another address: a link goes to that address.
 pub async fn change_email(request: &ChangeEmailRequest) -> ApiResult<EmailChangeStatus> {
-    json(send(with_body(Request::post("/api/me/email"), request)).await?).await
+    json(send(with_body(Request::post(routes::EMAIL), request)).await?).await
 }
 
 /// The change of address waiting for its link, if any.
 pub async fn email_change_status() -> ApiResult<EmailChangeStatus> {
-    json(send(Request::get("/api/me/email").build()).await?).await
+    json(send(Request::get(routes::EMAIL).build()).await?).await
 }
 
 /// Moves the account to the new address with the token of the link mailed there.
@@ -236,7 +247,7 @@ pub async fn confirm_email_change(token: String) -> ApiResult<User> {
     };
     json(
         send(with_body(
-            Request::post("/api/auth/confirm-email-change"),
+            Request::post(routes::CONFIRM_EMAIL_CHANGE),
             &body,
         ))
         .await?,
@@ -249,16 +260,16 @@ pub async fn verify_email(token: String) -> ApiResult<User> {
     let body = LinkToken {
         token: Secret::new(token),
     };
-    json(send(with_body(Request::post("/api/auth/verify-email"), &body)).await?).await
+    json(send(with_body(Request::post(routes::VERIFY_EMAIL), &body)).await?).await
 }
 
 pub async fn resend_verification() -> ApiResult<MailQueued> {
-    json(send(Request::post("/api/me/email-verification").build()).await?).await
+    json(send(Request::post(routes::EMAIL_VERIFICATION).build()).await?).await
 }
 
 pub async fn request_password_reset(email: String) -> ApiResult<MailQueued> {
     let body = PasswordResetRequest { email };
-    json(send(with_body(Request::post("/api/auth/password-reset"), &body)).await?).await
+    json(send(with_body(Request::post(routes::PASSWORD_RESET), &body)).await?).await
 }
 
 pub async fn complete_password_reset(token: String, new_password: String) -> ApiResult<User> {
@@ -268,7 +279,7 @@ pub async fn complete_password_reset(token: String, new_password: String) -> Api
     };
     json(
         send(with_body(
-            Request::post("/api/auth/password-reset/complete"),
+            Request::post(routes::PASSWORD_RESET_COMPLETE),
             &body,
         ))
         .await?,
@@ -281,7 +292,7 @@ pub async fn secure_account(token: String) -> ApiResult<AccountSecured> {
     let body = LinkToken {
         token: Secret::new(token),
     };
-    json(send(with_body(Request::post("/api/auth/secure-account"), &body)).await?).await
+    json(send(with_body(Request::post(routes::SECURE_ACCOUNT), &body)).await?).await
 }
 
 pub async fn approve(id: Uuid, code: String) -> ApiResult<ApprovalDecision> {
@@ -290,7 +301,7 @@ pub async fn approve(id: Uuid, code: String) -> ApiResult<ApprovalDecision> {
     };
     json(
         send(with_body(
-            Request::post(&format!("/api/approvals/{id}/approve")),
+            Request::post(&routes::with_id(routes::APPROVE, id)),
             &body,
         ))
         .await?,
@@ -302,7 +313,7 @@ pub async fn approve(id: Uuid, code: String) -> ApiResult<ApprovalDecision> {
 pub async fn deny(id: Uuid, suspicious: bool) -> ApiResult<ApprovalDecision> {
     json(
         send(with_body(
-            Request::post(&format!("/api/approvals/{id}/deny")),
+            Request::post(&routes::with_id(routes::DENY, id)),
             &shared::DenyRequest { suspicious },
         ))
         .await?,
@@ -314,7 +325,7 @@ pub async fn complete_approval(id: Uuid, pending_token: Secret) -> ApiResult<Aut
     let body = CompleteApprovalRequest { pending_token };
     json(
         send(with_body(
-            Request::post(&format!("/api/login/approvals/{id}/complete")),
+            Request::post(&routes::with_id(routes::COMPLETE_APPROVAL, id)),
             &body,
         ))
         .await?,
@@ -327,7 +338,7 @@ pub async fn cancel_approval(id: Uuid, pending_token: Secret) -> ApiResult<Appro
     let body = CompleteApprovalRequest { pending_token };
     json(
         send(with_body(
-            Request::post(&format!("/api/login/approvals/{id}/cancel")),
+            Request::post(&routes::with_id(routes::CANCEL_APPROVAL, id)),
             &body,
         ))
         .await?,
@@ -347,11 +358,11 @@ pub fn socket_url(path: &str) -> Option<String> {
 }
 
 pub fn session_socket_url() -> Option<String> {
-    socket_url("/api/ws")
+    socket_url(routes::SESSION_SOCKET)
 }
 
 /// The waiting device's socket; its pending token goes in the first message, never in
 /// the URL (see `socket::follow_pending_socket`).
 pub fn pending_socket_url(id: Uuid) -> Option<String> {
-    socket_url(&format!("/api/ws/approvals/{id}"))
+    socket_url(&routes::with_id(routes::WAITING_SOCKET, id))
 }

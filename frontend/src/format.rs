@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use js_sys::Intl::{DateTimeFormat, DateTimeFormatOptions, DateTimeStyle};
+use shared::{ActivityKind, AlertKind, ApprovalStatus, EndReason, ErrorCode, LimitPolicy};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Milliseconds since the epoch, from the browser's clock.
@@ -75,41 +76,46 @@ pub fn place(ip: &str, country: Option<&str>) -> String {
 }
 
 /// What a security alert is about, as a heading.
-pub fn alert_title(kind: &str) -> &'static str {
+pub fn alert_title(kind: AlertKind) -> &'static str {
     match kind {
-        "new_device" => "New sign-in from a device or network not seen before",
-        "new_country" => "New sign-in from a country not seen before",
-        "suspicious_login_denied" => "A sign-in request was denied as not you",
-        "login_refused" => "Someone who knows your password tried to sign in",
-        _ => "Security alert",
+        AlertKind::NewDevice => "New sign-in from a device or network not seen before",
+        AlertKind::NewCountry => "New sign-in from a country not seen before",
+        AlertKind::SuspiciousLoginDenied => "A sign-in request was denied as not you",
+        AlertKind::LoginRefused => "Someone who knows your password tried to sign in",
+        // Mailed only, never sent to the devices.
+        AlertKind::PasswordChanged
+        | AlertKind::SignInCode
+        | AlertKind::EmailChangeRequested
+        | AlertKind::EmailInUse
+        | AlertKind::AccountDeleted
+        | AlertKind::Unknown => "Security alert",
     }
 }
 
 /// The sign-in page's line about devices: how many may be signed in at once (the limit),
-/// and what happens to one more (the policy: `approve`, `refuse`, `evict_oldest`,
-/// `single`).
-pub fn device_rule(policy: &str, max_sessions: u32) -> String {
+/// and what happens to one more (the policy).
+pub fn device_rule(policy: LimitPolicy, max_sessions: u32) -> String {
     let devices = match max_sessions {
         1 => "1 device".to_owned(),
         n => format!("{n} devices"),
     };
     let limit = format!("You can be signed in on {devices} at a time.");
     match (policy, max_sessions) {
-        ("single", _) => "You can be signed in on one device at a time: signing in here signs you out on your other device.".to_owned(),
+        (LimitPolicy::Single, _) => "You can be signed in on one device at a time: signing in here signs you out on your other device.".to_owned(),
         // With room for one device only, there is no second device to approve it.
-        ("approve" | "refuse", 1) => {
+        (LimitPolicy::Approve | LimitPolicy::Refuse, 1) => {
             format!("{limit} Sign out on the other one before signing in here.")
         }
-        ("approve", _) => format!(
+        (LimitPolicy::Approve, _) => format!(
             "{limit} A new device is let in when you type its code on a device that is already signed in."
         ),
-        ("refuse", _) => {
+        (LimitPolicy::Refuse, _) => {
             format!("{limit} Once they are all in use, sign out on one before signing in here.")
         }
-        ("evict_oldest", _) => format!(
+        (LimitPolicy::EvictOldest, _) => format!(
             "{limit} Signing in on one more signs out the one used least recently."
         ),
-        _ => limit,
+        (LimitPolicy::Unknown, _) => limit,
     }
 }
 
@@ -119,99 +125,133 @@ pub fn countdown(seconds: i64) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
-pub fn end_reason(reason: &str) -> &'static str {
+pub fn end_reason(reason: EndReason) -> &'static str {
     match reason {
-        "logout" => "Signed out",
-        "revoked" => "Revoked",
-        "idle_timeout" => "Expired (inactive)",
-        "lifetime_exceeded" => "Expired (too old)",
-        "password_changed" => "Password changed",
-        "replaced" => "Replaced by a newer sign-in",
-        "not_completed" => "Approved, never completed",
-        "account_secured" => "Ended by \"this wasn't me\"",
-        "replaced_by_same_browser" => "Replaced when this browser signed in again",
-        "key_changed" => "Ended when the server's key changed",
-        "email_changed" => "Ended when the account's address changed",
-        "account_deleted" => "Ended when the account was deleted",
-        _ => "Ended",
+        EndReason::Logout => "Signed out",
+        EndReason::Revoked => "Revoked",
+        EndReason::IdleTimeout => "Expired (inactive)",
+        EndReason::LifetimeExceeded => "Expired (too old)",
+        EndReason::PasswordChanged => "Password changed",
+        EndReason::Replaced => "Replaced by a newer sign-in",
+        EndReason::NotCompleted => "Approved, never completed",
+        EndReason::AccountSecured => "Ended by \"this wasn't me\"",
+        EndReason::ReplacedBySameBrowser => "Replaced when this browser signed in again",
+        EndReason::KeyChanged => "Ended when the server's key changed",
+        EndReason::EmailChanged => "Ended when the account's address changed",
+        EndReason::AccountDeleted => "Ended when the account was deleted",
+        EndReason::Unknown => "Ended",
     }
 }
 
-pub fn activity_kind(kind: &str) -> &'static str {
+pub fn activity_kind(kind: ActivityKind) -> &'static str {
     match kind {
-        "signup" => "Account created",
-        "login" => "Signed in",
-        "login_failed" => "Failed sign-in",
-        "logout" => "Signed out",
-        "session_revoked" => "Session revoked",
-        "session_expired" => "Session expired",
-        "approval_requested" => "New device asked to sign in",
-        "approval_granted" => "New device approved",
-        "approval_denied" => "New device refused",
-        "approval_cancelled" => "New device cancelled its request",
-        "approval_code_rejected" => "Wrong approval code",
-        "approval_locked" => "Approval locked (too many wrong codes)",
-        "approval_expired" => "Approval request expired",
-        "password_changed" => "Password changed",
-        "profile_updated" => "Profile updated",
-        "session_replaced" => "Signed out by a newer sign-in",
-        "new_device_login" => "Sign-in from a new device or network",
-        "new_country_login" => "Sign-in from a new country",
-        "suspicious_login_denied" => "Sign-in request denied as not you",
-        "login_refused" => "Correct password refused",
-        "email_verified" => "Address confirmed",
-        "password_reset" => "Password reset through a mailed link",
-        "email_code_sent" => "Sign-in code mailed (no device could approve)",
-        "email_code_rejected" => "Wrong mailed sign-in code",
-        "account_secured" => "Every device signed out from a mailed link",
-        "email_change_requested" => "Change of address asked for",
-        "email_changed" => "Address changed",
-        _ => "Event",
+        ActivityKind::Signup => "Account created",
+        ActivityKind::Login => "Signed in",
+        ActivityKind::LoginFailed => "Failed sign-in",
+        ActivityKind::Logout => "Signed out",
+        ActivityKind::SessionRevoked => "Session revoked",
+        ActivityKind::SessionExpired => "Session expired",
+        ActivityKind::ApprovalRequested => "New device asked to sign in",
+        ActivityKind::ApprovalGranted => "New device approved",
+        ActivityKind::ApprovalDenied => "New device refused",
+        ActivityKind::ApprovalCancelled => "New device cancelled its request",
+        ActivityKind::ApprovalCodeRejected => "Wrong approval code",
+        ActivityKind::ApprovalLocked => "Approval locked (too many wrong codes)",
+        ActivityKind::ApprovalExpired => "Approval request expired",
+        ActivityKind::PasswordChanged => "Password changed",
+        ActivityKind::ProfileUpdated => "Profile updated",
+        ActivityKind::SessionReplaced => "Signed out by a newer sign-in",
+        ActivityKind::NewDeviceLogin => "Sign-in from a new device or network",
+        ActivityKind::NewCountryLogin => "Sign-in from a new country",
+        ActivityKind::SuspiciousLoginDenied => "Sign-in request denied as not you",
+        ActivityKind::LoginRefused => "Correct password refused",
+        ActivityKind::EmailVerified => "Address confirmed",
+        ActivityKind::PasswordReset => "Password reset through a mailed link",
+        ActivityKind::EmailCodeSent => "Sign-in code mailed (no device could approve)",
+        ActivityKind::EmailCodeRejected => "Wrong mailed sign-in code",
+        ActivityKind::AccountSecured => "Every device signed out from a mailed link",
+        ActivityKind::EmailChangeRequested => "Change of address asked for",
+        ActivityKind::EmailChanged => "Address changed",
+        ActivityKind::Unknown => "Event",
     }
 }
+
+/// Why the app went back to the login page: the session ended (its socket or the app
+/// said why), or a call was refused with an error that ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignedOut {
+    Ended(EndReason),
+    Refused(ErrorCode),
+}
+
+impl From<EndReason> for SignedOut {
+    fn from(reason: EndReason) -> Self {
+        Self::Ended(reason)
+    }
+}
+
+impl From<ErrorCode> for SignedOut {
+    fn from(code: ErrorCode) -> Self {
+        Self::Refused(code)
+    }
+}
+
+const SESSION_ENDED: &str = "Your session has ended. Please sign in again.";
 
 /// Why the app is back on the login page.
-pub fn signed_out_reason(reason: &str) -> String {
+pub fn signed_out_reason(why: SignedOut) -> String {
+    let reason = match why {
+        SignedOut::Refused(ErrorCode::SessionExpired) => EndReason::IdleTimeout,
+        SignedOut::Refused(_) => return SESSION_ENDED.to_owned(),
+        SignedOut::Ended(reason) => reason,
+    };
     match reason {
-        "revoked" => "This session was revoked from another device.".to_owned(),
-        "idle_timeout" | "session_expired" | "expired" => {
-            "Your session expired after a period of inactivity.".to_owned()
-        }
-        "lifetime_exceeded" => {
+        EndReason::Revoked => "This session was revoked from another device.".to_owned(),
+        EndReason::IdleTimeout => "Your session expired after a period of inactivity.".to_owned(),
+        EndReason::LifetimeExceeded => {
             "Your session reached its maximum age. Please sign in again.".to_owned()
         }
-        "password_changed" => {
+        EndReason::PasswordChanged => {
             "The password was changed on another device. Please sign in again.".to_owned()
         }
-        "logout" => "You signed out.".to_owned(),
-        "replaced" => {
+        EndReason::Logout => "You signed out.".to_owned(),
+        EndReason::Replaced => {
             "You were signed out because your account signed in on another device.".to_owned()
         }
-        "account_secured" => {
+        EndReason::AccountSecured => {
             "Every device was signed out from a \"this wasn't me\" link in a mail.".to_owned()
         }
-        "replaced_by_same_browser" => {
+        EndReason::ReplacedBySameBrowser => {
             "This browser signed in again; this tab's earlier session was replaced.".to_owned()
         }
-        "key_changed" => "The server restarted with a new key. Please sign in again.".to_owned(),
-        "email_changed" => "The account's address was changed. Please sign in again.".to_owned(),
-        "account_deleted" => "The account was deleted, with all its data.".to_owned(),
-        _ => "Your session has ended. Please sign in again.".to_owned(),
+        EndReason::KeyChanged => {
+            "The server restarted with a new key. Please sign in again.".to_owned()
+        }
+        EndReason::EmailChanged => {
+            "The account's address was changed. Please sign in again.".to_owned()
+        }
+        EndReason::AccountDeleted => "The account was deleted, with all its data.".to_owned(),
+        EndReason::NotCompleted | EndReason::Unknown => SESSION_ENDED.to_owned(),
     }
 }
 
 /// What a logged-in device is told when a sign-in request ends.
-pub fn approval_outcome(outcome: &str, max_sessions: u32) -> String {
+pub fn approval_outcome(outcome: ApprovalStatus, max_sessions: u32) -> String {
     match outcome {
-        "approved" => "The new device was approved.".to_owned(),
-        "denied" => "The sign-in request was refused.".to_owned(),
-        "expired" => "A sign-in request expired.".to_owned(),
-        "locked" => "A sign-in request was locked after too many wrong codes.".to_owned(),
-        "session_limit" => {
+        ApprovalStatus::Approved => "The new device was approved.".to_owned(),
+        ApprovalStatus::Denied => "The sign-in request was refused.".to_owned(),
+        ApprovalStatus::Expired => "A sign-in request expired.".to_owned(),
+        ApprovalStatus::Locked => {
+            "A sign-in request was locked after too many wrong codes.".to_owned()
+        }
+        ApprovalStatus::SessionLimit => {
             format!("Already {max_sessions} sessions active: the request was refused.")
         }
-        "cancelled" => "The new device cancelled its sign-in request.".to_owned(),
-        _ => "A sign-in request ended.".to_owned(),
+        ApprovalStatus::Cancelled => "The new device cancelled its sign-in request.".to_owned(),
+        // Not outcomes the devices are told; and names from a newer server.
+        ApprovalStatus::Pending | ApprovalStatus::Completed | ApprovalStatus::Unknown => {
+            "A sign-in request ended.".to_owned()
+        }
     }
 }
 
@@ -263,42 +303,59 @@ mod tests {
     #[test]
     fn the_limit_in_messages_comes_from_the_server() {
         assert_eq!(
-            approval_outcome("session_limit", 5),
+            approval_outcome(ApprovalStatus::SessionLimit, 5),
             "Already 5 sessions active: the request was refused."
         );
-        assert_eq!(end_reason("revoked"), "Revoked");
-        assert!(signed_out_reason("revoked").contains("revoked"));
+        assert_eq!(end_reason(EndReason::Revoked), "Revoked");
+        assert!(signed_out_reason(EndReason::Revoked.into()).contains("revoked"));
+    }
+
+    #[test]
+    fn names_from_a_newer_server_get_a_neutral_label() {
+        assert_eq!(end_reason(EndReason::Unknown), "Ended");
+        assert_eq!(activity_kind(ActivityKind::Unknown), "Event");
+        assert_eq!(alert_title(AlertKind::Unknown), "Security alert");
+        assert_eq!(
+            approval_outcome(ApprovalStatus::Unknown, 3),
+            "A sign-in request ended."
+        );
+        assert_eq!(
+            signed_out_reason(EndReason::Unknown.into()),
+            signed_out_reason(ErrorCode::Unknown.into())
+        );
+        assert!(signed_out_reason(ErrorCode::SessionExpired.into()).contains("inactivity"));
     }
 
     #[test]
     fn places_and_alerts_read_naturally() {
         assert_eq!(place("203.0.113.9", Some("FR")), "203.0.113.9 (FR)");
         assert_eq!(place("203.0.113.9", None), "203.0.113.9");
-        assert!(alert_title("login_refused").contains("password"));
+        assert!(alert_title(AlertKind::LoginRefused).contains("password"));
     }
 
     #[test]
     fn the_device_rule_names_the_limit_and_what_one_more_device_does() {
         assert_eq!(
-            device_rule("approve", 2),
+            device_rule(LimitPolicy::Approve, 2),
             "You can be signed in on 2 devices at a time. A new device is let in when you type its code on a device that is already signed in."
         );
         assert!(
-            device_rule("refuse", 3)
+            device_rule(LimitPolicy::Refuse, 3)
                 .starts_with("You can be signed in on 3 devices at a time. Once")
         );
-        assert!(device_rule("evict_oldest", 5).contains("5 devices"));
-        assert!(device_rule("evict_oldest", 5).contains("least recently"));
-        assert!(device_rule("single", 1).contains("signs you out on your other device"));
+        assert!(device_rule(LimitPolicy::EvictOldest, 5).contains("5 devices"));
+        assert!(device_rule(LimitPolicy::EvictOldest, 5).contains("least recently"));
+        assert!(device_rule(LimitPolicy::Single, 1).contains("signs you out on your other device"));
         assert!(
-            device_rule("approve", 1).starts_with("You can be signed in on 1 device at a time.")
+            device_rule(LimitPolicy::Approve, 1)
+                .starts_with("You can be signed in on 1 device at a time.")
         );
         assert!(
-            !device_rule("approve", 1).contains("code"),
+            !device_rule(LimitPolicy::Approve, 1).contains("code"),
             "no device to approve it"
         );
         assert_eq!(
-            device_rule("something_new", 4),
+            device_rule(LimitPolicy::Unknown, 4),
             "You can be signed in on 4 devices at a time."
         );
     }

@@ -100,7 +100,9 @@ pub fn follow_pending_socket(
                     if let Some(parsed) = parse::<PendingMessage>(message) {
                         let done = !matches!(
                             parsed,
-                            PendingMessage::Pending { .. } | PendingMessage::Approved
+                            PendingMessage::Pending { .. }
+                                | PendingMessage::Approved
+                                | PendingMessage::Unknown
                         );
                         on_message(parsed);
                         if done {

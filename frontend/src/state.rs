@@ -3,10 +3,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::{AuthResponse, ClientConfig};
+use shared::{AuthResponse, ClientConfig, ErrorCode, LimitPolicy, MailDelivery};
 
 use crate::api;
-use crate::format::signed_out_reason;
+use crate::format::{SignedOut, signed_out_reason};
 
 /// Moves the app to a path (the router's `navigate`, kept where `Copy` state can reach it).
 type Navigate = StoredValue<Box<dyn Fn(&str)>, LocalStorage>;
@@ -54,8 +54,8 @@ impl Session {
     }
 
     /// Back to the login page, saying why.
-    pub fn signed_out(&self, reason: &str) {
-        self.signed_out_saying(signed_out_reason(reason));
+    pub fn signed_out(&self, why: impl Into<SignedOut>) {
+        self.signed_out_saying(signed_out_reason(why.into()));
     }
 
     /// Back to the login page with this message.
@@ -68,13 +68,15 @@ impl Session {
     /// Handles an error from a call: only a 401 ends the session; an unreachable server
     /// raises the retry banner. Returns the message to show next to what failed.
     pub fn check(&self, error: &api::ApiError) -> String {
-        if error.code == "session_replaced" {
+        if error.code == ErrorCode::SessionReplaced {
             // The server says which sign-in replaced this one.
             self.signed_out_saying(error.message.clone());
-        } else if error.code == "invalid_session" && self.current.with_untracked(Option::is_some) {
-            self.recheck_before_signing_out(error.code.clone());
+        } else if error.code == ErrorCode::InvalidSession
+            && self.current.with_untracked(Option::is_some)
+        {
+            self.recheck_before_signing_out(error.code);
         } else if error.ends_session() {
-            self.signed_out(&error.code);
+            self.signed_out(error.code);
         } else if error.is_outage() {
             self.outage.set(Some(outage_message()));
         }
@@ -85,7 +87,7 @@ impl Session {
     /// change just replaced (its events can reach this tab's socket, and the refetches they
     /// cause, before the change's own response sets the new cookie; or another tab changed
     /// it). The server is asked once more, with whatever cookie the browser holds now.
-    fn recheck_before_signing_out(self, reason: String) {
+    fn recheck_before_signing_out(self, reason: ErrorCode) {
         let signed_in_as = self
             .current
             .with_untracked(|current| current.as_ref().map(|auth| auth.session.id));
@@ -97,15 +99,15 @@ impl Session {
                 {
                     self.refresh.update(|n| *n += 1);
                 }
-                _ => self.signed_out(&reason),
+                _ => self.signed_out(reason),
             }
         });
     }
 
-    /// The limit policy (`approve`, `refuse`, `evict_oldest`, `single`).
-    pub fn policy(&self) -> Option<String> {
+    /// The limit policy.
+    pub fn policy(&self) -> Option<LimitPolicy> {
         self.config
-            .with(|config| config.as_ref().map(|config| config.limit_policy.clone()))
+            .with(|config| config.as_ref().map(|config| config.limit_policy))
     }
 
     /// Active sessions a user may have (from the server's configuration).
@@ -126,7 +128,7 @@ impl Session {
         self.config.with(|config| {
             config
                 .as_ref()
-                .is_some_and(|config| config.mail_delivery == "log")
+                .is_some_and(|config| config.mail_delivery == MailDelivery::Log)
         })
     }
 

@@ -13,8 +13,8 @@ use std::error::Error as StdError;
 
 use chrono::{DateTime, Utc};
 
-use shared::ErrorBody;
 use shared::rules::Problem;
+use shared::{ErrorBody, ErrorCode};
 
 use crate::model::approval::Refusal;
 
@@ -107,46 +107,46 @@ pub enum Error {
 
 impl Error {
     /// The stable machine code of the envelope.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::BadRequest(_) => "bad_request",
-            Self::Validation(_) => "validation",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::Unauthenticated => "unauthenticated",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::SessionExpired => "session_expired",
-            Self::InvalidSession => "invalid_session",
-            Self::SessionReplaced { .. } => "session_replaced",
-            Self::SessionTooNew { .. } => "session_too_new",
-            Self::WrongPassword => "wrong_password",
-            Self::ForbiddenOrigin => "forbidden_origin",
-            Self::NotFound(_) => "not_found",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::EmailTaken => "email_taken",
-            Self::SessionLimit(_) => "session_limit",
-            Self::TooManyPendingApprovals => "too_many_pending_approvals",
-            Self::TooManyApprovalRequests { .. } => "too_many_approval_requests",
-            Self::TooManyAttempts { .. } => "too_many_attempts",
-            Self::TooManySignups { .. } => "too_many_signups",
-            Self::TooManySockets => "too_many_sockets",
-            Self::WeakPassword(_) => "weak_password",
+            Self::BadRequest(_) => ErrorCode::BadRequest,
+            Self::Validation(_) => ErrorCode::Validation,
+            Self::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            Self::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+            Self::Unauthenticated => ErrorCode::Unauthenticated,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::SessionExpired => ErrorCode::SessionExpired,
+            Self::InvalidSession => ErrorCode::InvalidSession,
+            Self::SessionReplaced { .. } => ErrorCode::SessionReplaced,
+            Self::SessionTooNew { .. } => ErrorCode::SessionTooNew,
+            Self::WrongPassword => ErrorCode::WrongPassword,
+            Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            Self::EmailTaken => ErrorCode::EmailTaken,
+            Self::SessionLimit(_) => ErrorCode::SessionLimit,
+            Self::TooManyPendingApprovals => ErrorCode::TooManyPendingApprovals,
+            Self::TooManyApprovalRequests { .. } => ErrorCode::TooManyApprovalRequests,
+            Self::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            Self::TooManySignups { .. } => ErrorCode::TooManySignups,
+            Self::TooManySockets => ErrorCode::TooManySockets,
+            Self::WeakPassword(_) => ErrorCode::WeakPassword,
             Self::Approval(refusal) => refusal.code(),
-            Self::WrongCode { .. } => "wrong_code",
-            Self::InvalidLink => "invalid_link",
-            Self::AlreadyVerified => "already_verified",
-            Self::TooManyMailRequests { .. } => "too_many_mail_requests",
-            Self::TooManySignInCodes { .. } => "too_many_sign_in_codes",
-            Self::TooManyExports { .. } => "too_many_exports",
-            Self::Unavailable(_) => "service_unavailable",
-            Self::Internal(_) => "internal",
+            Self::WrongCode { .. } => ErrorCode::WrongCode,
+            Self::InvalidLink => ErrorCode::InvalidLink,
+            Self::AlreadyVerified => ErrorCode::AlreadyVerified,
+            Self::TooManyMailRequests { .. } => ErrorCode::TooManyMailRequests,
+            Self::TooManySignInCodes { .. } => ErrorCode::TooManySignInCodes,
+            Self::TooManyExports { .. } => ErrorCode::TooManyExports,
+            Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
+            Self::Internal(_) => ErrorCode::Internal,
         }
     }
 
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
             error: self.to_string(),
-            code: self.code().to_owned(),
+            code: self.code(),
         }
     }
 

@@ -1,15 +1,96 @@
-//! Stored rows as the API shows them (the types of `crates/shared`).
+//! Stored rows as the API shows them (the types of `crates/shared`), and the server's
+//! enums as their wire twins.
 
 use chrono::{DateTime, Utc};
 use shared::{ActivityEntry, PendingApproval, SessionHistoryEntry, SessionInfo, User};
 use uuid::Uuid;
 
-use crate::config::Settings;
-use crate::model::session::Lifetimes;
+use crate::config::{LimitPolicy, Settings};
+use crate::model::activity::ActivityKind;
+use crate::model::approval::ApprovalStatus;
+use crate::model::session::{EndReason, Lifetimes};
 use crate::storage::activity::EntryRow;
 use crate::storage::approvals::ApprovalRow;
 use crate::storage::sessions::SessionRow;
 use crate::storage::users::UserRow;
+
+/// `From` a server enum to its twin in `shared`, variant for variant: the match is
+/// exhaustive, so a variant added on the server and not on the wire does not compile (and
+/// `stored_names_are_the_names_on_the_wire` checks that both spell it alike).
+macro_rules! same_on_the_wire {
+    ($server:ident => $wire:path { $($variant:ident,)+ }) => {
+        impl From<$server> for $wire {
+            fn from(value: $server) -> Self {
+                match value {
+                    $($server::$variant => Self::$variant,)+
+                }
+            }
+        }
+    };
+}
+
+same_on_the_wire!(EndReason => shared::EndReason {
+    Logout,
+    Revoked,
+    IdleTimeout,
+    LifetimeExceeded,
+    PasswordChanged,
+    Replaced,
+    NotCompleted,
+    AccountSecured,
+    ReplacedBySameBrowser,
+    KeyChanged,
+    EmailChanged,
+    AccountDeleted,
+});
+
+same_on_the_wire!(ActivityKind => shared::ActivityKind {
+    Signup,
+    Login,
+    LoginFailed,
+    Logout,
+    SessionRevoked,
+    SessionExpired,
+    SessionReplaced,
+    ApprovalRequested,
+    ApprovalGranted,
+    ApprovalDenied,
+    ApprovalCancelled,
+    ApprovalCodeRejected,
+    ApprovalLocked,
+    ApprovalExpired,
+    PasswordChanged,
+    ProfileUpdated,
+    NewDeviceLogin,
+    NewCountryLogin,
+    SuspiciousLoginDenied,
+    LoginRefused,
+    EmailVerified,
+    PasswordReset,
+    EmailCodeSent,
+    EmailCodeRejected,
+    AccountSecured,
+    EmailChangeRequested,
+    EmailChanged,
+});
+
+same_on_the_wire!(ApprovalStatus => shared::ApprovalStatus {
+    Pending,
+    Approved,
+    Completed,
+    Denied,
+    Expired,
+    Locked,
+    SessionLimit,
+    Cancelled,
+});
+
+same_on_the_wire!(LimitPolicy => shared::LimitPolicy {
+    Approve,
+    Refuse,
+    EvictOldest,
+    Single,
+});
 
 pub fn user(row: &UserRow, settings: &Settings) -> User {
     User {
@@ -60,7 +141,7 @@ pub fn history_entry(
         created_at: row.created_at,
         last_seen_at: row.last_seen_at,
         ended_at: row.ended_at,
-        end_reason: row.end_reason.map(|reason| reason.as_str().to_owned()),
+        end_reason: row.end_reason.map(Into::into),
         active: lifetimes.is_active(row.end_reason, row.last_seen_at, row.expires_at, now),
         current: row.id == current,
     }
@@ -83,11 +164,70 @@ pub fn pending_approval(row: &ApprovalRow, max_attempts: i32) -> PendingApproval
 pub fn activity_entry(row: EntryRow) -> ActivityEntry {
     ActivityEntry {
         id: row.id,
-        kind: row.kind,
+        // The column's constraint admits only known kinds; anything else shows as unknown.
+        kind: ActivityKind::parse(&row.kind).map_or(shared::ActivityKind::Unknown, Into::into),
         session_id: row.session_id,
         ip: row.ip,
         device: row.device,
         detail: row.detail,
         created_at: row.created_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_names_are_the_names_on_the_wire() {
+        for reason in EndReason::ALL {
+            assert_eq!(shared::EndReason::from(*reason), reason.as_str());
+        }
+        for kind in ActivityKind::ALL {
+            assert_eq!(shared::ActivityKind::from(*kind), kind.as_str());
+        }
+        for status in ApprovalStatus::ALL {
+            assert_eq!(shared::ApprovalStatus::from(*status), status.as_str());
+        }
+        for policy in [
+            LimitPolicy::Approve,
+            LimitPolicy::Refuse,
+            LimitPolicy::EvictOldest,
+            LimitPolicy::Single,
+        ] {
+            assert_eq!(shared::LimitPolicy::from(policy), policy.as_str());
+            assert_eq!(
+                LimitPolicy::parse(shared::LimitPolicy::from(policy).as_str()),
+                Some(policy)
+            );
+        }
+    }
+
+    #[test]
+    fn every_name_the_wire_knows_is_one_the_server_stores() {
+        let server: Vec<&str> = EndReason::ALL
+            .iter()
+            .map(|reason| reason.as_str())
+            .collect();
+        let wire: Vec<&str> = shared::EndReason::KNOWN
+            .iter()
+            .map(|reason| reason.as_str())
+            .collect();
+        assert_eq!(server, wire);
+        let server: Vec<&str> = ActivityKind::ALL.iter().map(|kind| kind.as_str()).collect();
+        let wire: Vec<&str> = shared::ActivityKind::KNOWN
+            .iter()
+            .map(|kind| kind.as_str())
+            .collect();
+        assert_eq!(server, wire);
+        let server: Vec<&str> = ApprovalStatus::ALL
+            .iter()
+            .map(|status| status.as_str())
+            .collect();
+        let wire: Vec<&str> = shared::ApprovalStatus::KNOWN
+            .iter()
+            .map(|status| status.as_str())
+            .collect();
+        assert_eq!(server, wire);
     }
 }

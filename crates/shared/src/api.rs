@@ -5,13 +5,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::secret::Secret;
+use crate::vocabulary::{
+    ActivityKind, AlertKind, ApprovalStatus, EndReason, ErrorCode, LimitPolicy, MailDelivery,
+};
 
 /// Every error response has this body: a human sentence and a stable machine code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     pub error: String,
-    pub code: String,
+    pub code: ErrorCode,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,7 +136,6 @@ pub struct AuthResponse {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApprovalRequired {
-    pub status: String,
     pub approval_id: Uuid,
     /// The 6-digit code to show on the new device; it is typed on the logged-in one.
     pub code: Secret,
@@ -147,8 +149,6 @@ pub struct ApprovalRequired {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EmailConfirmationRequired {
-    /// `email_confirmation_required`.
-    pub status: String,
     pub approval_id: Uuid,
     /// The address the code went to, masked (`a***@example.com`).
     pub sent_to: String,
@@ -162,12 +162,17 @@ pub struct EmailConfirmationRequired {
 /// What `202 Accepted` from login carries: which, its `status` says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(untagged)]
+#[serde(tag = "status", rename_all = "snake_case")]
 pub enum LoginAccepted {
     /// `approval_required`: a signed-in device types the code shown here.
+    #[serde(rename = "approval_required")]
     Approval(ApprovalRequired),
     /// `email_confirmation_required`: this device types the code mailed to the account.
+    #[serde(rename = "email_confirmation_required")]
     EmailConfirmation(EmailConfirmationRequired),
+    /// A step this build does not know (a newer server asked for it); never sent.
+    #[serde(other)]
+    Unknown,
 }
 
 /// The code mailed to the account, typed on the device that is signing in.
@@ -214,11 +219,8 @@ pub struct SessionHistoryEntry {
     pub created_at: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
-    /// `logout`, `revoked`, `idle_timeout`, `lifetime_exceeded`, `password_changed`,
-    /// `replaced` (a newer login took its place), `not_completed` (approved, never used),
-    /// `account_secured`, `replaced_by_same_browser` (the same browser signed in again) or
-    /// `key_changed` (a server started with a one-off cookie key).
-    pub end_reason: Option<String>,
+    /// Why it ended; `null` while it is active.
+    pub end_reason: Option<EndReason>,
     pub active: bool,
     pub current: bool,
 }
@@ -235,12 +237,7 @@ pub struct Page<T> {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActivityEntry {
     pub id: i64,
-    /// e.g. `signup`, `login`, `login_failed`, `logout`, `session_revoked`, `session_expired`,
-    /// `approval_requested`, `approval_granted`, `approval_denied`, `approval_cancelled`, `approval_code_rejected`,
-    /// `approval_locked`, `approval_expired`, `password_changed`, `profile_updated`,
-    /// `email_verified`, `password_reset`, `email_code_sent`, `email_code_rejected`,
-    /// `account_secured`, and the alerts (`new_device_login`, …).
-    pub kind: String,
+    pub kind: ActivityKind,
     pub session_id: Option<Uuid>,
     pub ip: Option<String>,
     pub device: Option<String>,
@@ -383,7 +380,7 @@ pub struct ApproveRequest {
 pub struct ApprovalDecision {
     pub approval_id: Uuid,
     /// `approved`, `denied` or `cancelled`.
-    pub outcome: String,
+    pub outcome: ApprovalStatus,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -409,11 +406,10 @@ pub struct ClientConfig {
     /// `smtp` when mail leaves through an SMTP server, `log` when it is only written to
     /// the server's log (development): the app then says where the link is instead of
     /// "we mailed".
-    pub mail_delivery: String,
+    pub mail_delivery: MailDelivery,
     /// Active sessions a user may have at once.
     pub max_sessions: u32,
-    /// `approve`, `refuse`, `evict_oldest` or `single`.
-    pub limit_policy: String,
+    pub limit_policy: LimitPolicy,
     /// Seconds a session must have existed before it may end an older one, sign out the
     /// others or change the password (while an older session is active).
     pub fresh_session_secs: u64,
@@ -429,8 +425,9 @@ pub struct ClientConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecurityAlert {
-    /// `new_device`, `new_country`, `suspicious_login_denied` or `login_refused`.
-    pub kind: String,
+    /// On the devices: `new_device`, `new_country`, `suspicious_login_denied` or
+    /// `login_refused`; the mail-only kinds are never sent to them.
+    pub kind: AlertKind,
     /// The session that signed in (for "this wasn't me" to end it), when there is one.
     pub session_id: Option<Uuid>,
     /// "Firefox 121 on Windows 10 (Desktop)".
@@ -446,4 +443,67 @@ pub struct SecurityAlert {
 pub struct ReplacedBy {
     pub device: String,
     pub at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_login_outcome_is_tagged_by_status_as_before() {
+        let approval = LoginAccepted::Approval(ApprovalRequired {
+            approval_id: Uuid::nil(),
+            code: Secret::new("123456"),
+            expires_at: at(),
+            pending_token: Secret::new("token"),
+        });
+        let json = serde_json::to_string(&approval).unwrap_or_default();
+        assert_eq!(
+            json,
+            r#"{"status":"approval_required","approval_id":"00000000-0000-0000-0000-000000000000","code":"123456","expires_at":"2023-11-14T22:13:20Z","pending_token":"token"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<LoginAccepted>(&json).ok(),
+            Some(approval)
+        );
+        let by_mail = LoginAccepted::EmailConfirmation(EmailConfirmationRequired {
+            approval_id: Uuid::nil(),
+            sent_to: "a***@example.com".to_owned(),
+            expires_at: at(),
+            max_attempts: 5,
+            pending_token: Secret::new("token"),
+        });
+        let json = serde_json::to_string(&by_mail).unwrap_or_default();
+        assert_eq!(
+            json,
+            r#"{"status":"email_confirmation_required","approval_id":"00000000-0000-0000-0000-000000000000","sent_to":"a***@example.com","expires_at":"2023-11-14T22:13:20Z","max_attempts":5,"pending_token":"token"}"#
+        );
+        assert_eq!(
+            serde_json::from_str::<LoginAccepted>(&json).ok(),
+            Some(by_mail)
+        );
+    }
+
+    #[test]
+    fn a_login_step_or_error_code_from_a_newer_server_reads_as_unknown() {
+        let step = serde_json::from_str::<LoginAccepted>(
+            r#"{"status":"passkey_required","approval_id":"00000000-0000-0000-0000-000000000000"}"#,
+        );
+        assert_eq!(step.ok(), Some(LoginAccepted::Unknown));
+        let error =
+            serde_json::from_str::<ErrorBody>(r#"{"error":"Slow down","code":"slow_down"}"#);
+        assert_eq!(error.ok().map(|body| body.code), Some(ErrorCode::Unknown));
+        let body = ErrorBody {
+            error: "Session expired".to_owned(),
+            code: ErrorCode::SessionExpired,
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap_or_default(),
+            r#"{"error":"Session expired","code":"session_expired"}"#
+        );
+    }
 }

@@ -4,9 +4,12 @@
 //! `wasm32-unknown-unknown`).
 
 pub mod api;
+pub mod routes;
 pub mod rules;
 pub mod secret;
+pub mod vocabulary;
 pub mod ws;
 
 pub use api::*;
 pub use secret::Secret;
+pub use vocabulary::*;

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::api::{PendingApproval, ReplacedBy, SecurityAlert};
 use crate::secret::Secret;
+use crate::vocabulary::{ApprovalStatus, EndReason, ErrorCode};
 
 /// Pushed to a logged-in session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,13 +18,16 @@ pub enum ServerMessage {
     /// A new device asks to log in; show the prompt.
     ApprovalRequested { approval: PendingApproval },
     /// The approval is over (`approved`, `denied`, `expired`, `locked`, `session_limit` or `cancelled`); hide the prompt.
-    ApprovalResolved { approval_id: Uuid, outcome: String },
+    ApprovalResolved {
+        approval_id: Uuid,
+        outcome: ApprovalStatus,
+    },
     /// The code typed was wrong.
     ApprovalCodeRejected { approval_id: Uuid, tries_left: i32 },
     /// This session has ended; the socket closes after this message. `replaced_by` says
     /// which login took its place when the reason is `replaced`.
     SessionRevoked {
-        reason: String,
+        reason: EndReason,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         replaced_by: Option<ReplacedBy>,
     },
@@ -33,7 +37,10 @@ pub enum ServerMessage {
     /// A session of this user started or ended: refresh lists.
     SessionsChanged,
     /// A client message could not be handled.
-    Error { error: String, code: String },
+    Error { error: String, code: ErrorCode },
+    /// A message this build does not know (a newer server sent it): ignored.
+    #[serde(other)]
+    Unknown,
 }
 
 /// Sent by a logged-in session.
@@ -83,6 +90,9 @@ pub enum PendingMessage {
     Cancelled,
     /// The approval was already used to log in.
     Completed,
+    /// A message this build does not know (a newer server sent it): ignored.
+    #[serde(other)]
+    Unknown,
 }
 
 #[cfg(test)]
@@ -108,5 +118,55 @@ mod tests {
         assert!(
             matches!(parsed, Ok(ClientMessage::Approve { code, .. }) if code.expose() == "123456")
         );
+    }
+
+    #[test]
+    fn vocabularies_in_messages_keep_their_names() {
+        let revoked = ServerMessage::SessionRevoked {
+            reason: EndReason::IdleTimeout,
+            replaced_by: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&revoked).unwrap_or_default(),
+            r#"{"type":"session_revoked","reason":"idle_timeout"}"#
+        );
+        let resolved = ServerMessage::ApprovalResolved {
+            approval_id: Uuid::nil(),
+            outcome: ApprovalStatus::SessionLimit,
+        };
+        assert_eq!(
+            serde_json::to_string(&resolved).unwrap_or_default(),
+            r#"{"type":"approval_resolved","approval_id":"00000000-0000-0000-0000-000000000000","outcome":"session_limit"}"#
+        );
+        let error = ServerMessage::Error {
+            error: "Unreadable message".to_owned(),
+            code: ErrorCode::BadMessage,
+        };
+        assert_eq!(
+            serde_json::to_string(&error).unwrap_or_default(),
+            r#"{"type":"error","error":"Unreadable message","code":"bad_message"}"#
+        );
+    }
+
+    #[test]
+    fn a_message_or_name_from_a_newer_server_reads_as_unknown() {
+        let parse = |text: &str| serde_json::from_str::<ServerMessage>(text).ok();
+        assert_eq!(
+            parse(r#"{"type":"passkey_added","id":3}"#),
+            Some(ServerMessage::Unknown)
+        );
+        assert_eq!(
+            parse(r#"{"type":"session_revoked","reason":"moon_landing"}"#),
+            Some(ServerMessage::SessionRevoked {
+                reason: EndReason::Unknown,
+                replaced_by: None
+            })
+        );
+        assert_eq!(
+            serde_json::from_str::<PendingMessage>(r#"{"type":"paused"}"#).ok(),
+            Some(PendingMessage::Unknown)
+        );
+        // The server reads no message it does not know.
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"approve_all"}"#).is_err());
     }
 }

@@ -16,7 +16,7 @@ pub fn ActivityLog(refresh: RwSignal<u32>) -> impl IntoView {
                 let origin = [item.device.clone(), item.ip.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · ");
                 view! {
                     <li class=format!("event {}", item.kind)>
-                        <div><strong>{activity_kind(&item.kind)}</strong>
+                        <div><strong>{activity_kind(item.kind)}</strong>
                             {item.detail.clone().map(|detail| view! { <span class="muted">{format!(" — {detail}")}</span> })}
                         </div>
                         <div class="muted small">{format!("{} · {}", local_time(item.created_at), origin)}</div>

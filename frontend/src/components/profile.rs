@@ -123,7 +123,7 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
         async move { api::delete_account(&request).await }
     });
     Effect::new(move |_| match delete.value().get() {
-        Some(Ok(())) => session.signed_out("account_deleted"),
+        Some(Ok(())) => session.signed_out(shared::EndReason::AccountDeleted),
         Some(Err(error)) => delete_error.set(Some(session.check(&error))),
         None => {}
     });
@@ -182,7 +182,7 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
             </form>
             <h3>"Your data"</h3>
             <p>
-                <a id="download-data" class="button secondary" href="/api/me/export" download="account-data.json">
+                <a id="download-data" class="button secondary" href=shared::routes::EXPORT download="account-data.json">
                     "Download my data"
                 </a>
             </p>

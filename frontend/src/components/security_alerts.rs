@@ -46,9 +46,9 @@ pub fn SecurityAlerts(
                     });
                 };
                 view! {
-                    <div class="alert" role="alert" data-kind=alert.kind.clone()>
+                    <div class="alert" role="alert" data-kind=alert.kind.as_str()>
                         <div>
-                            <strong>{alert_title(&alert.kind)}</strong>
+                            <strong>{alert_title(alert.kind)}</strong>
                             <div class="small">
                                 {format!("{} · {} · {}", alert.device, place(&alert.ip, alert.country.as_deref()), local_time(alert.at))}
                             </div>

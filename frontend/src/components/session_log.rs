@@ -16,7 +16,7 @@ pub fn SessionLog(refresh: RwSignal<u32>) -> impl IntoView {
                 let status = match (&item.end_reason, item.active) {
                     (_, true) if item.current => "Active (this device)".to_owned(),
                     (_, true) => "Active".to_owned(),
-                    (Some(reason), false) => end_reason(reason).to_owned(),
+                    (Some(reason), false) => end_reason(*reason).to_owned(),
                     (None, false) => "Expired".to_owned(),
                 };
                 view! {

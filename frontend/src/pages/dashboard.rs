@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::EndReason;
 use shared::ws::ServerMessage;
 
 use crate::api;
@@ -63,7 +64,7 @@ pub fn Dashboard() -> impl IntoView {
             } => {
                 prompts.update(|list| list.retain(|prompt| prompt.approval.id != approval_id));
                 let limit = session.max_sessions().unwrap_or_default();
-                toast.set(Some(approval_outcome(&outcome, limit)));
+                toast.set(Some(approval_outcome(outcome, limit)));
                 bump();
             }
             ServerMessage::ApprovalCodeRejected {
@@ -83,19 +84,21 @@ pub fn Dashboard() -> impl IntoView {
             }),
             ServerMessage::SessionsChanged => bump(),
             ServerMessage::SessionRevoked {
-                reason,
+                reason: EndReason::Replaced,
                 replaced_by: Some(by),
-            } if reason == "replaced" => session.signed_out_saying(format!(
+            } => session.signed_out_saying(format!(
                 "You were signed out because your account signed in on {} at {}.",
                 by.device,
                 local_time(by.at)
             )),
-            ServerMessage::SessionRevoked { reason, .. } => session.signed_out(&reason),
+            ServerMessage::SessionRevoked { reason, .. } => session.signed_out(reason),
             ServerMessage::SecurityAlert { alert } => {
                 alerts.update(|list| list.insert(0, alert));
                 bump();
             }
             ServerMessage::Error { error, .. } => toast.set(Some(error)),
+            // Something a newer server says that this page does not know.
+            ServerMessage::Unknown => {}
         },
         move || {
             live.set(false);
@@ -124,7 +127,7 @@ pub fn Dashboard() -> impl IntoView {
 
     let logout = Action::new_local(|_: &()| api::logout());
     Effect::new(move |_| match logout.value().get() {
-        Some(Ok(())) => session.signed_out("logout"),
+        Some(Ok(())) => session.signed_out(EndReason::Logout),
         Some(Err(error)) => toast.set(Some(session.check(&error))),
         None => {}
     });

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::{LoginRequest, Secret};
+use shared::{ErrorCode, LoginRequest, Secret};
 
 use crate::api::{self, LoginOutcome};
 use crate::format::device_rule;
@@ -44,7 +44,7 @@ pub fn LoginPage() -> impl IntoView {
             pending::save_email_code(&request);
             session.go(&format!("/confirm-device/{}", request.approval_id));
         }
-        Some(Err(failure)) if failure.code == "session_limit" => error.set(Some(format!(
+        Some(Err(failure)) if failure.code == ErrorCode::SessionLimit => error.set(Some(format!(
             "{}. Sign out on one of your devices (or revoke a session there) and try again.",
             failure.message
         ))),
@@ -76,7 +76,7 @@ pub fn LoginPage() -> impl IntoView {
             {move || {
                 let limit = session.max_sessions()?;
                 session.policy().map(|policy| view! {
-                    <p class="hint" id="policy-hint">{device_rule(&policy, limit)}</p>
+                    <p class="hint" id="policy-hint">{device_rule(policy, limit)}</p>
                 })
             }}
             <form id="login-form" on:submit=on_submit novalidate>

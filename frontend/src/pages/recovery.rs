@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::A;
+use shared::ErrorCode;
 
 use crate::api;
 use crate::state::{page_title, use_session};
@@ -122,7 +123,7 @@ fn NewPasswordForm(token: String) -> impl IntoView {
         Some(Ok(_)) => session.signed_out_saying(
             "Your password was changed and every device was signed out. Sign in with the new password.".to_owned(),
         ),
-        Some(Err(failure)) if failure.code == "weak_password" => refused.set(Some(Refused {
+        Some(Err(failure)) if failure.code == ErrorCode::WeakPassword => refused.set(Some(Refused {
             value: password.get_untracked(),
             message: failure.message,
         })),

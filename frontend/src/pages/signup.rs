@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
-use shared::{PasswordStrength, Secret, SignupRequest};
+use shared::{ErrorCode, PasswordStrength, Secret, SignupRequest};
 
 use crate::api;
 use crate::components::strength::StrengthMeter;
@@ -56,13 +56,13 @@ pub fn SignupPage() -> impl IntoView {
     });
     Effect::new(move |_| match signup.value().get() {
         Some(Ok(auth)) => session.signed_in(auth),
-        Some(Err(failure)) if failure.code == "email_taken" => {
+        Some(Err(failure)) if failure.code == ErrorCode::EmailTaken => {
             email_refused.set(Some(Refused {
                 value: sent.get_value().0,
                 message: failure.message,
             }));
         }
-        Some(Err(failure)) if failure.code == "weak_password" => {
+        Some(Err(failure)) if failure.code == ErrorCode::WeakPassword => {
             password_refused.set(Some(Refused {
                 value: sent.get_value().1,
                 message: failure.message,

@@ -123,6 +123,8 @@ fn Waiting(request: ApprovalRequired) -> impl IntoView {
                 PendingMessage::Cancelled => {
                     status.set(Status::Failed("This sign-in request was cancelled.".into()))
                 }
+                // Something a newer server says that this page does not know.
+                PendingMessage::Unknown => {}
             },
         );
     }

@@ -293,7 +293,7 @@ impl Events {
                     user_id,
                     session_id,
                     &ServerMessage::SessionRevoked {
-                        reason: reason.as_str().to_owned(),
+                        reason: reason.into(),
                         replaced_by,
                     },
                 );
@@ -350,7 +350,7 @@ impl Events {
                         user_id,
                         &ServerMessage::ApprovalResolved {
                             approval_id,
-                            outcome: outcome.as_str().to_owned(),
+                            outcome: outcome.into(),
                         },
                     );
                 }

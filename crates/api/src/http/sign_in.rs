@@ -71,7 +71,6 @@ pub fn login_outcome(
             pending_token,
         } => Ok(
             HttpResponse::Accepted().json(LoginAccepted::Approval(ApprovalRequired {
-                status: "approval_required".to_owned(),
                 approval_id: approval.id,
                 code,
                 expires_at: approval.expires_at,
@@ -85,7 +84,6 @@ pub fn login_outcome(
         } => Ok(
             HttpResponse::Accepted().json(LoginAccepted::EmailConfirmation(
                 EmailConfirmationRequired {
-                    status: "email_confirmation_required".to_owned(),
                     approval_id: approval.id,
                     sent_to,
                     expires_at: approval.expires_at,

@@ -14,6 +14,8 @@
 //! itself (the code is mailed to the account's confirmed address). A mailed code is
 //! approved and completed in one step.
 
+use shared::ErrorCode;
+
 use super::text_enum;
 
 text_enum! {
@@ -133,16 +135,16 @@ impl Refusal {
         }
     }
 
-    pub fn code(self) -> &'static str {
+    pub fn code(self) -> ErrorCode {
         match self {
-            Self::NotYetApproved => "approval_pending",
-            Self::AlreadyApproved => "approval_already_approved",
-            Self::Used => "approval_used",
-            Self::Denied => "approval_denied",
-            Self::Locked => "approval_locked",
-            Self::SessionLimit => "approval_session_limit",
-            Self::Cancelled => "approval_cancelled",
-            Self::Expired => "approval_expired",
+            Self::NotYetApproved => ErrorCode::ApprovalPending,
+            Self::AlreadyApproved => ErrorCode::ApprovalAlreadyApproved,
+            Self::Used => ErrorCode::ApprovalUsed,
+            Self::Denied => ErrorCode::ApprovalDenied,
+            Self::Locked => ErrorCode::ApprovalLocked,
+            Self::SessionLimit => ErrorCode::ApprovalSessionLimit,
+            Self::Cancelled => ErrorCode::ApprovalCancelled,
+            Self::Expired => ErrorCode::ApprovalExpired,
         }
     }
 

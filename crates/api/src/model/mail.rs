@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use shared::SecurityAlert;
+use shared::{AlertKind, SecurityAlert};
 
 /// What a mail tells the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,16 +41,18 @@ pub enum MailKind {
 
 impl MailKind {
     /// The mail for an alert of this kind (`SecurityAlert::kind`), if it is mailed.
-    pub fn for_alert(kind: &str) -> Option<Self> {
+    pub fn for_alert(kind: AlertKind) -> Option<Self> {
         match kind {
-            "new_device" | "new_country" => Some(Self::NewSignIn),
-            "suspicious_login_denied" => Some(Self::SuspiciousLoginDenied),
-            "login_refused" => Some(Self::LoginRefused),
-            "password_changed" => Some(Self::PasswordChanged),
-            "email_change_requested" => Some(Self::EmailChangeRequested),
-            "email_in_use" => Some(Self::EmailInUse),
-            "account_deleted" => Some(Self::AccountDeleted),
-            _ => None,
+            AlertKind::NewDevice | AlertKind::NewCountry => Some(Self::NewSignIn),
+            AlertKind::SuspiciousLoginDenied => Some(Self::SuspiciousLoginDenied),
+            AlertKind::LoginRefused => Some(Self::LoginRefused),
+            AlertKind::PasswordChanged => Some(Self::PasswordChanged),
+            AlertKind::EmailChangeRequested => Some(Self::EmailChangeRequested),
+            AlertKind::EmailInUse => Some(Self::EmailInUse),
+            AlertKind::AccountDeleted => Some(Self::AccountDeleted),
+            // The code goes as `Mail::SignInCode`; an unknown kind (a newer server queued
+            // it) is not this server's to render.
+            AlertKind::SignInCode | AlertKind::Unknown => None,
         }
     }
 
@@ -367,7 +369,7 @@ impl Mail {
     /// Its kind, if this is mailed at all.
     pub fn kind(&self) -> Option<MailKind> {
         match self {
-            Self::Alert(alert) => MailKind::for_alert(&alert.kind),
+            Self::Alert(alert) => MailKind::for_alert(alert.kind),
             Self::Link { purpose, .. } => purpose.mail_kind(),
             Self::SignInCode { .. } => Some(MailKind::SignInCode),
             Self::Claim { .. } => Some(MailKind::ClaimAccount),
@@ -608,9 +610,9 @@ mod tests {
         public_url: "https://sessions.example/",
     };
 
-    fn alert(kind: &str) -> SecurityAlert {
+    fn alert(kind: AlertKind) -> SecurityAlert {
         SecurityAlert {
-            kind: kind.to_owned(),
+            kind,
             session_id: None,
             device: "<script>alert(1)</script> on Linux".to_owned(),
             ip: "203.0.113.9".to_owned(),
@@ -622,23 +624,23 @@ mod tests {
     #[test]
     fn every_mailed_alert_kind_round_trips_through_its_stored_name() {
         for kind in [
-            "new_device",
-            "new_country",
-            "suspicious_login_denied",
-            "login_refused",
-            "password_changed",
+            AlertKind::NewDevice,
+            AlertKind::NewCountry,
+            AlertKind::SuspiciousLoginDenied,
+            AlertKind::LoginRefused,
+            AlertKind::PasswordChanged,
         ] {
             let mail = MailKind::for_alert(kind).unwrap();
             assert_eq!(MailKind::parse(mail.as_str()), Some(mail));
         }
-        assert_eq!(MailKind::for_alert("something_else"), None);
+        assert_eq!(MailKind::for_alert(AlertKind::Unknown), None);
     }
 
     #[test]
     fn a_mail_names_the_device_place_and_time_and_escapes_them_in_html() {
         let mail = render_alert(
             MailKind::NewSignIn,
-            &alert("new_device"),
+            &alert(AlertKind::NewDevice),
             SENDER,
             None,
             None,
@@ -713,7 +715,7 @@ mod tests {
     #[test]
     fn a_sign_in_code_mail_names_the_device_and_offers_this_wasnt_me() {
         let mail = Mail::SignInCode {
-            device: alert("sign_in_code"),
+            device: alert(AlertKind::SignInCode),
             code: shared::Secret::new("042917"),
         };
         assert!(
@@ -741,7 +743,7 @@ mod tests {
     fn security_mail_without_a_secure_token_links_to_the_app_only() {
         let rendered = render(
             MailKind::PasswordChanged,
-            &serde_json::to_string(&alert("password_changed")).unwrap(),
+            &serde_json::to_string(&alert(AlertKind::PasswordChanged)).unwrap(),
             SENDER,
             None,
         )

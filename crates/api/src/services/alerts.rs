@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
-use shared::SecurityAlert;
+use shared::{AlertKind, SecurityAlert};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -19,13 +19,13 @@ use crate::storage::history;
 use crate::storage::sessions::SessionRow;
 
 fn alert(
-    kind: &str,
+    kind: AlertKind,
     session_id: Option<Uuid>,
     client: &ClientInfo,
     now: DateTime<Utc>,
 ) -> SecurityAlert {
     SecurityAlert {
-        kind: kind.to_owned(),
+        kind,
         session_id,
         device: client.label(),
         ip: client.ip.clone(),
@@ -77,9 +77,9 @@ pub async fn signed_in(
         changes.log(entry(ActivityKind::NewCountryLogin).detail(country));
     }
     let kind = if novelty.country {
-        Some("new_country")
+        Some(AlertKind::NewCountry)
     } else if novelty.device_or_network() {
-        Some("new_device")
+        Some(AlertKind::NewDevice)
     } else {
         None
     };
@@ -113,7 +113,7 @@ pub fn login_refused(
             .from_device(&client.ip, client.label())
             .detail(why),
     );
-    let alert = alert("login_refused", None, client, now);
+    let alert = alert(AlertKind::LoginRefused, None, client, now);
     changes.mail(user_id, Mail::Alert(alert.clone()));
     changes.announce(Event::SecurityAlert {
         user_id,
@@ -135,7 +135,7 @@ pub fn suspicious_login_denied(
             .from_device(&requester.ip, requester.label())
             .detail(by),
     );
-    let alert = alert("suspicious_login_denied", None, requester, now);
+    let alert = alert(AlertKind::SuspiciousLoginDenied, None, requester, now);
     changes.mail(user_id, Mail::Alert(alert.clone()));
     changes.announce(Event::SecurityAlert {
         user_id,
@@ -156,7 +156,7 @@ pub fn sign_in_code(
     changes.mail(
         user_id,
         Mail::SignInCode {
-            device: alert("sign_in_code", None, client, now),
+            device: alert(AlertKind::SignInCode, None, client, now),
             code,
         },
     );
@@ -173,6 +173,6 @@ pub fn password_changed(
 ) {
     changes.mail(
         user_id,
-        Mail::Alert(alert("password_changed", session_id, client, now)),
+        Mail::Alert(alert(AlertKind::PasswordChanged, session_id, client, now)),
     );
 }

@@ -62,7 +62,7 @@ impl DeletedBy {
             }
         };
         SecurityAlert {
-            kind: "account_deleted".to_owned(),
+            kind: shared::AlertKind::AccountDeleted,
             session_id: None,
             device,
             ip,

@@ -12,7 +12,7 @@
 //! does not switch.
 
 use chrono::{DateTime, Utc};
-use shared::{PendingEmailChange, Secret, SecurityAlert};
+use shared::{AlertKind, PendingEmailChange, Secret, SecurityAlert};
 
 use crate::error::Error;
 use crate::events::{Changes, Event};
@@ -29,9 +29,9 @@ use crate::storage::email_links;
 use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 
-fn alert(kind: &str, client: &ClientInfo, now: DateTime<Utc>) -> SecurityAlert {
+fn alert(kind: AlertKind, client: &ClientInfo, now: DateTime<Utc>) -> SecurityAlert {
     SecurityAlert {
-        kind: kind.to_owned(),
+        kind,
         session_id: None,
         device: client.label(),
         ip: client.ip.clone(),
@@ -80,7 +80,10 @@ pub async fn request(
         .await?;
         match users::find_by_email(conn, &new_email).await? {
             // Its owner hears of it; the token is never sent.
-            Some(owner) => changes.mail(owner.id, Mail::Alert(alert("email_in_use", client, now))),
+            Some(owner) => changes.mail(
+                owner.id,
+                Mail::Alert(alert(AlertKind::EmailInUse, client, now)),
+            ),
             None => changes.mail_to(
                 Some(user.id),
                 new_email.as_str(),
@@ -93,7 +96,7 @@ pub async fn request(
         }
         changes.mail(
             user.id,
-            Mail::Alert(alert("email_change_requested", client, now)),
+            Mail::Alert(alert(AlertKind::EmailChangeRequested, client, now)),
         );
         changes.log(
             NewEntry::new(user.id, ActivityKind::EmailChangeRequested, now)

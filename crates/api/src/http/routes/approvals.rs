@@ -19,7 +19,7 @@ use crate::state::AppState;
 fn decision(approval_id: Uuid, outcome: ApprovalStatus) -> HttpResponse {
     HttpResponse::Ok().json(ApprovalDecision {
         approval_id,
-        outcome: outcome.as_str().to_owned(),
+        outcome: outcome.into(),
     })
 }
 

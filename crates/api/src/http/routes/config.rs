@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, get, web};
-use shared::ClientConfig;
 use shared::rules::{PASSWORD_MAX, PASSWORD_MIN};
+use shared::{ClientConfig, MailDelivery};
 
 use crate::state::AppState;
 
@@ -20,13 +20,12 @@ pub async fn client_config(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(ClientConfig {
         app_name: settings.app_name.clone(),
         mail_delivery: if settings.smtp_url.is_some() {
-            "smtp"
+            MailDelivery::Smtp
         } else {
-            "log"
-        }
-        .to_owned(),
+            MailDelivery::Log
+        },
         max_sessions: u32::try_from(state.limits().max_sessions()).unwrap_or(u32::MAX),
-        limit_policy: settings.limit_policy.as_str().to_owned(),
+        limit_policy: settings.limit_policy.into(),
         fresh_session_secs: settings.fresh_session.as_secs(),
         idle_timeout_secs: settings.idle_timeout.as_secs(),
         approval_ttl_secs: settings.approval_ttl.as_secs(),

@@ -118,7 +118,7 @@ async fn send_json<T: serde::Serialize>(
 fn protocol_error(error: &str) -> ServerMessage {
     ServerMessage::Error {
         error: error.to_owned(),
-        code: "bad_message".to_owned(),
+        code: shared::ErrorCode::BadMessage,
     }
 }
 

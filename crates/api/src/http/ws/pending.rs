@@ -283,5 +283,7 @@ fn status_told(message: &PendingMessage) -> Option<ApprovalStatus> {
         PendingMessage::SessionLimit => ApprovalStatus::SessionLimit,
         PendingMessage::Cancelled => ApprovalStatus::Cancelled,
         PendingMessage::Completed => ApprovalStatus::Completed,
+        // Never sent by this server.
+        PendingMessage::Unknown => return None,
     })
 }

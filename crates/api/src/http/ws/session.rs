@@ -167,7 +167,7 @@ impl SessionConnection {
             Ok(Standing::Active) => None,
             Ok(Standing::Ended(reason, replaced_by)) => {
                 let message = ServerMessage::SessionRevoked {
-                    reason: reason.as_str().to_owned(),
+                    reason: reason.into(),
                     replaced_by,
                 };
                 let _ = send_json(&mut self.socket, &message).await;

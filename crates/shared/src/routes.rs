@@ -1,0 +1,116 @@
+//! Every path of the API, as the server registers it (with `{id}` where a path takes a
+//! parameter) and as the app calls it (through [`with_id`]).
+//!
+//! The server's route attributes (`#[get("…")]`) only take string literals, so it cannot
+//! name these constants there; instead its unit tests check that the published document
+//! has exactly these paths, and the app calls nothing else.
+
+use std::fmt::Display;
+
+pub const HEALTHZ: &str = "/healthz";
+pub const READYZ: &str = "/readyz";
+pub const CSP_REPORTS: &str = "/api/csp-reports";
+pub const CONFIG: &str = "/api/config";
+
+pub const SIGNUP: &str = "/api/auth/signup";
+pub const LOGIN: &str = "/api/auth/login";
+pub const LOGOUT: &str = "/api/auth/logout";
+pub const ME: &str = "/api/auth/me";
+pub const SESSION_PROBE: &str = "/api/auth/session";
+pub const PASSWORD_STRENGTH: &str = "/api/password/strength";
+pub const VERIFY_EMAIL: &str = "/api/auth/verify-email";
+pub const PASSWORD_RESET: &str = "/api/auth/password-reset";
+pub const PASSWORD_RESET_COMPLETE: &str = "/api/auth/password-reset/complete";
+pub const SECURE_ACCOUNT: &str = "/api/auth/secure-account";
+pub const CONFIRM_EMAIL_CHANGE: &str = "/api/auth/confirm-email-change";
+
+/// `PATCH` the profile, `DELETE` the account.
+pub const ACCOUNT: &str = "/api/me";
+pub const PASSWORD: &str = "/api/me/password";
+/// `POST` asks for a change of address, `GET` says where it stands.
+pub const EMAIL: &str = "/api/me/email";
+pub const EMAIL_VERIFICATION: &str = "/api/me/email-verification";
+pub const EXPORT: &str = "/api/me/export";
+
+pub const SESSIONS: &str = "/api/sessions";
+pub const SESSION: &str = "/api/sessions/{id}";
+pub const OTHER_SESSIONS: &str = "/api/sessions/others";
+pub const SESSION_HISTORY: &str = "/api/sessions/history";
+pub const ACTIVITY: &str = "/api/activity";
+
+/// Requests waiting for this account's approval (the signed-in devices' side).
+pub const APPROVALS: &str = "/api/approvals";
+pub const APPROVE: &str = "/api/approvals/{id}/approve";
+pub const DENY: &str = "/api/approvals/{id}/deny";
+/// The waiting device's side of its request.
+pub const COMPLETE_APPROVAL: &str = "/api/login/approvals/{id}/complete";
+pub const CANCEL_APPROVAL: &str = "/api/login/approvals/{id}/cancel";
+pub const EMAIL_CODE: &str = "/api/login/approvals/{id}/email-code";
+
+/// The signed-in session's socket.
+pub const SESSION_SOCKET: &str = "/api/ws";
+/// The waiting device's socket (its pending token is the first message).
+pub const WAITING_SOCKET: &str = "/api/ws/approvals/{id}";
+/// The waiting device's socket at its first path (deprecated: `?token=` in the URL).
+pub const WAITING_SOCKET_DEPRECATED: &str = "/api/login/approvals/{id}/ws";
+
+/// Every path above, once.
+pub const ALL: &[&str] = &[
+    HEALTHZ,
+    READYZ,
+    CSP_REPORTS,
+    CONFIG,
+    SIGNUP,
+    LOGIN,
+    LOGOUT,
+    ME,
+    SESSION_PROBE,
+    PASSWORD_STRENGTH,
+    VERIFY_EMAIL,
+    PASSWORD_RESET,
+    PASSWORD_RESET_COMPLETE,
+    SECURE_ACCOUNT,
+    CONFIRM_EMAIL_CHANGE,
+    ACCOUNT,
+    PASSWORD,
+    EMAIL,
+    EMAIL_VERIFICATION,
+    EXPORT,
+    SESSIONS,
+    SESSION,
+    OTHER_SESSIONS,
+    SESSION_HISTORY,
+    ACTIVITY,
+    APPROVALS,
+    APPROVE,
+    DENY,
+    COMPLETE_APPROVAL,
+    CANCEL_APPROVAL,
+    EMAIL_CODE,
+    SESSION_SOCKET,
+    WAITING_SOCKET,
+    WAITING_SOCKET_DEPRECATED,
+];
+
+/// A path with its `{id}` filled in: `with_id(SESSION, id)` is `/api/sessions/<id>`.
+pub fn with_id(template: &str, id: impl Display) -> String {
+    template.replace("{id}", &id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_fill_the_template_and_every_path_is_listed_once() {
+        assert_eq!(
+            with_id(APPROVE, "00000000-0000-0000-0000-000000000000"),
+            "/api/approvals/00000000-0000-0000-0000-000000000000/approve"
+        );
+        assert_eq!(with_id(SESSIONS, 7), SESSIONS);
+        let mut paths = ALL.to_vec();
+        paths.sort_unstable();
+        paths.dedup();
+        assert_eq!(paths.len(), ALL.len());
+    }
+}
