@@ -21,6 +21,9 @@ macro_rules! vocabulary {
         }
     ) => {
         $(#[$meta])*
+        ///
+        /// `unknown` is never sent: it is what a client older than the server reads for a
+        /// name it does not know.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]

@@ -97,7 +97,7 @@ fn own_origin(request: &ServiceRequest, state: &AppState) -> String {
 }
 
 fn is_api(path: &str) -> bool {
-    path.starts_with("/api/") || path == "/healthz" || path == "/readyz"
+    path.starts_with("/api/") || path == shared::routes::HEALTHZ || path == shared::routes::READYZ
 }
 
 /// Headers every response carries, and those of API responses and of the app's document

@@ -164,3 +164,20 @@ fn error_response(description: &str) -> Response {
         )
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// The route attributes (`#[get("…")]`) take literals only: this is what keeps them and
+    /// `shared::routes`, through which the app calls, the same paths.
+    #[test]
+    fn the_documented_paths_are_the_shared_routes() {
+        let document = document("session");
+        let documented: BTreeSet<&str> = document.paths.paths.keys().map(String::as_str).collect();
+        let shared: BTreeSet<&str> = shared::routes::ALL.iter().copied().collect();
+        assert_eq!(documented, shared);
+    }
+}

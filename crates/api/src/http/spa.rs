@@ -153,7 +153,10 @@ fn is_hashed(file: &Path) -> bool {
 
 async fn serve(dir: &Path, request: &HttpRequest) -> Result<HttpResponse, Error> {
     let path = request.path();
-    if path.starts_with("/api/") || path == "/healthz" || path == "/readyz" {
+    if path.starts_with("/api/")
+        || path == shared::routes::HEALTHZ
+        || path == shared::routes::READYZ
+    {
         return Err(crate::http::known_routes::unmatched(request));
     }
     let relative = Path::new(path.trim_start_matches('/'));
