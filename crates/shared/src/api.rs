@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::secret::Secret;
 use crate::vocabulary::{
-    ActivityKind, AlertKind, ApprovalStatus, EndReason, ErrorCode, LimitPolicy, MailDelivery,
+    ActivityKind, AlertKind, ApprovalStatus, EndReason, ErrorCode, HealthStatus, LimitPolicy,
+    MailDelivery,
 };
 
 /// Every error response has this body: a human sentence and a stable machine code.
@@ -393,8 +394,8 @@ pub struct CompleteApprovalRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
-    pub status: String,
-    pub database: String,
+    pub status: HealthStatus,
+    pub database: HealthStatus,
 }
 
 /// `GET /api/config`: the rules the app shows, so it never hard-codes them.

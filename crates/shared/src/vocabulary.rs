@@ -251,6 +251,15 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// How a part of the server is, as `GET /api/health` reports it (a part that is not
+    /// well makes the whole answer a 503 with the error envelope instead).
+    pub enum HealthStatus {
+        /// It answers.
+        Ok => "ok",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +294,7 @@ mod tests {
         round_trips(AlertKind::KNOWN);
         round_trips(LimitPolicy::KNOWN);
         round_trips(MailDelivery::KNOWN);
+        round_trips(HealthStatus::KNOWN);
         assert_eq!(json(&ErrorCode::SessionExpired), r#""session_expired""#);
         assert_eq!(
             json(&ErrorCode::TooManySignInCodes),

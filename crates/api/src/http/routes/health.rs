@@ -1,6 +1,6 @@
 use actix_web::{HttpResponse, get, post, web};
 use diesel_async::RunQueryDsl;
-use shared::{ErrorBody, Health};
+use shared::{ErrorBody, Health, HealthStatus};
 
 use crate::error::Error;
 use crate::state::AppState;
@@ -20,8 +20,8 @@ pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, Error> 
     let mut conn = state.pool.get().await?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
     Ok(HttpResponse::Ok().json(Health {
-        status: "ok".into(),
-        database: "ok".into(),
+        status: HealthStatus::Ok,
+        database: HealthStatus::Ok,
     }))
 }
 
