@@ -177,8 +177,6 @@ pub async fn unlock(state: &AppState, email: &str) -> Result<usize, Error> {
     throttle::unlock(state, &email).await
 }
 
-/// Deletes the account (its sessions end and their sockets close on every instance, its
-/// requests in flight are cancelled, then every row of it goes); 404 for no such user.
 /// What `api admin user delete` ended, and whose account it was.
 #[derive(Debug, Clone)]
 pub struct DeletedUser {
@@ -187,6 +185,8 @@ pub struct DeletedUser {
     pub requests_cancelled: usize,
 }
 
+/// Deletes the account (its sessions end and their sockets close on every instance, its
+/// requests in flight are cancelled, then every row of it goes); 404 for no such user.
 pub async fn delete_user(state: &AppState, email: &str) -> Result<DeletedUser, Error> {
     let user = find_user(state, email).await?;
     let deleted = deletion::delete_account(state, user.id, &DeletedBy::Administrator).await?;

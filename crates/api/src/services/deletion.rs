@@ -1,12 +1,12 @@
-//! Deleting an account — by its owner (`DELETE /api/me`), an operator, or the sweeper (an
-//! account never confirmed nor used) — the one way an account goes. By its owner or an operator
-//! (`api admin user delete`), with the same effects, in one transaction: every session ends
+//! Deleting an account, the one way an account goes: by its owner (`DELETE /api/me`), an
+//! operator (`api admin user delete`) or the sweeper (an account never confirmed nor used),
+//! with the same effects, in one transaction: every session ends
 //! (its sockets hear `account_deleted` on every instance, then close), every request in
 //! flight is cancelled (the waiting devices hear it), mail not yet sent is dropped, and every
 //! row of the account goes (`ON DELETE CASCADE`: sessions, requests, links, the activity
 //! log, what it signed in from, its mail). Device cookies die with it: they name the address
 //! and a device generation, and a new account starts in a random generation. A goodbye
-//! mail, the one row left, carries no account and loses its address once sent.
+//! mail (none from the sweeper: the address never proved to be the signup's), the one row left, carries no account and loses its address once sent.
 //!
 //! Nothing is kept "detached" for `HISTORY_RETENTION_DAYS`: an entry stripped of the
 //! account, its address, IP and device says nothing anyone could act on, and what could
@@ -53,22 +53,22 @@ impl DeletedBy {
         }
     }
 
-    /// Who and where, as the goodbye mail names them.
-    fn alert(&self, now: DateTime<Utc>) -> SecurityAlert {
+    /// The goodbye mail, naming who and where; none for an address never proven to be the
+    /// signup's.
+    fn goodbye(&self, now: DateTime<Utc>) -> Option<SecurityAlert> {
         let (device, ip, country) = match self {
             Self::Owner(client) => (client.label(), client.ip.clone(), client.country.clone()),
-            Self::Administrator | Self::Unconfirmed { .. } => {
-                ("an administrator".to_owned(), "-".to_owned(), None)
-            }
+            Self::Administrator => ("an administrator".to_owned(), "-".to_owned(), None),
+            Self::Unconfirmed { .. } => return None,
         };
-        SecurityAlert {
+        Some(SecurityAlert {
             kind: shared::AlertKind::AccountDeleted,
             session_id: None,
             device,
             ip,
             country,
             at: now,
-        }
+        })
     }
 }
 
@@ -177,8 +177,8 @@ async fn delete_unless_kept(
             // Mail not yet sent is not sent (a worker sending one now holds its row: this
             // waits for it).
             outbox::delete_for_user(conn, user.id).await?;
-            if !matches!(by, DeletedBy::Unconfirmed { .. }) {
-                changes.mail_to(None, &user.email, Mail::Alert(by.alert(now)));
+            if let Some(goodbye) = by.goodbye(now) {
+                changes.mail_to(None, &user.email, Mail::Alert(goodbye));
             }
             // The events go out when this commits; the log entries just written go with the
             // account below.
