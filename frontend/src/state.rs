@@ -15,7 +15,7 @@ type Navigate = StoredValue<Box<dyn Fn(&str)>, LocalStorage>;
 #[derive(Clone, Copy)]
 pub struct Session {
     pub current: RwSignal<Option<AuthResponse>>,
-    /// The first `/api/auth/me` has answered (signed in or not).
+    /// The first session probe (`/api/auth/session`) has answered (signed in or not).
     pub checked: RwSignal<bool>,
     /// A message for the login page (why the user is there).
     pub notice: RwSignal<Option<String>>,

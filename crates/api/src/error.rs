@@ -44,12 +44,16 @@ pub enum Error {
         at.format("%Y-%m-%d %H:%M")
     )]
     SessionReplaced { by: String, at: DateTime<Utc> },
-    /// A session younger than `FRESH_SESSION_SECS` acting against an older one.
+    /// A session younger than `FRESH_SESSION_SECS` acting against an older one; both times
+    /// by the app's clock (`model::session::too_new`).
     #[error(
         "This session is too new to end older sessions or change the password; it may from {} UTC",
         until.format("%Y-%m-%d %H:%M")
     )]
-    SessionTooNew { until: DateTime<Utc> },
+    SessionTooNew {
+        until: DateTime<Utc>,
+        retry_in_seconds: i64,
+    },
     #[error("Current password is incorrect")]
     WrongPassword,
     #[error("Origin not allowed")]
@@ -172,16 +176,18 @@ impl Error {
     }
 
     /// Seconds until a retry may succeed, for `Retry-After`.
-    pub fn retry_after(&self, now: DateTime<Utc>) -> Option<i64> {
+    pub fn retry_after(&self) -> Option<i64> {
         match self {
             Self::Unavailable(_) => Some(5),
-            Self::TooManyAttempts { retry_in_seconds }
+            Self::SessionTooNew {
+                retry_in_seconds, ..
+            }
+            | Self::TooManyAttempts { retry_in_seconds }
             | Self::TooManySignups { retry_in_seconds }
             | Self::TooManyMailRequests { retry_in_seconds }
             | Self::TooManySignInCodes { retry_in_seconds }
             | Self::TooManyExports { retry_in_seconds }
             | Self::TooManyApprovalRequests { retry_in_seconds } => Some(*retry_in_seconds),
-            Self::SessionTooNew { until } => Some((*until - now).num_seconds().max(1)),
             _ => None,
         }
     }

@@ -21,10 +21,6 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
-
-    pub fn into_exposed(self) -> String {
-        self.0
-    }
 }
 
 impl From<String> for Secret {

@@ -1,7 +1,8 @@
 //! Messages of the two WebSocket channels, JSON with a `type` tag.
 //!
 //! * `GET /api/ws` (session cookie): [`ServerMessage`] from the server, [`ClientMessage`] to it.
-//! * `GET /api/login/approvals/{id}/ws?token=…` (pending token): [`PendingMessage`] from the server.
+//! * `GET /api/ws/approvals/{id}` (the pending token as the first message,
+//!   [`WaitingClientMessage`]): [`PendingMessage`] from the server.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -61,7 +62,7 @@ pub enum ClientMessage {
 }
 
 /// Sent by the device that waits for approval: first (and only) message on
-/// `/api/login/approvals/{id}/ws`, so that its pending token never travels in a URL.
+/// `/api/ws/approvals/{id}`, so that its pending token never travels in a URL.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]

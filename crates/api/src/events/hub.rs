@@ -69,14 +69,21 @@ impl Hub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Registers a session socket of the user unless `max_per_user` are already open here:
+    /// the count and the registration under one lock, so two handshakes at once cannot both
+    /// take the last place. `None` when the user is at the cap.
     pub fn connect_session(
         &self,
         user_id: Uuid,
         session_id: Uuid,
-    ) -> (u64, UnboundedReceiver<Outgoing>) {
+        max_per_user: usize,
+    ) -> Option<(u64, UnboundedReceiver<Outgoing>)> {
+        let mut registry = self.registry();
+        if registry.by_user.get(&user_id).map_or(0, Vec::len) >= max_per_user {
+            return None;
+        }
         let conn_id = self.next_conn_id.fetch_add(1, Ordering::Relaxed);
         let (sender, receiver) = unbounded_channel();
-        let mut registry = self.registry();
         if registry.stopping {
             let _ = sender.send(Outgoing::Restart);
         }
@@ -89,7 +96,7 @@ impl Hub {
                 session_id,
                 sender,
             });
-        (conn_id, receiver)
+        Some((conn_id, receiver))
     }
 
     pub fn disconnect_session(&self, user_id: Uuid, conn_id: u64) {
@@ -153,11 +160,6 @@ impl Hub {
         }
     }
 
-    /// Open session sockets of the user here.
-    pub fn user_sockets(&self, user_id: Uuid) -> usize {
-        self.registry().by_user.get(&user_id).map_or(0, Vec::len)
-    }
-
     /// Whether any socket of the user is open here.
     pub fn has_user(&self, user_id: Uuid) -> bool {
         self.registry().by_user.contains_key(&user_id)
@@ -212,6 +214,63 @@ impl Hub {
         SocketCounts {
             session: registry.by_user.values().map(Vec::len).sum(),
             waiting: registry.by_approval.values().map(Vec::len).sum(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_user_at_the_cap_gets_no_more_session_sockets_until_one_closes() {
+        let hub = Hub::default();
+        let (user, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let first = hub.connect_session(user, session, 2).map(|(id, _)| id);
+        assert!(first.is_some());
+        assert!(hub.connect_session(user, session, 2).is_some());
+        assert!(hub.connect_session(user, session, 2).is_none());
+        // Another user has places of their own.
+        assert!(hub.connect_session(Uuid::new_v4(), session, 2).is_some());
+        if let Some(first) = first {
+            hub.disconnect_session(user, first);
+        }
+        assert!(hub.connect_session(user, session, 2).is_some());
+        assert_eq!(hub.counts().session, 3);
+    }
+
+    #[test]
+    fn a_refused_socket_leaves_no_trace_of_its_user() {
+        let hub = Hub::default();
+        let user = Uuid::new_v4();
+        assert!(hub.connect_session(user, Uuid::new_v4(), 0).is_none());
+        assert!(!hub.has_user(user));
+    }
+
+    #[test]
+    fn handshakes_racing_for_the_last_place_get_it_once() {
+        for _ in 0..50 {
+            let hub = Arc::new(Hub::default());
+            let user = Uuid::new_v4();
+            let barrier = Arc::new(std::sync::Barrier::new(8));
+            let racers: Vec<_> = (0..8)
+                .map(|_| {
+                    let (hub, barrier) = (hub.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        // Keep the receiver: a registered socket stays open.
+                        hub.connect_session(user, Uuid::new_v4(), 3)
+                    })
+                })
+                .collect();
+            let admitted = racers
+                .into_iter()
+                .filter_map(|racer| racer.join().ok().flatten())
+                .count();
+            assert_eq!(admitted, 3);
+            assert_eq!(hub.counts().session, 3);
         }
     }
 }

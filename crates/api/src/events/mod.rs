@@ -174,10 +174,6 @@ impl Changes {
         }
         Ok(queued)
     }
-
-    pub fn events(&self) -> &[Event] {
-        &self.events
-    }
 }
 
 /// Counts what happened for Prometheus, once, on the instance that made the change (every

@@ -34,17 +34,19 @@ pub async fn persist_session_cookie(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let name = request
+    let state = request
         .app_data::<actix_web::web::Data<AppState>>()
-        .map(|state| state.settings.session_cookie_name());
+        .cloned();
     let mut response = next.call(request).await?.map_into_boxed_body();
     let persist = response
         .response()
         .extensions()
         .get::<PersistUntil>()
         .copied();
-    if let (Some(PersistUntil(until)), Some(name)) = (persist, name) {
-        let seconds = (until - Utc::now()).num_seconds().max(0);
+    if let (Some(PersistUntil(until)), Some(state)) = (persist, state) {
+        let name = state.settings.session_cookie_name();
+        // The session ends by the app's clock, so the cookie's lifetime is counted by it.
+        let seconds = (until - state.now()).num_seconds().max(0);
         let headers = response.headers_mut();
         let rewritten: Vec<HeaderValue> = headers
             .get_all(header::SET_COOKIE)

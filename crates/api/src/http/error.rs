@@ -60,7 +60,7 @@ impl ResponseError for Error {
     fn error_response(&self) -> HttpResponse {
         log(self);
         let mut response = HttpResponse::build(self.status_code());
-        if let Some(seconds) = self.retry_after(chrono::Utc::now()) {
+        if let Some(seconds) = self.retry_after() {
             response.insert_header(("Retry-After", seconds.to_string()));
         }
         if let Error::MethodNotAllowed { allow } = self {

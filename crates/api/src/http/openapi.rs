@@ -19,8 +19,9 @@ use crate::http::routes;
 (limit policies), second-device approval with a 6-digit code, live events over WebSocket.\n\n\
 Every error is `{\"error\": \"<message>\", \"code\": \"<code>\"}`; the `code` is stable, the \
 message is for people. Requests that change state from a browser must come from an allowed \
-`Origin` (`403 forbidden_origin`); curl sends none and passes.\n\n\
-The sockets (`/api/ws`, `/api/login/approvals/{id}/ws`) speak JSON text frames: see the \
+`Origin` (`403 forbidden_origin`, also when `Origin`, `Referer` or `Sec-Fetch-Site` cannot be \
+read with certainty); curl sends none of them and passes.\n\n\
+The sockets (`/api/ws`, `/api/ws/approvals/{id}`) speak JSON text frames: see the \
 `ServerMessage`, `ClientMessage`, `PendingMessage` and `WaitingClientMessage` schemas.",
         license(name = "MIT OR Apache-2.0"),
     ),

@@ -41,39 +41,28 @@ impl EndReason {
     }
 }
 
-/// Where a session stands. The only transition is from active to ended, once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionState {
-    Active,
-    Ended(EndReason),
-}
-
-impl SessionState {
-    pub fn from_stored(end_reason: Option<EndReason>) -> Self {
-        end_reason.map_or(Self::Active, Self::Ended)
-    }
-
-    /// Ending an active session; `None` when it had already ended (nothing to do, nothing
-    /// to announce).
-    pub fn end(self, reason: EndReason) -> Option<Self> {
-        match self {
-            Self::Active => Some(Self::Ended(reason)),
-            Self::Ended(_) => None,
-        }
-    }
-}
-
 /// A session younger than the freshness period cannot act against an older one: end it,
 /// sign out the others, or change the password (a session approved by mistake must not be
-/// able to take the account over). `None` when allowed; otherwise when it will be.
-pub fn too_new_until(
+/// able to take the account over). `None` when allowed; otherwise when it will be, by the
+/// same clock as `now`.
+pub fn too_new(
     created_at: DateTime<Utc>,
     older_session_active: bool,
     fresh_for: Duration,
     now: DateTime<Utc>,
-) -> Option<DateTime<Utc>> {
-    let trusted_at = created_at + chrono_duration(fresh_for);
-    (older_session_active && trusted_at > now).then_some(trusted_at)
+) -> Option<TooNew> {
+    let until = created_at + chrono_duration(fresh_for);
+    (older_session_active && until > now).then(|| TooNew {
+        until,
+        retry_in_seconds: (until - now).num_seconds().max(1),
+    })
+}
+
+/// When a session too new to act may: at `until`, `retry_in_seconds` from now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooNew {
+    pub until: DateTime<Utc>,
+    pub retry_in_seconds: i64,
 }
 
 /// How long sessions last: `idle` without use, `absolute` whatever happens.
@@ -191,27 +180,25 @@ mod tests {
         let day = Duration::from_secs(24 * 3600);
         let young = now - chrono::Duration::hours(1);
         assert_eq!(
-            too_new_until(young, true, day, now),
-            Some(young + chrono::Duration::hours(24))
+            too_new(young, true, day, now),
+            Some(TooNew {
+                until: young + chrono::Duration::hours(24),
+                retry_in_seconds: 23 * 3600
+            })
         );
-        assert_eq!(
-            too_new_until(young, false, day, now),
-            None,
-            "its only session"
-        );
+        assert_eq!(too_new(young, false, day, now), None, "its only session");
         let old = now - chrono::Duration::hours(25);
-        assert_eq!(too_new_until(old, true, day, now), None);
+        assert_eq!(too_new(old, true, day, now), None);
+        let almost = now - chrono::Duration::hours(24) + chrono::Duration::milliseconds(10);
+        assert_eq!(
+            too_new(almost, true, day, now).map(|too_new| too_new.retry_in_seconds),
+            Some(1),
+            "never told to retry at once"
+        );
     }
 
     #[test]
-    fn a_session_ends_once() {
-        let active = SessionState::from_stored(None);
-        let ended = active.end(EndReason::Revoked);
-        assert_eq!(ended, Some(SessionState::Ended(EndReason::Revoked)));
-        assert_eq!(
-            SessionState::Ended(EndReason::Revoked).end(EndReason::Logout),
-            None
-        );
+    fn end_reasons_round_trip_and_say_which_are_expiries() {
         assert!(EndReason::IdleTimeout.is_expiry() && !EndReason::Revoked.is_expiry());
         for reason in EndReason::ALL {
             assert_eq!(EndReason::parse(reason.as_str()), Some(*reason));

@@ -11,7 +11,7 @@ use crate::events::{Changes, Event};
 use crate::model::activity::ActivityKind;
 use crate::model::device::ClientInfo;
 use crate::model::secrets::{self, MintedToken};
-use crate::model::session::{EndReason, Lifetimes, too_new_until};
+use crate::model::session::{EndReason, Lifetimes, TooNew, too_new};
 use crate::services::in_flight;
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
@@ -172,13 +172,19 @@ fn ensure_trusted(
     older_than_caller: Option<DateTime<Utc>>,
 ) -> Result<(), Error> {
     let older_active = older_than_caller.is_some_and(|created| created < auth.session.created_at);
-    match too_new_until(
+    match too_new(
         auth.session.created_at,
         older_active,
         state.settings.fresh_session,
         state.now(),
     ) {
-        Some(until) => Err(Error::SessionTooNew { until }),
+        Some(TooNew {
+            until,
+            retry_in_seconds,
+        }) => Err(Error::SessionTooNew {
+            until,
+            retry_in_seconds,
+        }),
         None => Ok(()),
     }
 }

@@ -1,7 +1,7 @@
 //! Queries on `email_links`: one-time links sent by mail, stored as their tokens' hashes.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{BigInt, Bytea, Text, Timestamptz};
+use diesel::sql_types::{Bytea, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -98,32 +98,6 @@ pub async fn void_unused(
     .bind::<Timestamptz, _>(now)
     .execute(conn)
     .await
-}
-
-/// Links of this purpose sent to the account since `since`, and the latest one's time.
-pub async fn sent_since(
-    conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    purpose: &str,
-    since: DateTime<Utc>,
-) -> diesel::QueryResult<(i64, Option<DateTime<Utc>>)> {
-    #[derive(diesel::QueryableByName)]
-    struct Sent {
-        #[diesel(sql_type = BigInt)]
-        count: i64,
-        #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
-        latest: Option<DateTime<Utc>>,
-    }
-    let sent: Sent = diesel::sql_query(
-        "SELECT count(*) AS count, max(created_at) AS latest FROM email_links \
-         WHERE user_id = $1 AND purpose = $2 AND created_at > $3",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(user_id)
-    .bind::<Text, _>(purpose)
-    .bind::<Timestamptz, _>(since)
-    .get_result(conn)
-    .await?;
-    Ok((sent.count, sent.latest))
 }
 
 /// Deletes links that expired before `cutoff`.

@@ -83,7 +83,7 @@ fn describe() {
     );
     describe_counter!(
         SESSIONS_ENDED,
-        "Sessions ended, by reason: logout, revoked, idle_timeout, lifetime_exceeded, password_changed, replaced, not_completed"
+        "Sessions ended, by reason: logout, revoked, idle_timeout, lifetime_exceeded, password_changed, replaced, not_completed, account_secured, replaced_by_same_browser, key_changed, email_changed, account_deleted"
     );
     describe_gauge!(
         SESSIONS_ACTIVE,

@@ -544,3 +544,30 @@ async fn a_young_session_cannot_take_over_from_an_older_one_until_it_has_aged() 
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn a_young_session_is_told_when_it_may_retry_by_the_apps_clock() {
+    let app = spawn_app_with(|settings| {
+        settings.max_sessions = 3;
+        settings.fresh_session = Duration::from_secs(24 * 3600);
+        settings.idle_timeout = Duration::from_secs(48 * 3600);
+    })
+    .await;
+    let first = app.user_with_one_session().await;
+    let second = app
+        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    // Ten hours pass on the app's clock: fourteen are left, whatever the wall clock says.
+    app.clock.advance(chrono::Duration::hours(10));
+    let refused = second.delete("/api/sessions/others").await;
+    let retry_after: i64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (14 * 3600 - 400..=14 * 3600).contains(&retry_after),
+        "{retry_after}"
+    );
+    assert_error(refused, StatusCode::FORBIDDEN, "session_too_new").await;
+}

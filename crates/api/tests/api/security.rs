@@ -96,6 +96,34 @@ async fn asvs_3_3_2_7_3_the_session_cookie_ends_with_the_browser_unless_kept_on_
 }
 
 #[tokio::test]
+async fn a_kept_cookie_lives_as_long_as_its_session_by_the_apps_clock() {
+    let app = spawn_app().await;
+    let owner = app.user_with_one_session().await;
+    owner.post("/api/auth/logout", json!({})).await;
+    // Three days pass on the app's clock; the session it starts ends 7 days after that.
+    app.clock.advance(chrono::Duration::days(3));
+    let kept = app
+        .device(CHROME_LINUX)
+        .post(
+            "/api/auth/login",
+            json!({"email": "ada@example.com", "password": PASSWORD, "keep_signed_in": true}),
+        )
+        .await;
+    assert_eq!(kept.status(), StatusCode::OK);
+    let cookie = set_cookie(&kept, "sm_session").unwrap();
+    let max_age: i64 = cookie
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("Max-Age="))
+        .expect("a persistent cookie")
+        .parse()
+        .unwrap();
+    assert!(
+        (7 * 86_400 - 60..=7 * 86_400).contains(&max_age),
+        "{max_age}"
+    );
+}
+
+#[tokio::test]
 async fn asvs_3_4_1_hsts_is_sent_whenever_the_cookie_is_secure() {
     let secure = spawn_app_with(|settings| settings.cookie_secure = true).await;
     let response = reqwest::get(secure.url("/api/config")).await.unwrap();
@@ -327,6 +355,79 @@ async fn asvs_3_5_1_3_5_3_a_cross_site_fetch_is_refused_whatever_its_origin_says
 }
 
 #[tokio::test]
+async fn asvs_3_5_1_what_the_origin_guard_cannot_read_with_certainty_is_refused() {
+    use reqwest::header::HeaderValue;
+    let app = spawn_app().await;
+    let device = app.user_with_one_session().await;
+    let own = format!("http://127.0.0.1:{}", app.port);
+    let send = |headers: Vec<(&'static str, HeaderValue)>| {
+        let mut request = device
+            .client
+            .patch(app.url("/api/me"))
+            .json(&json!({"name": "Changed"}));
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let text = |value: &str| HeaderValue::from_str(value).unwrap();
+    let unreadable = [
+        // An opaque origin (a sandboxed frame, a data: URL) says nothing checkable.
+        vec![("origin", text("null"))],
+        vec![("origin", text(""))],
+        vec![("origin", text(&format!("{own}/path")))],
+        // Two origins: which one is true is not certain.
+        vec![
+            ("origin", text(&own)),
+            ("origin", text("https://evil.example")),
+        ],
+        // Not visible ASCII.
+        vec![(
+            "origin",
+            HeaderValue::from_bytes(b"http://\xe9vil.example").unwrap(),
+        )],
+        // No Origin, and a Referer without an origin.
+        vec![("referer", text("/api/me"))],
+        vec![("referer", text("http://user@127.0.0.1/"))],
+        // A Fetch Metadata value this server does not know.
+        vec![
+            ("origin", text(&own)),
+            ("sec-fetch-site", text("next-door")),
+        ],
+    ];
+    for headers in unreadable {
+        let described = format!("{headers:?}");
+        let response = send(headers).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{described}");
+        assert_error(response, StatusCode::FORBIDDEN, "forbidden_origin").await;
+    }
+    // Without Origin, the Referer's origin is checked like one.
+    assert_error(
+        send(vec![("referer", text("https://evil.example/page"))])
+            .await
+            .unwrap(),
+        StatusCode::FORBIDDEN,
+        "forbidden_origin",
+    )
+    .await;
+    let from_the_app = send(vec![("referer", text(&format!("{own}/dashboard")))])
+        .await
+        .unwrap();
+    assert_eq!(from_the_app.status(), StatusCode::OK);
+    // A socket handshake from an opaque origin is refused too.
+    let refused = connect(
+        &format!("ws://127.0.0.1:{}/api/ws", app.port),
+        &[
+            ("cookie", device.cookie_header()),
+            ("origin", "null".into()),
+        ],
+    )
+    .await
+    .expect_err("refused");
+    assert!(refused.to_string().contains("403"), "{refused}");
+}
+
+#[tokio::test]
 async fn asvs_4_4_2_a_socket_handshake_from_another_site_is_refused() {
     let app = spawn_app().await;
     let device = app.user_with_one_session().await;
@@ -423,6 +524,29 @@ async fn session_sockets_are_capped_per_user_and_against_big_or_frequent_message
         }
     }
     assert_eq!(code, Some(1008));
+}
+
+#[tokio::test]
+async fn a_message_in_fragments_over_16_kib_closes_like_one_big_frame() {
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    let app = spawn_app().await;
+    let device = app.user_with_one_session().await;
+    let mut socket = device.session_socket().await;
+    let fragment = "x".repeat(6 * 1024);
+    // Each fragment is well under the frame limit; the three together are not.
+    let frames = [
+        Frame::message(fragment.clone(), OpCode::Data(Data::Text), false),
+        Frame::message(fragment.clone(), OpCode::Data(Data::Continue), false),
+        Frame::message(fragment, OpCode::Data(Data::Continue), true),
+    ];
+    for frame in frames {
+        futures_util::SinkExt::send(&mut socket, Message::Frame(frame))
+            .await
+            .unwrap();
+    }
+    assert_eq!(closed(&mut socket).await, Some(1009));
 }
 
 #[tokio::test]

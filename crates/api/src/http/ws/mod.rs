@@ -3,21 +3,23 @@
 //! * `GET /api/ws` (`session`) — a logged-in session (cookie). Receives approval prompts,
 //!   session changes and its own revocation; sends approve/deny. Pending prompts are sent on
 //!   connect.
-//! * `GET /api/login/approvals/{id}/ws?token=<pending_token>` (`pending`; also served as
-//!   `/api/ws/approvals/{id}`, so that one dev-proxy rule for `/api/ws` covers every socket)
-//!   — the device waiting for approval. Receives its current status on connect and every
-//!   change; closed once decided.
+//! * `GET /api/ws/approvals/{id}` (`pending`; also served at its first path,
+//!   `/api/login/approvals/{id}/ws`; the app uses this one so that one dev-proxy rule for
+//!   `/api/ws` covers every socket) — the device waiting for approval. Its first message is
+//!   its pending token (the `?token=` URL form is deprecated: proxies log URLs); it then
+//!   receives its current status and every change; closed once decided.
 //!
 //! Both ping every `WS_HEARTBEAT_SECS` and drop a peer silent for `WS_CLIENT_TIMEOUT_SECS`.
 //! Upgrades from a foreign Origin are refused by the origin guard (`http::middleware`).
 
+mod incoming;
 pub mod pending;
 pub mod session;
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use actix_ws::{CloseCode, CloseReason, ProtocolError, Session};
+use actix_ws::{CloseCode, CloseReason, Session};
 use shared::ws::ServerMessage;
 use tokio::time::Instant;
 
@@ -28,22 +30,11 @@ use crate::state::AppState;
 /// the socket with 1009.
 const MAX_MESSAGE: usize = 16 * 1024;
 
-/// How to close after a protocol error: 1009 for a message over `MAX_MESSAGE`, 1002
-/// otherwise.
-fn close_for(error: &ProtocolError) -> CloseReason {
-    let too_big = match error {
-        ProtocolError::Overflow => true,
-        // The continuation limit has no variant of its own.
-        ProtocolError::Io(io) => io.to_string().contains("maximum continuation size"),
-        _ => false,
-    };
-    if too_big {
-        CloseReason {
-            code: CloseCode::Size,
-            description: Some("message too big".into()),
-        }
-    } else {
-        CloseCode::Protocol.into()
+/// How to close after a message over `MAX_MESSAGE`.
+fn too_big() -> CloseReason {
+    CloseReason {
+        code: CloseCode::Size,
+        description: Some("message too big".into()),
     }
 }
 

@@ -1,4 +1,4 @@
-//! `/api/login/approvals/{id}/ws`: the socket of the device waiting for approval. It hears
+//! `/api/ws/approvals/{id}`: the socket of the device waiting for approval. It hears
 //! its request's status on connect and every change after; it closes once the request is
 //! over (approved stays open until the device completes), and with 1012 when this server
 //! stops, so that the device reconnects to another instance.
@@ -6,13 +6,14 @@
 use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use actix_ws::{CloseCode, CloseReason, Session};
 use serde::Deserialize;
 use shared::ws::{PendingMessage, WaitingClientMessage};
 use shared::{ErrorBody, Secret};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::incoming::{Incoming, IncomingStream};
 use super::{MAX_MESSAGE, heartbeat, send_json};
 use crate::events::{WaitingOutgoing, waiting_device_message};
 use crate::model::approval::ApprovalStatus;
@@ -101,24 +102,19 @@ async fn pending_socket(
     }
     let (response, socket, stream) = super::upgrade(&request, body)?;
     actix_web::rt::spawn(async move {
-        let stream = stream
-            .max_frame_size(MAX_MESSAGE)
-            .aggregate_continuations()
-            .max_continuation_size(MAX_MESSAGE);
+        let stream = IncomingStream::new(stream, MAX_MESSAGE);
         run(&state, approval_id, token, socket, stream).await;
     });
     Ok(response)
 }
 
-type Stream = actix_ws::AggregatedMessageStream;
-
 /// The pending token from the socket's first message, if it comes in time.
-async fn first_message_token(stream: &mut Stream) -> Option<Secret> {
+async fn first_message_token(stream: &mut IncomingStream) -> Option<Secret> {
     let first = tokio::time::timeout(AUTHENTICATE_WITHIN, async {
         loop {
             match stream.recv().await {
-                Some(Ok(AggregatedMessage::Text(text))) => return Some(text),
-                Some(Ok(AggregatedMessage::Ping(_) | AggregatedMessage::Pong(_))) => {}
+                Some(Incoming::Text(text)) => return Some(text),
+                Some(Incoming::Ping(_) | Incoming::Pong) => {}
                 _ => return None,
             }
         }
@@ -142,7 +138,7 @@ async fn run(
     approval_id: Uuid,
     token: Option<Secret>,
     socket: Session,
-    mut stream: Stream,
+    mut stream: IncomingStream,
 ) {
     let token = match token {
         Some(token) => token,
@@ -191,7 +187,7 @@ async fn run_waiting(
     state: &web::Data<AppState>,
     approval: ApprovalRow,
     mut socket: Session,
-    mut stream: Stream,
+    mut stream: IncomingStream,
     mut updates: tokio::sync::mpsc::UnboundedReceiver<WaitingOutgoing>,
 ) {
     let first = message_for(&approval);
@@ -256,15 +252,15 @@ async fn run_waiting(
             incoming = stream.recv() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                    Some(Incoming::Ping(bytes)) => {
                         if socket.pong(&bytes).await.is_err() {
                             return;
                         }
                     }
-                    Some(Ok(AggregatedMessage::Close(_)) | Err(_)) | None => {
+                    Some(Incoming::Close(_) | Incoming::Overflow | Incoming::Broken(_)) | None => {
                         break Some(CloseCode::Normal.into());
                     }
-                    Some(Ok(_)) => {}
+                    Some(Incoming::Text(_) | Incoming::Binary(_) | Incoming::Pong) => {}
                 }
             }
         }

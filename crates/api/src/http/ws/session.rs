@@ -6,14 +6,15 @@
 //! with 1008 after telling why. Prompts still pending are sent on connect and on resync.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason, Session};
+use actix_ws::{CloseCode, CloseReason, Session};
 use shared::ErrorBody;
 use shared::ws::{ClientMessage, ServerMessage};
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use super::incoming::{Incoming, IncomingStream};
 use super::{
-    MAX_MESSAGE, RateLimit, close_for, error_message, heartbeat, protocol_error, send_json,
+    MAX_MESSAGE, RateLimit, error_message, heartbeat, protocol_error, send_json, too_big,
     too_many_messages,
 };
 use crate::error::Error;
@@ -45,11 +46,13 @@ pub async fn session_socket(
 ) -> Result<HttpResponse, actix_web::Error> {
     let user_id = auth.user.id;
     let session_id = auth.session.id;
-    if state.events.hub().user_sockets(user_id) >= state.settings.ws_max_sockets_per_user {
-        return Err(Error::TooManySockets.into());
-    }
     let (response, socket, stream) = super::upgrade(&request, body)?;
-    let (conn_id, outgoing) = state.events.hub().connect_session(user_id, session_id);
+    // The upgrade only built the 101 response, not sent it: a refusal here is still a 429.
+    let (conn_id, outgoing) = state
+        .events
+        .hub()
+        .connect_session(user_id, session_id, state.settings.ws_max_sockets_per_user)
+        .ok_or(Error::TooManySockets)?;
     actix_web::rt::spawn(async move {
         let connection = SessionConnection {
             state: state.clone(),
@@ -90,10 +93,7 @@ impl SessionConnection {
         stream: actix_ws::MessageStream,
         mut outgoing: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
     ) {
-        let mut stream = stream
-            .max_frame_size(MAX_MESSAGE)
-            .aggregate_continuations()
-            .max_continuation_size(MAX_MESSAGE);
+        let mut stream = IncomingStream::new(stream, MAX_MESSAGE);
         let mut heartbeat = heartbeat(&self.state);
         let mut last_heard = Instant::now();
         let mut rate = RateLimit::new(self.state.settings.ws_max_messages_per_minute);
@@ -126,23 +126,22 @@ impl SessionConnection {
                 incoming = stream.recv() => {
                     last_heard = Instant::now();
                     match incoming {
-                        Some(Ok(AggregatedMessage::Text(_) | AggregatedMessage::Binary(_)))
-                            if !rate.allow() =>
-                        {
+                        Some(Incoming::Text(_) | Incoming::Binary(_)) if !rate.allow() => {
                             Some(Closing::With(Some(too_many_messages())))
                         }
-                        Some(Ok(AggregatedMessage::Text(text))) => self.handle_text(&text).await,
-                        Some(Ok(AggregatedMessage::Binary(_))) => {
+                        Some(Incoming::Text(text)) => self.handle_text(&text).await,
+                        Some(Incoming::Binary(_)) => {
                             self.send(&protocol_error("Binary messages are not supported")).await
                         }
-                        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        Some(Incoming::Ping(bytes)) => {
                             self.socket.pong(&bytes).await.err().map(|_| Closing::Gone)
                         }
-                        Some(Ok(AggregatedMessage::Pong(_))) => None,
-                        Some(Ok(AggregatedMessage::Close(reason))) => Some(Closing::With(reason)),
-                        Some(Err(error)) => {
+                        Some(Incoming::Pong) => None,
+                        Some(Incoming::Close(reason)) => Some(Closing::With(reason)),
+                        Some(Incoming::Overflow) => Some(Closing::With(Some(too_big()))),
+                        Some(Incoming::Broken(error)) => {
                             tracing::debug!(%error, "session socket protocol error");
-                            Some(Closing::With(Some(close_for(&error))))
+                            Some(Closing::With(Some(CloseCode::Protocol.into())))
                         }
                         None => Some(Closing::With(None)),
                     }
