@@ -255,16 +255,16 @@ mod tests {
             let hub = Arc::new(Hub::default());
             let user = Uuid::new_v4();
             let barrier = Arc::new(std::sync::Barrier::new(8));
-            let racers: Vec<_> = (0..8)
-                .map(|_| {
-                    let (hub, barrier) = (hub.clone(), barrier.clone());
-                    std::thread::spawn(move || {
-                        barrier.wait();
-                        // Keep the receiver: a registered socket stays open.
-                        hub.connect_session(user, Uuid::new_v4(), 3)
-                    })
-                })
-                .collect();
+            // Every racer starts before any is joined.
+            let mut racers = Vec::new();
+            for _ in 0..8 {
+                let (hub, barrier) = (hub.clone(), barrier.clone());
+                racers.push(std::thread::spawn(move || {
+                    barrier.wait();
+                    // Keep the receiver: a registered socket stays open.
+                    hub.connect_session(user, Uuid::new_v4(), 3)
+                }));
+            }
             let admitted = racers
                 .into_iter()
                 .filter_map(|racer| racer.join().ok().flatten())

@@ -110,14 +110,13 @@ impl Fragments {
             self.started = Some(started);
             return None;
         }
-        let bytes = started.bytes.freeze();
         Some(if started.text {
-            String::from_utf8(bytes.to_vec()).map_or_else(
+            String::from_utf8(started.bytes.to_vec()).map_or_else(
                 |_| broken("a text message that is not UTF-8"),
                 Incoming::Text,
             )
         } else {
-            Incoming::Binary(bytes)
+            Incoming::Binary(started.bytes.freeze())
         })
     }
 }
