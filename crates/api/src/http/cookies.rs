@@ -10,6 +10,7 @@ use actix_web::middleware::Next;
 use chrono::{DateTime, Utc};
 
 use crate::model::input::Email;
+use crate::model::policy::DEVICE_COOKIE_LIFETIME;
 use crate::model::secrets::{DeviceCookies, KnownDevice};
 use crate::state::AppState;
 use crate::storage::sessions::SessionRow;
@@ -36,7 +37,7 @@ pub async fn persist_session_cookie(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let name = request
         .app_data::<actix_web::web::Data<AppState>>()
-        .map(|state| state.settings.session_cookie_name());
+        .map(|state| state.settings.session.session_cookie_name());
     let mut response = next.call(request).await?.map_into_boxed_body();
     let persist = response
         .response()
@@ -66,13 +67,10 @@ pub async fn persist_session_cookie(
     Ok(response)
 }
 
-/// How long a device cookie lives (browsers cap cookies at 400 days).
-const DEVICE_COOKIE_DAYS: i64 = 400;
-
 /// The device the browser proves for `email`, if it carries a device cookie for it.
 pub fn known_device(request: &HttpRequest, state: &AppState, email: &str) -> Option<KnownDevice> {
     let email = Email::parse(email).ok()?;
-    let cookie = request.cookie(&state.settings.device_cookie_name())?;
+    let cookie = request.cookie(&state.settings.session.device_cookie_name())?;
     state
         .device_cookies
         .recognise(cookie.value(), email.as_str())
@@ -94,15 +92,17 @@ pub fn device_cookie(
             .map_or_else(DeviceCookies::new_device_id, |known| known.id),
     };
     Cookie::build(
-        settings.device_cookie_name(),
+        settings.session.device_cookie_name(),
         state
             .device_cookies
             .value(&user.email, &device_id, user.device_generation),
     )
     .path("/")
     .http_only(true)
-    .secure(settings.cookie_secure)
+    .secure(settings.session.cookie_secure)
     .same_site(SameSite::Strict)
-    .max_age(time::Duration::days(DEVICE_COOKIE_DAYS))
+    .max_age(time::Duration::seconds(
+        DEVICE_COOKIE_LIFETIME.num_seconds(),
+    ))
     .finish()
 }

@@ -57,6 +57,7 @@ fn refusal(request: &ServiceRequest) -> Option<&'static str> {
     let listed = origin.is_some_and(|origin| {
         state
             .settings
+            .server
             .allowed_origins
             .iter()
             .any(|allowed| allowed == origin)
@@ -81,7 +82,7 @@ fn refusal(request: &ServiceRequest) -> Option<&'static str> {
 fn own_origin(request: &ServiceRequest, state: &AppState) -> String {
     let from_trusted_proxy = request
         .peer_addr()
-        .is_some_and(|peer| state.settings.is_trusted_proxy(peer.ip()));
+        .is_some_and(|peer| state.settings.server.is_trusted_proxy(peer.ip()));
     let scheme = request
         .headers()
         .get("x-forwarded-proto")
@@ -110,7 +111,7 @@ pub async fn security_headers(
     let docs = request.path().starts_with("/api/docs/");
     let secure = request
         .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.settings.cookie_secure);
+        .is_some_and(|state| state.settings.session.cookie_secure);
     let policy = request.app_data::<web::Data<SpaPolicy>>().cloned();
     let mut response = next.call(request).await?.map_into_boxed_body();
     let is_html = response

@@ -45,7 +45,7 @@ pub async fn session_socket(
 ) -> Result<HttpResponse, actix_web::Error> {
     let user_id = auth.user.id;
     let session_id = auth.session.id;
-    if state.events.hub().user_sockets(user_id) >= state.settings.ws_max_sockets_per_user {
+    if state.events.hub().user_sockets(user_id) >= state.settings.sockets.max_per_user {
         return Err(Error::TooManySockets.into());
     }
     let (response, socket, stream) = super::upgrade(&request, body)?;
@@ -96,7 +96,7 @@ impl SessionConnection {
             .max_continuation_size(MAX_MESSAGE);
         let mut heartbeat = heartbeat(&self.state);
         let mut last_heard = Instant::now();
-        let mut rate = RateLimit::new(self.state.settings.ws_max_messages_per_minute);
+        let mut rate = RateLimit::new(self.state.settings.sockets.max_messages_per_minute);
         let mut closing = self.sync(false).await;
         while closing.is_none() {
             closing = tokio::select! {
@@ -114,7 +114,7 @@ impl SessionConnection {
                     None => Some(Closing::With(None)),
                 },
                 _ = heartbeat.tick() => {
-                    if last_heard.elapsed() > self.state.settings.ws_client_timeout {
+                    if last_heard.elapsed() > self.state.settings.sockets.client_timeout {
                         tracing::debug!("closing a silent session socket");
                         Some(Closing::With(None))
                     } else if self.socket.ping(b"").await.is_err() {
