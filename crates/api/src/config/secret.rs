@@ -65,12 +65,6 @@ impl From<String> for SecretUrl {
     }
 }
 
-impl From<&str> for SecretUrl {
-    fn from(url: &str) -> Self {
-        Self(url.to_owned())
-    }
-}
-
 impl fmt::Debug for SecretUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.redacted(), f)

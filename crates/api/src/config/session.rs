@@ -18,6 +18,9 @@ use super::env::{Env, FromEnv, SettingsError};
 use super::secret::Secret;
 use super::server::ServerSettings;
 
+/// Named by [`SessionSettings::check_cookie`] too, which callers run again after changes.
+const COOKIE_NAME: &str = "COOKIE_NAME";
+
 /// What happens when an account signs in from one more device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitPolicy {
@@ -88,7 +91,7 @@ impl SessionSettings {
         let settings = Self {
             secret,
             ephemeral_secret,
-            cookie_name: env.text_or("COOKIE_NAME", "sm_session"),
+            cookie_name: env.text_or(COOKIE_NAME, "sm_session"),
             cookie_secure: env.read(
                 "COOKIE_SECURE",
                 !server.is_loopback() || server.behind_proxy(),
@@ -123,7 +126,7 @@ impl SessionSettings {
             self.cookie_name.starts_with("__Host-") || self.cookie_name.starts_with("__Secure-");
         if prefixed && !self.cookie_secure {
             return Err(SettingsError::invalid(
-                "COOKIE_NAME",
+                COOKIE_NAME,
                 format!(
                     "{} needs a Secure cookie: set COOKIE_SECURE=true or drop the prefix",
                     self.cookie_name
