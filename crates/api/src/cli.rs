@@ -160,7 +160,7 @@ fn openapi() -> ExitCode {
     let Some(settings) = settings() else {
         return ExitCode::FAILURE;
     };
-    let document = crate::http::openapi::document(&settings.session_cookie_name());
+    let document = crate::http::openapi::document(&settings.session.session_cookie_name());
     match document.to_pretty_json() {
         Ok(json) => {
             println!("{json}");
@@ -177,7 +177,9 @@ async fn administer(args: AdminArgs) -> ExitCode {
     let Some(settings) = settings() else {
         return ExitCode::FAILURE;
     };
-    if let Err(error) = db::check_reachable(&settings.database_url, settings.db_timeout).await {
+    if let Err(error) =
+        db::check_reachable(settings.database.url.expose(), settings.database.timeout).await
+    {
         eprintln!("error: {error}");
         return ExitCode::FAILURE;
     }

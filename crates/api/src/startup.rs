@@ -73,7 +73,7 @@ impl Stopper {
         tracing::info!("stopping: closing sockets, finishing requests in flight");
         self.state.events.hub().restart_all();
         // `/readyz` answers 503 from now on; give load balancers time to notice.
-        tokio::time::sleep(self.state.settings.shutdown_drain).await;
+        tokio::time::sleep(self.state.settings.server.shutdown_drain).await;
         self.server.stop(true).await;
     }
 }
@@ -88,17 +88,20 @@ impl Application {
         settings: Settings,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        settings.check_cookie().map_err(StartupError::Settings)?;
+        settings
+            .session
+            .check_cookie()
+            .map_err(StartupError::Settings)?;
         crate::telemetry::metrics::install();
-        db::check_reachable(&settings.database_url, settings.db_timeout).await?;
-        if settings.create_database {
-            db::create_database_if_missing(&settings.database_url).await?;
+        db::check_reachable(settings.database.url.expose(), settings.database.timeout).await?;
+        if settings.database.create_database {
+            db::create_database_if_missing(settings.database.url.expose()).await?;
         }
-        db::run_migrations(&settings.database_url).await?;
+        db::run_migrations(settings.database.url.expose()).await?;
         let pool = db::build_pool(&settings)?;
         db::check_connection_budget(&pool, &settings).await;
 
-        let address = format!("{}:{}", settings.bind, settings.port);
+        let address = format!("{}:{}", settings.server.bind, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             setting: "BIND, PORT",
             address,
@@ -106,14 +109,15 @@ impl Application {
         })?;
         let port = listener.local_addr().map_err(StartupError::Server)?.port();
         let mut settings = settings;
-        settings.resolve_public_url(port);
+        settings.server.resolve_public_url(port);
         let geoip = settings
+            .server
             .geoip_db
             .as_deref()
             .map(crate::storage::geoip::GeoIp::open)
             .transpose()?;
         let state = web::Data::new(AppState::new(pool, settings, clock, geoip));
-        if state.settings.ephemeral_secret {
+        if state.settings.session.ephemeral_secret {
             // No cookie made with an earlier key can be read any more: the sessions behind
             // them would hold slots (and ask this very browser for an approval) for an hour.
             let ended = crate::services::sessions::end_unreachable(&state)
@@ -130,10 +134,10 @@ impl Application {
         // Listening before serving: no event of this instance's sockets can be missed.
         let listener_task = tokio::spawn(events::listener::run(
             state.events.clone(),
-            state.settings.database_url.clone(),
+            state.settings.database.url.expose().to_owned(),
             state.stopping.subscribe(),
         ));
-        let metrics = match &state.settings.metrics_bind {
+        let metrics = match &state.settings.server.metrics_bind {
             Some(address) => {
                 let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
                     setting: "METRICS_BIND",
@@ -191,7 +195,7 @@ impl Application {
         let mailer = tokio::spawn(async move { mailer::run(&state).await });
         let reaper = tokio::spawn(db::reap_idle_connections(
             self.state.pool.clone(),
-            self.state.settings.db_idle_timeout,
+            self.state.settings.database.idle_timeout,
         ));
         let metrics = self.metrics.map(|(_, server)| {
             let handle = server.handle();
@@ -224,11 +228,11 @@ impl Application {
 
 fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {
     let settings = &state.settings;
-    let key = Key::from(&settings.session_secret);
-    let cookie_name = settings.session_cookie_name();
-    let cookie_secure = settings.cookie_secure;
-    let json_limit = settings.json_limit;
-    let static_dir = settings.static_dir.clone();
+    let key = Key::from(settings.session.secret.expose());
+    let cookie_name = settings.session.session_cookie_name();
+    let cookie_secure = settings.session.cookie_secure;
+    let json_limit = settings.server.json_limit;
+    let static_dir = settings.server.static_dir.clone();
     // From the settings as the state holds them (after the listener is bound), once.
     let spa_policy = web::Data::new(crate::http::spa::SpaPolicy::load(
         static_dir.as_deref(),
@@ -238,8 +242,8 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
     let known_routes = web::Data::new(crate::http::known_routes::KnownRoutes::from_document(
         &api_document,
     ));
-    let workers = settings.workers;
-    let settings_shutdown_timeout = settings.shutdown_timeout.as_secs();
+    let workers = settings.server.workers;
+    let settings_shutdown_timeout = settings.server.shutdown_timeout.as_secs();
     let server = HttpServer::new(move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name(cookie_name.clone())

@@ -46,11 +46,11 @@ impl AppState {
     ) -> Self {
         Self {
             geoip,
-            codes: CodeHasher::new(&settings.session_secret),
-            device_cookies: DeviceCookies::new(&settings.session_secret),
-            hasher: HashPool::start(settings.hash_threads, settings.hash_queue),
+            codes: CodeHasher::new(settings.session.secret.expose()),
+            device_cookies: DeviceCookies::new(settings.session.secret.expose()),
+            hasher: HashPool::start(settings.server.hash_threads, settings.server.hash_queue),
             lookups: SessionLookups::new(&settings),
-            events: Arc::new(Events::new(pool.clone(), settings.approval_max_attempts)),
+            events: Arc::new(Events::new(pool.clone(), settings.approval.max_attempts)),
             stopping: watch::Sender::new(false),
             csp_reports: std::sync::atomic::AtomicU64::new(0),
             pool,
@@ -74,19 +74,19 @@ impl AppState {
 
     pub fn lifetimes(&self) -> Lifetimes {
         Lifetimes {
-            idle: self.settings.idle_timeout,
-            absolute: self.settings.absolute_lifetime,
+            idle: self.settings.session.idle_timeout,
+            absolute: self.settings.session.absolute_lifetime,
         }
     }
 
     pub fn limits(&self) -> Limits {
         Limits {
-            policy: self.settings.limit_policy,
-            max_sessions: self.settings.max_sessions,
-            max_pending_requests: self.settings.max_pending_approvals,
-            max_requests_per_hour: self.settings.max_approval_requests_per_hour,
+            policy: self.settings.session.limit_policy,
+            max_sessions: self.settings.session.max_sessions,
+            max_pending_requests: self.settings.approval.max_pending,
+            max_requests_per_hour: self.settings.approval.max_requests_per_hour,
             denial_cooldown: crate::model::session::chrono_duration(
-                self.settings.approval_denial_cooldown,
+                self.settings.approval.denial_cooldown,
             ),
         }
     }

@@ -100,7 +100,7 @@ pub fn user(row: &UserRow, settings: &Settings) -> User {
         created_at: row.created_at,
         email_verified: row.email_verified_at.is_some(),
         password_only: row
-            .factors(settings.checks_new_devices_by_email())
+            .factors(settings.mail.checks_new_devices_by_email())
             .password_only(),
     }
 }

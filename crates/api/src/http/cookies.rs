@@ -10,6 +10,7 @@ use actix_web::middleware::Next;
 use chrono::{DateTime, Utc};
 
 use crate::model::input::Email;
+use crate::model::policy::DEVICE_COOKIE_LIFETIME;
 use crate::model::secrets::{DeviceCookies, KnownDevice};
 use crate::state::AppState;
 use crate::storage::sessions::SessionRow;
@@ -44,7 +45,7 @@ pub async fn persist_session_cookie(
         .get::<PersistUntil>()
         .copied();
     if let (Some(PersistUntil(until)), Some(state)) = (persist, state) {
-        let name = state.settings.session_cookie_name();
+        let name = state.settings.session.session_cookie_name();
         // The session ends by the app's clock, so the cookie's lifetime is counted by it.
         let seconds = (until - state.now()).num_seconds().max(0);
         let headers = response.headers_mut();
@@ -68,13 +69,10 @@ pub async fn persist_session_cookie(
     Ok(response)
 }
 
-/// How long a device cookie lives (browsers cap cookies at 400 days).
-const DEVICE_COOKIE_DAYS: i64 = 400;
-
 /// The device the browser proves for `email`, if it carries a device cookie for it.
 pub fn known_device(request: &HttpRequest, state: &AppState, email: &str) -> Option<KnownDevice> {
     let email = Email::parse(email).ok()?;
-    let cookie = request.cookie(&state.settings.device_cookie_name())?;
+    let cookie = request.cookie(&state.settings.session.device_cookie_name())?;
     state
         .device_cookies
         .recognise(cookie.value(), email.as_str())
@@ -96,15 +94,17 @@ pub fn device_cookie(
             .map_or_else(DeviceCookies::new_device_id, |known| known.id),
     };
     Cookie::build(
-        settings.device_cookie_name(),
+        settings.session.device_cookie_name(),
         state
             .device_cookies
             .value(&user.email, &device_id, user.device_generation),
     )
     .path("/")
     .http_only(true)
-    .secure(settings.cookie_secure)
+    .secure(settings.session.cookie_secure)
     .same_site(SameSite::Strict)
-    .max_age(time::Duration::days(DEVICE_COOKIE_DAYS))
+    .max_age(time::Duration::seconds(
+        DEVICE_COOKIE_LIFETIME.num_seconds(),
+    ))
     .finish()
 }

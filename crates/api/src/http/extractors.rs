@@ -65,7 +65,7 @@ pub fn client_info(request: &HttpRequest, state: &AppState) -> ClientInfo {
     let ip = client_ip(
         &forwarded,
         request.peer_addr().map(|addr| addr.ip()),
-        |ip| state.settings.is_trusted_proxy(ip),
+        |ip| state.settings.server.is_trusted_proxy(ip),
     );
     let country = state.country_of(&ip);
     ClientInfo::describe(
@@ -84,7 +84,7 @@ pub fn session_token(request: &HttpRequest, state: &AppState) -> Result<String, 
         .unwrap_or(None);
     match token {
         Some(token) => Ok(token),
-        None if sent_cookie(request, &state.settings.session_cookie_name()) => {
+        None if sent_cookie(request, &state.settings.session.session_cookie_name()) => {
             Err(Error::InvalidSession)
         }
         None => Err(Error::Unauthenticated),

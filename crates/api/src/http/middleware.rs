@@ -143,7 +143,11 @@ fn refusal(request: &ServiceRequest) -> Option<&'static str> {
         fetch_site: HeaderRead::of(headers, SEC_FETCH_SITE),
     };
     let own = own_origin(request, state);
-    origin_refusal(provenance, &state.settings.allowed_origins, own.as_deref())
+    origin_refusal(
+        provenance,
+        &state.settings.server.allowed_origins,
+        own.as_deref(),
+    )
 }
 
 /// `scheme://host[:port]` as the browser reached this server: the scheme a trusted proxy
@@ -152,7 +156,7 @@ fn refusal(request: &ServiceRequest) -> Option<&'static str> {
 fn own_origin(request: &ServiceRequest, state: &AppState) -> Option<String> {
     let from_trusted_proxy = request
         .peer_addr()
-        .is_some_and(|peer| state.settings.is_trusted_proxy(peer.ip()));
+        .is_some_and(|peer| state.settings.server.is_trusted_proxy(peer.ip()));
     let scheme = request
         .headers()
         .get("x-forwarded-proto")
@@ -179,7 +183,7 @@ pub async fn security_headers(
     let docs = request.path().starts_with("/api/docs/");
     let secure = request
         .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| state.settings.cookie_secure);
+        .is_some_and(|state| state.settings.session.cookie_secure);
     let policy = request.app_data::<web::Data<SpaPolicy>>().cloned();
     let mut response = next.call(request).await?.map_into_boxed_body();
     let is_html = response

@@ -9,7 +9,7 @@ use shared::{ApprovalRequired, AuthResponse, EmailConfirmationRequired, LoginAcc
 use crate::error::Error;
 use crate::http::cookies::{PersistUntil, device_cookie};
 use crate::http::extractors::start_cookie_session;
-use crate::model::approval::EMAIL_CODE_MAX_ATTEMPTS;
+use crate::model::policy::EMAIL_CODE_MAX_ATTEMPTS;
 use crate::services::admission::LoginOutcome;
 use crate::state::AppState;
 use crate::storage::sessions::SessionRow;

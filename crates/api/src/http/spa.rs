@@ -77,8 +77,8 @@ fn script_hashes(dir: &Path) -> Vec<String> {
 /// none of them).
 fn socket_sources(settings: &Settings) -> String {
     let mut sources: Vec<String> = Vec::new();
-    let public_url = settings.public_url();
-    for url in std::iter::once(&public_url).chain(&settings.allowed_origins) {
+    let public_url = settings.server.public_url();
+    for url in std::iter::once(&public_url).chain(&settings.server.allowed_origins) {
         match socket_source(url) {
             Some(source) if !sources.contains(&source) => sources.push(source),
             Some(_) => {}
@@ -253,8 +253,8 @@ mod tests {
         let expected = STANDARD.encode(Sha256::digest(b"init();"));
         assert_eq!(hashes, vec![format!("'sha256-{expected}'")]);
         let mut settings = Settings::for_tests("postgres://unused");
-        settings.public_url = Some("https://example.com/app".to_owned());
-        settings.allowed_origins = vec![
+        settings.server.public_url = Some("https://example.com/app".to_owned());
+        settings.server.allowed_origins = vec![
             "http://localhost:8080".to_owned(),
             "https://example.com".to_owned(),
         ];

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 pub use crate::config::LimitPolicy as Policy;
+use crate::model::policy::APPROVAL_REQUEST_WINDOW;
 
 /// The account's state, read under its lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,8 +121,8 @@ fn approval_or_refusal(standing: Standing, limits: Limits, now: DateTime<Utc>) -
     let hourly_until = (standing.requests_last_hour >= limits.max_requests_per_hour).then(|| {
         standing
             .oldest_request_last_hour
-            .map_or(now + Duration::hours(1), |oldest| {
-                oldest + Duration::hours(1)
+            .map_or(now + APPROVAL_REQUEST_WINDOW, |oldest| {
+                oldest + APPROVAL_REQUEST_WINDOW
             })
     });
     if let Some(retry_at) = cooldown_until.into_iter().chain(hourly_until).max() {
@@ -140,7 +141,7 @@ pub fn next_email_code_at(
     oldest: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    use crate::model::approval::{EMAIL_CODE_WINDOW, EMAIL_CODES_PER_WINDOW};
+    use crate::model::policy::{EMAIL_CODE_WINDOW, EMAIL_CODES_PER_WINDOW};
     (sent >= EMAIL_CODES_PER_WINDOW)
         .then(|| oldest.map_or(now + EMAIL_CODE_WINDOW, |oldest| oldest + EMAIL_CODE_WINDOW))
         .filter(|at| *at > now)

@@ -28,17 +28,6 @@ text_enum! {
     }
 }
 
-/// How long a mailed code is valid.
-pub const EMAIL_CODE_LIFETIME: chrono::Duration = chrono::Duration::minutes(10);
-/// Wrong mailed codes before the request is locked.
-pub const EMAIL_CODE_MAX_ATTEMPTS: i32 = 5;
-/// Codes an account may be mailed within [`EMAIL_CODE_WINDOW`]: someone who has the
-/// password can neither flood the owner's mailbox nor try more than 5 × 5 codes a day (a
-/// chance in 40 000 a day, each attempt mailed to the owner). The owner locked out by them
-/// still gets in through a password reset, which also makes the device a recognised one.
-pub const EMAIL_CODES_PER_WINDOW: i64 = 5;
-pub const EMAIL_CODE_WINDOW: chrono::Duration = chrono::Duration::hours(24);
-
 text_enum! {
     /// As stored in `login_approvals.status`; also the `outcome` the devices are told.
     pub enum ApprovalStatus {

@@ -92,13 +92,9 @@ pub struct Strength {
     pub suggestions: Vec<String>,
 }
 
-/// The lowest score a new password may have (zxcvbn's "safely unguessable" for online
-/// attacks starts at 3).
-pub const MIN_STRENGTH: u8 = 3;
-
 impl Strength {
     pub fn acceptable(&self) -> bool {
-        self.score >= MIN_STRENGTH
+        self.score >= super::policy::MIN_PASSWORD_STRENGTH
     }
 
     /// Why it is refused, for people.

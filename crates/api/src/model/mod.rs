@@ -9,7 +9,8 @@
 //! * `passwords`: argon2id on dedicated threads.
 //! * `device`: what a user agent and an address say about a device.
 //! * `activity`: kinds of entries in the account's activity log.
-//! * `mail`: which alerts are mailed, how often, and their text.
+//! * `mail`: which alerts are mailed, how often, their stored payload and their text.
+//! * `policy`: every fixed limit and lifetime of the product.
 
 pub mod activity;
 pub mod admission;
@@ -20,6 +21,7 @@ pub mod factors;
 pub mod input;
 pub mod mail;
 pub mod passwords;
+pub mod policy;
 pub mod secrets;
 pub mod session;
 pub mod throttle;

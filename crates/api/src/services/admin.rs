@@ -57,7 +57,8 @@ pub async fn user_overview(state: &AppState, email: &str) -> Result<UserOverview
     let active_sessions = active_sessions(state, &user).await?;
     let pending_approvals = approvals::list_pending(state, user.id).await?;
     let since = state.now()
-        - chrono::Duration::from_std(state.settings.login_failure_window).unwrap_or_default();
+        - chrono::Duration::from_std(state.settings.throttle.login_failure_window)
+            .unwrap_or_default();
     let key = account_key(&Email::stored(&user.email));
     let failures = stored_throttle::count(&mut *state.pool.get().await?, &key, since).await?;
     Ok(UserOverview {
@@ -68,7 +69,8 @@ pub async fn user_overview(state: &AppState, email: &str) -> Result<UserOverview
         active_sessions,
         pending_approvals,
         recent_login_failures: failures,
-        locked: failures >= i64::try_from(state.settings.login_max_failures).unwrap_or(i64::MAX),
+        locked: failures
+            >= i64::try_from(state.settings.throttle.login_max_failures).unwrap_or(i64::MAX),
     })
 }
 

@@ -10,11 +10,12 @@ use crate::model::activity::ActivityKind;
 use crate::model::admission::{
     Decision, DeviceTrust, Policy, Standing, decide, next_email_code_at,
 };
-use crate::model::approval::{Action, ApprovalChannel, EMAIL_CODE_WINDOW, Refusal};
+use crate::model::approval::{Action, ApprovalChannel, Refusal};
 use crate::model::device::ClientInfo;
 use crate::model::factors::SecondFactor;
 use crate::model::input::{ApprovalCode, Email, LoginPassword};
 use crate::model::mail::mask_email;
+use crate::model::policy::EMAIL_CODE_WINDOW;
 use crate::model::secrets::{DeviceCookies, KnownDevice};
 use crate::services::sessions::Keep;
 use crate::services::{alerts, approvals, sessions, throttle};
@@ -140,7 +141,7 @@ async fn check_and_admit(
             let recognised = recognised.is_some();
             let needs_code = !recognised
                 && user
-                    .factors(state.settings.checks_new_devices_by_email())
+                    .factors(state.settings.mail.checks_new_devices_by_email())
                     .second_factor()
                     == Some(SecondFactor::MailedCode);
             let device = if needs_code {

@@ -15,11 +15,10 @@ use crate::error::Error;
 use crate::events::{Changes, Event};
 use crate::model::activity::ActivityKind;
 use crate::model::admission::may_approve;
-use crate::model::approval::{
-    Action, ApprovalChannel, ApprovalStatus, EMAIL_CODE_LIFETIME, EMAIL_CODE_MAX_ATTEMPTS, Refusal,
-};
+use crate::model::approval::{Action, ApprovalChannel, ApprovalStatus, Refusal};
 use crate::model::device::ClientInfo;
 use crate::model::input::ApprovalCode;
+use crate::model::policy::{EMAIL_CODE_LIFETIME, EMAIL_CODE_MAX_ATTEMPTS};
 use crate::model::secrets::{self, MintedToken};
 use crate::model::session::chrono_duration;
 use crate::services::alerts;
@@ -53,7 +52,7 @@ pub async fn request(
     let code = secrets::new_code();
     let pending = MintedToken::mint();
     let lifetime = match channel {
-        ApprovalChannel::Device => chrono_duration(state.settings.approval_ttl),
+        ApprovalChannel::Device => chrono_duration(state.settings.approval.ttl),
         ApprovalChannel::Email => EMAIL_CODE_LIFETIME,
     };
     let approval = stored::insert(
@@ -94,7 +93,7 @@ pub async fn list_pending(state: &AppState, user_id: Uuid) -> Result<Vec<Pending
     let rows = stored::list_pending(&mut conn, user_id, state.now()).await?;
     Ok(rows
         .iter()
-        .map(|row| wire::pending_approval(row, state.settings.approval_max_attempts))
+        .map(|row| wire::pending_approval(row, state.settings.approval.max_attempts))
         .collect())
 }
 
@@ -234,7 +233,7 @@ async fn answer_locked(
         state.lifetimes(),
     )
     .await?;
-    let complete_by = now + chrono_duration(state.settings.approval_ttl);
+    let complete_by = now + chrono_duration(state.settings.approval.ttl);
     stored::set_approved(
         conn,
         approval_id,
@@ -283,7 +282,7 @@ pub async fn check_code(
     let attempts = approval.failed_attempts.saturating_add(1);
     let (max_attempts, rejected) = match approval.channel {
         ApprovalChannel::Device => (
-            state.settings.approval_max_attempts,
+            state.settings.approval.max_attempts,
             ActivityKind::ApprovalCodeRejected,
         ),
         ApprovalChannel::Email => (EMAIL_CODE_MAX_ATTEMPTS, ActivityKind::EmailCodeRejected),

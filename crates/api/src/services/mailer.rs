@@ -10,7 +10,8 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executo
 use shared::Secret;
 
 use crate::error::Error;
-use crate::model::mail::{self, MailKind, Rendered};
+use crate::model::mail::render::Rendered;
+use crate::model::mail::{self, MailKind};
 use crate::services::recovery;
 use crate::state::AppState;
 use crate::storage::outbox::{self, OutboxRow};
@@ -27,9 +28,9 @@ pub enum Transport {
 
 impl Transport {
     pub fn from_settings(settings: &crate::config::Settings) -> Result<Self, Error> {
-        match &settings.smtp_url {
+        match &settings.mail.smtp_url {
             Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .map_err(Error::internal)?
                     .timeout(Some(std::time::Duration::from_secs(10)))
                     .build();
@@ -61,15 +62,15 @@ pub async fn run(state: &AppState) {
         tracing::info!("SMTP_URL is not set: mail is written to this log instead of sent");
     }
     tracing::info!(
-        new_device_email_check = state.settings.checks_new_devices_by_email(),
+        new_device_email_check = state.settings.mail.checks_new_devices_by_email(),
         "an unrecognised device that no device can approve {} a code mailed to the account",
-        if state.settings.checks_new_devices_by_email() {
+        if state.settings.mail.checks_new_devices_by_email() {
             "needs"
         } else {
             "does not need (NEW_DEVICE_EMAIL_CHECK)"
         }
     );
-    let mut interval = tokio::time::interval(state.settings.mail_poll);
+    let mut interval = tokio::time::interval(state.settings.mail.poll);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -137,7 +138,7 @@ async fn deliver_batch(
             }
             Err(Failure::Transient(reason)) => {
                 let attempts = u32::try_from(row.attempts.saturating_add(1)).unwrap_or(1);
-                let delay = mail::retry_delay(state.settings.mail_retry, attempts);
+                let delay = mail::retry_delay(state.settings.mail.retry, attempts);
                 let next = now + chrono::Duration::from_std(delay).unwrap_or_default();
                 tracing::warn!(mail_id = row.id, attempts, %reason, retry_at = %next, "mail not sent");
                 outbox::mark_retry(conn, row.id, &reason, next).await?;
@@ -192,19 +193,20 @@ fn render(
 ) -> Result<Rendered, Failure> {
     let kind = MailKind::parse(&row.kind)
         .ok_or_else(|| Failure::Permanent(format!("unknown mail kind {:?}", row.kind)))?;
-    let public_url = state.settings.public_url();
+    let public_url = state.settings.server.public_url();
     let sender = mail::Sender {
-        app_name: &state.settings.app_name,
+        app_name: &state.settings.server.app_name,
         public_url: &public_url,
     };
-    mail::render(kind, &row.payload, sender, secure_token.map(Secret::expose))
+    mail::render::render(kind, &row.payload, sender, secure_token.map(Secret::expose))
         .map_err(Failure::Permanent)
 }
 
 fn message(state: &AppState, row: &OutboxRow, rendered: Rendered) -> Result<Message, Failure> {
     let from: Mailbox = state
         .settings
-        .mail_from
+        .mail
+        .from
         .parse()
         .map_err(|error| Failure::Permanent(format!("MAIL_FROM: {error}")))?;
     // The bare address, never a display name: what `parse` would read as a name in a stored

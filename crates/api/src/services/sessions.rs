@@ -80,7 +80,7 @@ async fn accept(
     }
     // Writing last_seen_at on every request would turn each read into a write.
     if now - session.last_seen_at
-        >= chrono::Duration::from_std(state.settings.touch_interval).unwrap_or_default()
+        >= chrono::Duration::from_std(state.settings.session.touch_interval).unwrap_or_default()
     {
         stored::touch(&mut *state.pool.get().await?, session.id, now).await?;
         session.last_seen_at = now;
@@ -175,7 +175,7 @@ fn ensure_trusted(
     match too_new(
         auth.session.created_at,
         older_active,
-        state.settings.fresh_session,
+        state.settings.session.fresh_session,
         state.now(),
     ) {
         Some(TooNew {

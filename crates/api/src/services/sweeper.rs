@@ -7,6 +7,9 @@ use diesel_async::AsyncPgConnection;
 
 use crate::error::Error;
 use crate::events::Changes;
+use crate::model::policy::{
+    EXPIRED_LINK_RETENTION, FINISHED_APPROVAL_RETENTION, MAIL_REQUEST_WINDOW, SENT_MAIL_RETENTION,
+};
 use crate::services::{approvals, deletion, sessions};
 use crate::state::AppState;
 use crate::storage::approvals::Scope;
@@ -29,7 +32,7 @@ pub struct Swept {
 }
 
 pub async fn run(state: &AppState) {
-    let mut interval = tokio::time::interval(state.settings.sweep_interval);
+    let mut interval = tokio::time::interval(state.settings.retention.sweep_interval);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
@@ -92,7 +95,7 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
 
     // History older than the retention goes: ended sessions and activity (each an index
     // range, never a scan of the table); login slots once they left the window.
-    let cutoff = chrono::Duration::from_std(state.settings.history_retention)
+    let cutoff = chrono::Duration::from_std(state.settings.retention.history)
         .ok()
         .and_then(|retention| now.checked_sub_signed(retention));
     let (mut purged_sessions, mut purged_events) = (0, 0);
@@ -101,28 +104,29 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         purged_events = activity::purge_before(conn, cutoff).await?;
     }
     let purged_approvals =
-        stored_approvals::purge_finished(conn, now - chrono::Duration::days(1)).await?;
+        stored_approvals::purge_finished(conn, now - FINISHED_APPROVAL_RETENTION).await?;
     // Slots go once they left the longest window any throttle counts them in.
     let longest = state
         .settings
+        .throttle
         .login_failure_window
-        .max(state.settings.signup_window)
-        .max(crate::services::throttle::MAIL_REQUEST_WINDOW);
+        .max(state.settings.throttle.signup_window)
+        .max(MAIL_REQUEST_WINDOW);
     let window = chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::MAX);
     let purged_attempts = match now.checked_sub_signed(window) {
         Some(cutoff) => throttle::purge_before(conn, cutoff).await?,
         None => 0,
     };
-    // Sent mail is kept a week for operators to look into a complaint, then goes.
-    let purged_mail = outbox::purge_done_before(conn, now - chrono::Duration::days(7)).await?
-        + email_links::purge_expired_before(conn, now - chrono::Duration::days(1)).await?;
+    let purged_mail = outbox::purge_done_before(conn, now - SENT_MAIL_RETENTION).await?
+        + email_links::purge_expired_before(conn, now - EXPIRED_LINK_RETENTION).await?;
     let rows_purged =
         purged_sessions + purged_events + purged_approvals + purged_attempts + purged_mail;
     // A squatted or abandoned signup frees its address (each deletion is its own transaction,
     // under the account's lock, and checks again that it is still unconfirmed and unused).
     let accounts_deleted = match state
         .settings
-        .unconfirmed_account_retention
+        .retention
+        .unconfirmed_accounts
         .and_then(|kept| chrono::Duration::from_std(kept).ok())
         .and_then(|kept| now.checked_sub_signed(kept))
     {

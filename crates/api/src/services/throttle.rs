@@ -4,6 +4,10 @@
 
 use crate::error::Error;
 use crate::model::input::Email;
+use crate::model::policy::{
+    EXPORT_WINDOW, EXPORTS_PER_WINDOW, MAIL_REQUEST_WINDOW, MAIL_REQUESTS_PER_ADDRESS,
+    MAIL_REQUESTS_PER_EMAIL,
+};
 use crate::model::throttle::{
     account_key, address_key, device_key, export_key, mail_key, session_key, signup_key,
 };
@@ -30,10 +34,19 @@ pub async fn begin_login(
 ) -> Result<Attempt, Error> {
     let settings = &state.settings;
     let mut keys = match known_device {
-        Some(device) => vec![(device_key(device), limit(settings.login_max_failures))],
+        Some(device) => vec![(
+            device_key(device),
+            limit(settings.throttle.login_max_failures),
+        )],
         None => vec![
-            (account_key(email), limit(settings.login_max_failures)),
-            (address_key(ip), limit(settings.login_max_failures_per_ip)),
+            (
+                account_key(email),
+                limit(settings.throttle.login_max_failures),
+            ),
+            (
+                address_key(ip),
+                limit(settings.throttle.login_max_failures_per_ip),
+            ),
         ],
     };
     begin(state, &mut keys, account_key(email)).await
@@ -42,10 +55,13 @@ pub async fn begin_login(
 /// Before a signup: a slot for the client's address (IPv6: its /64), kept (signups count).
 pub async fn begin_signup(state: &AppState, ip: &str) -> Result<(), Error> {
     let settings = &state.settings;
-    let keys = [(signup_key(ip), limit(settings.signup_max_per_ip))];
-    count(state, &keys, settings.signup_window, |retry_in_seconds| {
-        Error::TooManySignups { retry_in_seconds }
-    })
+    let keys = [(signup_key(ip), limit(settings.throttle.signup_max_per_ip))];
+    count(
+        state,
+        &keys,
+        settings.throttle.signup_window,
+        |retry_in_seconds| Error::TooManySignups { retry_in_seconds },
+    )
     .await
 }
 
@@ -82,22 +98,12 @@ async fn count(
 /// Before a data export (it reads the account's whole history): a slot of the account's,
 /// kept.
 pub async fn begin_export(state: &AppState, user_id: uuid::Uuid) -> Result<(), Error> {
-    let keys = [(export_key(&user_id), EXPORTS_PER_HOUR)];
+    let keys = [(export_key(&user_id), EXPORTS_PER_WINDOW)];
     count(state, &keys, EXPORT_WINDOW, |retry_in_seconds| {
         Error::TooManyExports { retry_in_seconds }
     })
     .await
 }
-
-/// Data exports an account may download per hour.
-const EXPORTS_PER_HOUR: i32 = 5;
-const EXPORT_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// Mails one address may ask for per hour (a household shares an address).
-const MAIL_REQUESTS_PER_ADDRESS: i32 = 20;
-/// Mails asked for one e-mail per hour: enough for a lost mail, too few to flood a mailbox.
-const MAIL_REQUESTS_PER_EMAIL: i32 = 3;
-pub const MAIL_REQUEST_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Before checking the current password of a signed-in session (a password change): the
 /// session's own slot, limited like the account's. Guesses from elsewhere fill the
@@ -113,7 +119,7 @@ pub async fn begin_password_check(
     let mut keys = vec![
         (
             session_key(session_id),
-            limit(state.settings.login_max_failures),
+            limit(state.settings.throttle.login_max_failures),
         ),
         (account_key(email), i32::MAX),
     ];
@@ -133,7 +139,7 @@ async fn begin(
         &mut conn,
         keys,
         state.now(),
-        state.settings.login_failure_window,
+        state.settings.throttle.login_failure_window,
     )
     .await?
     {

@@ -342,7 +342,7 @@ pub async fn request_stats(
     denials_since: DateTime<Utc>,
 ) -> QueryResult<RequestStats> {
     use diesel::sql_types::Timestamptz;
-    let hour_ago = now - chrono::Duration::hours(1);
+    let hour_ago = now - crate::model::policy::APPROVAL_REQUEST_WINDOW;
     diesel::sql_query(
         "SELECT count(*) FILTER (WHERE created_at > $2) AS last_hour, \
                 min(created_at) FILTER (WHERE created_at > $2) AS oldest_last_hour, \

@@ -118,15 +118,15 @@ pub fn build_pool(settings: &Settings) -> Result<DbPool, DbSetupError> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
-        &settings.database_url,
+        settings.database.url.expose(),
         config,
     );
     Pool::builder(manager)
-        .max_size(settings.db_pool_size)
+        .max_size(settings.database.pool_size)
         // Bounded waits: an outage must turn into a quick 503, not a hung request.
-        .wait_timeout(Some(settings.db_timeout))
-        .create_timeout(Some(settings.db_timeout))
-        .recycle_timeout(Some(settings.db_timeout))
+        .wait_timeout(Some(settings.database.timeout))
+        .create_timeout(Some(settings.database.timeout))
+        .recycle_timeout(Some(settings.database.timeout))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .map_err(|error| DbSetupError::Pool(error.to_string()))
@@ -135,7 +135,7 @@ pub fn build_pool(settings: &Settings) -> Result<DbPool, DbSetupError> {
 /// How many connections one instance may hold: its pool, one session-lookup connection per
 /// worker, and the event listener's.
 pub fn connections_per_instance(settings: &Settings) -> usize {
-    settings.db_pool_size + settings.workers + 1
+    settings.database.pool_size + settings.server.workers + 1
 }
 
 /// Warns at start-up when `EXPECTED_INSTANCES` instances would not fit in PostgreSQL's
@@ -167,11 +167,11 @@ pub async fn check_connection_budget(pool: &DbPool, settings: &Settings) {
     };
     let available = usize::try_from(limits.max_connections - limits.reserved).unwrap_or(0);
     let per_instance = connections_per_instance(settings);
-    let needed = per_instance.saturating_mul(settings.expected_instances);
+    let needed = per_instance.saturating_mul(settings.database.expected_instances);
     if needed > available {
         tracing::warn!(
             per_instance,
-            expected_instances = settings.expected_instances,
+            expected_instances = settings.database.expected_instances,
             needed,
             available,
             "connection budget: DB_POOL_SIZE + WORKERS + 1 per instance times EXPECTED_INSTANCES \

@@ -70,9 +70,9 @@ impl SessionLookups {
         static NEXT_ID: AtomicU64 = AtomicU64::new(0);
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            url: settings.database_url.as_str().into(),
-            timeout: settings.db_timeout,
-            idle: settings.db_idle_timeout,
+            url: settings.database.url.expose().into(),
+            timeout: settings.database.timeout,
+            idle: settings.database.idle_timeout,
         }
     }
 

@@ -56,7 +56,7 @@ async fn signup_logs_the_new_user_in_with_a_hardened_cookie_holding_only_a_refer
 
 #[tokio::test]
 async fn the_cookie_is_marked_secure_when_configured() {
-    let app = spawn_app_with(|settings| settings.cookie_secure = true).await;
+    let app = spawn_app_with(|settings| settings.session.cookie_secure = true).await;
     let device = app.device(CHROME_LINUX);
     let response = device
         .post(
@@ -316,8 +316,8 @@ async fn changing_the_password_needs_the_current_one_and_ends_every_other_sessio
 #[tokio::test]
 async fn repeated_wrong_passwords_lock_the_account_out_for_a_while() {
     let app = spawn_app_with(|settings| {
-        settings.login_max_failures = 3;
-        settings.login_failure_window = std::time::Duration::from_secs(15 * 60);
+        settings.throttle.login_max_failures = 3;
+        settings.throttle.login_failure_window = std::time::Duration::from_secs(15 * 60);
     })
     .await;
     let owner = app.signed_up("ada@example.com").await;
@@ -353,7 +353,7 @@ async fn repeated_wrong_passwords_lock_the_account_out_for_a_while() {
 
 #[tokio::test]
 async fn guesses_spread_over_many_accounts_lock_out_the_address() {
-    let app = spawn_app_with(|settings| settings.login_max_failures_per_ip = 4).await;
+    let app = spawn_app_with(|settings| settings.throttle.login_max_failures_per_ip = 4).await;
     let owner = app.signed_up("ada@example.com").await;
     owner.post("/api/auth/logout", json!({})).await;
     let guesser = app.device(FIREFOX_WINDOWS);

@@ -34,8 +34,8 @@ async fn activity_kinds(device: &Device) -> Vec<String> {
 #[tokio::test]
 async fn a_sign_in_from_a_new_device_alerts_the_other_devices_and_a_known_one_does_not() {
     let app = spawn_app_with(|settings| {
-        settings.limit_policy = LimitPolicy::Refuse;
-        settings.max_sessions = 5;
+        settings.session.limit_policy = LimitPolicy::Refuse;
+        settings.session.max_sessions = 5;
     })
     .await;
     let first = app.user_with_one_session().await;
@@ -78,8 +78,8 @@ async fn a_sign_in_from_a_new_device_alerts_the_other_devices_and_a_known_one_do
 #[tokio::test]
 async fn a_sign_in_from_a_new_network_is_reported() {
     let app = spawn_app_with(|settings| {
-        settings.limit_policy = LimitPolicy::Refuse;
-        settings.trust_proxy = true;
+        settings.session.limit_policy = LimitPolicy::Refuse;
+        settings.server.trust_proxy = true;
     })
     .await;
     let home = app.device_at(CHROME_LINUX, "203.0.113.9");
@@ -130,9 +130,9 @@ async fn a_sign_in_from_a_new_network_is_reported() {
 async fn a_sign_in_from_a_new_country_is_reported_with_the_place_everywhere() {
     let database = geoip::test_database();
     let app = spawn_app_with(move |settings| {
-        settings.trust_proxy = true;
-        settings.max_sessions = 3;
-        settings.geoip_db = Some(database);
+        settings.server.trust_proxy = true;
+        settings.session.max_sessions = 3;
+        settings.server.geoip_db = Some(database);
     })
     .await;
     let home = app.device_at(CHROME_LINUX, "81.2.69.10");

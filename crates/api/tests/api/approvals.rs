@@ -219,7 +219,7 @@ async fn a_denied_request_tells_the_new_device_and_cannot_be_completed() {
 
 #[tokio::test]
 async fn an_unanswered_request_expires_and_both_sides_are_told() {
-    let app = spawn_app_with(|settings| settings.approval_ttl = Duration::from_secs(1)).await;
+    let app = spawn_app_with(|settings| settings.approval.ttl = Duration::from_secs(1)).await;
     let first = app.user_with_one_session().await;
     let mut prompt = first.session_socket().await;
     let waiting = app
@@ -274,7 +274,7 @@ async fn a_session_that_connects_late_still_gets_the_prompt() {
 
 #[tokio::test]
 async fn every_connected_session_is_prompted_at_once() {
-    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
     let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", SAFARI_IPHONE)
@@ -336,7 +336,7 @@ async fn approvals_granted_at_the_same_time_never_exceed_the_limit() {
 /// PostgreSQL breaks by aborting one, which was a 500).
 #[tokio::test]
 async fn approving_while_the_new_device_cancels_or_completes_never_fails_with_a_server_error() {
-    let app = spawn_app_with(|settings| settings.max_approval_requests_per_hour = 1000).await;
+    let app = spawn_app_with(|settings| settings.approval.max_requests_per_hour = 1000).await;
     let first = app.user_with_one_session().await;
     for round in 0..30 {
         let waiting = app

@@ -261,7 +261,7 @@ macro_rules! require_browser {
 async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke() {
     require_browser!();
     let dist = workspace_root().join("dist");
-    let app = spawn_app_with(|settings| settings.static_dir = Some(dist)).await;
+    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     three_devices(&url, "").await;
     assert_no_csp_violations(&app).await;
@@ -565,8 +565,8 @@ async fn a_device_replaced_under_the_single_policy_is_told_which_sign_in_replace
     require_browser!();
     let dist = workspace_root().join("dist");
     let app = spawn_app_with(|settings| {
-        settings.static_dir = Some(dist);
-        settings.limit_policy = api::config::LimitPolicy::Single;
+        settings.server.static_dir = Some(dist);
+        settings.session.limit_policy = api::config::LimitPolicy::Single;
     })
     .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
@@ -614,9 +614,9 @@ async fn a_new_device_alert_leads_from_this_wasnt_me_to_the_password_change() {
     require_browser!();
     let dist = workspace_root().join("dist");
     let app = spawn_app_with(|settings| {
-        settings.static_dir = Some(dist);
-        settings.limit_policy = api::config::LimitPolicy::Refuse;
-        settings.max_sessions = 3;
+        settings.server.static_dir = Some(dist);
+        settings.session.limit_policy = api::config::LimitPolicy::Refuse;
+        settings.session.max_sessions = 3;
     })
     .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
@@ -666,7 +666,8 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_wa
     require_browser!();
     let dist = workspace_root().join("dist");
     let (app, mailbox) =
-        crate::mail::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist)).await;
+        crate::mail::app_with_mailbox_and(move |settings| settings.server.static_dir = Some(dist))
+            .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
@@ -712,7 +713,8 @@ async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_t
     require_browser!();
     let dist = workspace_root().join("dist");
     let (app, mailbox) =
-        crate::mail::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist)).await;
+        crate::mail::app_with_mailbox_and(move |settings| settings.server.static_dir = Some(dist))
+            .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
@@ -786,7 +788,7 @@ async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_t
 async fn an_account_deleted_from_the_profile_signs_out_and_its_address_can_sign_up_again() {
     require_browser!();
     let dist = workspace_root().join("dist");
-    let app = spawn_app_with(|settings| settings.static_dir = Some(dist)).await;
+    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
@@ -839,7 +841,8 @@ async fn an_address_changed_from_the_profile_waits_for_the_mailed_link_then_head
     require_browser!();
     let dist = workspace_root().join("dist");
     let (app, mailbox) =
-        crate::mail::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist)).await;
+        crate::mail::app_with_mailbox_and(move |settings| settings.server.static_dir = Some(dist))
+            .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();

@@ -184,9 +184,10 @@ async fn health_reports_the_database() {
 
 #[tokio::test]
 async fn state_changes_from_a_foreign_origin_are_refused_but_curl_and_allowed_origins_pass() {
-    let app =
-        spawn_app_with(|settings| settings.allowed_origins = vec!["http://localhost:8080".into()])
-            .await;
+    let app = spawn_app_with(|settings| {
+        settings.server.allowed_origins = vec!["http://localhost:8080".into()]
+    })
+    .await;
     let device = app.signed_up("ada@example.com").await;
     let with_origin = |origin: &str| {
         device
@@ -242,7 +243,7 @@ async fn state_changes_from_a_foreign_origin_are_refused_but_curl_and_allowed_or
 #[tokio::test]
 async fn forwarded_for_is_believed_only_behind_a_trusted_proxy() {
     for (trust, expected) in [(false, "127.0.0.1"), (true, "203.0.113.9")] {
-        let app = spawn_app_with(|settings| settings.trust_proxy = trust).await;
+        let app = spawn_app_with(|settings| settings.server.trust_proxy = trust).await;
         let device = app.device(CHROME_LINUX);
         let response = device
             .client
@@ -296,10 +297,13 @@ impl DatabaseLink {
 async fn a_database_outage_is_a_503_with_the_envelope_and_the_service_recovers() {
     let link = DatabaseLink::start().await;
     let app = spawn_app_with(|settings| {
-        settings.database_url = settings
-            .database_url
-            .replace(":5432/", &format!(":{}/", link.port));
-        settings.db_timeout = Duration::from_secs(1);
+        settings.database.url = settings
+            .database
+            .url
+            .expose()
+            .replace(":5432/", &format!(":{}/", link.port))
+            .into();
+        settings.database.timeout = Duration::from_secs(1);
     })
     .await;
     let device = app.signed_up("ada@example.com").await;

@@ -17,7 +17,9 @@ use crate::mail::{Mailbox, mail_with_subject};
 async fn three_instances_starting_together_on_an_empty_database_all_become_ready() {
     let database = Arc::new(TestDatabase::not_yet_created());
     let start = |database: Arc<TestDatabase>| {
-        build_app_on(database, |settings| settings.create_database = true)
+        build_app_on(database, |settings| {
+            settings.database.create_database = true
+        })
     };
     // Started at the same moment: each creates the database if missing and migrates it.
     let ((a, run_a), (b, run_b), (c, run_c)) = tokio::join!(
@@ -138,8 +140,8 @@ async fn a_server_started_with_a_one_off_key_ends_the_sessions_made_before_it() 
     assert_eq!(before.active_sessions_in_db().await, 1);
 
     let restarted = spawn_app_on(database, |settings| {
-        settings.session_secret = vec![9; 64];
-        settings.ephemeral_secret = true;
+        settings.session.secret = api::config::Secret::new(vec![9; 64]);
+        settings.session.ephemeral_secret = true;
     })
     .await;
     assert_eq!(restarted.active_sessions_in_db().await, 0);
@@ -157,8 +159,8 @@ async fn mailed_links_lead_to_the_address_the_server_serves_unless_public_url_is
     let mailbox = Mailbox::start().await;
     let url = mailbox.url();
     let app = spawn_app_with(move |settings| {
-        settings.smtp_url = Some(url);
-        settings.mail_poll = Duration::from_secs(1);
+        settings.mail.smtp_url = Some(url.into());
+        settings.mail.poll = Duration::from_secs(1);
     })
     .await;
     app.user_with_one_session().await;

@@ -73,13 +73,13 @@ pub async fn build_app_on(
     }
     let mut settings = Settings::for_tests(&database.url);
     // The sweeper would race the tests that drive it by hand.
-    settings.sweep_interval = Duration::from_secs(3600);
-    settings.db_pool_size = 8;
+    settings.retention.sweep_interval = Duration::from_secs(3600);
+    settings.database.pool_size = 8;
     // The template is already migrated.
-    settings.create_database = false;
+    settings.database.create_database = false;
     configure(&mut settings);
     let clock = ShiftedClock::default();
-    let database_url = settings.database_url.clone();
+    let database_url = settings.database.url.expose().to_owned();
     let application = Application::build_with_clock(settings, Arc::new(clock.clone()))
         .await
         .expect("the application starts");

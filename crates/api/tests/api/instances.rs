@@ -78,7 +78,7 @@ async fn a_login_through_b_prompts_the_device_on_a_and_the_answer_reaches_the_wa
 async fn denied_cancelled_and_expired_requests_reach_the_waiting_device_on_the_other_instance() {
     // No cool-down after the denial: the next requests follow at once.
     let Pair { a, b } = spawn_two_instances_with(|settings| {
-        settings.approval_denial_cooldown = Duration::ZERO;
+        settings.approval.denial_cooldown = Duration::ZERO;
     })
     .await;
     let first = a.user_with_one_session().await;
@@ -139,7 +139,8 @@ async fn denied_cancelled_and_expired_requests_reach_the_waiting_device_on_the_o
 
 #[tokio::test]
 async fn revoking_or_changing_the_password_on_a_closes_the_sockets_on_b() {
-    let Pair { a, b } = spawn_two_instances_with(|settings| settings.max_sessions = 3).await;
+    let Pair { a, b } =
+        spawn_two_instances_with(|settings| settings.session.max_sessions = 3).await;
     let first = a.user_with_one_session().await;
     let second = a
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
@@ -353,8 +354,8 @@ async fn when_the_listener_is_cut_sockets_resync_and_later_events_still_arrive()
 #[tokio::test]
 async fn a_socket_whose_session_ended_without_an_event_closes_at_the_next_heartbeat() {
     let app = spawn_app_with(|settings| {
-        settings.ws_heartbeat = Duration::from_millis(300);
-        settings.ws_client_timeout = Duration::from_secs(30);
+        settings.sockets.heartbeat = Duration::from_millis(300);
+        settings.sockets.client_timeout = Duration::from_secs(30);
     })
     .await;
     let device = app.user_with_one_session().await;
@@ -380,9 +381,9 @@ async fn three_instances_with_default_pools_keep_answering_after_a_burst() {
         // Default pool and worker settings (the test harness otherwise sets its own).
         instances.push(
             spawn_app_on(database.clone(), |settings| {
-                let defaults = api::config::Settings::for_tests(&settings.database_url);
-                settings.db_pool_size = defaults.db_pool_size;
-                settings.workers = defaults.workers;
+                let defaults = api::config::Settings::for_tests(settings.database.url.expose());
+                settings.database.pool_size = defaults.database.pool_size;
+                settings.server.workers = defaults.server.workers;
             })
             .await,
         );

@@ -58,7 +58,7 @@ async fn with_two_sessions_active_a_third_login_is_refused() {
 
 #[tokio::test]
 async fn the_limit_is_configurable() {
-    let app = spawn_app_with(|settings| settings.max_sessions = 1).await;
+    let app = spawn_app_with(|settings| settings.session.max_sessions = 1).await;
     app.signed_up("ada@example.com").await;
     let body = assert_error(
         app.device(FIREFOX_WINDOWS)
@@ -127,7 +127,7 @@ async fn a_leaked_password_cannot_flood_the_prompt() {
 
 #[tokio::test]
 async fn the_app_is_told_the_limit_and_the_rules_instead_of_hard_coding_them() {
-    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
     let config: Value = app
         .device(CHROME_LINUX)
         .get("/api/config")

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use api::config::settings::DEFAULT_APP_NAME;
+use api::config::server::DEFAULT_APP_NAME;
 use api::config::{LimitPolicy, Settings};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -78,8 +78,8 @@ pub async fn app_with_mailbox_and(
     let mailbox = Mailbox::start().await;
     let url = mailbox.url();
     let app = spawn_app_with(move |settings| {
-        settings.smtp_url = Some(url);
-        settings.mail_poll = Duration::from_secs(1);
+        settings.mail.smtp_url = Some(url.into());
+        settings.mail.poll = Duration::from_secs(1);
         configure(settings);
     })
     .await;
@@ -261,10 +261,10 @@ async fn converse(stream: TcpStream, store: Arc<Mutex<Vec<Received>>>) {
 
 fn mail_to(url: String) -> impl Fn(&mut Settings) {
     move |settings| {
-        settings.smtp_url = Some(url.clone());
-        settings.mail_poll = Duration::from_secs(1);
-        settings.mail_retry = Duration::from_secs(1);
-        settings.public_url = Some("https://sessions.example".to_owned());
+        settings.mail.smtp_url = Some(url.clone().into());
+        settings.mail.poll = Duration::from_secs(1);
+        settings.mail.retry = Duration::from_secs(1);
+        settings.server.public_url = Some("https://sessions.example".to_owned());
     }
 }
 
@@ -313,8 +313,8 @@ async fn mail_is_headed_and_signed_with_the_configured_app_name_which_the_app_is
     let mailbox = Mailbox::start().await;
     let app = spawn_app_with(|settings| {
         mail_to(mailbox.url())(settings);
-        settings.app_name = "Acme Sessions".to_owned();
-        settings.mail_from = "Acme Sessions <no-reply@acme.example>".to_owned();
+        settings.server.app_name = "Acme Sessions".to_owned();
+        settings.mail.from = "Acme Sessions <no-reply@acme.example>".to_owned();
     })
     .await;
     let config: serde_json::Value = app
@@ -373,8 +373,8 @@ async fn a_correct_password_refused_at_the_limit_is_mailed_once_however_often_it
     let mailbox = Mailbox::start().await;
     let app = spawn_app_with(|settings| {
         mail_to(mailbox.url())(settings);
-        settings.limit_policy = LimitPolicy::Refuse;
-        settings.max_sessions = 1;
+        settings.session.limit_policy = LimitPolicy::Refuse;
+        settings.session.max_sessions = 1;
     })
     .await;
     let _first = app.user_with_one_session().await;
@@ -452,7 +452,7 @@ async fn mail_queued_while_the_smtp_server_is_down_is_sent_when_it_is_back_and_o
 
 #[tokio::test]
 async fn without_an_smtp_server_mail_is_written_to_the_log_and_counts_as_sent() {
-    let app = spawn_app_with(|settings| settings.mail_poll = Duration::from_secs(1)).await;
+    let app = spawn_app_with(|settings| settings.mail.poll = Duration::from_secs(1)).await;
     let device = app.user_with_one_session().await;
     change_password(&device).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -356,7 +356,7 @@ fn json_of(output: &Output) -> Value {
 #[tokio::test]
 async fn admin_user_and_sessions_show_what_the_account_has() {
     // Room for a request in flight beside two sessions.
-    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
     let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
@@ -445,7 +445,7 @@ async fn admin_revoke_ends_one_session_its_socket_hears_it_and_the_log_says_by_a
 
 #[tokio::test]
 async fn admin_revoke_all_signs_every_device_out_and_cancels_requests_in_flight() {
-    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
     let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
@@ -489,7 +489,7 @@ async fn admin_revoke_all_signs_every_device_out_and_cancels_requests_in_flight(
 
 #[tokio::test]
 async fn admin_unlock_lets_a_throttled_account_sign_in_at_once() {
-    let app = spawn_app_with(|settings| settings.login_max_failures = 3).await;
+    let app = spawn_app_with(|settings| settings.throttle.login_max_failures = 3).await;
     let device = app.user_with_one_session().await;
     device.post("/api/auth/logout", json!({})).await;
     let stranger = app.device(FIREFOX_WINDOWS);
@@ -515,7 +515,7 @@ async fn admin_unlock_lets_a_throttled_account_sign_in_at_once() {
 
 #[tokio::test]
 async fn admin_user_delete_signs_every_device_out_and_removes_the_account_for_good() {
-    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
     let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)

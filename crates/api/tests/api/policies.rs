@@ -13,8 +13,8 @@ use crate::helpers::*;
 
 async fn with_policy(policy: LimitPolicy, max_sessions: i64) -> TestApp {
     spawn_app_with(move |settings| {
-        settings.limit_policy = policy;
-        settings.max_sessions = max_sessions;
+        settings.session.limit_policy = policy;
+        settings.session.max_sessions = max_sessions;
     })
     .await
 }
@@ -134,14 +134,14 @@ async fn fifty_parallel_logins_never_leave_more_than_the_limit_under_any_policy(
         (LimitPolicy::Single, 3),
     ] {
         let app = spawn_app_with(move |settings| {
-            settings.limit_policy = policy;
-            settings.max_sessions = max;
-            settings.max_pending_approvals = 100;
-            settings.max_approval_requests_per_hour = 1000;
+            settings.session.limit_policy = policy;
+            settings.session.max_sessions = max;
+            settings.approval.max_pending = 100;
+            settings.approval.max_requests_per_hour = 1000;
             // 50 logins at once from one address with the right password: not a guessing
             // run (every attempt holds a throttling slot while it is checked).
-            settings.login_max_failures_per_ip = 1000;
-            settings.login_max_failures = 1000;
+            settings.throttle.login_max_failures_per_ip = 1000;
+            settings.throttle.login_max_failures = 1000;
         })
         .await;
         app.user_with_one_session().await;
@@ -177,9 +177,9 @@ async fn fifty_parallel_logins_never_leave_more_than_the_limit_under_any_policy(
 #[tokio::test]
 async fn requests_are_capped_per_hour_per_account() {
     let app = spawn_app_with(|settings| {
-        settings.max_approval_requests_per_hour = 3;
+        settings.approval.max_requests_per_hour = 3;
         // The first device stays signed in across the hour the test skips.
-        settings.idle_timeout = Duration::from_secs(3 * 3600);
+        settings.session.idle_timeout = Duration::from_secs(3 * 3600);
     })
     .await;
     let first = app.user_with_one_session().await;
@@ -265,7 +265,7 @@ async fn after_a_denial_new_requests_wait_for_the_cool_down() {
 
 #[tokio::test]
 async fn this_wasnt_me_denies_cancels_the_other_requests_and_alerts_every_device() {
-    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
     let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", SAFARI_IPHONE)
@@ -325,7 +325,7 @@ async fn this_wasnt_me_denies_cancels_the_other_requests_and_alerts_every_device
 
 #[tokio::test]
 async fn a_password_change_ends_requests_in_flight_pending_or_approved() {
-    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
     let first = app.user_with_one_session().await;
     let pending = app
         .pending_approval("ada@example.com", FIREFOX_WINDOWS)
@@ -477,10 +477,10 @@ async fn an_approved_request_completed_after_its_deadline_is_refused_without_wai
 #[tokio::test]
 async fn a_young_session_cannot_take_over_from_an_older_one_until_it_has_aged() {
     let app = spawn_app_with(|settings| {
-        settings.max_sessions = 3;
-        settings.fresh_session = Duration::from_secs(24 * 3600);
+        settings.session.max_sessions = 3;
+        settings.session.fresh_session = Duration::from_secs(24 * 3600);
         // Everyone stays signed in across the day the test skips.
-        settings.idle_timeout = Duration::from_secs(48 * 3600);
+        settings.session.idle_timeout = Duration::from_secs(48 * 3600);
     })
     .await;
     let first = app.user_with_one_session().await;
@@ -548,9 +548,9 @@ async fn a_young_session_cannot_take_over_from_an_older_one_until_it_has_aged() 
 #[tokio::test]
 async fn a_young_session_is_told_when_it_may_retry_by_the_apps_clock() {
     let app = spawn_app_with(|settings| {
-        settings.max_sessions = 3;
-        settings.fresh_session = Duration::from_secs(24 * 3600);
-        settings.idle_timeout = Duration::from_secs(48 * 3600);
+        settings.session.max_sessions = 3;
+        settings.session.fresh_session = Duration::from_secs(24 * 3600);
+        settings.session.idle_timeout = Duration::from_secs(48 * 3600);
     })
     .await;
     let first = app.user_with_one_session().await;

@@ -324,7 +324,7 @@ async fn a_squatted_address_is_taken_back_through_a_mailed_link_that_confirms_it
 
 #[tokio::test]
 async fn accounts_never_confirmed_nor_used_for_a_week_are_deleted_and_free_their_address() {
-    let app = spawn_app_with(|settings| settings.signup_max_per_ip = 100).await;
+    let app = spawn_app_with(|settings| settings.throttle.signup_max_per_ip = 100).await;
     let squatter = app.signed_up("ada@example.com").await;
     // Traces of every kind the account leaves: a request in flight, mail, links, history.
     let _request = app

@@ -33,7 +33,7 @@ fn header(response: &reqwest::Response, name: &str) -> String {
 
 #[tokio::test]
 async fn asvs_3_3_1_3_3_3_3_3_4_the_session_cookie_is_secure_host_prefixed_and_http_only() {
-    let app = spawn_app_with(|settings| settings.cookie_secure = true).await;
+    let app = spawn_app_with(|settings| settings.session.cookie_secure = true).await;
     let response = app
         .device(CHROME_LINUX)
         .post(
@@ -125,7 +125,7 @@ async fn a_kept_cookie_lives_as_long_as_its_session_by_the_apps_clock() {
 
 #[tokio::test]
 async fn asvs_3_4_1_hsts_is_sent_whenever_the_cookie_is_secure() {
-    let secure = spawn_app_with(|settings| settings.cookie_secure = true).await;
+    let secure = spawn_app_with(|settings| settings.session.cookie_secure = true).await;
     let response = reqwest::get(secure.url("/api/config")).await.unwrap();
     assert_eq!(
         header(&response, "strict-transport-security"),
@@ -152,13 +152,17 @@ async fn asvs_3_4_2_no_cors_headers_are_ever_granted() {
 #[tokio::test]
 async fn asvs_3_4_3_3_4_6_the_document_has_a_strict_csp_with_script_hashes_and_no_framing() {
     let site = static_site();
-    let app = spawn_app_with(move |settings| settings.static_dir = Some(site)).await;
+    let app = spawn_app_with(move |settings| settings.server.static_dir = Some(site)).await;
     let response = reqwest::get(app.url("/login")).await.unwrap();
     let csp = header(&response, "content-security-policy");
     // Sockets: the app's own origin, and PUBLIC_URL's for browsers before CSP 3.
     let sockets = format!(
         "connect-src 'self' {}",
-        app.state.settings.public_url().replacen("http", "ws", 1)
+        app.state
+            .settings
+            .server
+            .public_url()
+            .replacen("http", "ws", 1)
     );
     for directive in [
         "default-src 'self'",
@@ -190,9 +194,9 @@ async fn asvs_3_4_3_3_4_6_the_document_has_a_strict_csp_with_script_hashes_and_n
 async fn asvs_3_4_3_3_4_6_the_documents_policy_comes_from_the_configuration_not_the_host_header() {
     let site = static_site();
     let app = spawn_app_with(move |settings| {
-        settings.static_dir = Some(site);
-        settings.public_url = Some("https://sessions.example/app".to_owned());
-        settings.allowed_origins = vec!["http://localhost:8080".to_owned()];
+        settings.server.static_dir = Some(site);
+        settings.server.public_url = Some("https://sessions.example/app".to_owned());
+        settings.server.allowed_origins = vec!["http://localhost:8080".to_owned()];
     })
     .await;
     let plain = reqwest::get(app.url("/login")).await.unwrap();
@@ -225,7 +229,7 @@ async fn asvs_3_4_3_3_4_6_the_documents_policy_comes_from_the_configuration_not_
 #[tokio::test]
 async fn asvs_3_4_4_3_4_5_every_response_says_nosniff_and_no_referrer() {
     let site = static_site();
-    let app = spawn_app_with(move |settings| settings.static_dir = Some(site)).await;
+    let app = spawn_app_with(move |settings| settings.server.static_dir = Some(site)).await;
     let device = app.user_with_one_session().await;
     for response in [
         reqwest::get(app.url("/")).await.unwrap(),
@@ -257,7 +261,7 @@ async fn authenticated_json_is_never_cached_and_logout_clears_site_data() {
 #[tokio::test]
 async fn hashed_assets_are_immutable_precompressed_and_the_document_revalidated() {
     let site = static_site();
-    let app = spawn_app_with(move |settings| settings.static_dir = Some(site)).await;
+    let app = spawn_app_with(move |settings| settings.server.static_dir = Some(site)).await;
     let client = reqwest::Client::builder().no_brotli().build().unwrap();
     let wasm = client
         .get(app.url("/app-0123456789abcdef_bg.wasm"))
@@ -483,8 +487,8 @@ async fn asvs_4_4_3_4_4_4_the_waiting_socket_authenticates_with_its_first_messag
 #[tokio::test]
 async fn session_sockets_are_capped_per_user_and_against_big_or_frequent_messages() {
     let app = spawn_app_with(|settings| {
-        settings.ws_max_sockets_per_user = 2;
-        settings.ws_max_messages_per_minute = 5;
+        settings.sockets.max_per_user = 2;
+        settings.sockets.max_messages_per_minute = 5;
     })
     .await;
     let device = app.user_with_one_session().await;
@@ -552,7 +556,7 @@ async fn a_message_in_fragments_over_16_kib_closes_like_one_big_frame() {
 #[tokio::test]
 async fn the_client_address_is_the_rightmost_untrusted_entry_of_every_forwarded_for_line() {
     let app = spawn_app_with(|settings| {
-        settings.trusted_proxies = vec![
+        settings.server.trusted_proxies = vec![
             "127.0.0.0/8".parse().unwrap(),
             "10.0.0.0/8".parse().unwrap(),
         ];
@@ -686,7 +690,7 @@ async fn asvs_6_2_8_6_2_9_long_passwords_are_accepted_and_checked_whole() {
 
 #[tokio::test]
 async fn asvs_6_3_1_signups_from_one_address_are_rate_limited() {
-    let app = spawn_app_with(|settings| settings.signup_max_per_ip = 3).await;
+    let app = spawn_app_with(|settings| settings.throttle.signup_max_per_ip = 3).await;
     for i in 0..3 {
         assert_eq!(
             app.device(CHROME_LINUX)
@@ -712,7 +716,7 @@ async fn asvs_6_3_1_signups_from_one_address_are_rate_limited() {
 
 #[tokio::test]
 async fn asvs_6_3_1_a_known_device_signs_in_while_guesses_keep_the_account_locked_for_others() {
-    let app = spawn_app_with(|settings| settings.login_max_failures = 3).await;
+    let app = spawn_app_with(|settings| settings.throttle.login_max_failures = 3).await;
     // The owner's phone signed in before: it carries a device cookie.
     let phone = app.user_with_one_session().await;
     phone.post("/api/auth/logout", json!({})).await;
@@ -755,7 +759,7 @@ async fn asvs_6_3_1_a_known_device_signs_in_while_guesses_keep_the_account_locke
 
 #[tokio::test]
 async fn asvs_6_3_1_guesses_from_elsewhere_do_not_stop_the_signed_in_owner_changing_the_password() {
-    let app = spawn_app_with(|settings| settings.login_max_failures = 3).await;
+    let app = spawn_app_with(|settings| settings.throttle.login_max_failures = 3).await;
     let owner = app.user_with_one_session().await;
     let attacker = app.device(FIREFOX_WINDOWS);
     for _ in 0..5 {
@@ -789,7 +793,7 @@ async fn asvs_6_3_1_guesses_from_elsewhere_do_not_stop_the_signed_in_owner_chang
 #[tokio::test]
 async fn asvs_6_3_1_a_session_guessing_its_current_password_is_throttled_and_the_account_counts_it()
 {
-    let app = spawn_app_with(|settings| settings.login_max_failures = 3).await;
+    let app = spawn_app_with(|settings| settings.throttle.login_max_failures = 3).await;
     let stolen = app.user_with_one_session().await;
     let change = async |current: &str| {
         stolen
@@ -821,7 +825,7 @@ async fn asvs_6_3_1_a_session_guessing_its_current_password_is_throttled_and_the
 
 #[tokio::test]
 async fn signup_takes_a_bare_address_only_and_one_mailbox_gets_one_account() {
-    let app = spawn_app_with(|settings| settings.signup_max_per_ip = 100).await;
+    let app = spawn_app_with(|settings| settings.throttle.signup_max_per_ip = 100).await;
     let signup = async |email: &str| {
         app.device(CHROME_LINUX)
             .post(
@@ -889,7 +893,8 @@ async fn asvs_6_3_3_an_account_its_password_alone_protects_is_told_so_until_a_se
     assert_eq!(user(&device).await["password_only"], false);
 
     // A server that mails no codes (NEW_DEVICE_EMAIL_CHECK=off): the password alone, always.
-    let unchecked = spawn_app_with(|settings| settings.new_device_email_check = Some(false)).await;
+    let unchecked =
+        spawn_app_with(|settings| settings.mail.new_device_email_check = Some(false)).await;
     let device = unchecked.user_with_one_session().await;
     unchecked
         .execute("UPDATE users SET email_verified_at = now()")

@@ -78,7 +78,7 @@ async fn nobody_can_revoke_another_users_session() {
 
 #[tokio::test]
 async fn signing_out_all_other_devices_keeps_only_this_one() {
-    let app = spawn_app_with(|settings| settings.max_sessions = 3).await;
+    let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
     let first = app.user_with_one_session().await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
@@ -151,7 +151,7 @@ async fn a_session_unused_for_the_idle_timeout_expires() {
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_lifetime_even_when_used() {
     let app = spawn_app_with(|settings| {
-        settings.absolute_lifetime = std::time::Duration::from_secs(3 * 3600)
+        settings.session.absolute_lifetime = std::time::Duration::from_secs(3 * 3600)
     })
     .await;
     let device = app.signed_up("ada@example.com").await;
@@ -303,7 +303,7 @@ async fn the_activity_log_pages_newest_first() {
 #[tokio::test]
 async fn the_sweeper_purges_history_older_than_the_retention() {
     let app = spawn_app_with(|settings| {
-        settings.history_retention = std::time::Duration::from_secs(30 * 24 * 3600)
+        settings.retention.history = std::time::Duration::from_secs(30 * 24 * 3600)
     })
     .await;
     // Day 0: one session ended by logout, another left open (it lapses an hour later).

@@ -313,7 +313,7 @@ async fn a_recognised_device_and_an_unconfirmed_address_sign_in_without_a_code()
 #[tokio::test]
 async fn with_the_check_turned_off_an_unrecognised_device_signs_in_as_before() {
     let (app, mailbox) =
-        app_with_mailbox_and(|settings| settings.new_device_email_check = Some(false)).await;
+        app_with_mailbox_and(|settings| settings.mail.new_device_email_check = Some(false)).await;
     let _owner = signed_out_owner(&app, &mailbox).await;
     assert_eq!(
         app.device(FIREFOX_WINDOWS)
@@ -378,8 +378,8 @@ async fn a_device_that_signs_in_meanwhile_is_the_one_to_approve_the_mailed_devic
 #[tokio::test]
 async fn policies_that_never_ask_a_device_ask_the_mailbox_of_an_unrecognised_one() {
     let (app, mailbox) = app_with_mailbox_and(|settings| {
-        settings.limit_policy = LimitPolicy::Refuse;
-        settings.max_sessions = 3;
+        settings.session.limit_policy = LimitPolicy::Refuse;
+        settings.session.max_sessions = 3;
     })
     .await;
     let owner = verified_user(&app, &mailbox).await;
@@ -447,7 +447,7 @@ async fn a_password_reset_cancels_the_codes_in_flight() {
 #[tokio::test]
 async fn this_wasnt_me_in_a_new_sign_in_mail_ends_every_session_and_request_and_leads_to_a_new_password()
  {
-    let (app, mailbox) = app_with_mailbox_and(|settings| settings.max_sessions = 3).await;
+    let (app, mailbox) = app_with_mailbox_and(|settings| settings.session.max_sessions = 3).await;
     let owner = verified_user(&app, &mailbox).await;
     let intruder = app
         .second_device(&owner, "ada@example.com", FIREFOX_WINDOWS)

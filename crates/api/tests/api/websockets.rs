@@ -105,9 +105,10 @@ async fn a_socket_needs_a_valid_session() {
 
 #[tokio::test]
 async fn an_upgrade_from_a_foreign_origin_is_refused() {
-    let app =
-        spawn_app_with(|settings| settings.allowed_origins = vec!["http://localhost:8080".into()])
-            .await;
+    let app = spawn_app_with(|settings| {
+        settings.server.allowed_origins = vec!["http://localhost:8080".into()]
+    })
+    .await;
     let device = app.signed_up("ada@example.com").await;
     let url = format!("ws://127.0.0.1:{}/api/ws", app.port);
     let cookie = device.cookie_header();
@@ -164,8 +165,8 @@ async fn bad_client_messages_get_an_error_and_the_socket_stays_open() {
 #[tokio::test]
 async fn the_server_pings_and_drops_a_silent_peer() {
     let app = spawn_app_with(|settings| {
-        settings.ws_heartbeat = Duration::from_millis(200);
-        settings.ws_client_timeout = Duration::from_millis(700);
+        settings.sockets.heartbeat = Duration::from_millis(200);
+        settings.sockets.client_timeout = Duration::from_millis(700);
     })
     .await;
     let device = app.signed_up("ada@example.com").await;

@@ -18,17 +18,17 @@ pub async fn client_config(state: web::Data<AppState>) -> HttpResponse {
     let settings = &state.settings;
     let count = |value: usize| u32::try_from(value).unwrap_or(u32::MAX);
     HttpResponse::Ok().json(ClientConfig {
-        app_name: settings.app_name.clone(),
-        mail_delivery: if settings.smtp_url.is_some() {
+        app_name: settings.server.app_name.clone(),
+        mail_delivery: if settings.mail.smtp_url.is_some() {
             MailDelivery::Smtp
         } else {
             MailDelivery::Log
         },
         max_sessions: u32::try_from(state.limits().max_sessions()).unwrap_or(u32::MAX),
-        limit_policy: settings.limit_policy.into(),
-        fresh_session_secs: settings.fresh_session.as_secs(),
-        idle_timeout_secs: settings.idle_timeout.as_secs(),
-        approval_ttl_secs: settings.approval_ttl.as_secs(),
+        limit_policy: settings.session.limit_policy.into(),
+        fresh_session_secs: settings.session.fresh_session.as_secs(),
+        idle_timeout_secs: settings.session.idle_timeout.as_secs(),
+        approval_ttl_secs: settings.approval.ttl.as_secs(),
         password_min: count(PASSWORD_MIN),
         password_max: count(PASSWORD_MAX),
     })

@@ -100,7 +100,7 @@ const MAIL_IS_LOGGED: &str = "Mail is not set up on this server; the link is in 
 /// Whether mail really leaves (`SMTP_URL`); without it the mailer writes mail to the log,
 /// and saying "on its way" would be untrue.
 fn mail_leaves(state: &AppState) -> bool {
-    state.settings.smtp_url.is_some()
+    state.settings.mail.smtp_url.is_some()
 }
 
 #[utoipa::path(

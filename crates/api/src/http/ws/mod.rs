@@ -87,7 +87,7 @@ fn upgrade(
 }
 
 fn heartbeat(state: &AppState) -> tokio::time::Interval {
-    let period = state.settings.ws_heartbeat;
+    let period = state.settings.sockets.heartbeat;
     let mut interval = tokio::time::interval_at(Instant::now() + period, period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     interval

@@ -245,7 +245,7 @@ async fn run_waiting(
                 }
             }
             _ = heartbeat.tick() => {
-                if last_heard.elapsed() > state.settings.ws_client_timeout || socket.ping(b"").await.is_err() {
+                if last_heard.elapsed() > state.settings.sockets.client_timeout || socket.ping(b"").await.is_err() {
                     break Some(CloseCode::Normal.into());
                 }
             }

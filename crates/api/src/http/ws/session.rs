@@ -51,7 +51,7 @@ pub async fn session_socket(
     let (conn_id, outgoing) = state
         .events
         .hub()
-        .connect_session(user_id, session_id, state.settings.ws_max_sockets_per_user)
+        .connect_session(user_id, session_id, state.settings.sockets.max_per_user)
         .ok_or(Error::TooManySockets)?;
     actix_web::rt::spawn(async move {
         let connection = SessionConnection {
@@ -96,7 +96,7 @@ impl SessionConnection {
         let mut stream = IncomingStream::new(stream, MAX_MESSAGE);
         let mut heartbeat = heartbeat(&self.state);
         let mut last_heard = Instant::now();
-        let mut rate = RateLimit::new(self.state.settings.ws_max_messages_per_minute);
+        let mut rate = RateLimit::new(self.state.settings.sockets.max_messages_per_minute);
         let mut closing = self.sync(false).await;
         while closing.is_none() {
             closing = tokio::select! {
@@ -114,7 +114,7 @@ impl SessionConnection {
                     None => Some(Closing::With(None)),
                 },
                 _ = heartbeat.tick() => {
-                    if last_heard.elapsed() > self.state.settings.ws_client_timeout {
+                    if last_heard.elapsed() > self.state.settings.sockets.client_timeout {
                         tracing::debug!("closing a silent session socket");
                         Some(Closing::With(None))
                     } else if self.socket.ping(b"").await.is_err() {

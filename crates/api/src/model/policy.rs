@@ -1,0 +1,86 @@
+//! Every fixed limit and lifetime of the product, in one place.
+//!
+//! What an operator tunes per deployment is a setting (`config`, one module per concern);
+//! what is here is the product's own answer, the same on every server, and mail states
+//! some of it to users (a link's lifetime, a code's): change it here and the wording
+//! follows. Each says why it is what it is.
+
+use std::time::Duration as StdDuration;
+
+use chrono::Duration;
+
+// One-time links sent by mail (`model::mail::LinkPurpose`).
+
+/// Confirming the address: read in a day's mail, and harmless if it leaks.
+pub const VERIFY_EMAIL_LINK_LIFETIME: Duration = Duration::hours(24);
+/// Setting a new password: whoever holds it takes the account, so it is short.
+pub const RESET_PASSWORD_LINK_LIFETIME: Duration = Duration::minutes(30);
+/// "This wasn't me" in security mail: a security mail may be read days later.
+pub const SECURE_ACCOUNT_LINK_LIFETIME: Duration = Duration::hours(72);
+/// Moving the account to a new address (mailed to that address).
+pub const CHANGE_EMAIL_LINK_LIFETIME: Duration = Duration::hours(24);
+
+// Sign-in codes mailed to an unrecognised device's account.
+
+/// How long a mailed code is valid.
+pub const EMAIL_CODE_LIFETIME: Duration = Duration::minutes(10);
+/// Wrong mailed codes before the request is locked.
+pub const EMAIL_CODE_MAX_ATTEMPTS: i32 = 5;
+/// Codes an account may be mailed within [`EMAIL_CODE_WINDOW`]: someone who has the
+/// password can neither flood the owner's mailbox nor try more than 5 × 5 codes a day (a
+/// chance in 40 000 a day, each attempt mailed to the owner). The owner locked out by them
+/// still gets in through a password reset, which also makes the device a recognised one.
+pub const EMAIL_CODES_PER_WINDOW: i64 = 5;
+pub const EMAIL_CODE_WINDOW: Duration = Duration::hours(24);
+
+// Second-device approval.
+
+/// The window `MAX_APPROVAL_REQUESTS_PER_HOUR` counts requests in.
+pub const APPROVAL_REQUEST_WINDOW: Duration = Duration::hours(1);
+
+// Mail.
+
+/// No second "someone used your password and was refused" mail within this time: whoever
+/// retries at the limit must not flood the owner's mailbox (the activity log and the
+/// devices still record every attempt).
+pub const LOGIN_REFUSED_MAIL_QUIET_PERIOD: StdDuration = StdDuration::from_secs(15 * 60);
+/// No second "someone tried to use your address" mail within this time: asking to move to
+/// an address must not flood its owner's mailbox.
+pub const EMAIL_IN_USE_MAIL_QUIET_PERIOD: StdDuration = StdDuration::from_secs(15 * 60);
+/// The longest wait between two tries of a failing send (the first is `MAIL_RETRY_SECS`,
+/// doubling).
+pub const MAIL_RETRY_MAX: StdDuration = StdDuration::from_secs(3600);
+
+// Throttles on what an account or an address may ask for.
+
+/// Data exports an account may download per [`EXPORT_WINDOW`].
+pub const EXPORTS_PER_WINDOW: i32 = 5;
+pub const EXPORT_WINDOW: StdDuration = StdDuration::from_secs(3600);
+/// Mails (links, codes) one address may ask for per [`MAIL_REQUEST_WINDOW`] (a household
+/// shares an address).
+pub const MAIL_REQUESTS_PER_ADDRESS: i32 = 20;
+/// Mails asked for one e-mail address per [`MAIL_REQUEST_WINDOW`]: enough for a lost mail,
+/// too few to flood a mailbox.
+pub const MAIL_REQUESTS_PER_EMAIL: i32 = 3;
+pub const MAIL_REQUEST_WINDOW: StdDuration = StdDuration::from_secs(3600);
+
+// Passwords.
+
+/// The lowest score a new password may have (zxcvbn's "safely unguessable" for online
+/// attacks starts at 3).
+pub const MIN_PASSWORD_STRENGTH: u8 = 3;
+
+// Devices.
+
+/// How long a device cookie lives (browsers cap cookies at 400 days).
+pub const DEVICE_COOKIE_LIFETIME: Duration = Duration::days(400);
+
+// What the sweeper keeps (besides `HISTORY_RETENTION_DAYS` and `UNCONFIRMED_ACCOUNT_DAYS`).
+
+/// Finished sign-in requests are kept a day, for the waiting device to read its outcome (the
+/// activity log keeps the history).
+pub const FINISHED_APPROVAL_RETENTION: Duration = Duration::days(1);
+/// Sent mail is kept a week for operators to look into a complaint, then goes.
+pub const SENT_MAIL_RETENTION: Duration = Duration::days(7);
+/// Expired mail links are kept a day after they expire, then go.
+pub const EXPIRED_LINK_RETENTION: Duration = Duration::days(1);
