@@ -52,6 +52,15 @@ impl ApiError {
     }
 }
 
+/// The message is what people read (`ErrorBoundary` shows it).
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> {

@@ -1,8 +1,9 @@
 //! The browser app: signup, login, second-device approval and the session dashboard.
 //!
 //! `api` holds every call to the server, `socket` the two sockets, `state` what the pages share,
-//! `app` the routes, `pages/` the screens and `components/` their parts. `format` and
-//! `validation` are pure helpers with unit tests.
+//! `app` the routes, `pages/` the screens and `components/` their parts, among them what
+//! several share: `loading` (lists fetched from the API), `countdown`, `no_request_here`.
+//! `format` and `validation` are pure helpers with unit tests.
 
 pub mod api;
 pub mod app;

@@ -1,14 +1,12 @@
 //! The two sockets: the logged-in session's (reconnecting with backoff) and the waiting
-//! device's.
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+//! device's. Each is followed by a task that lives as long as the component that started it:
+//! when the component is cleaned up the task is dropped, and with it the socket, which closes.
 
 use futures_util::{SinkExt, StreamExt};
 use gloo_net::websocket::Message;
 use gloo_net::websocket::futures::WebSocket;
 use gloo_timers::future::TimeoutFuture;
-use leptos::task::spawn_local;
+use leptos::task::spawn_local_scoped_with_cancellation;
 use serde::de::DeserializeOwned;
 use shared::Secret;
 use shared::ws::{PendingMessage, ServerMessage, WaitingClientMessage};
@@ -20,19 +18,18 @@ async fn back_off(failures: u32, cap_ms: u32) {
     TimeoutFuture::new(reconnect_delay_ms(failures, cap_ms, js_sys::Math::random())).await;
 }
 
-/// Keeps `/api/ws` open while `alive`: `on_open(first)` on each connection (after a
-/// reconnection messages may have been missed), `on_message` for each message, `on_drop`
-/// when the connection fails or ends.
+/// Keeps `/api/ws` open while the calling component lives: `on_open(first)` on each
+/// connection (after a reconnection messages may have been missed), `on_message` for each
+/// message, `on_drop` when the connection fails or ends.
 pub fn keep_session_socket(
-    alive: Arc<AtomicBool>,
     on_open: impl Fn(bool) + 'static,
     on_message: impl Fn(ServerMessage) + 'static,
     on_drop: impl Fn() + 'static,
 ) {
-    spawn_local(async move {
+    spawn_local_scoped_with_cancellation(async move {
         let mut failures = 0;
         let mut first = true;
-        while alive.load(Ordering::Relaxed) {
+        loop {
             let Some(url) = crate::api::session_socket_url() else {
                 return;
             };
@@ -42,9 +39,6 @@ pub fn keep_session_socket(
                     first = false;
                     let (_sink, mut stream) = socket.split();
                     while let Some(message) = stream.next().await {
-                        if !alive.load(Ordering::Relaxed) {
-                            return;
-                        }
                         match message {
                             Ok(message) => {
                                 failures = 0;
@@ -59,29 +53,25 @@ pub fn keep_session_socket(
                 }
                 Err(_) => on_drop(),
             }
-            if !alive.load(Ordering::Relaxed) {
-                return;
-            }
             back_off(failures, 15_000).await;
             failures += 1;
         }
     });
 }
 
-/// Follows the waiting device's socket until a final message or until `alive` is false.
-/// Its first message is the pending token (tokens never go in URLs, which proxies log).
+/// Follows the waiting device's socket until a final message, while the calling component
+/// lives. Its first message is the pending token (tokens never go in URLs, which proxies log).
 pub fn follow_pending_socket(
     url: String,
     pending_token: Secret,
-    alive: Arc<AtomicBool>,
     on_message: impl Fn(PendingMessage) + 'static,
 ) {
-    spawn_local(async move {
+    spawn_local_scoped_with_cancellation(async move {
         let mut failures = 0;
         let authenticate =
             serde_json::to_string(&WaitingClientMessage::Authenticate { pending_token })
                 .unwrap_or_default();
-        while alive.load(Ordering::Relaxed) {
+        loop {
             if let Ok(socket) = WebSocket::open(&url) {
                 let (mut sink, mut stream) = socket.split();
                 if sink
@@ -94,9 +84,6 @@ pub fn follow_pending_socket(
                     continue;
                 }
                 while let Some(Ok(message)) = stream.next().await {
-                    if !alive.load(Ordering::Relaxed) {
-                        return;
-                    }
                     if let Some(parsed) = parse::<PendingMessage>(message) {
                         let done = !matches!(
                             parsed,

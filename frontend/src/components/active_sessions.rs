@@ -2,21 +2,14 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::api;
+use crate::components::loading::{Loaded, use_api_resource};
 use crate::format::{ago, local_time, place};
 use crate::state::use_session;
 
 #[component]
 pub fn ActiveSessions(refresh: RwSignal<u32>, toast: RwSignal<Option<String>>) -> impl IntoView {
     let session = use_session();
-    let list = LocalResource::new(move || {
-        refresh.track();
-        api::sessions()
-    });
-    Effect::new(move |_| {
-        if let Some(Err(error)) = list.get() {
-            session.check(&error);
-        }
-    });
+    let list = use_api_resource(refresh, api::sessions);
     let revoke = Action::new_local(|id: &Uuid| api::revoke_session(*id));
     Effect::new(move |_| match revoke.value().get() {
         Some(Ok(())) => {
@@ -40,9 +33,8 @@ pub fn ActiveSessions(refresh: RwSignal<u32>, toast: RwSignal<Option<String>>) -
     });
 
     let rows = move || {
-        list.get().map(|result| match result {
-            Err(error) => view! { <p class="form-error">{error.message}</p> }.into_any(),
-            Ok(list) => {
+        list.get().map(|result| {
+            result.map(|list| {
                 let others = list.sessions.iter().filter(|item| !item.current).count();
                 let items = list
                     .sessions
@@ -80,14 +72,14 @@ pub fn ActiveSessions(refresh: RwSignal<u32>, toast: RwSignal<Option<String>>) -
                     })}
                 }
                 .into_any()
-            }
+            })
         })
     };
 
     view! {
         <section class="card" id="active-sessions" aria-labelledby="sessions-title">
             <h2 id="sessions-title">"Active sessions"</h2>
-            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>{rows}</Transition>
+            <Loaded>{rows}</Loaded>
         </section>
     }
 }

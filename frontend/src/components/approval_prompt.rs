@@ -1,13 +1,12 @@
 //! The modal on a logged-in device when a new device asks to sign in.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use shared::PendingApproval;
 use uuid::Uuid;
 
 use crate::api;
-use crate::format::{countdown, local_time, now_ms, place, seconds_until};
+use crate::components::countdown::use_countdown;
+use crate::format::{countdown, local_time, place};
 use crate::state::use_session;
 use crate::validation;
 
@@ -48,13 +47,7 @@ fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>, secure: RwSignal<bool>
         });
     };
 
-    let now = RwSignal::new(now_ms());
-    if let Ok(handle) =
-        set_interval_with_handle(move || now.set(now_ms()), Duration::from_millis(500))
-    {
-        on_cleanup(move || handle.clear());
-    }
-    let expires_at = approval.expires_at;
+    let seconds_left = use_countdown(approval.expires_at);
 
     let approve = Action::new_local(move |code: &String| api::approve(id, code.clone()));
     let deny = Action::new_local(move |suspicious: &bool| api::deny(id, *suspicious));
@@ -127,7 +120,7 @@ fn PromptDialog(id: Uuid, prompts: RwSignal<Vec<Prompt>>, secure: RwSignal<bool>
                     </p>
                     <p class="muted small" id="approval-meta">
                         // The tries left are said once, by the error after a wrong code.
-                        {move || format!("Expires in {}", countdown(seconds_until(expires_at, now.get())))}
+                        {move || format!("Expires in {}", countdown(seconds_left.get()))}
                     </p>
                     <div class="actions">
                         <button type="submit" class="primary" id="approve-button" disabled=busy>"Approve"</button>

@@ -1,6 +1,9 @@
 pub mod active_sessions;
 pub mod activity_log;
 pub mod approval_prompt;
+pub mod countdown;
+pub mod loading;
+pub mod no_request_here;
 pub mod paged;
 pub mod profile;
 pub mod secure_account;

@@ -1,16 +1,15 @@
 //! The device that was mailed a code: no device of the account could approve it, so the
 //! code sent to the account's address is typed here.
 
-use std::time::Duration;
-
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::A;
 use shared::EmailConfirmationRequired;
 
 use crate::api::{self, LoginOutcome};
-use crate::format::{countdown, now_ms, seconds_until};
-use crate::pages::waiting::{NoRequestHere, request_id_in_url};
+use crate::components::countdown::use_countdown;
+use crate::components::no_request_here::{NoRequestHere, request_id_in_url};
+use crate::format::countdown;
 use crate::pending;
 use crate::state::{page_title, use_session};
 use crate::validation::mailed_code;
@@ -34,16 +33,9 @@ fn ConfirmDevice(request: EmailConfirmationRequired) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
     // The request is over (expired, locked, cancelled): only a new sign-in helps.
     let over = RwSignal::new(false);
-    let now = RwSignal::new(now_ms());
-    let expires_at = request.expires_at;
-    let seconds_left = move || seconds_until(expires_at, now.get());
-    if let Ok(handle) =
-        set_interval_with_handle(move || now.set(now_ms()), Duration::from_millis(250))
-    {
-        on_cleanup(move || handle.clear());
-    }
+    let seconds_left = use_countdown(request.expires_at);
     Effect::new(move |_| {
-        if seconds_left() <= 0 && !over.get_untracked() {
+        if seconds_left.get() <= 0 && !over.get_untracked() {
             over.set(true);
             error.set(Some(
                 "The code expired. Sign in again to get a new one.".into(),
@@ -114,7 +106,7 @@ fn ConfirmDevice(request: EmailConfirmationRequired) -> impl IntoView {
                     aria-invalid=move || (error.get().is_some() && !over.get()).to_string()
                     aria-describedby="email-code-error"/>
                 <p class="countdown" aria-live="off">
-                    {move || if over.get() { String::new() } else { format!("Expires in {}", countdown(seconds_left())) }}
+                    {move || if over.get() { String::new() } else { format!("Expires in {}", countdown(seconds_left.get())) }}
                 </p>
                 <button type="submit" class="primary" disabled=move || confirm.pending().get() || over.get()>
                     {move || if confirm.pending().get() { "Checking…" } else { "Sign in" }}

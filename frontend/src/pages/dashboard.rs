@@ -1,8 +1,5 @@
 //! The logged-in device: sessions, logs, profile, and live approval prompts.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::EndReason;
@@ -34,13 +31,7 @@ pub fn Dashboard() -> impl IntoView {
     let live = RwSignal::new(false);
     let bump = move || refresh.update(|n| *n += 1);
 
-    let alive = Arc::new(AtomicBool::new(true));
-    {
-        let alive = alive.clone();
-        on_cleanup(move || alive.store(false, Ordering::Relaxed));
-    }
     keep_session_socket(
-        alive,
         move |first| {
             live.set(true);
             if !first {

@@ -1,20 +1,15 @@
 //! The new device: shows the code to type on the logged-in one, counts down, and follows
 //! the decision live.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
-
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
-use leptos_router::hooks::use_params_map;
 use shared::ApprovalRequired;
 use shared::ws::PendingMessage;
-use uuid::Uuid;
 
 use crate::api;
-use crate::format::{countdown, now_ms, seconds_until};
+use crate::components::countdown::use_countdown;
+use crate::components::no_request_here::{NoRequestHere, request_id_in_url};
+use crate::format::countdown;
 use crate::pending;
 use crate::socket::follow_pending_socket;
 use crate::state::{page_title, use_session};
@@ -41,92 +36,51 @@ pub fn WaitingPage() -> impl IntoView {
     }
 }
 
-/// What `/approve/:id` and `/confirm-device/:id` show for a request this tab did not make.
-#[component]
-pub fn NoRequestHere() -> impl IntoView {
-    page_title("No sign-in request here");
-    view! {
-        <section class="card waiting-card" aria-labelledby="waiting-title">
-            <h1 id="waiting-title">"No sign-in request here"</h1>
-            <p>"This sign-in request was made in another tab, or it is over."</p>
-            <A href="/login" attr:id="back-to-login">"Back to sign in"</A>
-        </section>
-    }
-}
-
-/// The request id in the page's URL, if it is one.
-pub fn request_id_in_url() -> impl Fn() -> Option<Uuid> + Copy {
-    let params = use_params_map();
-    move || {
-        params
-            .with(|params| params.get("id"))
-            .and_then(|id| id.parse::<Uuid>().ok())
-    }
-}
-
 #[component]
 fn Waiting(request: ApprovalRequired) -> impl IntoView {
     let session = use_session();
     page_title("Approve this device");
     let status = RwSignal::new(Status::Waiting);
-    let now = RwSignal::new(now_ms());
-    let expires_at = request.expires_at;
-    let seconds_left = move || seconds_until(expires_at, now.get());
-
-    if let Ok(handle) =
-        set_interval_with_handle(move || now.set(now_ms()), Duration::from_millis(250))
-    {
-        on_cleanup(move || handle.clear());
-    }
+    let seconds_left = use_countdown(request.expires_at);
     // Time is up on this side too, even if the socket is silent.
     Effect::new(move |_| {
-        if seconds_left() <= 0 && status.get_untracked() == Status::Waiting {
+        if seconds_left.get() <= 0 && status.get_untracked() == Status::Waiting {
             status.set(Status::Expired);
         }
     });
 
-    let alive = Arc::new(AtomicBool::new(true));
-    {
-        let alive = alive.clone();
-        on_cleanup(move || alive.store(false, Ordering::Relaxed));
-    }
     let approval_id = request.approval_id;
     let pending_token = request.pending_token.clone();
     let cancel_token = request.pending_token.clone();
     if let Some(url) = api::pending_socket_url(approval_id) {
-        follow_pending_socket(
-            url,
-            pending_token.clone(),
-            alive,
-            move |message| match message {
-                PendingMessage::Pending { .. } => {}
-                PendingMessage::Approved => {
-                    status.set(Status::SigningIn);
-                    let pending_token = pending_token.clone();
-                    spawn_local(async move {
-                        match api::complete_approval(approval_id, pending_token).await {
-                            Ok(auth) => {
-                                pending::forget(approval_id);
-                                session.signed_in(auth);
-                            }
-                            Err(error) => status.set(Status::Failed(error.message)),
+        follow_pending_socket(url, pending_token.clone(), move |message| match message {
+            PendingMessage::Pending { .. } => {}
+            PendingMessage::Approved => {
+                status.set(Status::SigningIn);
+                let pending_token = pending_token.clone();
+                spawn_local(async move {
+                    match api::complete_approval(approval_id, pending_token).await {
+                        Ok(auth) => {
+                            pending::forget(approval_id);
+                            session.signed_in(auth);
                         }
-                    });
-                }
-                PendingMessage::Denied => status.set(Status::Denied),
-                PendingMessage::Expired => status.set(Status::Expired),
-                PendingMessage::Locked => status.set(Status::Locked),
-                PendingMessage::SessionLimit => status.set(Status::SessionLimit),
-                PendingMessage::Completed => status.set(Status::Failed(
-                    "This sign-in was already completed elsewhere.".into(),
-                )),
-                PendingMessage::Cancelled => {
-                    status.set(Status::Failed("This sign-in request was cancelled.".into()))
-                }
-                // Something a newer server says that this page does not know.
-                PendingMessage::Unknown => {}
-            },
-        );
+                        Err(error) => status.set(Status::Failed(error.message)),
+                    }
+                });
+            }
+            PendingMessage::Denied => status.set(Status::Denied),
+            PendingMessage::Expired => status.set(Status::Expired),
+            PendingMessage::Locked => status.set(Status::Locked),
+            PendingMessage::SessionLimit => status.set(Status::SessionLimit),
+            PendingMessage::Completed => status.set(Status::Failed(
+                "This sign-in was already completed elsewhere.".into(),
+            )),
+            PendingMessage::Cancelled => {
+                status.set(Status::Failed("This sign-in request was cancelled.".into()))
+            }
+            // Something a newer server says that this page does not know.
+            PendingMessage::Unknown => {}
+        });
     }
 
     let code = request.code.expose().to_owned();
@@ -168,7 +122,7 @@ fn Waiting(request: ApprovalRequired) -> impl IntoView {
             <div class="code" id="approval-code" data-code=code aria-label="Approval code">{digits}</div>
             <p class="countdown" aria-live="off">
                 {move || if status.get() == Status::Waiting {
-                    format!("Expires in {}", countdown(seconds_left()))
+                    format!("Expires in {}", countdown(seconds_left.get()))
                 } else {
                     String::new()
                 }}
