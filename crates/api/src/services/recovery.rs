@@ -176,6 +176,7 @@ pub async fn verify_email(state: &AppState, token: &Secret) -> Result<UserRow, E
 }
 
 /// Mails the confirmation link again (rate-limited like every mail asked for).
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id))]
 pub async fn resend_verification(
     state: &AppState,
     auth: &Authenticated,
@@ -199,6 +200,7 @@ pub async fn resend_verification(
 /// opened with this address never keeps its owner out); answers the same either way (no oracle for which addresses have accounts) and in the same time: what
 /// depends on the account (the look-up, the link, the mail) runs after the answer, so that
 /// its cost (a written transaction) never shows in the response time.
+#[tracing::instrument(skip_all)]
 pub async fn request_password_reset(
     state: &Arc<AppState>,
     email: &str,

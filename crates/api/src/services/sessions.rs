@@ -393,12 +393,14 @@ pub async fn settle(tx: &mut Tx<'_>, user_id: Uuid, lifetimes: Lifetimes) -> Res
 }
 
 /// Ends the caller's own session.
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id))]
 pub async fn logout(state: &AppState, auth: &Authenticated) -> Result<(), Error> {
     end_one(state, auth, auth.session.id, EndReason::Logout).await?;
     Ok(())
 }
 
 /// Ends one of the user's sessions (the current one included: that is a logout).
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id, session_id = %target))]
 pub async fn revoke(state: &AppState, auth: &Authenticated, target: Uuid) -> Result<(), Error> {
     if end_one(state, auth, target, EndReason::Revoked).await? {
         Ok(())
@@ -506,6 +508,8 @@ pub async fn sign_out_everywhere(
     }
     let requests =
         in_flight::cancel_open(tx, user_id, Cancelling::PendingAndApproved, cancelled).await?;
+    // Their reserved sessions ended above with the others (the lock lets no approval in
+    // between); ended by the request too, so that no cancelled request can keep one.
     for approval in &requests {
         if let Some(session_id) = approval.session_id {
             end_not_completed(tx, user_id, session_id).await?;
