@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::config::{Clock, Settings};
+use crate::error::Error;
 use crate::events::Events;
+use crate::events::unit_of_work::{self, Committed, Tx, Work};
 use crate::model::admission::Limits;
 use crate::model::passwords::HashPool;
 use crate::model::secrets::{CodeHasher, DeviceCookies};
@@ -70,6 +72,18 @@ impl AppState {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Runs `work` as one unit of work on a connection of the pool, at the clock's `now`
+    /// (see `events::unit_of_work`).
+    pub async fn unit_of_work<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        for<'c> F: AsyncFn(Tx<'c>) -> Result<Committed<T>, Error> + Work<'c, T>,
+        F: Send + Sync,
+        T: Send,
+    {
+        let mut conn = self.pool.get().await?;
+        unit_of_work::run(&mut conn, self.now(), work).await
     }
 
     pub fn lifetimes(&self) -> Lifetimes {

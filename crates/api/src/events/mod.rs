@@ -1,9 +1,10 @@
 //! Every change a device must hear about is announced here, and only here — through
 //! PostgreSQL, so that every instance hears it.
 //!
-//! Services collect what they change in [`Changes`] (activity-log entries and [`Event`]s)
-//! and save it in the transaction that made the change: the events go out with `NOTIFY`
-//! there, so PostgreSQL delivers them exactly when that transaction commits, to every
+//! Services write through a [`unit_of_work`], which collects what they change (activity-log
+//! entries, mail and [`Event`]s) and saves it in the transaction that made the change: the
+//! events go out with `NOTIFY` there, so PostgreSQL delivers them exactly when that
+//! transaction commits, to every
 //! instance (one instance alone uses the same path). Each instance's [`listener`] receives
 //! them on a connection of its own and [`Events::deliver`]s each to the sockets it holds
 //! (the [`Hub`]). An event carries ids and kinds only (payloads are small); what a socket
@@ -11,6 +12,7 @@
 
 pub mod hub;
 pub mod listener;
+pub mod unit_of_work;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -89,10 +91,10 @@ fn device_channel() -> ApprovalChannel {
     ApprovalChannel::Device
 }
 
-/// What one transaction changed: entries for the activity log and events for the devices.
+/// What one transaction changed: entries for the activity log, mail, and events for the
+/// devices. Made and saved only by the [`unit_of_work`], which cannot end without saving it.
 #[derive(Debug, Default)]
-#[must_use = "changes must be saved in their transaction and announced after it"]
-pub struct Changes {
+struct Changes {
     log: Vec<NewEntry>,
     events: Vec<Event>,
     /// Mail to the account's address.
@@ -102,28 +104,9 @@ pub struct Changes {
 }
 
 impl Changes {
-    pub fn log(&mut self, entry: NewEntry) {
-        self.log.push(entry);
-    }
-
-    pub fn announce(&mut self, event: Event) {
-        self.events.push(event);
-    }
-
-    /// Mails this to the account's address (if its kind is mailed at all).
-    pub fn mail(&mut self, user_id: Uuid, mail: Mail) {
-        self.mail.push((user_id, mail));
-    }
-
-    /// Mails this to `recipient` (a new address to confirm; the goodbye of an account that
-    /// is deleted in this transaction, with no `user_id`).
-    pub fn mail_to(&mut self, user_id: Option<Uuid>, recipient: &str, mail: Mail) {
-        self.mail_to.push((user_id, recipient.to_owned(), mail));
-    }
-
-    /// Writes the log entries, queues the mail and publishes the events; call last, inside
-    /// the transaction (nothing of it exists unless the change commits).
-    pub async fn save(&self, conn: &mut AsyncPgConnection) -> Result<(), Error> {
+    /// Writes the log entries, queues the mail and publishes the events, last in the
+    /// transaction (nothing of it exists unless the change commits).
+    async fn save(&self, conn: &mut AsyncPgConnection) -> Result<(), Error> {
         crate::storage::activity::insert(conn, &self.log).await?;
         let mail_queued = self.queue_mail(conn).await?;
         publish(conn, &self.events).await?;

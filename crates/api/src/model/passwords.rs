@@ -131,6 +131,7 @@ impl HashPool {
         })
     }
 
+    #[tracing::instrument(name = "password_hash", skip_all)]
     pub async fn hash(&self, password: Secret) -> Result<String, HashError> {
         let (reply, answer) = oneshot::channel();
         self.submit(Job::Hash { password, reply })?;
@@ -138,6 +139,7 @@ impl HashPool {
     }
 
     /// Verifies; with no stored hash (unknown email) it does the same work and says no.
+    #[tracing::instrument(name = "password_verify", skip_all)]
     pub async fn verify(
         &self,
         password: Secret,

@@ -3,18 +3,17 @@
 use shared::Secret;
 
 use crate::error::Error;
-use crate::events::{Changes, Event};
+use crate::events::Event;
 use crate::model::activity::ActivityKind;
 use crate::model::device::ClientInfo;
 use crate::model::input::{DisplayName, Email, LoginPassword, NewPassword};
 use crate::model::mail::LinkPurpose;
 use crate::model::session::EndReason;
-use crate::services::sessions::{self, Authenticated, Keep};
-use crate::services::{alerts, in_flight, recovery, throttle};
+use crate::services::sessions::{self, Authenticated, Keep, SignOut};
+use crate::services::{alerts, recovery, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions::SessionRow;
-use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 
 pub struct Signup {
@@ -27,6 +26,7 @@ pub struct Signup {
 /// taken address is `EmailTaken`, whether or not it was confirmed; if it was not, its
 /// mailbox gets a link to take that account over (`recovery::offer_claim`): an account
 /// opened with someone else's address never keeps them out.
+#[tracing::instrument(skip_all)]
 pub async fn sign_up(
     state: &AppState,
     request: Signup,
@@ -43,21 +43,19 @@ pub async fn sign_up(
     // Accounts from one address are counted (signup is an open door: spam, enumeration).
     throttle::begin_signup(state, &client.ip).await?;
     let password_hash = state.hasher.hash(password.into_secret()).await?;
-    let now = state.now();
     // A new account: this browser gets a new device id, kept with its session and cookie.
     let client = &client
         .clone()
         .with_device_id(crate::model::secrets::DeviceCookies::new_device_id());
-    let mut conn = state.pool.get().await?;
-    let created = conn
-        .transaction_with_retries(async |conn| {
-            let mut changes = Changes::default();
+    let created = state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
             let generation = crate::model::secrets::DeviceCookies::first_generation();
-            let user = users::insert(conn, &email, &name, &password_hash, generation, now)
+            let user = users::insert(tx.conn(), &email, &name, &password_hash, generation, now)
                 .await?
                 .ok_or(Error::EmailTaken)?;
             let (session, token) = sessions::start(
-                conn,
+                tx.conn(),
                 user.id,
                 client,
                 Keep::default(),
@@ -66,21 +64,20 @@ pub async fn sign_up(
             )
             .await?;
             for kind in [ActivityKind::Signup, ActivityKind::Login] {
-                changes.log(
+                tx.log(
                     NewEntry::new(user.id, kind, now)
                         .session(session.id)
                         .from_device(&client.ip, client.label()),
                 );
             }
-            changes.announce(Event::SessionStarted {
+            tx.announce(Event::SessionStarted {
                 user_id: user.id,
                 session_id: session.id,
             });
             // The first device, network and country the account is seen from.
-            alerts::signed_in(conn, &mut changes, &session, client, now, false).await?;
-            recovery::send_link(conn, &mut changes, &user, LinkPurpose::VerifyEmail, now).await?;
-            changes.save(conn).await?;
-            Ok((user, session, token))
+            alerts::signed_in(&mut tx, &session, client, false).await?;
+            recovery::send_link(&mut tx, &user, LinkPurpose::VerifyEmail).await?;
+            tx.commit((user, session, token)).await
         })
         .await;
     let created = match created {
@@ -98,24 +95,21 @@ pub async fn sign_up(
 
 pub use super::strength::{ensure_strong, strength};
 
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id))]
 pub async fn rename(state: &AppState, auth: &Authenticated, name: &str) -> Result<UserRow, Error> {
     let name = DisplayName::parse(name)?;
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    let user = conn
-        .transaction_with_retries(async |conn| {
-            let mut changes = Changes::default();
-            let user = users::set_name(conn, auth.user.id, &name, now).await?;
-            changes.log(
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            let user = users::set_name(tx.conn(), auth.user.id, &name, now).await?;
+            tx.log(
                 NewEntry::new(user.id, ActivityKind::ProfileUpdated, now)
                     .session(auth.session.id)
                     .from_device(&auth.session.ip, auth.session.device_label()),
             );
-            changes.save(conn).await?;
-            Ok(user)
+            tx.commit(user).await
         })
-        .await?;
-    Ok(user)
+        .await
 }
 
 /// A signed-in session proves the account's current password (before a password change, a
@@ -144,6 +138,7 @@ pub async fn prove_current_password(
 /// Changes the password after checking the current one. Every other session ends (a
 /// password change is what people do when they fear someone else is in) and the current
 /// session gets a fresh token, returned for its cookie.
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id))]
 pub async fn change_password(
     state: &AppState,
     auth: &Authenticated,
@@ -156,56 +151,43 @@ pub async fn change_password(
     sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
     prove_current_password(state, auth, current).await?;
     let new_hash = state.hasher.hash(new.into_secret()).await?;
-    let now = state.now();
     let user_id = auth.user.id;
-    let mut conn = state.pool.get().await?;
-    let token = conn
-        .transaction_with_retries(async |conn| {
-            let mut changes = Changes::default();
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
             // The user's row first, as in every transaction on a user's sessions and requests.
-            users::lock(conn, user_id).await?;
+            users::lock(tx.conn(), user_id).await?;
             // A young session must not lock the older ones out (checked again under the
             // transaction, after the hashing).
-            sessions::ensure_oldest_or_trusted(conn, state, auth).await?;
-            users::set_password_hash(conn, user_id, &new_hash, now).await?;
-            changes.log(
+            sessions::ensure_oldest_or_trusted(tx.conn(), state, auth).await?;
+            users::set_password_hash(tx.conn(), user_id, &new_hash, now).await?;
+            tx.log(
                 NewEntry::new(user_id, ActivityKind::PasswordChanged, now)
                     .session(auth.session.id)
                     .from_device(&auth.session.ip, auth.session.device_label()),
             );
             let reason = EndReason::PasswordChanged;
-            sessions::end_others(
-                conn,
-                &mut changes,
+            // Every other device is out; a request in flight would bring one back in.
+            sessions::sign_out_everywhere(
+                &mut tx,
                 user_id,
-                Some(auth.session.id),
-                reason,
-                reason.as_str(),
-                now,
+                SignOut {
+                    except: Some(auth.session.id),
+                    reason,
+                    detail: reason.as_str(),
+                    cancelled: "the password was changed",
+                },
             )
             .await?;
-            // Requests in flight would bring a device back in with the old password.
-            in_flight::cancel_open(
-                conn,
-                &mut changes,
-                user_id,
-                in_flight::Cancelling::PendingAndApproved,
-                "the password was changed",
-                now,
-            )
-            .await?;
-            let token = sessions::rotate_token(conn, auth.session.id).await?;
-            changes.announce(Event::PasswordChanged { user_id });
+            let token = sessions::rotate_token(tx.conn(), auth.session.id).await?;
+            tx.announce(Event::PasswordChanged { user_id });
             alerts::password_changed(
-                &mut changes,
+                &mut tx,
                 user_id,
                 Some(auth.session.id),
                 &auth.session.client(),
-                now,
             );
-            changes.save(conn).await?;
-            Ok(token)
+            tx.commit(token).await
         })
-        .await?;
-    Ok(token)
+        .await
 }

@@ -9,18 +9,18 @@ use shared::{PendingApproval, SessionInfo};
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::events::{Changes, Event};
+use crate::events::Event;
 use crate::model::activity::ActivityKind;
 use crate::model::input::Email;
 use crate::model::session::EndReason;
 use crate::model::throttle::account_key;
 use crate::services::deletion::{self, DeletedBy};
-use crate::services::{approvals, in_flight, sessions, throttle};
+use crate::services::sessions::{self, SignOut};
+use crate::services::{approvals, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions as stored_sessions;
 use crate::storage::throttle as stored_throttle;
-use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 use crate::wire;
 
@@ -91,39 +91,39 @@ async fn active_sessions(state: &AppState, user: &UserRow) -> Result<Vec<Session
 }
 
 /// Ends one active session of the user; 404 when the user has no such active session.
+#[tracing::instrument(skip_all, fields(%session_id))]
 pub async fn revoke(state: &AppState, email: &str, session_id: Uuid) -> Result<SessionInfo, Error> {
     let user = find_user(state, email).await?;
-    let now = state.now();
     let lifetimes = state.lifetimes();
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        // The user's row first, as in every transaction on a user's sessions and requests.
-        users::lock(conn, user.id).await?;
-        let session = stored_sessions::find(conn, session_id)
-            .await?
-            .filter(|session| session.user_id == user.id && session.end_reason.is_none())
-            .ok_or(Error::NotFound("No such active session"))?;
-        let reason = EndReason::Revoked;
-        let ended = stored_sessions::end(conn, session.user_id, session.id, reason, None, now)
-            .await?
-            .ok_or(Error::NotFound("No such active session"))?;
-        let mut changes = Changes::default();
-        changes.log(
-            NewEntry::new(ended.user_id, ActivityKind::SessionRevoked, now)
-                .session(ended.id)
-                .from_device(&ended.ip, ended.device_label())
-                .detail(BY_ADMINISTRATOR),
-        );
-        changes.announce(Event::SessionEnded {
-            user_id: ended.user_id,
-            session_id: ended.id,
-            reason,
-            replaced_by: None,
-        });
-        changes.save(conn).await?;
-        Ok(wire::session(&ended, None, lifetimes))
-    })
-    .await
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            // The user's row first, as in every transaction on a user's sessions and requests.
+            users::lock(tx.conn(), user.id).await?;
+            let session = stored_sessions::find(tx.conn(), session_id)
+                .await?
+                .filter(|session| session.user_id == user.id && session.end_reason.is_none())
+                .ok_or(Error::NotFound("No such active session"))?;
+            let reason = EndReason::Revoked;
+            let ended =
+                stored_sessions::end(tx.conn(), session.user_id, session.id, reason, None, now)
+                    .await?
+                    .ok_or(Error::NotFound("No such active session"))?;
+            tx.log(
+                NewEntry::new(ended.user_id, ActivityKind::SessionRevoked, now)
+                    .session(ended.id)
+                    .from_device(&ended.ip, ended.device_label())
+                    .detail(BY_ADMINISTRATOR),
+            );
+            tx.announce(Event::SessionEnded {
+                user_id: ended.user_id,
+                session_id: ended.id,
+                reason,
+                replaced_by: None,
+            });
+            tx.commit(wire::session(&ended, None, lifetimes)).await
+        })
+        .await
 }
 
 /// Ends every session of the user and cancels their sign-in requests in flight; how many
@@ -135,40 +135,29 @@ pub struct RevokedAll {
     pub requests: usize,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn revoke_all(state: &AppState, email: &str) -> Result<RevokedAll, Error> {
     let user = find_user(state, email).await?;
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        // The user's row lock orders this against a login deciding on the limit.
-        users::lock(conn, user.id).await?;
-        let mut changes = Changes::default();
-        let ended = sessions::end_others(
-            conn,
-            &mut changes,
-            user.id,
-            None,
-            EndReason::Revoked,
-            BY_ADMINISTRATOR,
-            now,
-        )
-        .await?;
-        let cancelled = in_flight::cancel_open(
-            conn,
-            &mut changes,
-            user.id,
-            in_flight::Cancelling::PendingAndApproved,
-            BY_ADMINISTRATOR,
-            now,
-        )
-        .await?;
-        changes.save(conn).await?;
-        Ok(RevokedAll {
-            sessions: ended,
-            requests: cancelled,
+    state
+        .unit_of_work(async |mut tx| {
+            let signed_out = sessions::sign_out_everywhere(
+                &mut tx,
+                user.id,
+                SignOut {
+                    except: None,
+                    reason: EndReason::Revoked,
+                    detail: BY_ADMINISTRATOR,
+                    cancelled: BY_ADMINISTRATOR,
+                },
+            )
+            .await?;
+            tx.commit(RevokedAll {
+                sessions: signed_out.sessions,
+                requests: signed_out.requests,
+            })
+            .await
         })
-    })
-    .await
+        .await
 }
 
 /// Forgets the account's failed sign-ins, so that its owner can try again at once; how

@@ -1,11 +1,11 @@
 //! Logging in: throttling, the password check, and the admission decision taken under
 //! the user's row lock — again, once a device typed the code mailed to it.
 
-use diesel_async::AsyncPgConnection;
 use shared::Secret;
 
 use crate::error::Error;
-use crate::events::{Changes, Event};
+use crate::events::Event;
+use crate::events::unit_of_work::{Committed, Tx};
 use crate::model::activity::ActivityKind;
 use crate::model::admission::{
     Decision, DeviceTrust, Policy, Standing, decide, next_email_code_at,
@@ -23,7 +23,6 @@ use crate::state::AppState;
 use crate::storage::activity::{self, NewEntry};
 use crate::storage::approvals::{self as stored_approvals, ApprovalRow};
 use crate::storage::sessions::{self as stored_sessions, SessionRow};
-use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 
 /// What a correct password led to.
@@ -89,6 +88,7 @@ pub struct LoginAttempt {
     pub known_device: Option<KnownDevice>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn login(
     state: &AppState,
     attempt: LoginAttempt,
@@ -179,42 +179,35 @@ pub async fn admit(
     user: UserRow,
     admission: &Admission<'_>,
 ) -> Result<LoginOutcome, Error> {
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        let outcome = decide_locked(conn, &mut changes, state, &user, admission).await?;
-        // Expiries found on the way are real even when this login is refused.
-        changes.save(conn).await?;
-        Ok(outcome)
-    })
-    .await?
+    state
+        .unit_of_work(async |tx| decide_locked(tx, state, &user, admission).await)
+        .await
 }
 
-/// The decision and what follows from it, under the lock. A refusal is returned as the
-/// inner error so that the transaction still commits what it found on the way.
+/// The decision and what follows from it, under the lock. A refusal still commits what
+/// was found on the way (expiries are real even when this login is refused).
 async fn decide_locked(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+    mut tx: Tx<'_>,
     state: &AppState,
     user: &UserRow,
     admission: &Admission<'_>,
-) -> Result<Result<LoginOutcome, Error>, Error> {
+) -> Result<Committed<LoginOutcome>, Error> {
     let Admission {
         client,
         keep,
         device,
         detail,
     } = *admission;
-    let now = state.now();
+    let now = tx.now();
     let limits = state.limits();
-    users::lock(conn, user.id).await?;
-    let active_sessions = sessions::settle(conn, changes, user.id, now, state.lifetimes()).await?;
+    users::lock(tx.conn(), user.id).await?;
+    let active_sessions = sessions::settle(&mut tx, user.id, state.lifetimes()).await?;
     // Requests past their time are not counted as pending; the sweeper (or the waiting
     // socket) marks them expired and tells the devices.
-    let pending_requests = stored_approvals::count_pending(conn, user.id, now).await?;
+    let pending_requests = stored_approvals::count_pending(tx.conn(), user.id, now).await?;
     let stats = match limits.policy {
         Policy::Approve => Some(
-            stored_approvals::request_stats(conn, user.id, now, now - limits.denial_cooldown)
+            stored_approvals::request_stats(tx.conn(), user.id, now, now - limits.denial_cooldown)
                 .await?,
         ),
         _ => None,
@@ -223,7 +216,7 @@ async fn decide_locked(
     let device = match &client.device_id {
         Some(device_id)
             if stored_sessions::has_active_in_browser(
-                conn,
+                tx.conn(),
                 user.id,
                 device_id,
                 now,
@@ -243,117 +236,113 @@ async fn decide_locked(
         last_denial: stats.and_then(|stats| stats.last_denial),
     };
     let decision = decide(standing, device, limits, now);
-    Ok(match decision {
+    let outcome = match decision {
         Decision::RefuseAtLimit => {
-            let error = Error::SessionLimit(limits.max_sessions());
-            alerts::login_refused(changes, user.id, client, &error.to_string(), now);
-            Err(error)
+            return refuse(tx, user, client, Error::SessionLimit(limits.max_sessions())).await;
         }
         Decision::RefuseTooManyPending => {
-            let error = Error::TooManyPendingApprovals;
-            alerts::login_refused(changes, user.id, client, &error.to_string(), now);
-            Err(error)
+            return refuse(tx, user, client, Error::TooManyPendingApprovals).await;
         }
         Decision::RefuseRequestsFor { retry_at } => {
             let error = Error::TooManyApprovalRequests {
                 retry_in_seconds: (retry_at - now).num_seconds().max(1),
             };
-            alerts::login_refused(changes, user.id, client, &error.to_string(), now);
-            Err(error)
+            return refuse(tx, user, client, error).await;
         }
         Decision::StartSession { .. } | Decision::ReplaceOwnSession => {
             let (session, token) =
-                sessions::start(conn, user.id, client, keep, now, state.lifetimes()).await?;
+                sessions::start(tx.conn(), user.id, client, keep, now, state.lifetimes()).await?;
             if decision == Decision::ReplaceOwnSession {
-                sessions::replace_own_in_browser(conn, changes, &session, now, state.lifetimes())
-                    .await?;
+                sessions::replace_own_in_browser(&mut tx, &session, state.lifetimes()).await?;
             }
             if let Decision::StartSession { evict } = decision
                 && evict > 0
             {
-                sessions::replace_least_recently_used(
-                    conn,
-                    changes,
-                    &session,
-                    evict,
-                    now,
-                    state.lifetimes(),
-                )
-                .await?;
+                sessions::replace_least_recently_used(&mut tx, &session, evict, state.lifetimes())
+                    .await?;
             }
             let entry = NewEntry::new(user.id, ActivityKind::Login, now)
                 .session(session.id)
                 .from_device(&client.ip, client.label());
-            changes.log(match detail {
+            tx.log(match detail {
                 Some(detail) => entry.detail(detail),
                 None => entry,
             });
-            changes.announce(Event::SessionStarted {
+            tx.announce(Event::SessionStarted {
                 user_id: user.id,
                 session_id: session.id,
             });
-            alerts::signed_in(conn, changes, &session, client, now, true).await?;
-            Ok(LoginOutcome::LoggedIn {
+            alerts::signed_in(&mut tx, &session, client, true).await?;
+            LoginOutcome::LoggedIn {
                 user: user.clone(),
                 session,
                 token,
-            })
+            }
         }
         Decision::RequireApproval => {
             let (approval, code, pending_token) = approvals::request(
-                conn,
-                changes,
+                &mut tx,
                 state,
                 user.id,
                 client,
                 keep,
                 ApprovalChannel::Device,
-                now,
             )
             .await?;
-            Ok(LoginOutcome::NeedsApproval {
+            LoginOutcome::NeedsApproval {
                 approval,
                 code,
                 pending_token,
-            })
+            }
         }
         Decision::ConfirmByEmail => {
             // Codes from before the owner secured the account or reset the password (an
             // intruder's, likely) do not use up the owner's allowance.
             let since =
                 (now - EMAIL_CODE_WINDOW).max(user.devices_forgotten_at.unwrap_or_default());
-            let (sent, oldest) = stored_approvals::email_codes_since(conn, user.id, since).await?;
+            let (sent, oldest) =
+                stored_approvals::email_codes_since(tx.conn(), user.id, since).await?;
             if let Some(retry_at) = next_email_code_at(sent, oldest, now) {
                 let error = Error::TooManySignInCodes {
                     retry_in_seconds: (retry_at - now).num_seconds().max(1),
                 };
-                alerts::login_refused(changes, user.id, client, &error.to_string(), now);
-                Err(error)
-            } else {
-                let (approval, _mailed, pending_token) = approvals::request(
-                    conn,
-                    changes,
-                    state,
-                    user.id,
-                    client,
-                    keep,
-                    ApprovalChannel::Email,
-                    now,
-                )
-                .await?;
-                Ok(LoginOutcome::NeedsEmailCode {
-                    approval,
-                    pending_token,
-                    sent_to: mask_email(&user.email),
-                })
+                return refuse(tx, user, client, error).await;
+            }
+            let (approval, _mailed, pending_token) = approvals::request(
+                &mut tx,
+                state,
+                user.id,
+                client,
+                keep,
+                ApprovalChannel::Email,
+            )
+            .await?;
+            LoginOutcome::NeedsEmailCode {
+                approval,
+                pending_token,
+                sent_to: mask_email(&user.email),
             }
         }
-    })
+    };
+    tx.commit(outcome).await
+}
+
+/// Refuses a login whose password was right: the user hears of it, and what was found on
+/// the way commits.
+async fn refuse(
+    mut tx: Tx<'_>,
+    user: &UserRow,
+    client: &ClientInfo,
+    refusal: Error,
+) -> Result<Committed<LoginOutcome>, Error> {
+    alerts::login_refused(&mut tx, user.id, client, &refusal.to_string());
+    tx.commit_refusal(refusal).await
 }
 
 /// The device that was mailed a code types it: right, and the login is decided again as
 /// for a recognised device (it may start the session, or, if a device signed in
 /// meanwhile, ask that device); wrong, and the try is counted (5, then the request locks).
+#[tracing::instrument(skip_all, fields(%approval_id))]
 pub async fn confirm_email_code(
     state: &AppState,
     approval_id: uuid::Uuid,
@@ -372,33 +361,29 @@ async fn confirm_in_transaction(
     pending_token: &Secret,
     code: &ApprovalCode,
 ) -> Result<LoginOutcome, Error> {
-    let mut conn = state.pool.get().await?;
     // The user's lock comes first, as everywhere: which user, from an unlocked read.
-    let user_id = approvals::find_with_token(&mut conn, approval_id, pending_token)
-        .await?
-        .user_id;
-    // A wrong code, a lock or an expiry still commits (returned as the inner error).
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        users::lock(conn, user_id).await?;
-        let result =
-            confirm_locked(conn, &mut changes, state, approval_id, pending_token, code).await?;
-        changes.save(conn).await?;
-        Ok(result)
-    })
-    .await?
+    let user_id =
+        approvals::find_with_token(&mut *state.pool.get().await?, approval_id, pending_token)
+            .await?
+            .user_id;
+    state
+        .unit_of_work(async |mut tx| {
+            users::lock(tx.conn(), user_id).await?;
+            confirm_locked(tx, state, approval_id, pending_token, code).await
+        })
+        .await
 }
 
+/// A wrong code, a lock or an expiry still commits (as a refusal).
 async fn confirm_locked(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+    mut tx: Tx<'_>,
     state: &AppState,
     approval_id: uuid::Uuid,
     pending_token: &Secret,
     code: &ApprovalCode,
-) -> Result<Result<LoginOutcome, Error>, Error> {
-    let now = state.now();
-    let approval = approvals::lock_with_token(conn, approval_id, pending_token).await?;
+) -> Result<Committed<LoginOutcome>, Error> {
+    let now = tx.now();
+    let approval = approvals::lock_with_token(tx.conn(), approval_id, pending_token).await?;
     if approval.channel != ApprovalChannel::Email {
         return Err(approvals::NO_SUCH_REQUEST);
     }
@@ -406,25 +391,19 @@ async fn confirm_locked(
         return Err(approvals::refused(approval.status, Action::Complete));
     }
     if approval.expires_at <= now {
-        approvals::expire(
-            conn,
-            changes,
-            stored_approvals::Scope::One(approval.id),
-            now,
-        )
-        .await?;
-        return Ok(Err(Error::Approval(Refusal::Expired)));
+        approvals::expire(&mut tx, stored_approvals::Scope::One(approval.id)).await?;
+        return tx.commit_refusal(Error::Approval(Refusal::Expired)).await;
     }
-    if let Err(refused) =
-        approvals::check_code(conn, changes, state, &approval, code, None, None, now).await?
+    if let Some(refusal) =
+        approvals::check_code(&mut tx, state, &approval, code, None, None).await?
     {
-        return Ok(Err(refused));
+        return tx.commit_refusal(refusal).await;
     }
     // The mailbox vouched for the device: the request is done, whatever follows.
     let approved = approvals::transition(approval.status, Action::Approve)?;
     let completed = approvals::transition(approved, Action::Complete)?;
-    stored_approvals::set_status(conn, approval.id, completed, None, now).await?;
-    let user = users::find(conn, approval.user_id).await?;
+    stored_approvals::set_status(tx.conn(), approval.id, completed, None, now).await?;
+    let user = users::find(tx.conn(), approval.user_id).await?;
     let client = approval.client();
     let admission = Admission {
         client: &client,
@@ -434,5 +413,5 @@ async fn confirm_locked(
         device: DeviceTrust::Vouched,
         detail: Some("confirmed with a code mailed to the account"),
     };
-    decide_locked(conn, changes, state, &user, &admission).await
+    decide_locked(tx, state, &user, &admission).await
 }

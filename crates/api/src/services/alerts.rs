@@ -4,12 +4,12 @@
 //! mail to the account's address (see `model::mail` for which are mailed and how often).
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
 use shared::{AlertKind, SecurityAlert};
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::events::{Changes, Event};
+use crate::events::Event;
+use crate::events::unit_of_work::Tx;
 use crate::model::activity::ActivityKind;
 use crate::model::alerts::{Novelty, Seen, device_key, network_key};
 use crate::model::device::ClientInfo;
@@ -37,17 +37,16 @@ fn alert(
 /// Classifies a new session against what the account signed in from before, records what
 /// is new, and (with `tell_devices`) alerts the account's other devices.
 pub async fn signed_in(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+    tx: &mut Tx<'_>,
     session: &SessionRow,
     client: &ClientInfo,
-    now: DateTime<Utc>,
     tell_devices: bool,
 ) -> Result<Novelty, Error> {
     let user_id = session.user_id;
+    let now = tx.now();
     let mut novelty = Novelty {
         device: history::record(
-            conn,
+            tx.conn(),
             user_id,
             Seen::Device.as_str(),
             &device_key(client),
@@ -58,11 +57,11 @@ pub async fn signed_in(
     };
     if let Some(network) = network_key(&client.ip) {
         novelty.network =
-            history::record(conn, user_id, Seen::Network.as_str(), &network, now).await?;
+            history::record(tx.conn(), user_id, Seen::Network.as_str(), &network, now).await?;
     }
     if let Some(country) = &client.country {
         novelty.country =
-            history::record(conn, user_id, Seen::Country.as_str(), country, now).await?;
+            history::record(tx.conn(), user_id, Seen::Country.as_str(), country, now).await?;
     }
     let entry = |kind| {
         NewEntry::new(user_id, kind, now)
@@ -70,11 +69,11 @@ pub async fn signed_in(
             .from_device(&client.ip, client.label())
     };
     if novelty.device_or_network() {
-        changes.log(entry(ActivityKind::NewDeviceLogin).detail(novelty.describe()));
+        tx.log(entry(ActivityKind::NewDeviceLogin).detail(novelty.describe()));
     }
     if novelty.country {
         let country = client.country.clone().unwrap_or_default();
-        changes.log(entry(ActivityKind::NewCountryLogin).detail(country));
+        tx.log(entry(ActivityKind::NewCountryLogin).detail(country));
     }
     let kind = if novelty.country {
         Some(AlertKind::NewCountry)
@@ -87,9 +86,9 @@ pub async fn signed_in(
         let alert = alert(kind, Some(session.id), client, now);
         // The mail goes even when the devices are not told (a device approved it): it is
         // the record outside the app, where someone holding the session cannot erase it.
-        changes.mail(user_id, Mail::Alert(alert.clone()));
+        tx.mail(user_id, Mail::Alert(alert.clone()));
         if tell_devices {
-            changes.announce(Event::SecurityAlert {
+            tx.announce(Event::SecurityAlert {
                 user_id,
                 except_session: Some(session.id),
                 alert,
@@ -101,21 +100,16 @@ pub async fn signed_in(
 
 /// A correct password was refused (the limit, too many requests): whoever sent it knows
 /// the password, and the user must hear of it.
-pub fn login_refused(
-    changes: &mut Changes,
-    user_id: Uuid,
-    client: &ClientInfo,
-    why: &str,
-    now: DateTime<Utc>,
-) {
-    changes.log(
+pub fn login_refused(tx: &mut Tx<'_>, user_id: Uuid, client: &ClientInfo, why: &str) {
+    let now = tx.now();
+    tx.log(
         NewEntry::new(user_id, ActivityKind::LoginRefused, now)
             .from_device(&client.ip, client.label())
             .detail(why),
     );
     let alert = alert(AlertKind::LoginRefused, None, client, now);
-    changes.mail(user_id, Mail::Alert(alert.clone()));
-    changes.announce(Event::SecurityAlert {
+    tx.mail(user_id, Mail::Alert(alert.clone()));
+    tx.announce(Event::SecurityAlert {
         user_id,
         except_session: None,
         alert,
@@ -123,21 +117,16 @@ pub fn login_refused(
 }
 
 /// A request was denied as "this wasn't me".
-pub fn suspicious_login_denied(
-    changes: &mut Changes,
-    user_id: Uuid,
-    requester: &ClientInfo,
-    by: &str,
-    now: DateTime<Utc>,
-) {
-    changes.log(
+pub fn suspicious_login_denied(tx: &mut Tx<'_>, user_id: Uuid, requester: &ClientInfo, by: &str) {
+    let now = tx.now();
+    tx.log(
         NewEntry::new(user_id, ActivityKind::SuspiciousLoginDenied, now)
             .from_device(&requester.ip, requester.label())
             .detail(by),
     );
     let alert = alert(AlertKind::SuspiciousLoginDenied, None, requester, now);
-    changes.mail(user_id, Mail::Alert(alert.clone()));
-    changes.announce(Event::SecurityAlert {
+    tx.mail(user_id, Mail::Alert(alert.clone()));
+    tx.announce(Event::SecurityAlert {
         user_id,
         except_session: None,
         alert,
@@ -146,14 +135,9 @@ pub fn suspicious_login_denied(
 
 /// An unrecognised device gave the right password and no device can approve it: the code
 /// it must type goes to the account's address, with what the mail says about the device.
-pub fn sign_in_code(
-    changes: &mut Changes,
-    user_id: Uuid,
-    client: &ClientInfo,
-    code: shared::Secret,
-    now: DateTime<Utc>,
-) {
-    changes.mail(
+pub fn sign_in_code(tx: &mut Tx<'_>, user_id: Uuid, client: &ClientInfo, code: shared::Secret) {
+    let now = tx.now();
+    tx.mail(
         user_id,
         Mail::SignInCode {
             device: alert(AlertKind::SignInCode, None, client, now),
@@ -165,13 +149,13 @@ pub fn sign_in_code(
 /// The password was changed by `client` (from `session_id`, unless through a reset link):
 /// the mail tells the owner outside the app.
 pub fn password_changed(
-    changes: &mut Changes,
+    tx: &mut Tx<'_>,
     user_id: Uuid,
     session_id: Option<Uuid>,
     client: &ClientInfo,
-    now: DateTime<Utc>,
 ) {
-    changes.mail(
+    let now = tx.now();
+    tx.mail(
         user_id,
         Mail::Alert(alert(AlertKind::PasswordChanged, session_id, client, now)),
     );

@@ -6,13 +6,13 @@
 //! user's row lock, so simultaneous approvals never exceed the limit. The session's cookie
 //! token is minted only when the new device completes with its pending token, once.
 
-use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use shared::{PendingApproval, Secret};
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::events::{Changes, Event};
+use crate::events::Event;
+use crate::events::unit_of_work::{Committed, Tx};
 use crate::model::activity::ActivityKind;
 use crate::model::admission::may_approve;
 use crate::model::approval::{Action, ApprovalChannel, ApprovalStatus, Refusal};
@@ -28,7 +28,6 @@ use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::approvals::{self as stored, ApprovalRow, NewApproval, Scope};
 use crate::storage::sessions::SessionRow;
-use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 use crate::wire;
 
@@ -37,17 +36,15 @@ pub const NO_SUCH_REQUEST: Error = Error::NotFound("No such login request");
 /// Stores a new pending request; returns it with its code and pending token (shown once,
 /// never stored). A `Device` request prompts the signed-in devices; an `Email` one mails
 /// its code to the account instead (the new device types it).
-#[allow(clippy::too_many_arguments)]
 pub async fn request(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+    tx: &mut Tx<'_>,
     state: &AppState,
     user_id: Uuid,
     client: &ClientInfo,
     keep: Keep,
     channel: ApprovalChannel,
-    now: DateTime<Utc>,
 ) -> Result<(ApprovalRow, Secret, Secret), Error> {
+    let now = tx.now();
     let id = Uuid::new_v4();
     let code = secrets::new_code();
     let pending = MintedToken::mint();
@@ -56,7 +53,7 @@ pub async fn request(
         ApprovalChannel::Email => EMAIL_CODE_LIFETIME,
     };
     let approval = stored::insert(
-        conn,
+        tx.conn(),
         NewApproval {
             id,
             channel,
@@ -73,15 +70,15 @@ pub async fn request(
     let entry = |kind| NewEntry::new(user_id, kind, now).from_device(&client.ip, client.label());
     match channel {
         ApprovalChannel::Device => {
-            changes.log(entry(ActivityKind::ApprovalRequested));
-            changes.announce(Event::ApprovalRequested {
+            tx.log(entry(ActivityKind::ApprovalRequested));
+            tx.announce(Event::ApprovalRequested {
                 user_id,
                 approval_id: id,
             });
         }
         ApprovalChannel::Email => {
-            changes.log(entry(ActivityKind::EmailCodeSent));
-            alerts::sign_in_code(changes, user_id, client, Secret::new(code.clone()), now);
+            tx.log(entry(ActivityKind::EmailCodeSent));
+            alerts::sign_in_code(tx, user_id, client, Secret::new(code.clone()));
         }
     }
     Ok((approval, Secret::new(code), Secret::new(pending.token)))
@@ -109,39 +106,33 @@ pub enum Answer {
 }
 
 /// Approves (with the code) or denies a pending request of the user; the status it ended in.
+#[tracing::instrument(skip_all, fields(user_id = %by.user.id, %approval_id))]
 pub async fn answer(
     state: &AppState,
     by: &Authenticated,
     approval_id: Uuid,
     answer: Answer,
 ) -> Result<ApprovalStatus, Error> {
-    let mut conn = state.pool.get().await?;
-    // An answer that ends in an error (a wrong code, a lock, the limit) still commits.
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        let result = answer_locked(conn, &mut changes, state, by, approval_id, &answer).await?;
-        changes.save(conn).await?;
-        Ok(result)
-    })
-    .await?
+    state
+        .unit_of_work(async |tx| answer_locked(tx, state, by, approval_id, &answer).await)
+        .await
 }
 
 /// The answer under the user's lock. Outcomes that end in an error (a wrong code, a lock,
-/// the limit) still commit: they are returned as the inner error.
+/// the limit) still commit: they are refusals.
 async fn answer_locked(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+    mut tx: Tx<'_>,
     state: &AppState,
     by: &Authenticated,
     approval_id: Uuid,
     answer: &Answer,
-) -> Result<Result<ApprovalStatus, Error>, Error> {
-    let now = state.now();
+) -> Result<Committed<ApprovalStatus>, Error> {
+    let now = tx.now();
     let user_id = by.user.id;
     // The user lock serialises this with logins and other approvals.
-    users::lock(conn, user_id).await?;
+    users::lock(tx.conn(), user_id).await?;
     // A mailed code is the new device's to type, not another device's.
-    let approval = stored::lock(conn, approval_id)
+    let approval = stored::lock(tx.conn(), approval_id)
         .await?
         .filter(|approval| {
             approval.user_id == user_id && approval.channel == ApprovalChannel::Device
@@ -160,70 +151,62 @@ async fn answer_locked(
     };
     if approval.expires_at <= now {
         let status = transition(approval.status, Action::Expire)?;
-        stored::set_status(conn, approval_id, status, Some(by.session.id), now).await?;
-        changes.log(entry(ActivityKind::ApprovalExpired));
-        changes.announce(resolved(status));
-        return Ok(Err(Error::Approval(Refusal::Expired)));
+        stored::set_status(tx.conn(), approval_id, status, Some(by.session.id), now).await?;
+        tx.log(entry(ActivityKind::ApprovalExpired));
+        tx.announce(resolved(status));
+        return tx.commit_refusal(Error::Approval(Refusal::Expired)).await;
     }
     let code = match answer {
         Answer::Deny { suspicious } => {
             let status = transition(approval.status, Action::Deny)?;
-            stored::set_status(conn, approval_id, status, Some(by.session.id), now).await?;
-            changes.log(entry(ActivityKind::ApprovalDenied).detail(by.by()));
-            changes.announce(resolved(status));
+            stored::set_status(tx.conn(), approval_id, status, Some(by.session.id), now).await?;
+            tx.log(entry(ActivityKind::ApprovalDenied).detail(by.by()));
+            tx.announce(resolved(status));
             if *suspicious {
-                alerts::suspicious_login_denied(
-                    changes,
-                    user_id,
-                    &approval.client(),
-                    &by.by(),
-                    now,
-                );
+                alerts::suspicious_login_denied(&mut tx, user_id, &approval.client(), &by.by());
                 in_flight::cancel_open(
-                    conn,
-                    changes,
+                    &mut tx,
                     user_id,
                     Cancelling::PendingOnly,
                     "cancelled after a request was denied as suspicious",
-                    now,
                 )
                 .await?;
             }
-            return Ok(Ok(status));
+            return tx.commit(status).await;
         }
         Answer::Approve(code) => code,
     };
-    let checked = check_code(
-        conn,
-        changes,
+    let wrong = check_code(
+        &mut tx,
         state,
         &approval,
         code,
         Some(by.session.id),
         Some(by.by()),
-        now,
     )
     .await?;
-    if let Err(refused) = checked {
-        return Ok(Err(refused));
+    if let Some(refusal) = wrong {
+        return tx.commit_refusal(refusal).await;
     }
     // Right code: the limit is counted again, under the lock, before admitting.
-    let active = sessions::settle(conn, changes, user_id, now, state.lifetimes()).await?;
+    let active = sessions::settle(&mut tx, user_id, state.lifetimes()).await?;
     if !may_approve(active, state.limits()) {
         let status = transition(approval.status, Action::RefuseAtLimit)?;
-        stored::set_status(conn, approval_id, status, Some(by.session.id), now).await?;
-        changes.log(
+        stored::set_status(tx.conn(), approval_id, status, Some(by.session.id), now).await?;
+        tx.log(
             entry(ActivityKind::ApprovalDenied).detail(format!("Already {active} sessions active")),
         );
-        changes.announce(resolved(status));
-        return Ok(Err(Error::SessionLimit(state.limits().max_sessions())));
+        tx.announce(resolved(status));
+        return tx
+            .commit_refusal(Error::SessionLimit(state.limits().max_sessions()))
+            .await;
     }
     let status = transition(approval.status, Action::Approve)?;
     // The session exists from now on (it counts against the limit); its cookie token is
     // minted when the new device completes, so until then nobody holds one. Not completed
     // within the approval TTL, it ends and frees its slot.
     let (session, _unused_token) = sessions::start(
-        conn,
+        tx.conn(),
         user_id,
         &approval.client(),
         Keep {
@@ -235,7 +218,7 @@ async fn answer_locked(
     .await?;
     let complete_by = now + chrono_duration(state.settings.approval.ttl);
     stored::set_approved(
-        conn,
+        tx.conn(),
         approval_id,
         by.session.id,
         session.id,
@@ -243,39 +226,37 @@ async fn answer_locked(
         complete_by,
     )
     .await?;
-    changes.log(
+    tx.log(
         entry(ActivityKind::ApprovalGranted)
             .session(session.id)
             .detail(by.by()),
     );
-    changes.announce(resolved(status));
-    changes.announce(Event::SessionStarted {
+    tx.announce(resolved(status));
+    tx.announce(Event::SessionStarted {
         user_id,
         session_id: session.id,
     });
-    Ok(Ok(status))
+    tx.commit(status).await
 }
 
 /// Checks the code typed for a pending request (by a signed-in device, `by`, or by the new
-/// device itself for a mailed code). A wrong one is counted and returned as the inner
-/// error, `wrong_code` with the tries left, or `approval_locked` at the last try.
-#[allow(clippy::too_many_arguments)]
+/// device itself for a mailed code). A wrong one is counted and its refusal returned, to be
+/// committed: `wrong_code` with the tries left, or `approval_locked` at the last try.
 pub async fn check_code(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+    tx: &mut Tx<'_>,
     state: &AppState,
     approval: &ApprovalRow,
     code: &ApprovalCode,
     decided_by: Option<Uuid>,
     by: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<Result<(), Error>, Error> {
+) -> Result<Option<Error>, Error> {
     if state
         .codes
         .verify(approval.id, code.expose(), &approval.code_hash)
     {
-        return Ok(Ok(()));
+        return Ok(None);
     }
+    let now = tx.now();
     let (user_id, approval_id) = (approval.user_id, approval.id);
     let entry =
         |kind| NewEntry::new(user_id, kind, now).from_device(&approval.ip, approval.device_label());
@@ -288,33 +269,33 @@ pub async fn check_code(
         ApprovalChannel::Email => (EMAIL_CODE_MAX_ATTEMPTS, ActivityKind::EmailCodeRejected),
     };
     let tries_left = (max_attempts - attempts).max(0);
-    stored::set_failed_attempts(conn, approval_id, attempts).await?;
+    stored::set_failed_attempts(tx.conn(), approval_id, attempts).await?;
     let rejected = entry(rejected);
-    changes.log(match by {
+    tx.log(match by {
         Some(by) => rejected.detail(by),
         None => rejected,
     });
     if tries_left > 0 {
         transition(approval.status, Action::RejectCode)?;
         if approval.channel == ApprovalChannel::Device {
-            changes.announce(Event::ApprovalCodeRejected {
+            tx.announce(Event::ApprovalCodeRejected {
                 user_id,
                 approval_id,
                 tries_left,
             });
         }
-        return Ok(Err(Error::WrongCode { tries_left }));
+        return Ok(Some(Error::WrongCode { tries_left }));
     }
     let status = transition(approval.status, Action::Lock)?;
-    stored::set_status(conn, approval_id, status, decided_by, now).await?;
-    changes.log(entry(ActivityKind::ApprovalLocked));
-    changes.announce(Event::ApprovalResolved {
+    stored::set_status(tx.conn(), approval_id, status, decided_by, now).await?;
+    tx.log(entry(ActivityKind::ApprovalLocked));
+    tx.announce(Event::ApprovalResolved {
         user_id,
         approval_id,
         outcome: status,
         channel: approval.channel,
     });
-    Ok(Err(Error::Approval(Refusal::Locked)))
+    Ok(Some(Error::Approval(Refusal::Locked)))
 }
 
 /// The new status, or the refusal as an error.
@@ -395,43 +376,39 @@ pub async fn current(state: &AppState, approval_id: Uuid) -> Result<ApprovalRow,
 }
 
 /// The new device withdraws its request: the prompt disappears from the other devices.
+#[tracing::instrument(skip_all, fields(%approval_id))]
 pub async fn cancel(
     state: &AppState,
     approval_id: Uuid,
     pending_token: &Secret,
 ) -> Result<ApprovalStatus, Error> {
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    let user_id = user_of(&mut conn, approval_id, pending_token).await?;
-    let status = conn
-        .transaction_with_retries(async |conn| {
-            let mut changes = Changes::default();
-            users::lock(conn, user_id).await?;
-            let approval = lock_with_token(conn, approval_id, pending_token).await?;
+    let user_id = user_of(&mut *state.pool.get().await?, approval_id, pending_token).await?;
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            users::lock(tx.conn(), user_id).await?;
+            let approval = lock_with_token(tx.conn(), approval_id, pending_token).await?;
             let status = transition(approval.status, Action::Cancel)?;
-            stored::set_status(conn, approval_id, status, None, now).await?;
+            stored::set_status(tx.conn(), approval_id, status, None, now).await?;
             // Withdrawn after approval: the session kept for it ends.
             if let (ApprovalStatus::Approved, Some(session_id)) =
                 (approval.status, approval.session_id)
             {
-                sessions::end_not_completed(conn, &mut changes, approval.user_id, session_id, now)
-                    .await?;
+                sessions::end_not_completed(&mut tx, approval.user_id, session_id).await?;
             }
-            changes.log(
+            tx.log(
                 NewEntry::new(approval.user_id, ActivityKind::ApprovalCancelled, now)
                     .from_device(&approval.ip, approval.device_label()),
             );
-            changes.announce(Event::ApprovalResolved {
+            tx.announce(Event::ApprovalResolved {
                 user_id: approval.user_id,
                 approval_id,
                 outcome: status,
                 channel: approval.channel,
             });
-            changes.save(conn).await?;
-            Ok(status)
+            tx.commit(status).await
         })
-        .await?;
-    Ok(status)
+        .await
 }
 
 /// The new device trades its pending token for a session, once: the user, the session and
@@ -440,86 +417,80 @@ pub async fn cancel(
 /// request expires then and there, as the sweeper would expire it — the session kept for
 /// it ends (`not_completed`) and frees its slot, both sides hear `expired` — and the
 /// device gets 410 `approval_expired`, as for any expired request.
+#[tracing::instrument(skip_all, fields(%approval_id))]
 pub async fn complete(
     state: &AppState,
     approval_id: Uuid,
     pending_token: &Secret,
 ) -> Result<(UserRow, SessionRow, String), Error> {
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    let user_id = user_of(&mut conn, approval_id, pending_token).await?;
-    // An expiry found here still commits (returned as the inner error).
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        users::lock(conn, user_id).await?;
-        let approval = lock_with_token(conn, approval_id, pending_token).await?;
-        // A mailed code completes with the code (`admission::confirm_email_code`).
-        if approval.channel != ApprovalChannel::Device {
-            return Err(NO_SUCH_REQUEST);
-        }
-        if !approval.status.is_final() && approval.expires_at <= now {
-            expire(conn, &mut changes, Scope::One(approval_id), now).await?;
-            changes.save(conn).await?;
-            return Ok(Err(Error::Approval(Refusal::Expired)));
-        }
-        transition(approval.status, Action::Complete)?;
-        let session_id = approval
-            .session_id
-            .ok_or_else(|| Error::internal("an approved login request has no session"))?;
-        let token = sessions::rotate_token(conn, session_id).await?;
-        stored::set_completed(conn, approval_id).await?;
-        let session = crate::storage::sessions::find(conn, session_id)
-            .await?
-            .filter(|session| session.end_reason.is_none())
-            // Revoked between approval and completion.
-            .ok_or(Error::InvalidSession)?;
-        changes.log(
-            NewEntry::new(approval.user_id, ActivityKind::Login, now)
-                .session(session_id)
-                .from_device(&approval.ip, approval.device_label())
-                .detail("approved by another device"),
-        );
-        // The owner approved it: recorded, no alert.
-        alerts::signed_in(conn, &mut changes, &session, &approval.client(), now, false).await?;
-        changes.announce(Event::ApprovalCompleted {
-            user_id: approval.user_id,
-            approval_id,
-        });
-        let user = users::find(conn, approval.user_id).await?;
-        changes.save(conn).await?;
-        Ok(Ok((user, session, token)))
-    })
-    .await?
+    let user_id = user_of(&mut *state.pool.get().await?, approval_id, pending_token).await?;
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            users::lock(tx.conn(), user_id).await?;
+            let approval = lock_with_token(tx.conn(), approval_id, pending_token).await?;
+            // A mailed code completes with the code (`admission::confirm_email_code`).
+            if approval.channel != ApprovalChannel::Device {
+                return Err(NO_SUCH_REQUEST);
+            }
+            // An expiry found here still commits.
+            if !approval.status.is_final() && approval.expires_at <= now {
+                expire(&mut tx, Scope::One(approval_id)).await?;
+                return tx.commit_refusal(Error::Approval(Refusal::Expired)).await;
+            }
+            transition(approval.status, Action::Complete)?;
+            let session_id = approval
+                .session_id
+                .ok_or_else(|| Error::internal("an approved login request has no session"))?;
+            let token = sessions::rotate_token(tx.conn(), session_id).await?;
+            stored::set_completed(tx.conn(), approval_id).await?;
+            let session = crate::storage::sessions::find(tx.conn(), session_id)
+                .await?
+                .filter(|session| session.end_reason.is_none())
+                // Revoked between approval and completion.
+                .ok_or(Error::InvalidSession)?;
+            tx.log(
+                NewEntry::new(approval.user_id, ActivityKind::Login, now)
+                    .session(session_id)
+                    .from_device(&approval.ip, approval.device_label())
+                    .detail("approved by another device"),
+            );
+            // The owner approved it: recorded, no alert.
+            alerts::signed_in(&mut tx, &session, &approval.client(), false).await?;
+            tx.announce(Event::ApprovalCompleted {
+                user_id: approval.user_id,
+                approval_id,
+            });
+            let user = users::find(tx.conn(), approval.user_id).await?;
+            tx.commit((user, session, token)).await
+        })
+        .await
 }
 
 /// Expires requests whose time is up (pending, or approved and never completed: their
 /// reserved session ends) and records it.
-pub async fn expire(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
-    scope: Scope,
-    now: DateTime<Utc>,
-) -> Result<usize, Error> {
-    let expired = stored::expire_lapsed(conn, scope, now).await?;
+pub async fn expire(tx: &mut Tx<'_>, scope: Scope) -> Result<usize, Error> {
+    let now = tx.now();
+    let expired = stored::expire_lapsed(tx.conn(), scope, now).await?;
     for approval in &expired {
         transition(approval.status, Action::Expire)?;
         if let (ApprovalStatus::Approved, Some(session_id)) = (approval.status, approval.session_id)
         {
-            sessions::end_not_completed(conn, changes, approval.user_id, session_id, now).await?;
+            sessions::end_not_completed(tx, approval.user_id, session_id).await?;
         }
     }
-    record_expired(changes, &expired, now);
+    record_expired(tx, &expired);
     Ok(expired.len())
 }
 
 /// Records requests that expired: their log entries and the events both sides hear.
-fn record_expired(changes: &mut Changes, expired: &[ApprovalRow], now: DateTime<Utc>) {
+fn record_expired(tx: &mut Tx<'_>, expired: &[ApprovalRow]) {
     for approval in expired {
-        changes.log(
-            NewEntry::new(approval.user_id, ActivityKind::ApprovalExpired, now)
+        tx.log(
+            NewEntry::new(approval.user_id, ActivityKind::ApprovalExpired, tx.now())
                 .from_device(&approval.ip, approval.device_label()),
         );
-        changes.announce(Event::ApprovalResolved {
+        tx.announce(Event::ApprovalResolved {
             user_id: approval.user_id,
             approval_id: approval.id,
             outcome: ApprovalStatus::Expired,
@@ -530,17 +501,15 @@ fn record_expired(changes: &mut Changes, expired: &[ApprovalRow], now: DateTime<
 
 /// Expires one request if its time is up (the waiting socket calls it at its deadline).
 pub async fn expire_if_lapsed(state: &AppState, approval_id: Uuid) -> Result<(), Error> {
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
     // The user's row first, as everywhere.
-    let Some(approval) = stored::find(&mut conn, approval_id).await? else {
+    let Some(approval) = stored::find(&mut *state.pool.get().await?, approval_id).await? else {
         return Ok(());
     };
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        users::lock(conn, approval.user_id).await?;
-        expire(conn, &mut changes, Scope::One(approval_id), now).await?;
-        changes.save(conn).await
-    })
-    .await
+    state
+        .unit_of_work(async |mut tx| {
+            users::lock(tx.conn(), approval.user_id).await?;
+            expire(&mut tx, Scope::One(approval_id)).await?;
+            tx.commit(()).await
+        })
+        .await
 }

@@ -19,14 +19,13 @@ use shared::{Secret, SecurityAlert};
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::events::Changes;
 use crate::model::device::ClientInfo;
 use crate::model::input::LoginPassword;
 use crate::model::mail::Mail;
 use crate::model::session::EndReason;
-use crate::services::{Authenticated, accounts, in_flight, sessions};
+use crate::services::sessions::{self, SignOut};
+use crate::services::{Authenticated, accounts};
 use crate::state::AppState;
-use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::{outbox, users};
 
 /// Who deletes the account.
@@ -82,6 +81,7 @@ pub struct Deleted {
 /// The owner deletes their account: the current password first (counted against the
 /// account like a sign-in, as the password change does), and a session too young to act
 /// against an older one may not (`FRESH_SESSION_SECS`).
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id))]
 pub async fn delete_own(
     state: &AppState,
     auth: &Authenticated,
@@ -139,57 +139,46 @@ async fn delete_unless_kept(
     user_id: Uuid,
     by: &DeletedBy,
 ) -> Result<Option<Deleted>, Error> {
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    let deleted = conn
-        .transaction_with_retries(async |conn| {
+    let deleted = state
+        .unit_of_work(async |mut tx| {
             // The row lock orders this against a login deciding on the limit: no session
             // starts for the account while it goes.
-            let Some(user) = users::lock(conn, user_id).await.optional()? else {
-                return Ok(None);
+            let Some(user) = users::lock(tx.conn(), user_id).await.optional()? else {
+                return tx.commit(None).await;
             };
             if let DeletedBy::Unconfirmed { unused_since } = by
                 && (user.email_verified_at.is_some()
-                    || users::used_since(conn, user.id, *unused_since).await?)
+                    || users::used_since(tx.conn(), user.id, *unused_since).await?)
             {
-                return Ok(None);
+                return tx.commit(None).await;
             }
-            let mut changes = Changes::default();
-            let sessions_ended = sessions::end_others(
-                conn,
-                &mut changes,
+            let signed_out = sessions::sign_out_everywhere(
+                &mut tx,
                 user.id,
-                None,
-                EndReason::AccountDeleted,
-                by.describe(),
-                now,
-            )
-            .await?;
-            let requests_cancelled = in_flight::cancel_open(
-                conn,
-                &mut changes,
-                user.id,
-                in_flight::Cancelling::PendingAndApproved,
-                by.describe(),
-                now,
+                SignOut {
+                    except: None,
+                    reason: EndReason::AccountDeleted,
+                    detail: by.describe(),
+                    cancelled: by.describe(),
+                },
             )
             .await?;
             // Mail not yet sent is not sent (a worker sending one now holds its row: this
             // waits for it).
-            outbox::delete_for_user(conn, user.id).await?;
-            if let Some(goodbye) = by.goodbye(now) {
-                changes.mail_to(None, &user.email, Mail::Alert(goodbye));
+            outbox::delete_for_user(tx.conn(), user.id).await?;
+            if !users::delete(tx.conn(), user.id).await? {
+                return tx.commit(None).await;
             }
-            // The events go out when this commits; the log entries just written go with the
-            // account below.
-            changes.save(conn).await?;
-            if !users::delete(conn, user.id).await? {
-                return Ok(None);
+            // Its log entries would go with it; the events go out when this commits.
+            tx.deleted_account(user.id);
+            if let Some(goodbye) = by.goodbye(tx.now()) {
+                tx.mail_to(None, &user.email, Mail::Alert(goodbye));
             }
-            Ok(Some(Deleted {
-                sessions_ended,
-                requests_cancelled,
+            tx.commit(Some(Deleted {
+                sessions_ended: signed_out.sessions,
+                requests_cancelled: signed_out.requests,
             }))
+            .await
         })
         .await?;
     if let Some(deleted) = &deleted {

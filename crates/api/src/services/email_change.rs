@@ -15,18 +15,18 @@ use chrono::{DateTime, Utc};
 use shared::{AlertKind, PendingEmailChange, Secret, SecurityAlert};
 
 use crate::error::Error;
-use crate::events::{Changes, Event};
+use crate::events::Event;
 use crate::model::activity::ActivityKind;
 use crate::model::device::ClientInfo;
 use crate::model::input::{Email, LoginPassword};
 use crate::model::mail::{LinkPurpose, Mail};
 use crate::model::secrets::{MintedToken, hash_token};
 use crate::model::session::EndReason;
-use crate::services::{Authenticated, accounts, in_flight, sessions, throttle};
+use crate::services::sessions::{self, SignOut};
+use crate::services::{Authenticated, accounts, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::email_links;
-use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 
 fn alert(kind: AlertKind, client: &ClientInfo, now: DateTime<Utc>) -> SecurityAlert {
@@ -41,6 +41,7 @@ fn alert(kind: AlertKind, client: &ClientInfo, now: DateTime<Utc>) -> SecurityAl
 }
 
 /// Asks to move the account to `new_email`; the change that now waits for its link.
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id))]
 pub async fn request(
     state: &AppState,
     auth: &Authenticated,
@@ -58,59 +59,58 @@ pub async fn request(
     // Each request is a mail to an address the asker chose: limited like any mail asked for.
     throttle::begin_mail_request(state, &client.ip, &new_email).await?;
     accounts::prove_current_password(state, auth, current).await?;
-    let now = state.now();
     let purpose = LinkPurpose::ChangeEmail;
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        let user = users::lock(conn, auth.user.id).await?;
-        let mut changes = Changes::default();
-        // One change waits at a time: the latest.
-        email_links::void_unused(conn, user.id, purpose.as_str(), now).await?;
-        let minted = MintedToken::mint();
-        let expires_at = now + purpose.lifetime();
-        email_links::insert_change(
-            conn,
-            user.id,
-            &user.email,
-            new_email.as_str(),
-            &minted.hash,
-            now,
-            expires_at,
-        )
-        .await?;
-        match users::find_by_email(conn, &new_email).await? {
-            // Its owner hears of it; the token is never sent.
-            Some(owner) => changes.mail(
-                owner.id,
-                Mail::Alert(alert(AlertKind::EmailInUse, client, now)),
-            ),
-            None => changes.mail_to(
-                Some(user.id),
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            let user = users::lock(tx.conn(), auth.user.id).await?;
+            // One change waits at a time: the latest.
+            email_links::void_unused(tx.conn(), user.id, purpose.as_str(), now).await?;
+            let minted = MintedToken::mint();
+            let expires_at = now + purpose.lifetime();
+            email_links::insert_change(
+                tx.conn(),
+                user.id,
+                &user.email,
                 new_email.as_str(),
-                Mail::Link {
-                    purpose,
-                    token: Secret::new(minted.token),
-                    at: now,
-                },
-            ),
-        }
-        changes.mail(
-            user.id,
-            Mail::Alert(alert(AlertKind::EmailChangeRequested, client, now)),
-        );
-        changes.log(
-            NewEntry::new(user.id, ActivityKind::EmailChangeRequested, now)
-                .session(auth.session.id)
-                .from_device(&client.ip, client.label())
-                .detail(new_email.as_str()),
-        );
-        changes.save(conn).await?;
-        Ok(PendingEmailChange {
-            new_email: new_email.as_str().to_owned(),
-            expires_at,
+                &minted.hash,
+                now,
+                expires_at,
+            )
+            .await?;
+            match users::find_by_email(tx.conn(), &new_email).await? {
+                // Its owner hears of it; the token is never sent.
+                Some(owner) => tx.mail(
+                    owner.id,
+                    Mail::Alert(alert(AlertKind::EmailInUse, client, now)),
+                ),
+                None => tx.mail_to(
+                    Some(user.id),
+                    new_email.as_str(),
+                    Mail::Link {
+                        purpose,
+                        token: Secret::new(minted.token),
+                        at: now,
+                    },
+                ),
+            }
+            tx.mail(
+                user.id,
+                Mail::Alert(alert(AlertKind::EmailChangeRequested, client, now)),
+            );
+            tx.log(
+                NewEntry::new(user.id, ActivityKind::EmailChangeRequested, now)
+                    .session(auth.session.id)
+                    .from_device(&client.ip, client.label())
+                    .detail(new_email.as_str()),
+            );
+            tx.commit(PendingEmailChange {
+                new_email: new_email.as_str().to_owned(),
+                expires_at,
+            })
+            .await
         })
-    })
-    .await
+        .await
 }
 
 /// The change of address waiting for its link, if any.
@@ -128,6 +128,7 @@ pub async fn pending(
 
 /// Uses the link: the account moves to the new address (see the module's comment).
 /// `keep`: the session of the browser that used it, if it is the account's (it stays).
+#[tracing::instrument(skip_all)]
 pub async fn confirm(
     state: &AppState,
     token: &Secret,
@@ -139,53 +140,43 @@ pub async fn confirm(
         return Err(Error::InvalidLink);
     }
     let token_hash = hash_token(token);
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    let user = conn
-        .transaction_with_retries(async |conn| {
-            let change = email_links::redeem_change(conn, &token_hash, now)
+    let user = state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            let change = email_links::redeem_change(tx.conn(), &token_hash, now)
                 .await?
                 .ok_or(Error::InvalidLink)?;
             let user_id = change.user_id;
-            users::lock(conn, user_id).await?;
-            let old = users::find(conn, user_id).await?;
+            users::lock(tx.conn(), user_id).await?;
+            let old = users::find(tx.conn(), user_id).await?;
             // Taken meanwhile: no switch (this rolls the redemption back too).
-            let user = users::set_email(conn, user_id, &change.new_email, now)
+            let user = users::set_email(tx.conn(), user_id, &change.new_email, now)
                 .await?
                 .ok_or(Error::InvalidLink)?;
-            users::forget_devices(conn, user_id, now).await?;
-            let user = users::find(conn, user.id).await?;
+            users::forget_devices(tx.conn(), user_id, now).await?;
+            let user = users::find(tx.conn(), user.id).await?;
             let keep = keep
                 .filter(|auth| auth.user.id == user_id)
                 .map(|auth| auth.session.id);
-            let mut changes = Changes::default();
-            changes.log(
+            tx.log(
                 NewEntry::new(user_id, ActivityKind::EmailChanged, now)
                     .from_device(&client.ip, client.label())
                     .detail(format!("from {} to {}", old.email, user.email)),
             );
-            sessions::end_others(
-                conn,
-                &mut changes,
+            let why = "the account's address was changed";
+            sessions::sign_out_everywhere(
+                &mut tx,
                 user_id,
-                keep,
-                EndReason::EmailChanged,
-                "the account's address was changed",
-                now,
+                SignOut {
+                    except: keep,
+                    reason: EndReason::EmailChanged,
+                    detail: why,
+                    cancelled: why,
+                },
             )
             .await?;
-            in_flight::cancel_open(
-                conn,
-                &mut changes,
-                user_id,
-                in_flight::Cancelling::PendingAndApproved,
-                "the account's address was changed",
-                now,
-            )
-            .await?;
-            changes.announce(Event::PasswordChanged { user_id });
-            changes.save(conn).await?;
-            Ok(user)
+            tx.announce(Event::PasswordChanged { user_id });
+            tx.commit(user).await
         })
         .await?;
     tracing::info!(user_id = %user.id, "address changed");

@@ -2,8 +2,9 @@
 //! transaction that applies `model`'s rules to `storage`'s rows, records what changed in the
 //! activity log and announces it through `events` after the commit. No HTTP in here.
 //!
-//! Transactions run through `storage::transaction::run` (again after a deadlock) and lock
-//! in one order: the user's row first, then the user's sessions, requests and links.
+//! Every write is one `state.unit_of_work(…)` (`events::unit_of_work`: the changes saved on
+//! commit, the transaction run again after a deadlock), and locks in one order: the user's
+//! row first, then the user's sessions, requests and links.
 
 pub mod accounts;
 pub mod activity;

@@ -11,19 +11,20 @@ use shared::Secret;
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::events::{Changes, Event};
+use crate::events::Event;
+use crate::events::unit_of_work::Tx;
 use crate::model::activity::ActivityKind;
 use crate::model::device::ClientInfo;
 use crate::model::input::{Email, NewPassword};
 use crate::model::mail::{LinkPurpose, Mail};
 use crate::model::secrets::{MintedToken, hash_token};
 use crate::model::session::EndReason;
+use crate::services::sessions::{self, SignOut};
 use crate::services::strength::ensure_strong;
-use crate::services::{Authenticated, alerts, in_flight, sessions, throttle};
+use crate::services::{Authenticated, alerts, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::email_links;
-use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 
 /// Mints a link for `user`'s current address and stores its hash; the token is returned.
@@ -48,15 +49,10 @@ async fn store_link(
 }
 
 /// Mints a link for `user`, stores its hash and queues the mail carrying it.
-pub async fn send_link(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
-    user: &UserRow,
-    purpose: LinkPurpose,
-    now: DateTime<Utc>,
-) -> Result<(), Error> {
-    let token = store_link(conn, user, purpose, now).await?;
-    changes.mail(
+pub async fn send_link(tx: &mut Tx<'_>, user: &UserRow, purpose: LinkPurpose) -> Result<(), Error> {
+    let now = tx.now();
+    let token = store_link(tx.conn(), user, purpose, now).await?;
+    tx.mail(
         user.id,
         Mail::Link {
             purpose,
@@ -97,63 +93,60 @@ pub struct Secured {
 
 /// Uses a "this wasn't me" link: every session ends and every request in flight is
 /// cancelled at once; the new password comes next, with the reset token returned.
+#[tracing::instrument(skip_all)]
 pub async fn secure_account(
     state: &AppState,
     token: &Secret,
     client: &ClientInfo,
 ) -> Result<Secured, Error> {
     let token_hash = hash_of(token)?;
-    let now = state.now();
     let purpose = LinkPurpose::SecureAccount;
-    let mut conn = state.pool.get().await?;
     // The user's row is locked first, as in every transaction: whose link, read unlocked.
-    let owner = email_links::peek(&mut conn, purpose.as_str(), &token_hash, now)
-        .await?
-        .ok_or(Error::InvalidLink)?;
-    let secured = conn
-        .transaction_with_retries(async |conn| {
+    let owner = email_links::peek(
+        &mut *state.pool.get().await?,
+        purpose.as_str(),
+        &token_hash,
+        state.now(),
+    )
+    .await?
+    .ok_or(Error::InvalidLink)?;
+    let secured = state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
             // Ordered against a login deciding on the limit, as a password reset is.
-            let user = users::lock(conn, owner).await?;
-            let user_id = email_links::redeem(conn, purpose.as_str(), &token_hash, now)
+            let user = users::lock(tx.conn(), owner).await?;
+            let user_id = email_links::redeem(tx.conn(), purpose.as_str(), &token_hash, now)
                 .await?
                 .filter(|user_id| *user_id == owner)
                 .ok_or(Error::InvalidLink)?;
             // The browsers that signed in before are strangers again (the intruder's too).
-            users::forget_devices(conn, user_id, now).await?;
+            users::forget_devices(tx.conn(), user_id, now).await?;
             // A change of address asked for by whoever was in does not happen.
-            email_links::void_unused(conn, user_id, LinkPurpose::ChangeEmail.as_str(), now).await?;
-            let mut changes = Changes::default();
-            changes.log(
+            email_links::void_unused(tx.conn(), user_id, LinkPurpose::ChangeEmail.as_str(), now)
+                .await?;
+            tx.log(
                 NewEntry::new(user_id, ActivityKind::AccountSecured, now)
                     .from_device(&client.ip, client.label()),
             );
-            let sessions_ended = sessions::end_others(
-                conn,
-                &mut changes,
+            let signed_out = sessions::sign_out_everywhere(
+                &mut tx,
                 user_id,
-                None,
-                EndReason::AccountSecured,
-                "ended through \"this wasn't me\" in a mail",
-                now,
+                SignOut {
+                    except: None,
+                    reason: EndReason::AccountSecured,
+                    detail: "ended through \"this wasn't me\" in a mail",
+                    cancelled: "the account was secured from a mailed link",
+                },
             )
             .await?;
-            let requests_cancelled = in_flight::cancel_open(
-                conn,
-                &mut changes,
-                user_id,
-                in_flight::Cancelling::PendingAndApproved,
-                "the account was secured from a mailed link",
-                now,
-            )
-            .await?;
-            let reset_token = store_link(conn, &user, LinkPurpose::ResetPassword, now).await?;
-            changes.save(conn).await?;
-            Ok(Secured {
+            let reset_token = store_link(tx.conn(), &user, LinkPurpose::ResetPassword, now).await?;
+            tx.commit(Secured {
                 user,
-                sessions_ended,
-                requests_cancelled,
+                sessions_ended: signed_out.sessions,
+                requests_cancelled: signed_out.requests,
                 reset_token,
             })
+            .await
         })
         .await?;
     tracing::info!(
@@ -166,24 +159,24 @@ pub async fn secure_account(
 }
 
 /// Confirms the address the link was sent to.
+#[tracing::instrument(skip_all)]
 pub async fn verify_email(state: &AppState, token: &Secret) -> Result<UserRow, Error> {
     let purpose = LinkPurpose::VerifyEmail;
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        let user_id = email_links::redeem(conn, purpose.as_str(), &hash_of(token)?, now)
-            .await?
-            .ok_or(Error::InvalidLink)?;
-        let user = users::set_email_verified(conn, user_id, now).await?;
-        let mut changes = Changes::default();
-        changes.log(NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email));
-        changes.save(conn).await?;
-        Ok(user)
-    })
-    .await
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            let user_id = email_links::redeem(tx.conn(), purpose.as_str(), &hash_of(token)?, now)
+                .await?
+                .ok_or(Error::InvalidLink)?;
+            let user = users::set_email_verified(tx.conn(), user_id, now).await?;
+            tx.log(NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email));
+            tx.commit(user).await
+        })
+        .await
 }
 
 /// Mails the confirmation link again (rate-limited like every mail asked for).
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id))]
 pub async fn resend_verification(
     state: &AppState,
     auth: &Authenticated,
@@ -194,22 +187,12 @@ pub async fn resend_verification(
     }
     let email = Email::stored(&auth.user.email);
     throttle::begin_mail_request(state, &client.ip, &email).await?;
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        send_link(
-            conn,
-            &mut changes,
-            &auth.user,
-            LinkPurpose::VerifyEmail,
-            now,
-        )
-        .await?;
-        changes.save(conn).await?;
-        Ok(())
-    })
-    .await
+    state
+        .unit_of_work(async |mut tx| {
+            send_link(&mut tx, &auth.user, LinkPurpose::VerifyEmail).await?;
+            tx.commit(()).await
+        })
+        .await
 }
 
 /// Mails a reset link if the address belongs to an account, confirmed or not (the link
@@ -217,6 +200,7 @@ pub async fn resend_verification(
 /// opened with this address never keeps its owner out); answers the same either way (no oracle for which addresses have accounts) and in the same time: what
 /// depends on the account (the look-up, the link, the mail) runs after the answer, so that
 /// its cost (a written transaction) never shows in the response time.
+#[tracing::instrument(skip_all)]
 pub async fn request_password_reset(
     state: &Arc<AppState>,
     email: &str,
@@ -226,10 +210,9 @@ pub async fn request_password_reset(
     let email = Email::parse(email)?;
     // The throttle is the same work for every address (it is keyed by the address given).
     throttle::begin_mail_request(state, &client.ip, &email).await?;
-    let now = state.now();
     let state = Arc::clone(state);
     tokio::spawn(async move {
-        if let Err(error) = mail_reset_link(&state, &email, now).await {
+        if let Err(error) = mail_reset_link(&state, &email).await {
             tracing::warn!(error = %error.chain(), "cannot mail a password-reset link");
         }
     });
@@ -237,18 +220,15 @@ pub async fn request_password_reset(
 }
 
 /// The part of a reset request that depends on the account, after the answer.
-async fn mail_reset_link(state: &AppState, email: &Email, now: DateTime<Utc>) -> Result<(), Error> {
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        let Some(user) = users::find_by_email(conn, email).await? else {
-            return Ok(());
-        };
-        let mut changes = Changes::default();
-        send_link(conn, &mut changes, &user, LinkPurpose::ResetPassword, now).await?;
-        changes.save(conn).await?;
-        Ok(())
-    })
-    .await
+async fn mail_reset_link(state: &AppState, email: &Email) -> Result<(), Error> {
+    state
+        .unit_of_work(async |mut tx| {
+            if let Some(user) = users::find_by_email(tx.conn(), email).await? {
+                send_link(&mut tx, &user, LinkPurpose::ResetPassword).await?;
+            }
+            tx.commit(()).await
+        })
+        .await
 }
 
 /// Someone signed up with `email`, which an account holds: if that account's address was
@@ -273,16 +253,14 @@ pub async fn offer_claim(
         }
         Err(error) => return Err(error),
     }
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        let token = store_link(conn, &user, LinkPurpose::ResetPassword, now).await?;
-        let mut changes = Changes::default();
-        changes.mail(user.id, Mail::Claim { token, at: now });
-        changes.save(conn).await?;
-        Ok(())
-    })
-    .await?;
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            let token = store_link(tx.conn(), &user, LinkPurpose::ResetPassword, now).await?;
+            tx.mail(user.id, Mail::Claim { token, at: now });
+            tx.commit(()).await
+        })
+        .await?;
     tracing::info!(user_id = %user.id, "signup with an unconfirmed account's address: claim link mailed");
     Ok(())
 }
@@ -291,6 +269,7 @@ pub async fn offer_claim(
 /// is cancelled, the other reset links die, and the owner gets a mail saying so. The link
 /// proved the mailbox: an unconfirmed address is confirmed (whoever opened the account
 /// with it is out: sessions, requests and device cookies all end).
+#[tracing::instrument(skip_all)]
 pub async fn complete_password_reset(
     state: &AppState,
     token: &Secret,
@@ -312,57 +291,49 @@ pub async fn complete_password_reset(
     let new_password =
         ensure_strong(new_password, vec![user.email.clone(), user.name.clone()]).await?;
     let new_hash = state.hasher.hash(new_password.into_secret()).await?;
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        // The user's row lock orders this against a login deciding on the limit; it comes
-        // first, as in every transaction (whose link it is was read above, unlocked).
-        users::lock(conn, user.id).await?;
-        let user_id = email_links::redeem(conn, purpose.as_str(), &token_hash, now)
-            .await?
-            .filter(|user_id| *user_id == user.id)
-            .ok_or(Error::InvalidLink)?;
-        email_links::void_unused(conn, user_id, purpose.as_str(), now).await?;
-        users::set_password_hash(conn, user_id, &new_hash, now).await?;
-        // No browser is recognised on its word from before: whoever reset the password gets
-        // the new generation's cookie (it proved the mailbox), the others a code next time.
-        users::forget_devices(conn, user_id, now).await?;
-        let mut user = users::find(conn, user_id).await?;
-        let mut changes = Changes::default();
-        if user.email_verified_at.is_none() {
-            user = users::set_email_verified(conn, user_id, now).await?;
-            changes
-                .log(NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email));
-        }
-        changes.log(
-            NewEntry::new(user_id, ActivityKind::PasswordReset, now)
-                .from_device(&client.ip, client.label()),
-        );
-        sessions::end_others(
-            conn,
-            &mut changes,
-            user_id,
-            None,
-            EndReason::PasswordChanged,
-            "the password was reset",
-            now,
-        )
-        .await?;
-        in_flight::cancel_open(
-            conn,
-            &mut changes,
-            user_id,
-            in_flight::Cancelling::PendingAndApproved,
-            "the password was reset",
-            now,
-        )
-        .await?;
-        changes.announce(Event::PasswordChanged { user_id });
-        alerts::password_changed(&mut changes, user_id, None, client, now);
-        changes.save(conn).await?;
-        Ok(user)
-    })
-    .await
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            // The user's row lock orders this against a login deciding on the limit; it comes
+            // first, as in every transaction (whose link it is was read above, unlocked).
+            users::lock(tx.conn(), user.id).await?;
+            let user_id = email_links::redeem(tx.conn(), purpose.as_str(), &token_hash, now)
+                .await?
+                .filter(|user_id| *user_id == user.id)
+                .ok_or(Error::InvalidLink)?;
+            email_links::void_unused(tx.conn(), user_id, purpose.as_str(), now).await?;
+            users::set_password_hash(tx.conn(), user_id, &new_hash, now).await?;
+            // No browser is recognised on its word from before: whoever reset the password
+            // gets the new generation's cookie (it proved the mailbox), the others a code
+            // next time.
+            users::forget_devices(tx.conn(), user_id, now).await?;
+            let mut user = users::find(tx.conn(), user_id).await?;
+            if user.email_verified_at.is_none() {
+                user = users::set_email_verified(tx.conn(), user_id, now).await?;
+                tx.log(
+                    NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email),
+                );
+            }
+            tx.log(
+                NewEntry::new(user_id, ActivityKind::PasswordReset, now)
+                    .from_device(&client.ip, client.label()),
+            );
+            sessions::sign_out_everywhere(
+                &mut tx,
+                user_id,
+                SignOut {
+                    except: None,
+                    reason: EndReason::PasswordChanged,
+                    detail: "the password was reset",
+                    cancelled: "the password was reset",
+                },
+            )
+            .await?;
+            tx.announce(Event::PasswordChanged { user_id });
+            alerts::password_changed(&mut tx, user_id, None, client);
+            tx.commit(user).await
+        })
+        .await
 }
 
 fn hash_of(token: &Secret) -> Result<Vec<u8>, Error> {

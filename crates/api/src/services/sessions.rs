@@ -7,16 +7,16 @@ use shared::{ReplacedBy, SessionHistoryEntry, SessionInfo};
 use uuid::Uuid;
 
 use crate::error::Error;
-use crate::events::{Changes, Event};
+use crate::events::Event;
+use crate::events::unit_of_work::Tx;
 use crate::model::activity::ActivityKind;
 use crate::model::device::ClientInfo;
 use crate::model::secrets::{self, MintedToken};
 use crate::model::session::{EndReason, Lifetimes, TooNew, too_new};
-use crate::services::in_flight;
+use crate::services::in_flight::{self, Cancelling};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions::{self as stored, Lapsed, NewSession, SessionRow};
-use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::users::{self, UserRow};
 use crate::wire;
 
@@ -101,29 +101,27 @@ async fn end_if_lapsed(
     else {
         return Ok(None);
     };
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        // The user's row first, as in every transaction on a user's sessions and requests.
-        users::lock(conn, session.user_id).await?;
-        if let Some(ended) = stored::end(
-            conn,
-            session.user_id,
-            session.id,
-            lapse.reason,
-            None,
-            lapse.at,
-        )
-        .await?
-        {
-            session_ended(&mut changes, &ended, lapse.reason, None, now, |entry| {
-                entry.detail(lapse.reason.as_str())
-            });
-        }
-        changes.save(conn).await?;
-        Ok(())
-    })
-    .await?;
+    state
+        .unit_of_work(async |mut tx| {
+            // The user's row first, as in every transaction on a user's sessions and requests.
+            users::lock(tx.conn(), session.user_id).await?;
+            if let Some(ended) = stored::end(
+                tx.conn(),
+                session.user_id,
+                session.id,
+                lapse.reason,
+                None,
+                lapse.at,
+            )
+            .await?
+            {
+                session_ended(&mut tx, &ended, lapse.reason, None, |entry| {
+                    entry.detail(lapse.reason.as_str())
+                });
+            }
+            tx.commit(()).await
+        })
+        .await?;
     Ok(Some(lapse.reason))
 }
 
@@ -247,11 +245,10 @@ pub async fn rotate_token(conn: &mut AsyncPgConnection, session_id: Uuid) -> Res
 
 /// Records that a session ended: its log entry and the event its sockets hear.
 fn session_ended(
-    changes: &mut Changes,
+    tx: &mut Tx<'_>,
     session: &SessionRow,
     reason: EndReason,
     replaced_by: Option<ReplacedBy>,
-    now: DateTime<Utc>,
     detail: impl FnOnce(NewEntry) -> NewEntry,
 ) {
     let kind = match reason {
@@ -267,12 +264,12 @@ fn session_ended(
         EndReason::Replaced | EndReason::ReplacedBySameBrowser => ActivityKind::SessionReplaced,
         EndReason::KeyChanged => ActivityKind::SessionExpired,
     };
-    changes.log(detail(
-        NewEntry::new(session.user_id, kind, now)
+    tx.log(detail(
+        NewEntry::new(session.user_id, kind, tx.now())
             .session(session.id)
             .from_device(&session.ip, session.device_label()),
     ));
-    changes.announce(Event::SessionEnded {
+    tx.announce(Event::SessionEnded {
         user_id: session.user_id,
         session_id: session.id,
         reason,
@@ -283,26 +280,25 @@ fn session_ended(
 /// Ends the `count` least recently used sessions of the account to make room for `new`
 /// (policies `evict_oldest` and `single`); their devices hear which login replaced them.
 pub async fn replace_least_recently_used(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+    tx: &mut Tx<'_>,
     new: &SessionRow,
     count: i64,
-    now: DateTime<Utc>,
     lifetimes: Lifetimes,
 ) -> Result<(), Error> {
+    let now = tx.now();
     let ended =
-        stored::end_least_recently_used(conn, new.user_id, new.id, count, now, lifetimes).await?;
+        stored::end_least_recently_used(tx.conn(), new.user_id, new.id, count, now, lifetimes)
+            .await?;
     let by = ReplacedBy {
         device: new.device_label(),
         at: now,
     };
     for session in &ended {
         session_ended(
-            changes,
+            tx,
             session,
             EndReason::Replaced,
             Some(by.clone()),
-            now,
             |entry| entry.detail(format!("by a sign-in on {} ({})", by.device, new.ip)),
         );
     }
@@ -312,20 +308,19 @@ pub async fn replace_least_recently_used(
 /// Ends the browser's own earlier sessions that `new` (a sign-in from the same browser)
 /// replaces; how many.
 pub async fn replace_own_in_browser(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+    tx: &mut Tx<'_>,
     new: &SessionRow,
-    now: DateTime<Utc>,
     lifetimes: Lifetimes,
 ) -> Result<usize, Error> {
     let Some(device_id) = &new.device_id else {
         return Ok(0);
     };
     let reason = EndReason::ReplacedBySameBrowser;
+    let now = tx.now();
     let ended =
-        stored::end_in_browser(conn, new.user_id, device_id, new.id, now, lifetimes).await?;
+        stored::end_in_browser(tx.conn(), new.user_id, device_id, new.id, now, lifetimes).await?;
     for session in &ended {
-        session_ended(changes, session, reason, None, now, |entry| {
+        session_ended(tx, session, reason, None, |entry| {
             entry.detail("the same browser signed in again")
         });
     }
@@ -335,36 +330,33 @@ pub async fn replace_own_in_browser(
 /// Ends every open session at start-up of a server whose cookie key is new: no cookie
 /// made before can be read, so those sessions could only hold slots until they lapse.
 pub async fn end_unreachable(state: &AppState) -> Result<usize, Error> {
-    let now = state.now();
     let reason = EndReason::KeyChanged;
-    let mut conn = state.pool.get().await?;
     // No user lock: nothing else runs yet on this instance, and a login on another one
     // that meets this bulk update is retried by the conflict's loser.
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        let ended = stored::end_all_open(conn, reason, now).await?;
-        for session in &ended {
-            session_ended(&mut changes, session, reason, None, now, |entry| {
-                entry.detail("the server started with a new cookie key")
-            });
-        }
-        changes.save(conn).await?;
-        Ok(ended.len())
-    })
-    .await
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            let ended = stored::end_all_open(tx.conn(), reason, now).await?;
+            for session in &ended {
+                session_ended(&mut tx, session, reason, None, |entry| {
+                    entry.detail("the server started with a new cookie key")
+                });
+            }
+            tx.commit(ended.len()).await
+        })
+        .await
 }
 
 /// Ends an approved request's reserved session that was never completed.
 pub async fn end_not_completed(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+    tx: &mut Tx<'_>,
     user_id: Uuid,
     session_id: Uuid,
-    now: DateTime<Utc>,
 ) -> Result<(), Error> {
     let reason = EndReason::NotCompleted;
-    if let Some(ended) = stored::end(conn, user_id, session_id, reason, None, now).await? {
-        session_ended(changes, &ended, reason, None, now, |entry| {
+    let now = tx.now();
+    if let Some(ended) = stored::end(tx.conn(), user_id, session_id, reason, None, now).await? {
+        session_ended(tx, &ended, reason, None, |entry| {
             entry.detail(reason.as_str())
         });
     }
@@ -372,15 +364,15 @@ pub async fn end_not_completed(
 }
 
 /// Records sessions that lapsed and were ended in bulk.
-pub fn record_lapsed(changes: &mut Changes, lapsed: &[Lapsed], now: DateTime<Utc>) {
+pub fn record_lapsed(tx: &mut Tx<'_>, lapsed: &[Lapsed]) {
     for session in lapsed {
-        changes.log(
-            NewEntry::new(session.user_id, ActivityKind::SessionExpired, now)
+        tx.log(
+            NewEntry::new(session.user_id, ActivityKind::SessionExpired, tx.now())
                 .session(session.id)
                 .from_device(&session.ip, session.label.clone())
                 .detail(session.end_reason.as_str()),
         );
-        changes.announce(Event::SessionEnded {
+        tx.announce(Event::SessionEnded {
             user_id: session.user_id,
             session_id: session.id,
             reason: session.end_reason,
@@ -392,32 +384,29 @@ pub fn record_lapsed(changes: &mut Changes, lapsed: &[Lapsed], now: DateTime<Utc
 /// Ends the user's lapsed sessions and counts the active ones, for a decision about the
 /// limit (call under the user's row lock). The common case — nothing lapsed — is one
 /// prepared query over the user's open sessions.
-pub async fn settle(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
-    user_id: Uuid,
-    now: DateTime<Utc>,
-    lifetimes: Lifetimes,
-) -> Result<i64, Error> {
-    let open = stored::open_times(conn, user_id).await?;
+pub async fn settle(tx: &mut Tx<'_>, user_id: Uuid, lifetimes: Lifetimes) -> Result<i64, Error> {
+    let now = tx.now();
+    let open = stored::open_times(tx.conn(), user_id).await?;
     let active = open
         .iter()
         .filter(|(last_seen, expires)| lifetimes.lapse(*last_seen, *expires, now).is_none())
         .count();
     if active < open.len() {
-        let lapsed = stored::end_lapsed(conn, Some(user_id), now, lifetimes).await?;
-        record_lapsed(changes, &lapsed, now);
+        let lapsed = stored::end_lapsed(tx.conn(), Some(user_id), now, lifetimes).await?;
+        record_lapsed(tx, &lapsed);
     }
     Ok(i64::try_from(active).unwrap_or(i64::MAX))
 }
 
 /// Ends the caller's own session.
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id))]
 pub async fn logout(state: &AppState, auth: &Authenticated) -> Result<(), Error> {
     end_one(state, auth, auth.session.id, EndReason::Logout).await?;
     Ok(())
 }
 
 /// Ends one of the user's sessions (the current one included: that is a logout).
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id, session_id = %target))]
 pub async fn revoke(state: &AppState, auth: &Authenticated, target: Uuid) -> Result<(), Error> {
     if end_one(state, auth, target, EndReason::Revoked).await? {
         Ok(())
@@ -432,100 +421,110 @@ async fn end_one(
     target: Uuid,
     reason: EndReason,
 ) -> Result<bool, Error> {
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        users::lock(conn, auth.user.id).await?;
-        if target != auth.session.id
-            && let Some(target_session) = stored::find(conn, target).await?
-            && target_session.user_id == auth.user.id
-            && target_session.end_reason.is_none()
-        {
-            // A young session may end younger ones, not older ones.
-            ensure_trusted(state, auth, Some(target_session.created_at))?;
-        }
-        let by = (reason == EndReason::Revoked).then_some(auth.session.id);
-        let ended = stored::end(conn, auth.user.id, target, reason, by, now).await?;
-        if let Some(ended) = &ended {
-            session_ended(
-                &mut changes,
-                ended,
-                reason,
-                None,
-                now,
-                |entry| match reason {
+    state
+        .unit_of_work(async |mut tx| {
+            users::lock(tx.conn(), auth.user.id).await?;
+            if target != auth.session.id
+                && let Some(target_session) = stored::find(tx.conn(), target).await?
+                && target_session.user_id == auth.user.id
+                && target_session.end_reason.is_none()
+            {
+                // A young session may end younger ones, not older ones.
+                ensure_trusted(state, auth, Some(target_session.created_at))?;
+            }
+            let by = (reason == EndReason::Revoked).then_some(auth.session.id);
+            let now = tx.now();
+            let ended = stored::end(tx.conn(), auth.user.id, target, reason, by, now).await?;
+            if let Some(ended) = &ended {
+                session_ended(&mut tx, ended, reason, None, |entry| match reason {
                     EndReason::Revoked => entry.detail(auth.by()),
                     _ => entry,
-                },
-            );
-        }
-        changes.save(conn).await?;
-        Ok(ended.is_some())
-    })
-    .await
+                });
+            }
+            tx.commit(ended.is_some()).await
+        })
+        .await
 }
 
 /// Signs out every other device of the user; how many.
+#[tracing::instrument(skip_all, fields(user_id = %auth.user.id))]
 pub async fn revoke_others(state: &AppState, auth: &Authenticated) -> Result<usize, Error> {
-    let now = state.now();
-    let mut conn = state.pool.get().await?;
-    conn.transaction_with_retries(async |conn| {
-        let mut changes = Changes::default();
-        users::lock(conn, auth.user.id).await?;
-        ensure_oldest_or_trusted(conn, state, auth).await?;
-        let ended = end_others(
-            conn,
-            &mut changes,
-            auth.user.id,
-            Some(auth.session.id),
-            EndReason::Revoked,
-            &auth.by(),
-            now,
-        )
-        .await?;
-        // Requests in flight would bring a device back in: they end too.
-        in_flight::cancel_open(
-            conn,
-            &mut changes,
-            auth.user.id,
-            in_flight::Cancelling::PendingAndApproved,
-            "signed out all other devices",
-            now,
-        )
-        .await?;
-        changes.save(conn).await?;
-        Ok(ended)
-    })
-    .await
+    state
+        .unit_of_work(async |mut tx| {
+            users::lock(tx.conn(), auth.user.id).await?;
+            ensure_oldest_or_trusted(tx.conn(), state, auth).await?;
+            let signed_out = sign_out_everywhere(
+                &mut tx,
+                auth.user.id,
+                SignOut {
+                    except: Some(auth.session.id),
+                    reason: EndReason::Revoked,
+                    detail: &auth.by(),
+                    cancelled: "signed out all other devices",
+                },
+            )
+            .await?;
+            tx.commit(signed_out.sessions).await
+        })
+        .await
 }
 
-/// Ends every open session of the user but `keep` (the caller's, if any), inside a
-/// transaction: each is logged with `detail` and its sockets hear it.
-pub async fn end_others(
-    conn: &mut AsyncPgConnection,
-    changes: &mut Changes,
+/// How [`sign_out_everywhere`] signs the user out.
+#[derive(Debug, Clone, Copy)]
+pub struct SignOut<'a> {
+    /// The session that stays (the caller's), if any; every other one ends.
+    pub except: Option<Uuid>,
+    pub reason: EndReason,
+    /// What the log says of each session ended.
+    pub detail: &'a str,
+    /// What the log says of each sign-in request cancelled.
+    pub cancelled: &'a str,
+}
+
+/// What [`sign_out_everywhere`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedOut {
+    pub sessions: usize,
+    /// Sign-in requests in flight, cancelled.
+    pub requests: usize,
+}
+
+/// Ends every session of the user but `except`, each logged with its device and IP, and
+/// cancels the sign-in requests in flight (they would bring a device back in), ending the
+/// sessions reserved for approved ones. The user's row is locked first, so that an approval
+/// (which holds it while it reserves a session) runs wholly before or wholly after: never
+/// between the sessions ending and its request being cancelled, which would leave a
+/// cancelled request's reserved session active.
+pub async fn sign_out_everywhere(
+    tx: &mut Tx<'_>,
     user_id: Uuid,
-    keep: Option<Uuid>,
-    reason: EndReason,
-    detail: &str,
-    now: DateTime<Utc>,
-) -> Result<usize, Error> {
-    let ended = stored::end_others(conn, user_id, keep, reason, now).await?;
-    for session_id in &ended {
-        changes.log(
-            NewEntry::new(user_id, ActivityKind::SessionRevoked, now)
-                .session(*session_id)
-                .detail(detail),
-        );
-        changes.announce(Event::SessionEnded {
-            user_id,
-            session_id: *session_id,
-            reason,
-            replaced_by: None,
-        });
+    sign_out: SignOut<'_>,
+) -> Result<SignedOut, Error> {
+    let SignOut {
+        except,
+        reason,
+        detail,
+        cancelled,
+    } = sign_out;
+    let now = tx.now();
+    users::lock(tx.conn(), user_id).await?;
+    let ended = stored::end_others(tx.conn(), user_id, except, reason, now).await?;
+    for session in &ended {
+        session_ended(tx, session, reason, None, |entry| entry.detail(detail));
     }
-    Ok(ended.len())
+    let requests =
+        in_flight::cancel_open(tx, user_id, Cancelling::PendingAndApproved, cancelled).await?;
+    // Their reserved sessions ended above with the others (the lock lets no approval in
+    // between); ended by the request too, so that no cancelled request can keep one.
+    for approval in &requests {
+        if let Some(session_id) = approval.session_id {
+            end_not_completed(tx, user_id, session_id).await?;
+        }
+    }
+    Ok(SignedOut {
+        sessions: ended.len(),
+        requests: requests.len(),
+    })
 }
 
 pub async fn list_active(

@@ -6,14 +6,13 @@
 use diesel_async::AsyncPgConnection;
 
 use crate::error::Error;
-use crate::events::Changes;
+use crate::events::unit_of_work;
 use crate::model::policy::{
     EXPIRED_LINK_RETENTION, FINISHED_APPROVAL_RETENTION, MAIL_REQUEST_WINDOW, SENT_MAIL_RETENTION,
 };
 use crate::services::{approvals, deletion, sessions};
 use crate::state::AppState;
 use crate::storage::approvals::Scope;
-use crate::storage::transaction::TransactionWithRetries;
 use crate::storage::{
     activity, approvals as stored_approvals, email_links, locks, outbox,
     sessions as stored_sessions, throttle, users,
@@ -71,27 +70,25 @@ pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
 
 async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<Swept, Error> {
     let now = state.now();
-    let (sessions_ended, approvals_expired) = conn
-        .transaction_with_retries(async |conn| {
-            let mut changes = Changes::default();
-            // The users' rows first, as in every transaction on a user's sessions and
-            // requests (here in the order of their ids): those whose sessions or requests
-            // lapsed, from unlocked reads. At a fixed `now` what has lapsed only becomes
-            // less, so the updates below touch no other user's rows.
-            let mut lapsed_users =
-                stored_sessions::users_with_lapsed(conn, now, state.lifetimes()).await?;
-            lapsed_users.extend(stored_approvals::users_with_lapsed(conn, now).await?);
-            if lapsed_users.is_empty() {
-                return Ok((0, 0));
-            }
-            users::lock_all(conn, &lapsed_users).await?;
-            let lapsed = stored_sessions::end_lapsed(conn, None, now, state.lifetimes()).await?;
-            sessions::record_lapsed(&mut changes, &lapsed, now);
-            let expired = approvals::expire(conn, &mut changes, Scope::All, now).await?;
-            changes.save(conn).await?;
-            Ok((lapsed.len(), expired))
-        })
-        .await?;
+    // On the connection that holds the sweeper's lock.
+    let (sessions_ended, approvals_expired) = unit_of_work::run(conn, now, async |mut tx| {
+        // The users' rows first, as in every transaction on a user's sessions and
+        // requests (here in the order of their ids): those whose sessions or requests
+        // lapsed, from unlocked reads. At a fixed `now` what has lapsed only becomes
+        // less, so the updates below touch no other user's rows.
+        let mut lapsed_users =
+            stored_sessions::users_with_lapsed(tx.conn(), now, state.lifetimes()).await?;
+        lapsed_users.extend(stored_approvals::users_with_lapsed(tx.conn(), now).await?);
+        if lapsed_users.is_empty() {
+            return tx.commit((0, 0)).await;
+        }
+        users::lock_all(tx.conn(), &lapsed_users).await?;
+        let lapsed = stored_sessions::end_lapsed(tx.conn(), None, now, state.lifetimes()).await?;
+        sessions::record_lapsed(&mut tx, &lapsed);
+        let expired = approvals::expire(&mut tx, Scope::All).await?;
+        tx.commit((lapsed.len(), expired)).await
+    })
+    .await?;
 
     // History older than the retention goes: ended sessions and activity (each an index
     // range, never a scan of the table); login slots once they left the window.

@@ -26,6 +26,7 @@ pub struct Attempt {
 /// or, from a device that signed in to this account before (a valid device cookie), a slot
 /// of that device alone. Guesses from elsewhere then cannot lock the owner out of their own
 /// devices (OWASP's "device cookies").
+#[tracing::instrument(name = "throttle", skip_all, fields(check = "login"))]
 pub async fn begin_login(
     state: &AppState,
     email: &Email,
@@ -53,6 +54,7 @@ pub async fn begin_login(
 }
 
 /// Before a signup: a slot for the client's address (IPv6: its /64), kept (signups count).
+#[tracing::instrument(name = "throttle", skip_all, fields(check = "signup"))]
 pub async fn begin_signup(state: &AppState, ip: &str) -> Result<(), Error> {
     let settings = &state.settings;
     let keys = [(signup_key(ip), limit(settings.throttle.signup_max_per_ip))];
@@ -68,6 +70,7 @@ pub async fn begin_signup(state: &AppState, ip: &str) -> Result<(), Error> {
 /// Before mailing a link someone asked for (password reset, verification resend): a slot
 /// for the address and one for the e-mail, known account or not (a refusal says nothing
 /// about whether the account exists). Mail requests count whatever happens.
+#[tracing::instrument(name = "throttle", skip_all, fields(check = "mail_request"))]
 pub async fn begin_mail_request(state: &AppState, ip: &str, email: &Email) -> Result<(), Error> {
     let mut keys = [
         (mail_key(&address_key(ip)), MAIL_REQUESTS_PER_ADDRESS),
@@ -97,6 +100,7 @@ async fn count(
 
 /// Before a data export (it reads the account's whole history): a slot of the account's,
 /// kept.
+#[tracing::instrument(name = "throttle", skip_all, fields(check = "export"))]
 pub async fn begin_export(state: &AppState, user_id: uuid::Uuid) -> Result<(), Error> {
     let keys = [(export_key(&user_id), EXPORTS_PER_WINDOW)];
     count(state, &keys, EXPORT_WINDOW, |retry_in_seconds| {
@@ -111,6 +115,7 @@ pub async fn begin_export(state: &AppState, user_id: uuid::Uuid) -> Result<(), E
 /// under attack. A stolen cookie is no free password oracle either: its session gets as
 /// many guesses as a login, and each wrong one is counted against the account too (a slot
 /// taken without a limit), so logins from elsewhere see them.
+#[tracing::instrument(name = "throttle", skip_all, fields(check = "password_check"))]
 pub async fn begin_password_check(
     state: &AppState,
     email: &Email,

@@ -246,14 +246,14 @@ pub async fn oldest_active_other(
 }
 
 /// Ends every open session of the user but `keep` (none if `keep` is `None`), ended by
-/// `keep`; returns the ids ended.
+/// `keep`; returns the sessions ended.
 pub async fn end_others(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
     keep: Option<Uuid>,
     reason: EndReason,
     now: DateTime<Utc>,
-) -> QueryResult<Vec<Uuid>> {
+) -> QueryResult<Vec<SessionRow>> {
     let keep_id = keep.unwrap_or_else(Uuid::nil);
     diesel::update(
         sessions::table
@@ -266,7 +266,7 @@ pub async fn end_others(
         sessions::end_reason.eq(reason),
         sessions::ended_by.eq(keep),
     ))
-    .returning(sessions::id)
+    .returning(SessionRow::as_returning())
     .get_results(conn)
     .await
 }

@@ -1,6 +1,6 @@
-//! The one way services run a transaction: committed when its body succeeds, rolled back
-//! otherwise, and run again when PostgreSQL aborted it to break a deadlock or a
-//! serialization conflict.
+//! How every written transaction runs (services reach it through
+//! `events::unit_of_work`): committed when its body succeeds, rolled back otherwise, and run
+//! again when PostgreSQL aborted it to break a deadlock or a serialization conflict.
 //!
 //! Locks are taken in one order everywhere — the user's row first, then the user's
 //! requests and sessions — so deadlocks should not happen; this is the safety net for an
@@ -75,32 +75,6 @@ where
         );
         tokio::time::sleep(pause(tries)).await;
         tries += 1;
-    }
-}
-
-/// [`run`] as a method of the connection: `conn.transaction_with_retries(async |conn| { … })`.
-pub trait TransactionWithRetries {
-    fn transaction_with_retries<T, F>(
-        &mut self,
-        body: F,
-    ) -> impl Future<Output = Result<T, Error>> + Send
-    where
-        for<'c> F: AsyncFn(&'c mut AsyncPgConnection) -> Result<T, Error> + Body<'c, T>,
-        F: Send + Sync,
-        T: Send;
-}
-
-impl TransactionWithRetries for AsyncPgConnection {
-    fn transaction_with_retries<T, F>(
-        &mut self,
-        body: F,
-    ) -> impl Future<Output = Result<T, Error>> + Send
-    where
-        for<'c> F: AsyncFn(&'c mut AsyncPgConnection) -> Result<T, Error> + Body<'c, T>,
-        F: Send + Sync,
-        T: Send,
-    {
-        run(self, body)
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod metrics;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 /// Where log lines go: the server logs to stdout; the command-line tools log to stderr,
 /// because their stdout is the answer (a table or JSON).
@@ -12,8 +13,11 @@ pub enum Output {
     Stderr,
 }
 
-/// `LOG_FORMAT=json`: one JSON object per line (fields flattened, the request's span with
-/// its id, method and path included), for log collectors. Anything else: human-readable.
+/// `LOG_FORMAT=json`: one JSON object per line (fields flattened; the current span in `span`,
+/// every enclosing one in `spans`, the request's with its id, method and path), for log
+/// collectors, and a `close` line with the busy and idle time of every span as it ends (a
+/// slow login splits into its throttle, password and transaction spans). Anything else:
+/// human-readable.
 pub fn json_requested() -> bool {
     std::env::var("LOG_FORMAT").is_ok_and(|format| format.eq_ignore_ascii_case("json"))
 }
@@ -33,13 +37,15 @@ pub fn init(output: Output) {
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
+            .with_span_events(FmtSpan::CLOSE)
             .try_init(),
         (true, Output::Stderr) => builder
             .json()
             .flatten_event(true)
             .with_current_span(true)
-            .with_span_list(false)
+            .with_span_list(true)
+            .with_span_events(FmtSpan::CLOSE)
             .with_writer(std::io::stderr)
             .try_init(),
         // Colours only on a terminal, not in files and log collectors.

@@ -25,6 +25,7 @@ mod limits;
 mod mail;
 mod operations;
 mod policies;
+mod races;
 mod recovery;
 mod security;
 mod sessions;
