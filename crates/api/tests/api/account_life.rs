@@ -8,8 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::ws::{PendingMessage, ServerMessage};
 
-use crate::helpers::*;
-use crate::mail::*;
+use crate::support::*;
 
 /// `DELETE /api/me` with the current password.
 async fn delete_account(device: &Device, password: &str) -> reqwest::Response {
@@ -210,10 +209,7 @@ async fn a_deleted_accounts_socket_on_another_instance_hears_it_and_closes() {
 #[tokio::test]
 async fn a_young_session_cannot_delete_the_account_while_an_older_one_is_active() {
     let app = spawn_app().await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     assert_error(
         delete_account(&second, PASSWORD).await,
         StatusCode::FORBIDDEN,
@@ -601,7 +597,7 @@ async fn this_wasnt_me_in_the_notice_cancels_the_change_of_address() {
     );
     let link = mail_with_subject(&mailbox, "Confirm your new e-mail address").await;
     let notice = mail_with_subject(&mailbox, "A change of your e-mail address was asked for").await;
-    app.wait_until_mail_recorded().await;
+    app.deliver_mail().await;
     let secured = app
         .device(CHROME_LINUX)
         .post(

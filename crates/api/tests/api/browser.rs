@@ -10,7 +10,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -538,7 +538,7 @@ async fn sign_up(client: &Client, url: &str, name: &str) {
 async fn sign_up_and_confirm(
     client: &Client,
     url: &str,
-    mailbox: &crate::mail::Mailbox,
+    mailbox: &crate::support::Mailbox,
     shot: Option<&str>,
 ) {
     sign_up(client, url, "Ada Lovelace").await;
@@ -666,7 +666,8 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_wa
     require_browser!();
     let dist = workspace_root().join("dist");
     let (app, mailbox) =
-        crate::mail::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist)).await;
+        crate::support::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist))
+            .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
@@ -712,7 +713,8 @@ async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_t
     require_browser!();
     let dist = workspace_root().join("dist");
     let (app, mailbox) =
-        crate::mail::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist)).await;
+        crate::support::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist))
+            .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
@@ -839,7 +841,8 @@ async fn an_address_changed_from_the_profile_waits_for_the_mailed_link_then_head
     require_browser!();
     let dist = workspace_root().join("dist");
     let (app, mailbox) =
-        crate::mail::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist)).await;
+        crate::support::app_with_mailbox_and(move |settings| settings.static_dir = Some(dist))
+            .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();

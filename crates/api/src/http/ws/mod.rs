@@ -3,10 +3,10 @@
 //! * `GET /api/ws` (`session`) — a logged-in session (cookie). Receives approval prompts,
 //!   session changes and its own revocation; sends approve/deny. Pending prompts are sent on
 //!   connect.
-//! * `GET /api/login/approvals/{id}/ws?token=<pending_token>` (`pending`; also served as
-//!   `/api/ws/approvals/{id}`, so that one dev-proxy rule for `/api/ws` covers every socket)
-//!   — the device waiting for approval. Receives its current status on connect and every
-//!   change; closed once decided.
+//! * `GET /api/ws/approvals/{id}` (`pending`; also served at its first path
+//!   `/api/login/approvals/{id}/ws`) — the device waiting for approval. Its first message is
+//!   its pending token (`?token=` in the URL is deprecated, and goes in a coming release).
+//!   Receives its current status on connect and every change; closed once decided.
 //!
 //! Both ping every `WS_HEARTBEAT_SECS` and drop a peer silent for `WS_CLIENT_TIMEOUT_SECS`.
 //! Upgrades from a foreign Origin are refused by the origin guard (`http::middleware`).
