@@ -45,6 +45,8 @@ pub enum StartupError {
     Settings(crate::config::SettingsError),
     #[error("cannot end the sessions of the earlier key: {}", .0.chain())]
     Sessions(crate::error::Error),
+    #[error("cannot set up SMTP_URL: {}", .0.chain())]
+    Mail(crate::error::Error),
 }
 
 pub struct Application {
@@ -54,6 +56,8 @@ pub struct Application {
     metrics: Option<(u16, Server)>,
     state: web::Data<AppState>,
     listener: tokio::task::JoinHandle<()>,
+    /// How the mail worker sends (from `SMTP_URL` unless a test chose another).
+    mail_transport: Arc<mailer::Transport>,
 }
 
 /// Stops an application gracefully: `/readyz` turns 503, every socket closes with 1012
@@ -151,6 +155,8 @@ impl Application {
             }
             None => None,
         };
+        let mail_transport =
+            mailer::Transport::from_settings(&state.settings).map_err(StartupError::Mail)?;
         let server = server(listener, state.clone())?;
         Ok(Self {
             port,
@@ -158,7 +164,22 @@ impl Application {
             metrics,
             state,
             listener: listener_task,
+            mail_transport: Arc::new(mail_transport),
         })
+    }
+
+    /// Sends mail through `transport` instead of what `SMTP_URL` says (tests keep it in
+    /// memory); call before running.
+    #[must_use]
+    pub fn with_mail_transport(mut self, transport: mailer::Transport) -> Self {
+        self.mail_transport = Arc::new(transport);
+        self
+    }
+
+    /// The mail worker's transport, to deliver mail from elsewhere (tests deliver it at
+    /// once with `mailer::deliver_due`).
+    pub fn mail_transport(&self) -> Arc<mailer::Transport> {
+        self.mail_transport.clone()
     }
 
     pub fn port(&self) -> u16 {
@@ -192,7 +213,8 @@ impl Application {
         let state = self.state.clone();
         let sweeper = tokio::spawn(async move { sweeper::run(&state).await });
         let state = self.state.clone();
-        let mailer = tokio::spawn(async move { mailer::run(&state).await });
+        let transport = self.mail_transport.clone();
+        let mailer = tokio::spawn(async move { mailer::run(&state, &transport).await });
         let reaper = tokio::spawn(db::reap_idle_connections(
             self.state.pool.clone(),
             self.state.settings.database.idle_timeout,

@@ -51,6 +51,10 @@ pub const EMAIL_IN_USE_MAIL_QUIET_PERIOD: StdDuration = StdDuration::from_secs(1
 /// doubling).
 pub const MAIL_RETRY_MAX: StdDuration = StdDuration::from_secs(3600);
 
+/// How long a claimed mail is left to its worker: well beyond the SMTP timeout, so only a
+/// worker that died (or lost its database) lets another one send the mail again.
+pub const MAIL_CLAIM_LEASE: Duration = Duration::minutes(5);
+
 // Throttles on what an account or an address may ask for.
 
 /// Data exports an account may download per [`EXPORT_WINDOW`].

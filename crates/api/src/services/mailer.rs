@@ -1,10 +1,13 @@
 //! The mail worker: sends what the outbox holds over `SMTP_URL`, or writes it to the log
-//! when no SMTP server is configured. Every instance runs one; `FOR UPDATE SKIP LOCKED`
-//! gives each mail to one of them. A failed send is retried with a doubling delay; nothing
-//! waits for SMTP but this worker.
+//! when no SMTP server is configured. Every instance runs one. Each mail is claimed for a
+//! while (`policy::MAIL_CLAIM_LEASE`) in a short transaction, sent outside any transaction (no row stays locked
+//! while the SMTP server answers), and its outcome recorded in another; a mail whose worker
+//! died is claimed again when the claim runs out. A failed send is retried with a doubling
+//! delay; nothing waits for SMTP but this worker.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::stub::AsyncStubTransport;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use shared::Secret;
@@ -12,18 +15,21 @@ use shared::Secret;
 use crate::error::Error;
 use crate::model::mail::render::Rendered;
 use crate::model::mail::{self, MailKind};
+use crate::model::policy::MAIL_CLAIM_LEASE;
 use crate::services::recovery;
 use crate::state::AppState;
 use crate::storage::outbox::{self, OutboxRow};
 
-/// Mails claimed per transaction (the rows stay locked while they are sent).
-const BATCH: i64 = 10;
+/// Mails sent per pass before the worker looks at its timer and wake-ups again.
+const BATCH: usize = 10;
 
 /// How mail leaves this instance.
 pub enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     /// No `SMTP_URL`: each mail is written to the log (development).
     Log,
+    /// Kept in memory, where the tests read it (`Application::with_mail_transport`).
+    Memory(AsyncStubTransport),
 }
 
 impl Transport {
@@ -49,15 +55,7 @@ pub struct Delivered {
     pub failed: usize,
 }
 
-pub async fn run(state: &AppState) {
-    let transport = match Transport::from_settings(&state.settings) {
-        Ok(transport) => transport,
-        Err(error) => {
-            // Settings validated the URL; this cannot happen short of a lettre change.
-            tracing::error!(error = %error.chain(), "cannot set up SMTP; no mail is sent");
-            return;
-        }
-    };
+pub async fn run(state: &AppState, transport: &Transport) {
     if matches!(transport, Transport::Log) {
         tracing::info!("SMTP_URL is not set: mail is written to this log instead of sent");
     }
@@ -79,8 +77,8 @@ pub async fn run(state: &AppState) {
         }
         // A full batch means more may be due: go on until the outbox is drained.
         loop {
-            match deliver_due(state, &transport).await {
-                Ok(delivered) if delivered.sent + delivered.failed >= batch_size() => {}
+            match deliver_due(state, transport).await {
+                Ok(delivered) if delivered.sent + delivered.failed >= BATCH => {}
                 Ok(_) => break,
                 Err(error) => {
                     tracing::warn!(error = %error.chain(), "mail pass failed; retrying later");
@@ -91,65 +89,105 @@ pub async fn run(state: &AppState) {
     }
 }
 
-fn batch_size() -> usize {
-    usize::try_from(BATCH).unwrap_or(1)
-}
-
-/// Sends the mail that is due, as far as the SMTP server takes it.
+/// Sends the mail that is due, up to a batch, as far as the SMTP server takes it.
 pub async fn deliver_due(state: &AppState, transport: &Transport) -> Result<Delivered, Error> {
-    let mut conn = state.pool.get().await?;
-    // Not `storage::transaction::run`, which runs a transaction again after a conflict: this
-    // one sends mail, which a second run would send again (a failed pass is retried later).
-    conn.transaction::<_, Error, _>(async |conn| deliver_batch(state, transport, conn).await)
-        .await
-}
-
-async fn deliver_batch(
-    state: &AppState,
-    transport: &Transport,
-    conn: &mut AsyncPgConnection,
-) -> Result<Delivered, Error> {
-    use crate::telemetry::metrics::MAIL;
     let mut delivered = Delivered::default();
-    for row in outbox::claim_due(conn, state.now(), BATCH).await? {
-        let now = state.now();
-        let secure_token = match (MailKind::parse(&row.kind), row.user_id) {
-            (Some(kind), Some(user_id)) if kind.offers_secure_link() => {
-                recovery::secure_link_for(conn, user_id, &row.recipient, now).await?
-            }
-            _ => None,
+    while delivered.sent + delivered.failed < BATCH {
+        let Some(claimed) = claim_next(state).await? else {
+            break;
         };
-        match send(state, transport, &row, secure_token.as_ref()).await {
-            Ok(()) => {
-                outbox::mark_sent(conn, row.id, now).await?;
-                // Mail written to the log never left: it is not counted as sent.
-                let outcome = match transport {
-                    Transport::Log => "logged",
-                    Transport::Smtp(_) => "sent",
-                };
-                metrics::counter!(MAIL, "outcome" => outcome).increment(1);
-                delivered.sent += 1;
-            }
-            Err(Failure::Permanent(reason)) => {
-                tracing::error!(mail_id = row.id, kind = %row.kind, %reason, "mail refused for good");
-                outbox::mark_failed(conn, row.id, &reason, now).await?;
-                metrics::counter!(MAIL, "outcome" => "failed").increment(1);
-                delivered.failed += 1;
-            }
-            Err(Failure::Transient(reason)) => {
-                let attempts = u32::try_from(row.attempts.saturating_add(1)).unwrap_or(1);
-                let delay = mail::retry_delay(state.settings.mail.retry, attempts);
-                let next = now + chrono::Duration::from_std(delay).unwrap_or_default();
-                tracing::warn!(mail_id = row.id, attempts, %reason, retry_at = %next, "mail not sent");
-                outbox::mark_retry(conn, row.id, &reason, next).await?;
-                metrics::counter!(MAIL, "outcome" => "retry").increment(1);
+        match deliver(state, transport, &claimed).await? {
+            Outcome::Sent => delivered.sent += 1,
+            Outcome::Failed => delivered.failed += 1,
+            Outcome::Retrying => {
                 delivered.retrying += 1;
-                // The server is likely down: the rest of the batch waits for the next pass.
+                // The server is likely down: the rest waits for the next pass.
                 break;
             }
         }
     }
     Ok(delivered)
+}
+
+/// A mail this worker holds until its claim runs out, with the "this wasn't me" link it
+/// offers, if any.
+struct Claimed {
+    row: OutboxRow,
+    secure_token: Option<Secret>,
+}
+
+/// Claims the next mail due, in a transaction of its own that commits before it is sent.
+async fn claim_next(state: &AppState) -> Result<Option<Claimed>, Error> {
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    conn.transaction::<_, Error, _>(async |conn| {
+        let Some(row) = outbox::claim_next(conn, now, now + MAIL_CLAIM_LEASE).await? else {
+            return Ok(None);
+        };
+        // Minted with the claim, so the link works by the time the mail arrives.
+        let secure_token = secure_link(conn, &row, now).await?;
+        Ok(Some(Claimed { row, secure_token }))
+    })
+    .await
+}
+
+async fn secure_link(
+    conn: &mut AsyncPgConnection,
+    row: &OutboxRow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Secret>, Error> {
+    match (MailKind::parse(&row.kind), row.user_id) {
+        (Some(kind), Some(user_id)) if kind.offers_secure_link() => {
+            recovery::secure_link_for(conn, user_id, &row.recipient, now).await
+        }
+        _ => Ok(None),
+    }
+}
+
+enum Outcome {
+    Sent,
+    Retrying,
+    Failed,
+}
+
+/// Sends one claimed mail (no transaction open) and records what came of it.
+async fn deliver(
+    state: &AppState,
+    transport: &Transport,
+    claimed: &Claimed,
+) -> Result<Outcome, Error> {
+    use crate::telemetry::metrics::MAIL;
+    let row = &claimed.row;
+    let sent = send(state, transport, row, claimed.secure_token.as_ref()).await;
+    let now = state.now();
+    let mut conn = state.pool.get().await?;
+    match sent {
+        Ok(()) => {
+            outbox::mark_sent(&mut conn, row.id, now).await?;
+            // Mail written to the log never left: it is not counted as sent.
+            let outcome = match transport {
+                Transport::Log => "logged",
+                Transport::Smtp(_) | Transport::Memory(_) => "sent",
+            };
+            metrics::counter!(MAIL, "outcome" => outcome).increment(1);
+            Ok(Outcome::Sent)
+        }
+        Err(Failure::Permanent(reason)) => {
+            tracing::error!(mail_id = row.id, kind = %row.kind, %reason, "mail refused for good");
+            outbox::mark_failed(&mut conn, row.id, &reason, now).await?;
+            metrics::counter!(MAIL, "outcome" => "failed").increment(1);
+            Ok(Outcome::Failed)
+        }
+        Err(Failure::Transient(reason)) => {
+            let attempts = u32::try_from(row.attempts.saturating_add(1)).unwrap_or(1);
+            let delay = mail::retry_delay(state.settings.mail.retry, attempts);
+            let next = now + chrono::Duration::from_std(delay).unwrap_or_default();
+            tracing::warn!(mail_id = row.id, attempts, %reason, retry_at = %next, "mail not sent");
+            outbox::mark_retry(&mut conn, row.id, &reason, next).await?;
+            metrics::counter!(MAIL, "outcome" => "retry").increment(1);
+            Ok(Outcome::Retrying)
+        }
+    }
 }
 
 enum Failure {
@@ -182,6 +220,13 @@ async fn send(
                 Err(error) if error.is_permanent() => Err(Failure::Permanent(error.to_string())),
                 Err(error) => Err(Failure::Transient(error.to_string())),
             }
+        }
+        Transport::Memory(memory) => {
+            let message = message(state, row, rendered)?;
+            memory
+                .send(message)
+                .await
+                .map_err(|error| Failure::Transient(error.to_string()))
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Queries on `mail_outbox`: mail written with the change that causes it, claimed by one
-//! worker at a time (`FOR UPDATE SKIP LOCKED`), marked sent or retried.
+//! worker at a time for a while (`claimed_until`), marked sent, retried or given up on.
 
 use chrono::{DateTime, Utc};
 use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamptz};
@@ -114,22 +114,30 @@ pub struct OutboxRow {
     pub attempts: i32,
 }
 
-/// Locks up to `limit` mails due by `now`, oldest first, skipping those another worker
-/// holds; call inside a transaction and mark each before it commits.
-pub async fn claim_due(
+/// Claims the oldest mail due by `now` that no worker holds, until `until`: no other worker
+/// takes it before then, though no row stays locked (the claim commits at once, and the
+/// outcome is recorded by `mark_sent`, `mark_retry` or `mark_failed`). A claim whose worker
+/// died runs out and the mail is claimed again.
+pub async fn claim_next(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
-    limit: i64,
-) -> diesel::QueryResult<Vec<OutboxRow>> {
+    until: DateTime<Utc>,
+) -> diesel::QueryResult<Option<OutboxRow>> {
+    use diesel::OptionalExtension;
     diesel::sql_query(
-        "SELECT id, user_id, recipient, kind, payload::text AS payload, attempts FROM mail_outbox \
-         WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
-         ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        // `SKIP LOCKED`: a worker claiming the same row right now has it; take the next.
+        "UPDATE mail_outbox SET claimed_until = $2 WHERE id = ( \
+             SELECT id FROM mail_outbox \
+             WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
+               AND (claimed_until IS NULL OR claimed_until <= $1) \
+             ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, user_id, recipient, kind, payload::text AS payload, attempts",
     )
     .bind::<Timestamptz, _>(now)
-    .bind::<BigInt, _>(limit)
-    .load(conn)
+    .bind::<Timestamptz, _>(until)
+    .get_result(conn)
     .await
+    .optional()
 }
 
 pub async fn mark_sent(
@@ -141,6 +149,7 @@ pub async fn mark_sent(
         // A link's token is needed only until the mail is sent; so is the address of an
         // account that no longer exists.
         "UPDATE mail_outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL, \
+                claimed_until = NULL, \
                 payload = CASE WHEN payload ? 'token' THEN '{}'::jsonb ELSE payload END, \
                 recipient = CASE WHEN user_id IS NULL THEN '' ELSE recipient END \
          WHERE id = $1",
@@ -160,7 +169,8 @@ pub async fn mark_retry(
     next_attempt_at: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
     diesel::sql_query(
-        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 \
+        "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3, \
+                claimed_until = NULL \
          WHERE id = $1",
     )
     .bind::<BigInt, _>(id)
@@ -180,6 +190,7 @@ pub async fn mark_failed(
 ) -> diesel::QueryResult<()> {
     diesel::sql_query(
         "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, failed_at = $3, \
+                claimed_until = NULL, \
                 recipient = CASE WHEN user_id IS NULL THEN '' ELSE recipient END \
          WHERE id = $1",
     )

@@ -72,6 +72,7 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         failed_at -> Nullable<Timestamptz>,
         last_error -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamptz>,
     }
 }
 

@@ -3,7 +3,7 @@ use std::time::Instant;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn signup_logs_the_new_user_in_with_a_hardened_cookie_holding_only_a_reference() {
@@ -243,10 +243,7 @@ async fn the_name_can_be_changed_and_is_validated() {
 #[tokio::test]
 async fn changing_the_password_needs_the_current_one_and_ends_every_other_session() {
     let app = spawn_app().await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let cookie_before = first.cookie_header();
 
     let wrong = first

@@ -2,14 +2,12 @@
 //! and moving it to another address.
 
 use std::process::{Command, Output};
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::ws::{PendingMessage, ServerMessage};
 
-use crate::helpers::*;
-use crate::mail::*;
+use crate::support::*;
 
 /// `DELETE /api/me` with the current password.
 async fn delete_account(device: &Device, password: &str) -> reqwest::Response {
@@ -82,18 +80,11 @@ async fn tables_mentioning(app: &TestApp, needle: &str) -> Vec<String> {
     found
 }
 
-/// Waits until no table but the throttle's mentions `needle` (the goodbye mail keeps its
-/// recipient until it is sent).
-async fn until_forgotten(app: &TestApp, needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for _ in 0..100 {
-        found = tables_mentioning(app, needle).await;
-        if found.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    found
+/// The tables but the throttle's that mention `needle` once the mail due is sent (the
+/// goodbye mail keeps its recipient until then).
+async fn tables_mentioning_once_mail_is_sent(app: &TestApp, needle: &str) -> Vec<String> {
+    app.deliver_mail().await;
+    tables_mentioning(app, needle).await
 }
 
 #[tokio::test]
@@ -171,7 +162,7 @@ async fn deleting_the_account_ends_everything_leaves_no_row_of_it_and_frees_the_
     let goodbye = mail_with_subject(&mailbox, "Your account was deleted").await;
     assert_eq!(goodbye.to, ["ada@example.com"]);
     assert_eq!(
-        until_forgotten(&app, "ada@example.com").await,
+        tables_mentioning_once_mail_is_sent(&app, "ada@example.com").await,
         Vec::<String>::new()
     );
 
@@ -210,10 +201,7 @@ async fn a_deleted_accounts_socket_on_another_instance_hears_it_and_closes() {
 #[tokio::test]
 async fn a_young_session_cannot_delete_the_account_while_an_older_one_is_active() {
     let app = spawn_app().await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     assert_error(
         delete_account(&second, PASSWORD).await,
         StatusCode::FORBIDDEN,
@@ -601,7 +589,7 @@ async fn this_wasnt_me_in_the_notice_cancels_the_change_of_address() {
     );
     let link = mail_with_subject(&mailbox, "Confirm your new e-mail address").await;
     let notice = mail_with_subject(&mailbox, "A change of your e-mail address was asked for").await;
-    app.wait_until_mail_recorded().await;
+    app.deliver_mail().await;
     let secured = app
         .device(CHROME_LINUX)
         .post(

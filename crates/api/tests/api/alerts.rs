@@ -6,7 +6,7 @@ use serde_json::Value;
 use shared::ws::ServerMessage;
 
 use crate::geoip;
-use crate::helpers::*;
+use crate::support::*;
 
 async fn next_alert(socket: &mut Socket) -> shared::SecurityAlert {
     loop {
@@ -212,10 +212,7 @@ async fn a_sign_in_from_a_new_country_is_reported_with_the_place_everywhere() {
 #[tokio::test]
 async fn a_correct_password_refused_at_the_limit_is_not_silent() {
     let app = spawn_app().await;
-    let first = app.user_with_one_session().await;
-    let _second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, _second) = app.user_with_two_sessions().await;
     let mut socket = first.session_socket().await;
     let intruder = app.device(SAFARI_IPHONE);
     assert_error(

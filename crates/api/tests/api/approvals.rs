@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::ws::{PendingMessage, ServerMessage};
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn the_old_device_is_prompted_types_the_code_and_the_new_device_gets_in() {
@@ -431,17 +431,11 @@ async fn a_pending_token_is_the_only_key_to_the_waiting_socket_and_to_completion
     let waiting = app
         .pending_approval("ada@example.com", FIREFOX_WINDOWS)
         .await;
-    let wrong = format!(
-        "ws://127.0.0.1:{}/api/login/approvals/{}/ws?token=guess",
-        app.port, waiting.id
-    );
-    assert!(connect(&wrong, &[]).await.is_err());
+    let mut wrong = waiting_socket(app.port, &waiting.id, "guess").await;
+    assert_eq!(closed(&mut wrong).await, Some(1008));
     // The code is not a key.
-    let by_code = format!(
-        "ws://127.0.0.1:{}/api/login/approvals/{}/ws?token={}",
-        app.port, waiting.id, waiting.code
-    );
-    assert!(connect(&by_code, &[]).await.is_err());
+    let mut by_code = waiting_socket(app.port, &waiting.id, &waiting.code).await;
+    assert_eq!(closed(&mut by_code).await, Some(1008));
     waiting.approve_from(&first).await;
     let thief = app.device(CHROME_LINUX);
     let stolen = thief
@@ -465,6 +459,33 @@ async fn a_pending_token_is_the_only_key_to_the_waiting_socket_and_to_completion
         "unauthenticated",
     )
     .await;
+}
+
+/// The one test of the deprecated `?token=` form (to go with it: see the README).
+#[tokio::test]
+async fn the_deprecated_token_in_the_url_still_opens_the_waiting_socket_and_nothing_else_does() {
+    let app = spawn_app().await;
+    app.user_with_one_session().await;
+    let waiting = app
+        .pending_approval("ada@example.com", FIREFOX_WINDOWS)
+        .await;
+    let url = |token: &str| {
+        format!(
+            "ws://127.0.0.1:{}{}?token={token}",
+            app.port,
+            shared::routes::with_id(shared::routes::WAITING_SOCKET_DEPRECATED, &waiting.id)
+        )
+    };
+    assert!(connect(&url("guess"), &[]).await.is_err());
+    // The code is not a key.
+    assert!(connect(&url(&waiting.code), &[]).await.is_err());
+    let mut socket = connect(&url(&waiting.token), &[])
+        .await
+        .expect("the waiting socket opens");
+    assert!(matches!(
+        next_pending_message(&mut socket).await,
+        PendingMessage::Pending { .. }
+    ));
 }
 
 #[tokio::test]

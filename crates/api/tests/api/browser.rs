@@ -10,7 +10,7 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -538,7 +538,7 @@ async fn sign_up(client: &Client, url: &str, name: &str) {
 async fn sign_up_and_confirm(
     client: &Client,
     url: &str,
-    mailbox: &crate::mail::Mailbox,
+    mailbox: &crate::support::Mailbox,
     shot: Option<&str>,
 ) {
     sign_up(client, url, "Ada Lovelace").await;
@@ -665,9 +665,10 @@ async fn a_new_device_alert_leads_from_this_wasnt_me_to_the_password_change() {
 async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_was_confirmed() {
     require_browser!();
     let dist = workspace_root().join("dist");
-    let (app, mailbox) =
-        crate::mail::app_with_mailbox_and(move |settings| settings.server.static_dir = Some(dist))
-            .await;
+    let (app, mailbox) = crate::support::app_with_mailbox_and(move |settings| {
+        settings.server.static_dir = Some(dist)
+    })
+    .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
@@ -712,9 +713,10 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_wa
 async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_the_account() {
     require_browser!();
     let dist = workspace_root().join("dist");
-    let (app, mailbox) =
-        crate::mail::app_with_mailbox_and(move |settings| settings.server.static_dir = Some(dist))
-            .await;
+    let (app, mailbox) = crate::support::app_with_mailbox_and(move |settings| {
+        settings.server.static_dir = Some(dist)
+    })
+    .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
@@ -840,9 +842,10 @@ async fn an_account_deleted_from_the_profile_signs_out_and_its_address_can_sign_
 async fn an_address_changed_from_the_profile_waits_for_the_mailed_link_then_heads_the_dashboard() {
     require_browser!();
     let dist = workspace_root().join("dist");
-    let (app, mailbox) =
-        crate::mail::app_with_mailbox_and(move |settings| settings.server.static_dir = Some(dist))
-            .await;
+    let (app, mailbox) = crate::support::app_with_mailbox_and(move |settings| {
+        settings.server.static_dir = Some(dist)
+    })
+    .await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();

@@ -6,7 +6,7 @@ use std::path::Path;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// Every `#[get("…")]`, `#[post("…")]`, … in `src/http`, as (METHOD, /path/{param}).
 fn routes_in_source() -> BTreeSet<(String, String)> {

@@ -6,7 +6,7 @@ use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn bad_signup_input_gets_a_json_error_never_a_500() {

@@ -10,8 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-use crate::mail::{Mailbox, mail_with_subject};
+use crate::support::*;
 
 #[tokio::test]
 async fn three_instances_starting_together_on_an_empty_database_all_become_ready() {

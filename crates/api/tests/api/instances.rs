@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::ws::{PendingMessage, ServerMessage};
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn a_login_through_b_prompts_the_device_on_a_and_the_answer_reaches_the_waiting_device_on_b()
@@ -141,10 +141,7 @@ async fn denied_cancelled_and_expired_requests_reach_the_waiting_device_on_the_o
 async fn revoking_or_changing_the_password_on_a_closes_the_sockets_on_b() {
     let Pair { a, b } =
         spawn_two_instances_with(|settings| settings.session.max_sessions = 3).await;
-    let first = a.user_with_one_session().await;
-    let second = a
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = a.user_with_two_sessions().await;
     let third = a
         .second_device(&first, "ada@example.com", SAFARI_IPHONE)
         .await;
@@ -188,10 +185,7 @@ async fn revoking_or_changing_the_password_on_a_closes_the_sockets_on_b() {
 #[tokio::test]
 async fn a_logout_on_b_refreshes_the_lists_on_a() {
     let Pair { a, b } = spawn_two_instances().await;
-    let first = a.user_with_one_session().await;
-    let second = a
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = a.user_with_two_sessions().await;
     let mut on_a = first.session_socket().await;
     let logout = second.via(&b).post("/api/auth/logout", json!({})).await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);

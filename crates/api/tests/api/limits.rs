@@ -2,7 +2,7 @@ use futures_util::future::join_all;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn with_one_session_active_a_login_waits_for_approval_and_only_hashes_are_stored() {

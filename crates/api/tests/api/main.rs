@@ -9,7 +9,7 @@
 //! real HTTP and WebSocket clients.
 
 mod database;
-mod helpers;
+mod support;
 
 mod account;
 mod account_life;

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::ws::ServerMessage;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// One scrape: every sample as (name, labels) → value.
 struct Scrape(Vec<(String, BTreeMap<String, String>, f64)>);
@@ -357,10 +357,7 @@ fn json_of(output: &Output) -> Value {
 async fn admin_user_and_sessions_show_what_the_account_has() {
     // Room for a request in flight beside two sessions.
     let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let _waiting = app.pending_approval("ada@example.com", SAFARI_IPHONE).await;
     let (first_id, second_id) = (first.session_id().await, second.session_id().await);
 
@@ -393,10 +390,7 @@ async fn admin_user_and_sessions_show_what_the_account_has() {
 #[tokio::test]
 async fn admin_revoke_ends_one_session_its_socket_hears_it_and_the_log_says_by_administrator() {
     let app = spawn_app().await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let second_id = second.session_id().await;
     let mut second_socket = second.session_socket().await;
 
@@ -446,10 +440,7 @@ async fn admin_revoke_ends_one_session_its_socket_hears_it_and_the_log_says_by_a
 #[tokio::test]
 async fn admin_revoke_all_signs_every_device_out_and_cancels_requests_in_flight() {
     let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let waiting = app.pending_approval("ada@example.com", SAFARI_IPHONE).await;
     let mut first_socket = first.session_socket().await;
 
@@ -516,10 +507,7 @@ async fn admin_unlock_lets_a_throttled_account_sign_in_at_once() {
 #[tokio::test]
 async fn admin_user_delete_signs_every_device_out_and_removes_the_account_for_good() {
     let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let waiting = app.pending_approval("ada@example.com", SAFARI_IPHONE).await;
     let mut socket = second.session_socket().await;
     let _bob = app.signed_up("bob@example.com").await;

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::ws::{PendingMessage, ServerMessage};
 
-use crate::helpers::*;
+use crate::support::*;
 
 async fn with_policy(policy: LimitPolicy, max_sessions: i64) -> TestApp {
     spawn_app_with(move |settings| {
@@ -483,10 +483,7 @@ async fn a_young_session_cannot_take_over_from_an_older_one_until_it_has_aged() 
         settings.session.idle_timeout = Duration::from_secs(48 * 3600);
     })
     .await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let first_id = first.session_id().await;
 
     let revoke = second.delete(&format!("/api/sessions/{first_id}")).await;

@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// An approval reserves a session for its request; "sign out all other devices" ends the
 /// sessions and cancels the requests in flight. Both take the user's row lock first, so the

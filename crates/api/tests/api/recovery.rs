@@ -6,8 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-use crate::mail::{app_with_mailbox, mail_with_subject, verified_user};
+use crate::support::*;
 
 const NEW_PASSWORD: &str = "a fresh and long passphrase";
 

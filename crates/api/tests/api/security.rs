@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// A built app of one inline script, served by the API.
 fn static_site() -> std::path::PathBuf {
@@ -870,7 +870,7 @@ async fn signup_takes_a_bare_address_only_and_one_mailbox_gets_one_account() {
 #[tokio::test]
 async fn asvs_6_3_3_an_account_its_password_alone_protects_is_told_so_until_a_second_factor_covers_it()
  {
-    let (app, mailbox) = crate::mail::app_with_mailbox().await;
+    let (app, mailbox) = crate::support::app_with_mailbox().await;
     let device = app.user_with_one_session().await;
     let user = async |device: &Device| -> Value {
         let me: Value = device.me().await.json().await.unwrap();
@@ -880,7 +880,7 @@ async fn asvs_6_3_3_an_account_its_password_alone_protects_is_told_so_until_a_se
     };
     // Unconfirmed: whoever has the password signs in while no device is signed in.
     assert_eq!(user(&device).await["password_only"], true);
-    let mail = crate::mail::mail_with_subject(&mailbox, "Confirm your e-mail address").await;
+    let mail = crate::support::mail_with_subject(&mailbox, "Confirm your e-mail address").await;
     let confirmed = device
         .post(
             "/api/auth/verify-email",

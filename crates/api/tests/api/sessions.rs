@@ -4,7 +4,7 @@ use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn the_session_list_shows_active_sessions_with_the_current_one_flagged() {
@@ -29,10 +29,7 @@ async fn the_session_list_shows_active_sessions_with_the_current_one_flagged() {
 #[tokio::test]
 async fn a_revoked_session_is_refused_on_its_very_next_request() {
     let app = spawn_app().await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let second_id = second.session_id().await;
     assert_eq!(
         first
@@ -79,10 +76,7 @@ async fn nobody_can_revoke_another_users_session() {
 #[tokio::test]
 async fn signing_out_all_other_devices_keeps_only_this_one() {
     let app = spawn_app_with(|settings| settings.session.max_sessions = 3).await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let third = app
         .second_device(&first, "ada@example.com", SAFARI_IPHONE)
         .await;
@@ -372,10 +366,7 @@ async fn every_foreign_key_has_an_index_so_that_purging_sessions_stays_linear() 
 #[tokio::test]
 async fn purging_old_history_deletes_sessions_that_ended_others() {
     let app = spawn_app().await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let second_id = second.session_id().await;
     assert_eq!(
         first

@@ -10,7 +10,7 @@ use serde_json::json;
 use shared::ws::PendingMessage;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The API binary, started as a process of its own on the test's database.
 struct ApiProcess {
@@ -122,11 +122,9 @@ async fn sigterm_closes_sockets_with_1012_and_the_waiting_device_finishes_on_the
     let id = login["approval_id"].as_str().unwrap();
     let token = login["pending_token"].as_str().unwrap();
     let code = login["code"].as_str().unwrap();
-    let waiting_url =
-        |port: u16| format!("ws://127.0.0.1:{port}/api/login/approvals/{id}/ws?token={token}");
 
     // The device waits on A, which is then stopped.
-    let mut waiting = connect(&waiting_url(a.port), &[]).await.unwrap();
+    let mut waiting = waiting_socket(a.port, id, token).await;
     assert!(matches!(
         next_pending_message(&mut waiting).await,
         PendingMessage::Pending { .. }
@@ -149,7 +147,7 @@ async fn sigterm_closes_sockets_with_1012_and_the_waiting_device_finishes_on_the
     assert!(a.exited().await.success());
 
     // It reconnects to B; the approval on B still completes.
-    let mut waiting = connect(&waiting_url(b.port), &[]).await.unwrap();
+    let mut waiting = waiting_socket(b.port, id, token).await;
     assert!(matches!(
         next_pending_message(&mut waiting).await,
         PendingMessage::Pending { .. }

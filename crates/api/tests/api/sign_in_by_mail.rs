@@ -3,16 +3,11 @@
 //! link of security mail ends everything and leads to a new password. Followed from the
 //! mail the tests' SMTP server received.
 
-use std::time::Duration;
-
 use api::config::LimitPolicy;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-use crate::mail::{
-    Mailbox, Received, app_with_mailbox, app_with_mailbox_and, mail_with_subject, verified_user,
-};
+use crate::support::*;
 
 const CODE_MAIL: &str = "Your sign-in code";
 const NEW_PASSWORD: &str = "a fresh and long passphrase";
@@ -96,7 +91,7 @@ async fn an_unrecognised_device_with_no_device_signed_in_signs_in_with_the_code_
     assert!(code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()));
     assert!(mail.text().contains("This wasn't me: "));
     // The code waits in the outbox only until it is sent.
-    app.wait_until_mail_recorded().await;
+    app.deliver_mail().await;
     let stored = app
         .sql("SELECT payload::text AS payload FROM mail_outbox WHERE kind = 'sign_in_code'")
         .await;
@@ -216,7 +211,7 @@ async fn with_the_password_but_not_the_mailbox_an_attacker_gets_no_session_and_t
 
     // The owner follows "this wasn't me" from a code mail, on a phone that never signed in.
     let mails = code_mails(&mailbox, 5).await;
-    app.wait_until_mail_recorded().await;
+    app.deliver_mail().await;
     let phone = app.device(CHROME_LINUX);
     let secured = phone
         .post(
@@ -457,7 +452,7 @@ async fn this_wasnt_me_in_a_new_sign_in_mail_ends_every_session_and_request_and_
     assert!(alert.data.contains("Device: Firefox"), "{}", alert.data);
     let token = alert.secure_account_token();
     assert_eq!(token.len(), 43, "256 random bits");
-    app.wait_until_mail_recorded().await;
+    app.deliver_mail().await;
 
     // Opened anywhere, signed in or not.
     let anywhere = app.device(CHROME_LINUX);
@@ -539,8 +534,8 @@ async fn security_mail_to_an_unconfirmed_address_offers_no_this_wasnt_me_link() 
     assert_eq!(changed.status(), StatusCode::OK);
     let mail = mail_with_subject(&mailbox, "Your password was changed").await;
     assert!(!mail.text().contains("secure-account"), "{}", mail.data);
-    // Mail waits for nobody: the links are minted as it is sent, and none was.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The links are minted as the mail is claimed for sending, and none was.
+    app.deliver_mail().await;
     let links = app
         .sql("SELECT count(*) AS n FROM email_links WHERE purpose = 'secure_account'")
         .await;

@@ -6,15 +6,12 @@ use reqwest::StatusCode;
 use serde_json::json;
 use shared::ws::ServerMessage;
 
-use crate::helpers::*;
+use crate::support::*;
 
 #[tokio::test]
 async fn a_revoked_session_is_told_why_and_its_socket_closed() {
     let app = spawn_app().await;
-    let first = app.user_with_one_session().await;
-    let second = app
-        .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
-        .await;
+    let (first, second) = app.user_with_two_sessions().await;
     let mut first_socket = first.session_socket().await;
     let mut second_socket = second.session_socket().await;
 
@@ -174,9 +171,17 @@ async fn the_server_pings_and_drops_a_silent_peer() {
     let socket = connect(&url, &[("cookie", device.cookie_header())])
         .await
         .unwrap();
-    // Read nothing (so no pong is sent back) for a while: the raw TCP reader is not polled.
+    // Read nothing (so no pong is sent back): the raw TCP reader is not polled until the
+    // server has let the socket go.
     let (_sink, mut stream) = futures_util::StreamExt::split(socket);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while app.state.events.hub().counts().session > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the silent peer stays"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Drain: pings arrived, then the server closed the connection.
     let mut pings = 0;
     let mut ended = false;

@@ -6,7 +6,8 @@
 //! * `GET /api/ws/approvals/{id}` (`pending`; also served at its first path,
 //!   `/api/login/approvals/{id}/ws`; the app uses this one so that one dev-proxy rule for
 //!   `/api/ws` covers every socket) — the device waiting for approval. Its first message is
-//!   its pending token (the `?token=` URL form is deprecated: proxies log URLs); it then
+//!   its pending token (the `?token=` URL form is deprecated, as proxies log URLs, and goes in a coming
+//!   release); it then
 //!   receives its current status and every change; closed once decided.
 //!
 //! Both ping every `WS_HEARTBEAT_SECS` and drop a peer silent for `WS_CLIENT_TIMEOUT_SECS`.

@@ -24,7 +24,9 @@ use crate::storage::approvals::ApprovalRow;
 #[derive(Deserialize)]
 pub struct PendingQuery {
     /// Deprecated: the pending token in the URL (proxies log URLs). Send it as the first
-    /// message instead (`{"type":"authenticate","pending_token":"…"}`).
+    /// message instead (`{"type":"authenticate","pending_token":"…"}`), as the app does.
+    /// To be removed in a coming release, with the one test that keeps it working
+    /// (`approvals::the_deprecated_token_in_the_url_still_opens_the_waiting_socket_…`).
     token: Option<Secret>,
 }
 

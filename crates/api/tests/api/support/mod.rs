@@ -1,0 +1,24 @@
+//! What the tests share: a running server on its own database (`app`), browsers (`device`),
+//! sockets (`socket`), a device waiting for approval (`waiting`) and mailboxes (`mailbox`).
+//! Test files `use crate::support::*;`.
+
+mod app;
+mod device;
+mod mailbox;
+mod socket;
+mod waiting;
+
+pub use app::*;
+pub use device::*;
+pub use mailbox::*;
+pub use socket::*;
+pub use waiting::*;
+
+pub use crate::database::TestDatabase;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub const CHROME_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+pub const FIREFOX_WINDOWS: &str =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
+pub const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
