@@ -52,21 +52,36 @@ pub fn log(error: &Error) {
     }
 }
 
-impl ResponseError for Error {
+/// The core's error as an HTTP response (a newtype: the orphan rule keeps `ResponseError` for
+/// `Error` out of this crate). Handlers return it; `?` converts whatever converts to `Error`.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ApiError(pub Error);
+
+impl<E> From<E> for ApiError
+where
+    Error: From<E>,
+{
+    fn from(error: E) -> Self {
+        Self(Error::from(error))
+    }
+}
+
+impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        status(self)
+        status(&self.0)
     }
 
     fn error_response(&self) -> HttpResponse {
-        log(self);
+        log(&self.0);
         let mut response = HttpResponse::build(self.status_code());
-        if let Some(seconds) = self.retry_after() {
+        if let Some(seconds) = self.0.retry_after() {
             response.insert_header(("Retry-After", seconds.to_string()));
         }
-        if let Error::MethodNotAllowed { allow } = self {
+        if let Error::MethodNotAllowed { allow } = &self.0 {
             response.insert_header(("Allow", allow.as_str()));
         }
-        response.json(self.body())
+        response.json(self.0.body())
     }
 }
 
@@ -75,6 +90,7 @@ pub mod extractors {
     use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
     use actix_web::{Error as ActixError, HttpRequest};
 
+    use super::ApiError;
     use crate::error::Error;
 
     pub fn json(error: JsonPayloadError, _: &HttpRequest) -> ActixError {
@@ -91,22 +107,22 @@ pub mod extractors {
             }
             _ => Error::BadRequest("Could not read the request body".into()),
         };
-        api.into()
+        ApiError(api).into()
     }
 
     pub fn query(error: QueryPayloadError, _: &HttpRequest) -> ActixError {
-        Error::BadRequest(format!("Invalid query string: {error}")).into()
+        ApiError(Error::BadRequest(format!("Invalid query string: {error}"))).into()
     }
 
     pub fn path(error: PathError, request: &HttpRequest) -> ActixError {
         if let Some(wrong_method) = crate::http::known_routes::wrong_method(request) {
-            return wrong_method.into();
+            return ApiError(wrong_method).into();
         }
         let detail = match &error {
             PathError::Deserialize(inner) => inner.to_string(),
             _ => "bad path".to_owned(),
         };
-        Error::BadRequest(format!("Invalid path: {detail}")).into()
+        ApiError(Error::BadRequest(format!("Invalid path: {detail}"))).into()
     }
 }
 
@@ -156,9 +172,9 @@ mod tests {
 
     #[test]
     fn responses_carry_the_envelope_and_retry_after() {
-        let response = Error::TooManyAttempts {
+        let response = ApiError(Error::TooManyAttempts {
             retry_in_seconds: 42,
-        }
+        })
         .error_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(

@@ -5,6 +5,7 @@
 //! only a random 256-bit token; the database holds its SHA-256.
 
 use std::future::{Future, Ready, ready};
+use std::ops::Deref;
 use std::pin::Pin;
 
 use actix_session::{Session, SessionExt};
@@ -12,8 +13,9 @@ use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::error::Error;
-use crate::model::device::{ClientInfo, client_ip};
-use crate::services::sessions::{self, Authenticated};
+use crate::http::error::ApiError;
+use crate::model::device::{self, client_ip};
+use crate::services::sessions;
 use crate::state::AppState;
 
 /// Key of the token inside the actix-session cookie state.
@@ -26,8 +28,30 @@ pub fn app_state(request: &HttpRequest) -> Result<web::Data<AppState>, Error> {
         .ok_or_else(|| Error::internal("the application state is not registered"))
 }
 
+/// The caller's session as an extractor. Newtypes over the core's types, because the orphan
+/// rule keeps actix's `FromRequest` for them out of this crate; both deref to the core type.
+pub struct Authenticated(pub sessions::Authenticated);
+
+pub struct ClientInfo(pub device::ClientInfo);
+
+impl Deref for Authenticated {
+    type Target = sessions::Authenticated;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Deref for ClientInfo {
+    type Target = device::ClientInfo;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
 impl FromRequest for Authenticated {
-    type Error = Error;
+    type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
@@ -35,22 +59,26 @@ impl FromRequest for Authenticated {
         Box::pin(async move {
             let state = app_state(&request)?;
             let token = session_token(&request, &state)?;
-            sessions::authenticate(&state, &token).await
+            Ok(Self(sessions::authenticate(&state, &token).await?))
         })
     }
 }
 
 impl FromRequest for ClientInfo {
-    type Error = Error;
+    type Error = ApiError;
     type Future = Ready<Result<Self, Self::Error>>;
 
     fn from_request(request: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        ready(app_state(request).map(|state| client_info(request, &state)))
+        ready(
+            app_state(request)
+                .map(|state| Self(client_info(request, &state)))
+                .map_err(ApiError),
+        )
     }
 }
 
 /// The device a request comes from: its user agent and address.
-pub fn client_info(request: &HttpRequest, state: &AppState) -> ClientInfo {
+pub fn client_info(request: &HttpRequest, state: &AppState) -> device::ClientInfo {
     let header_text = |name| {
         request
             .headers()
@@ -68,7 +96,7 @@ pub fn client_info(request: &HttpRequest, state: &AppState) -> ClientInfo {
         |ip| state.settings.server.is_trusted_proxy(ip),
     );
     let country = state.country_of(&ip);
-    ClientInfo::describe(
+    device::ClientInfo::describe(
         header_text(header::USER_AGENT).unwrap_or_default(),
         ip,
         country,

@@ -9,6 +9,7 @@ use actix_web::middleware::Next;
 use actix_web::{ResponseError, web};
 
 use crate::error::Error;
+use crate::http::error::ApiError;
 use crate::http::spa::SpaPolicy;
 use crate::state::AppState;
 
@@ -42,7 +43,7 @@ pub async fn origin_guard(
             "refused a request from another site"
         );
         // A response, not an error: the outer middleware still adds its headers.
-        let refused = Error::ForbiddenOrigin.error_response();
+        let refused = ApiError(Error::ForbiddenOrigin).error_response();
         return Ok(request.into_response(refused));
     }
     Ok(next.call(request).await?.map_into_boxed_body())

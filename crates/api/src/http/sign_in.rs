@@ -6,8 +6,8 @@ use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use shared::{ApprovalRequired, AuthResponse, EmailConfirmationRequired, LoginAccepted};
 
-use crate::error::Error;
 use crate::http::cookies::{PersistUntil, device_cookie};
+use crate::http::error::ApiError;
 use crate::http::extractors::start_cookie_session;
 use crate::model::policy::EMAIL_CODE_MAX_ATTEMPTS;
 use crate::services::admission::LoginOutcome;
@@ -25,7 +25,7 @@ pub fn signed_in(
     user: &UserRow,
     session: &SessionRow,
     token: &str,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     start_cookie_session(cookie, token)?;
     let mut response = status
         .cookie(device_cookie(
@@ -50,7 +50,7 @@ pub fn login_outcome(
     state: &AppState,
     cookie: &Session,
     outcome: LoginOutcome,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     match outcome {
         LoginOutcome::LoggedIn {
             user,

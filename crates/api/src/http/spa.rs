@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Settings;
 use crate::error::Error;
+use crate::http::error::ApiError;
 
 /// The Content-Security-Policy of the app's document, built once from the configuration
 /// and the built app: never from a request's headers (a crafted `Host` would otherwise
@@ -151,13 +152,13 @@ fn is_hashed(file: &Path) -> bool {
         .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-async fn serve(dir: &Path, request: &HttpRequest) -> Result<HttpResponse, Error> {
+async fn serve(dir: &Path, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
     let path = request.path();
     if path.starts_with("/api/")
         || path == shared::routes::HEALTHZ
         || path == shared::routes::READYZ
     {
-        return Err(crate::http::known_routes::unmatched(request));
+        return Err(crate::http::known_routes::unmatched(request).into());
     }
     let relative = Path::new(path.trim_start_matches('/'));
     // Never leave the directory.
@@ -165,7 +166,7 @@ async fn serve(dir: &Path, request: &HttpRequest) -> Result<HttpResponse, Error>
         .components()
         .any(|component| !matches!(component, Component::Normal(_)))
     {
-        return Err(Error::NotFound("No such file"));
+        return Err(Error::NotFound("No such file").into());
     }
     let candidate = dir.join(relative);
     let file = if !path.ends_with('/')

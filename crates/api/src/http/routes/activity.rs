@@ -2,9 +2,10 @@ use actix_web::{HttpResponse, get, web};
 use shared::Page;
 use shared::{ActivityEntry, ErrorBody};
 
-use crate::error::Error;
+use crate::http::error::ApiError;
+use crate::http::extractors::Authenticated;
 use crate::http::paging::{PageQuery, decode_activity_cursor};
-use crate::services::{Authenticated, activity};
+use crate::services::activity;
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -23,7 +24,7 @@ pub async fn list_activity(
     auth: Authenticated,
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let limit = query.limit()?;
     let before = query.cursor().map(decode_activity_cursor).transpose()?;
     let (items, next) = activity::page(&state, &auth, before, limit).await?;

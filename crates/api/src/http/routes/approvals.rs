@@ -7,11 +7,11 @@ use shared::{
 };
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::http::error::ApiError;
+use crate::http::extractors::Authenticated;
 use crate::http::sign_in;
 use crate::model::approval::ApprovalStatus;
 use crate::model::input::ApprovalCode;
-use crate::services::Authenticated;
 use crate::services::admission;
 use crate::services::approvals::{self, Answer};
 use crate::state::AppState;
@@ -34,7 +34,7 @@ fn decision(approval_id: Uuid, outcome: ApprovalStatus) -> HttpResponse {
 pub async fn list_approvals(
     auth: Authenticated,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let approvals = approvals::list_pending(&state, auth.user.id).await?;
     Ok(HttpResponse::Ok().json(PendingApprovalList { approvals }))
 }
@@ -60,7 +60,7 @@ pub async fn approve(
     path: web::Path<Uuid>,
     body: web::Json<ApproveRequest>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let code = ApprovalCode::parse(&body.code)?;
     let id = path.into_inner();
     let outcome = approvals::answer(&state, &auth, id, Answer::Approve(code)).await?;
@@ -88,7 +88,7 @@ pub async fn deny(
     path: web::Path<Uuid>,
     body: Option<web::Json<DenyRequest>>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let suspicious = body.is_some_and(|body| body.suspicious);
     let outcome = approvals::answer(&state, &auth, id, Answer::Deny { suspicious }).await?;
@@ -114,7 +114,7 @@ pub async fn cancel(
     path: web::Path<Uuid>,
     body: web::Json<CompleteApprovalRequest>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let outcome = approvals::cancel(&state, id, &body.pending_token).await?;
     Ok(decision(id, outcome))
@@ -143,7 +143,7 @@ pub async fn complete(
     body: web::Json<CompleteApprovalRequest>,
     state: web::Data<AppState>,
     cookie: Session,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let (user, session, token) =
         approvals::complete(&state, path.into_inner(), &body.pending_token).await?;
     sign_in::signed_in(
@@ -182,7 +182,7 @@ pub async fn confirm_email_code(
     body: web::Json<EmailCodeRequest>,
     state: web::Data<AppState>,
     cookie: Session,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let code = ApprovalCode::parse(&body.code)?;
     let outcome =
         admission::confirm_email_code(&state, path.into_inner(), &body.pending_token, &code)

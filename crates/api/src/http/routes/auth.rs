@@ -6,15 +6,13 @@ use shared::{
     SessionProbe, SignupRequest,
 };
 
-use crate::error::Error;
 use crate::http::cookies::known_device;
-use crate::http::extractors::session_token;
+use crate::http::error::ApiError;
+use crate::http::extractors::{Authenticated, ClientInfo, session_token};
 use crate::http::sign_in;
-use crate::model::device::ClientInfo;
 use crate::services::accounts::{self, Signup};
 use crate::services::admission::{self, LoginAttempt};
-use crate::services::sessions::Keep;
-use crate::services::{Authenticated, sessions};
+use crate::services::sessions::{self, Keep};
 use crate::state::AppState;
 use crate::wire;
 
@@ -37,7 +35,7 @@ pub async fn signup(
     body: web::Json<SignupRequest>,
     state: web::Data<AppState>,
     cookie: Session,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let signup = Signup {
         email: body.email,
@@ -80,7 +78,7 @@ pub async fn login(
     body: web::Json<LoginRequest>,
     state: web::Data<AppState>,
     cookie: Session,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let attempt = LoginAttempt {
         known_device: known_device(&request, &state, &body.email),
@@ -122,7 +120,7 @@ pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> HttpResponse
 pub async fn session_probe(
     request: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let signed_out = SessionProbe {
         authenticated: false,
         user: None,
@@ -141,7 +139,7 @@ pub async fn session_probe(
                 state.lifetimes(),
             )),
         })),
-        Err(error) if error.is_server_side() => Err(error),
+        Err(error) if error.is_server_side() => Err(error.into()),
         Err(_) => Ok(HttpResponse::Ok().json(signed_out)),
     }
 }
@@ -158,7 +156,7 @@ pub async fn logout(
     auth: Authenticated,
     state: web::Data<AppState>,
     cookie: Session,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     sessions::logout(&state, &auth).await?;
     cookie.purge();
     // The session cookie goes with `purge`; caches and storage (a pending request kept by a
@@ -179,7 +177,7 @@ pub async fn logout(
 #[post("/api/password/strength")]
 pub async fn password_strength(
     body: web::Json<PasswordStrengthRequest>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let context = [body.email, body.name].into_iter().flatten().collect();
     let strength = accounts::strength(body.password, context).await?;

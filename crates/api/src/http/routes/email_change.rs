@@ -3,10 +3,10 @@
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use shared::{ChangeEmailRequest, EmailChangeStatus, ErrorBody, LinkToken, User};
 
-use crate::error::Error;
 use crate::http::cookies::device_cookie;
-use crate::model::device::ClientInfo;
-use crate::services::{Authenticated, email_change};
+use crate::http::error::ApiError;
+use crate::http::extractors::{Authenticated, ClientInfo};
+use crate::services::email_change;
 use crate::state::AppState;
 use crate::wire;
 
@@ -30,7 +30,7 @@ pub async fn request_email_change(
     client: ClientInfo,
     body: web::Json<ChangeEmailRequest>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let pending = email_change::request(
         &state,
@@ -63,7 +63,7 @@ pub async fn request_email_change(
 pub async fn email_change_status(
     auth: Authenticated,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let pending = email_change::pending(&state, &auth).await?;
     let message = match &pending {
         Some(pending) => format!("Waiting for confirmation of {}", pending.new_email),
@@ -91,8 +91,8 @@ pub async fn confirm_email_change(
     client: ClientInfo,
     body: web::Json<LinkToken>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
-    let user = email_change::confirm(&state, &body.token, auth.as_ref(), &client).await?;
+) -> Result<HttpResponse, ApiError> {
+    let user = email_change::confirm(&state, &body.token, auth.as_deref(), &client).await?;
     let mut response = HttpResponse::Ok();
     if let Some(auth) = auth.filter(|auth| auth.user.id == user.id) {
         response.cookie(device_cookie(

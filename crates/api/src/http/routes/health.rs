@@ -3,6 +3,7 @@ use diesel_async::RunQueryDsl;
 use shared::{ErrorBody, Health, HealthStatus};
 
 use crate::error::Error;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// Liveness and the database: 503 when PostgreSQL cannot be reached.
@@ -16,7 +17,7 @@ use crate::state::AppState;
     )
 )]
 #[get("/healthz")]
-pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, Error> {
+pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut conn = state.pool.get().await?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
     Ok(HttpResponse::Ok().json(Health {
@@ -84,12 +85,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 pub async fn csp_report(
     state: web::Data<AppState>,
     body: web::Bytes,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let report: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     if !report.is_object() {
-        return Err(Error::BadRequest(
+        return Err(ApiError(Error::BadRequest(
             "A Content-Security-Policy report is a JSON object".into(),
-        ));
+        )));
     }
     state
         .csp_reports

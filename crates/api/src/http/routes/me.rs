@@ -4,11 +4,10 @@ use futures_util::StreamExt;
 use shared::{AuthResponse, ChangePasswordRequest, DeleteAccountRequest, UpdateProfileRequest};
 use shared::{ErrorBody, User};
 
-use crate::error::Error;
 use crate::http::cookies::PersistUntil;
-use crate::http::extractors::start_cookie_session;
-use crate::model::device::ClientInfo;
-use crate::services::{Authenticated, accounts, deletion, export};
+use crate::http::error::ApiError;
+use crate::http::extractors::{Authenticated, ClientInfo, start_cookie_session};
+use crate::services::{accounts, deletion, export};
 use crate::state::AppState;
 use crate::wire;
 
@@ -24,7 +23,7 @@ pub async fn update_profile(
     auth: Authenticated,
     body: web::Json<UpdateProfileRequest>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let user = accounts::rename(&state, &auth, &body.name).await?;
     Ok(HttpResponse::Ok().json(wire::user(&user, &state.settings)))
 }
@@ -49,7 +48,7 @@ pub async fn change_password(
     body: web::Json<ChangePasswordRequest>,
     state: web::Data<AppState>,
     cookie: Session,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let token =
         accounts::change_password(&state, &auth, body.current_password, body.new_password).await?;
@@ -87,7 +86,7 @@ pub async fn delete_account(
     body: web::Json<DeleteAccountRequest>,
     state: web::Data<AppState>,
     cookie: Session,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     deletion::delete_own(&state, &auth, body.into_inner().current_password, &client).await?;
     cookie.purge();
     // The device cookie names an account that is gone: it goes with the rest.
@@ -113,9 +112,9 @@ pub async fn delete_account(
 pub async fn export_data(
     auth: Authenticated,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     export::begin(&state, &auth).await?;
-    let chunks = export::document(state.into_inner(), auth)
+    let chunks = export::document(state.into_inner(), auth.0)
         .map(|chunk| chunk.map(actix_web::web::Bytes::from));
     Ok(HttpResponse::Ok()
         .content_type("application/json")

@@ -14,7 +14,7 @@ pub mod sessions;
 use actix_web::{HttpRequest, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::Error;
+use crate::http::error::ApiError;
 use crate::http::ws;
 
 /// Registers every route; each handler carries its `#[utoipa::path]`, which goes into the
@@ -60,6 +60,6 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(ws::pending::waiting_socket_alias);
 }
 
-pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, Error> {
-    Err(crate::http::known_routes::unmatched(&request))
+pub async fn not_found(request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(crate::http::known_routes::unmatched(&request).into())
 }

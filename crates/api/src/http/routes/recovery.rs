@@ -7,10 +7,10 @@ use shared::{
     PasswordResetRequest, User,
 };
 
-use crate::error::Error;
 use crate::http::cookies::device_cookie;
-use crate::model::device::ClientInfo;
-use crate::services::{Authenticated, recovery};
+use crate::http::error::ApiError;
+use crate::http::extractors::{Authenticated, ClientInfo};
+use crate::services::recovery;
 use crate::state::AppState;
 use crate::wire;
 
@@ -30,7 +30,7 @@ use crate::wire;
 pub async fn verify_email(
     body: web::Json<LinkToken>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let user = recovery::verify_email(&state, &body.token).await?;
     Ok(HttpResponse::Ok().json(wire::user(&user, &state.settings)))
 }
@@ -52,7 +52,7 @@ pub async fn resend_verification(
     auth: Authenticated,
     client: ClientInfo,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     recovery::resend_verification(&state, &auth, &client).await?;
     let message = if mail_leaves(&state) {
         format!("A new link is on its way to {}.", auth.user.email)
@@ -79,7 +79,7 @@ pub async fn request_password_reset(
     body: web::Json<PasswordResetRequest>,
     client: ClientInfo,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let mail_leaves = mail_leaves(&state);
     recovery::request_password_reset(&state.into_inner(), &body.email, &client).await?;
     let message = if mail_leaves {
@@ -121,7 +121,7 @@ pub async fn complete_password_reset(
     body: web::Json<PasswordResetCompletion>,
     client: ClientInfo,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let user =
         recovery::complete_password_reset(&state, &body.token, body.new_password, &client).await?;
@@ -148,7 +148,7 @@ pub async fn secure_account(
     client: ClientInfo,
     state: web::Data<AppState>,
     cookie: Session,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let secured = recovery::secure_account(&state, &body.token, &client).await?;
     // This browser's session, if it had one, ended with the others.
     cookie.purge();

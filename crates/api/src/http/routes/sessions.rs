@@ -3,9 +3,10 @@ use shared::{ErrorBody, SessionHistoryEntry};
 use shared::{Page, RevokedCount, SessionList};
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::http::error::ApiError;
+use crate::http::extractors::Authenticated;
 use crate::http::paging::{PageQuery, decode_history_cursor, encode_history_cursor};
-use crate::services::{Authenticated, sessions};
+use crate::services::sessions;
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -19,7 +20,7 @@ use crate::state::AppState;
 pub async fn list_sessions(
     auth: Authenticated,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let sessions = sessions::list_active(&state, &auth).await?;
     Ok(HttpResponse::Ok().json(SessionList { sessions }))
 }
@@ -40,7 +41,7 @@ pub async fn session_history(
     auth: Authenticated,
     query: web::Query<PageQuery>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let limit = query.limit()?;
     let after = query.cursor().map(decode_history_cursor).transpose()?;
     let (items, next) = sessions::history(&state, &auth, after, limit).await?;
@@ -69,7 +70,7 @@ pub async fn revoke_session(
     auth: Authenticated,
     path: web::Path<Uuid>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     sessions::revoke(&state, &auth, path.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -89,7 +90,7 @@ pub async fn revoke_session(
 pub async fn revoke_other_sessions(
     auth: Authenticated,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, Error> {
+) -> Result<HttpResponse, ApiError> {
     let revoked = sessions::revoke_others(&state, &auth).await?;
     Ok(HttpResponse::Ok().json(RevokedCount { revoked }))
 }

@@ -25,6 +25,7 @@ use shared::ws::ServerMessage;
 use tokio::time::Instant;
 
 use crate::error::Error;
+use crate::http::error::ApiError;
 use crate::state::AppState;
 
 /// Largest message a client may send; approve/deny messages are tiny. A bigger frame closes
@@ -79,11 +80,11 @@ fn too_many_messages() -> CloseReason {
 fn upgrade(
     request: &actix_web::HttpRequest,
     body: actix_web::web::Payload,
-) -> Result<(actix_web::HttpResponse, Session, actix_ws::MessageStream), Error> {
+) -> Result<(actix_web::HttpResponse, Session, actix_ws::MessageStream), ApiError> {
     actix_ws::handle(request, body).map_err(|error| {
-        Error::BadRequest(format!(
+        ApiError(Error::BadRequest(format!(
             "This endpoint is a WebSocket: send an upgrade request ({error})"
-        ))
+        )))
     })
 }
 

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use super::incoming::{Incoming, IncomingStream};
 use super::{MAX_MESSAGE, heartbeat, send_json};
 use crate::events::{WaitingOutgoing, waiting_device_message};
+use crate::http::error::ApiError;
 use crate::model::approval::ApprovalStatus;
 use crate::services::approvals;
 use crate::state::AppState;
@@ -100,7 +101,9 @@ async fn pending_socket(
     let token = query.into_inner().token;
     if let Some(token) = &token {
         // The URL form is refused before the upgrade, as it always was.
-        approvals::for_waiting_device(&state, approval_id, token).await?;
+        approvals::for_waiting_device(&state, approval_id, token)
+            .await
+            .map_err(ApiError)?;
     }
     let (response, socket, stream) = super::upgrade(&request, body)?;
     actix_web::rt::spawn(async move {

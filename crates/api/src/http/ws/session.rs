@@ -19,9 +19,11 @@ use super::{
 };
 use crate::error::Error;
 use crate::events::Outgoing;
+use crate::http::error::ApiError;
+use crate::http::extractors::Authenticated;
 use crate::model::input::ApprovalCode;
 use crate::services::approvals::{self, Answer};
-use crate::services::sessions::{self, Authenticated, Standing};
+use crate::services::sessions::{self, Standing};
 use crate::state::AppState;
 
 #[utoipa::path(
@@ -52,7 +54,7 @@ pub async fn session_socket(
         .events
         .hub()
         .connect_session(user_id, session_id, state.settings.sockets.max_per_user)
-        .ok_or(Error::TooManySockets)?;
+        .ok_or(ApiError(Error::TooManySockets))?;
     actix_web::rt::spawn(async move {
         let connection = SessionConnection {
             state: state.clone(),
@@ -233,7 +235,11 @@ impl SessionConnection {
         }
     }
 
-    async fn answer(&self, auth: &Authenticated, message: ClientMessage) -> Result<(), Error> {
+    async fn answer(
+        &self,
+        auth: &sessions::Authenticated,
+        message: ClientMessage,
+    ) -> Result<(), Error> {
         let (approval_id, answer) = match message {
             ClientMessage::Approve { approval_id, code } => {
                 (approval_id, Answer::Approve(ApprovalCode::parse(&code)?))

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
@@ -92,19 +92,30 @@ enum Job {
 /// leave, so a burst of logins cannot starve them, and the async workers never block on a hash.
 /// The queue is bounded: when it is full the login is answered 503 rather than queued forever.
 pub struct HashPool {
-    jobs: SyncSender<Job>,
+    threads: usize,
+    queue: usize,
+    /// Started with the first job: a process that never hashes (`api admin`) starts no thread.
+    jobs: OnceLock<SyncSender<Job>>,
     /// Jobs submitted and not yet taken by a thread (`sm_password_hash_queue_depth`).
     queued: Arc<AtomicUsize>,
 }
 
 impl HashPool {
     pub fn start(threads: usize, queue: usize) -> Self {
-        let (jobs, receiver) = sync_channel::<Job>(queue);
+        Self {
+            threads,
+            queue,
+            jobs: OnceLock::new(),
+            queued: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    fn spawn_threads(&self) -> SyncSender<Job> {
+        let (jobs, receiver) = sync_channel::<Job>(self.queue);
         let receiver = Arc::new(Mutex::new(receiver));
-        let queued = Arc::new(AtomicUsize::new(0));
-        for index in 0..threads.max(1) {
+        for index in 0..self.threads.max(1) {
             let receiver = receiver.clone();
-            let queued = queued.clone();
+            let queued = self.queued.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
                 .spawn(move || hash_worker(&receiver, &queued));
@@ -112,7 +123,7 @@ impl HashPool {
                 tracing::error!(%error, "cannot start a hashing thread");
             }
         }
-        Self { jobs, queued }
+        jobs
     }
 
     /// Hashes waiting for a thread.
@@ -122,7 +133,8 @@ impl HashPool {
 
     fn submit(&self, job: Job) -> Result<(), HashError> {
         self.queued.fetch_add(1, Ordering::Relaxed);
-        self.jobs.try_send(job).map_err(|error| {
+        let jobs = self.jobs.get_or_init(|| self.spawn_threads());
+        jobs.try_send(job).map_err(|error| {
             self.queued.fetch_sub(1, Ordering::Relaxed);
             match error {
                 TrySendError::Full(_) => HashError::QueueFull,

@@ -91,7 +91,7 @@ impl SessionLookups {
             !std::mem::replace(&mut worker.flushing, true)
         };
         if start_flush {
-            actix_web::rt::spawn(self.clone().flush(worker));
+            tokio::task::spawn_local(self.clone().flush(worker));
         }
         answer
             .await
@@ -163,7 +163,7 @@ impl SessionLookups {
                         .map_err(LookupError::Connect)?;
                 let conn = Rc::new(conn);
                 worker.borrow_mut().conn = Some(conn.clone());
-                actix_web::rt::spawn(self.clone().close_when_idle(worker.clone()));
+                tokio::task::spawn_local(self.clone().close_when_idle(worker.clone()));
                 conn
             }
         };

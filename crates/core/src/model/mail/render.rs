@@ -1,5 +1,5 @@
 //! A stored mail as the user reads it: its subject, its plain text and its HTML, from the
-//! templates in `crates/api/templates/mail/` (askama; the HTML ones escape every value, and
+//! templates in `crates/core/templates/mail/` (askama; the HTML ones escape every value, and
 //! a device's label is anyone's text). The wording of each kind is here.
 
 use askama::Template;

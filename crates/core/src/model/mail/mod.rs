@@ -1,6 +1,6 @@
 //! Mail to the account's address: which alerts are mailed, how often, and the links mail
 //! carries. [`payload`] is what the outbox stores for a mail; [`render`] turns a stored mail
-//! into its subject, text and HTML (templates in `crates/api/templates/mail/`).
+//! into its subject, text and HTML (templates in `crates/core/templates/mail/`).
 //!
 //! An outbox row holds what a mail is about (a [`SecurityAlert`], or a one-time link's
 //! token); it is rendered when it is sent, so that a change of wording or of
