@@ -81,7 +81,7 @@ impl SessionLookups {
     }
 
     /// The session with this token hash and its user. Must run on an actix worker thread
-    /// (handlers and socket tasks do).
+    /// (handlers and socket tasks do): it spawns local tasks.
     pub async fn find(&self, token_hash: Vec<u8>) -> Result<Found, Error> {
         let (reply, answer) = oneshot::channel();
         let worker = self.worker();
