@@ -9,6 +9,7 @@
 use super::approval::ApprovalSettings;
 use super::database::DatabaseSettings;
 use super::env::{Env, SettingsError};
+use super::forward_auth::ForwardAuthSettings;
 use super::mail::MailSettings;
 use super::retention::RetentionSettings;
 use super::secret::{Secret, SecretUrl};
@@ -27,6 +28,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub sockets: SocketSettings,
     pub retention: RetentionSettings,
+    pub forward_auth: ForwardAuthSettings,
 }
 
 /// Adds the variables of `.env` (if there is one) to the environment, without overriding
@@ -57,6 +59,7 @@ impl Settings {
             mail: MailSettings::from_env(&env, &server)?,
             sockets: SocketSettings::from_env(&env)?,
             retention: RetentionSettings::from_env(&env)?,
+            forward_auth: ForwardAuthSettings::from_env(&env)?,
             server,
         };
         settings.check_production_mail()?;
