@@ -11,55 +11,9 @@ use crate::support::*;
 
 const PAGE_LOAD: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
-/// The API, the protected app and nginx in front of both, at one origin (the nginx's).
-struct Site {
-    app: TestApp,
-    nginx: Nginx,
-    _echo: EchoApp,
-}
-
-impl Site {
-    fn origin(&self) -> String {
-        self.nginx.url("")
-    }
-
-    /// A device whose requests go through nginx (the jar is shared with `device`: cookies
-    /// do not depend on the port).
-    fn through_nginx(&self, device: &Device) -> Device {
-        Device {
-            client: device.client.clone(),
-            jar: device.jar.clone(),
-            base: self.origin(),
-            user_agent: device.user_agent,
-        }
-    }
-}
-
 /// `None` (the test is skipped) without nginx, unless the full suite requires it.
 async fn site() -> Option<Site> {
-    let Some(binary) = nginx_binary() else {
-        assert!(
-            std::env::var_os("REQUIRE_BROWSER_TEST").is_none(),
-            "nginx is missing (Debian's nginx-light; scripts/test installs it)"
-        );
-        eprintln!("SKIPPED: forward-auth test: nginx is missing; run scripts/test");
-        return None;
-    };
-    let port = free_port();
-    let origin = format!("http://127.0.0.1:{port}");
-    let app = spawn_app_with(|settings| {
-        settings.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
-        settings.server.public_url = Some(origin.clone());
-        settings.forward_auth.return_to_origins = vec![origin.clone()];
-    })
-    .await;
-    let echo = spawn_echo_app();
-    let nginx = Nginx::start(&binary, port, app.port, echo.port).await;
-    Some(Site {
-        app,
-        nginx,
-        _echo: echo,
-    })
+    spawn_site(|_| {}).await
 }
 
 async fn page_load(device: &Device, path: &str) -> reqwest::Response {
@@ -127,7 +81,6 @@ async fn a_browser_without_a_session_is_sent_to_sign_in_and_then_the_app_sees_wh
         .client
         .get(site.nginx.url("/app/reports?year=2026"))
         .header("x-auth-email", "mallory@example.com")
-        .header("x-auth-role", "admin")
         .send()
         .await
         .unwrap();
@@ -137,6 +90,17 @@ async fn a_browser_without_a_session_is_sent_to_sign_in_and_then_the_app_sees_wh
     assert_eq!(identity["x-auth-name"], "Zo%C3%AB Ada");
     assert_eq!(identity["x-auth-session-id"], me["session"]["id"]);
     assert_eq!(identity.as_object().unwrap().len(), 4, "{identity}");
+
+    // A client's own claim under an identity header is replaced whenever it asks.
+    let stranger = site.through_nginx(&site.app.device(CHROME_LINUX));
+    let refused = stranger
+        .client
+        .get(site.nginx.url("/app/"))
+        .header("x-auth-user-id", me["user"]["id"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FOUND);
 }
 
 #[tokio::test]

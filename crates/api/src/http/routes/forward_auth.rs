@@ -89,8 +89,8 @@ pub async fn verify(
         state.settings.forward_auth.header_prefix
     );
     if let (Ok(name), Ok(value)) = (
-        HeaderName::try_from(name),
-        HeaderValue::try_from(sign_in),
+        HeaderName::from_bytes(name.as_bytes()),
+        HeaderValue::from_str(&sign_in),
     ) {
         response.headers_mut().insert(name, value);
     }
@@ -108,8 +108,8 @@ fn identity(auth: &Authenticated, prefix: &str) -> HttpResponse {
         ("Session-Id", auth.session.id.to_string()),
     ] {
         if let (Ok(name), Ok(value)) = (
-            HeaderName::try_from(format!("{prefix}{name}")),
-            HeaderValue::try_from(value),
+            HeaderName::from_bytes(format!("{prefix}{name}").as_bytes()),
+            HeaderValue::from_str(&value),
         ) {
             headers.insert(name, value);
         }

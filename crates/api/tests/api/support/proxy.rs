@@ -8,7 +8,65 @@ use std::process::Command;
 use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use api::config::Settings;
 use serde_json::{Map, Value, json};
+
+use super::{Device, TestApp, spawn_app_with};
+
+/// The API, the protected app (at `/app/`) and nginx in front of both, at one origin (the
+/// nginx's), configured as `deploy/nginx.conf` says.
+pub struct Site {
+    pub app: TestApp,
+    pub nginx: Nginx,
+    _echo: EchoApp,
+}
+
+impl Site {
+    pub fn origin(&self) -> String {
+        self.nginx.url("")
+    }
+
+    /// The same browser (cookie jar and user agent) going through nginx: cookies do not
+    /// depend on the port.
+    pub fn through_nginx(&self, device: &Device) -> Device {
+        Device {
+            client: device.client.clone(),
+            jar: device.jar.clone(),
+            base: self.origin(),
+            user_agent: device.user_agent,
+        }
+    }
+}
+
+/// The site, or `None` (the test skips itself) without nginx, unless the full suite requires
+/// it (`REQUIRE_BROWSER_TEST`). `configure` adjusts the API's settings.
+pub async fn spawn_site(configure: impl FnOnce(&mut Settings)) -> Option<Site> {
+    let Some(binary) = nginx_binary() else {
+        assert!(
+            std::env::var_os("REQUIRE_BROWSER_TEST").is_none(),
+            "nginx is missing (Debian's nginx-light; scripts/test installs it)"
+        );
+        eprintln!("SKIPPED: forward-auth test: nginx is missing; run scripts/test");
+        return None;
+    };
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let app = spawn_app_with(|settings| {
+        settings.server.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        settings.server.public_url = Some(origin.clone());
+        settings.server.allowed_origins.push(origin.clone());
+        settings.forward_auth.return_to_origins = vec![origin.clone()];
+        configure(settings);
+    })
+    .await;
+    let echo = spawn_echo_app();
+    let nginx = Nginx::start(&binary, port, app.port, echo.port).await;
+    Some(Site {
+        app,
+        nginx,
+        _echo: echo,
+    })
+}
 
 /// A port free now (for a server whose address must be known before it starts).
 pub fn free_port() -> u16 {
@@ -106,11 +164,12 @@ impl Nginx {
             .arg(&file)
             .status()
             .expect("nginx starts");
-        let error_log = || std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+        let log = dir.join("error.log");
+        let error_log = || std::fs::read_to_string(&log).unwrap_or_default();
         assert!(status.success(), "nginx refused its configuration: {}", error_log());
         let nginx = Nginx {
             port,
-            dir,
+            dir: dir.clone(),
             binary: binary.to_owned(),
         };
         for _ in 0..100 {
