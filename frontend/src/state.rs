@@ -6,8 +6,8 @@ use leptos::task::spawn_local;
 use shared::{AuthResponse, ClientConfig, ErrorCode, LimitPolicy, MailDelivery};
 
 use crate::api;
-use crate::return_to;
 use crate::format::{SignedOut, signed_out_reason};
+use crate::return_to;
 
 /// Moves the app to a path (the router's `navigate`, kept where `Copy` state can reach it).
 type Navigate = StoredValue<Box<dyn Fn(&str)>, LocalStorage>;

@@ -51,7 +51,9 @@ fn return_to_origins(env: &Env<'_>) -> Result<Vec<String>, SettingsError> {
             let origin = url::Url::parse(written)
                 .ok()
                 .filter(|url| matches!(url.scheme(), "http" | "https"))
-                .filter(|url| url.path() == "/" && url.query().is_none() && url.username().is_empty())
+                .filter(|url| {
+                    url.path() == "/" && url.query().is_none() && url.username().is_empty()
+                })
                 .map(|url| url.origin().ascii_serialization());
             origin.ok_or_else(|| {
                 SettingsError::invalid(

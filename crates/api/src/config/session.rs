@@ -239,7 +239,9 @@ fn cookie_domain(env: &Env<'_>, server: &ServerSettings) -> Result<Option<String
     {
         return Err(SettingsError::invalid(
             NAME,
-            format!("PUBLIC_URL's host {host} is not {domain} nor under it: browsers would refuse the cookie"),
+            format!(
+                "PUBLIC_URL's host {host} is not {domain} nor under it: browsers would refuse the cookie"
+            ),
         ));
     }
     Ok(Some(domain))

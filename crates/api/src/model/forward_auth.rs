@@ -130,24 +130,40 @@ mod tests {
             "https://app.example.com@evil.example/",
             "https://user:pw@app.example.com/",
         ] {
-            assert_eq!(allowed_return_to(&url(foreign), &allowed()), None, "{foreign}");
+            assert_eq!(
+                allowed_return_to(&url(foreign), &allowed()),
+                None,
+                "{foreign}"
+            );
         }
     }
 
     #[test]
     fn the_sign_in_url_carries_the_return_url_encoded() {
         assert_eq!(
-            sign_in_url("https://auth.example.com", Some("https://app.example.com/a?b=1&c=2")),
+            sign_in_url(
+                "https://auth.example.com",
+                Some("https://app.example.com/a?b=1&c=2")
+            ),
             "https://auth.example.com/login?return_to=https%3A%2F%2Fapp.example.com%2Fa%3Fb%3D1%26c%3D2"
         );
-        assert_eq!(sign_in_url("https://auth.example.com", None), "https://auth.example.com/login");
+        assert_eq!(
+            sign_in_url("https://auth.example.com", None),
+            "https://auth.example.com/login"
+        );
     }
 
     #[test]
     fn a_page_load_is_a_get_that_accepts_html() {
-        assert!(is_browser_navigation(Some("GET"), Some("text/html,application/xhtml+xml")));
+        assert!(is_browser_navigation(
+            Some("GET"),
+            Some("text/html,application/xhtml+xml")
+        ));
         assert!(!is_browser_navigation(Some("POST"), Some("text/html")));
-        assert!(!is_browser_navigation(Some("GET"), Some("application/json")));
+        assert!(!is_browser_navigation(
+            Some("GET"),
+            Some("application/json")
+        ));
         assert!(!is_browser_navigation(None, Some("text/html")));
     }
 

@@ -924,7 +924,10 @@ async fn a_protected_app_behind_nginx_sends_the_browser_to_sign_in_and_gets_it_b
     };
     // An account with no session open.
     let setup = site.app.user_with_one_session().await;
-    assert_eq!(setup.post("/api/auth/logout", json!({})).await.status(), 204);
+    assert_eq!(
+        setup.post("/api/auth/logout", json!({})).await.status(),
+        204
+    );
     let driver = start_chromedriver().await;
     let profiles = tempfile_dir();
     let client = browser(&driver, &profiles.join("device"), 1280, 900).await;
@@ -941,12 +944,21 @@ async fn a_protected_app_behind_nginx_sends_the_browser_to_sign_in_and_gets_it_b
 
     // Signed in, a foreign return_to leads to the dashboard, not away.
     client
-        .goto(&site.nginx.url("/login?return_to=https%3A%2F%2Fevil.example%2F"))
+        .goto(
+            &site
+                .nginx
+                .url("/login?return_to=https%3A%2F%2Fevil.example%2F"),
+        )
         .await
         .unwrap();
     wait_for(&client, "#dashboard").await;
     assert_eq!(
-        client.current_url().await.unwrap().origin().ascii_serialization(),
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .origin()
+            .ascii_serialization(),
         site.origin()
     );
     let _ = client.close().await;

@@ -145,7 +145,10 @@ async fn a_foreign_return_to_is_ignored() {
     assert_eq!(location(&response), sign_in_page(&site.origin(), None));
     // The app learns which origins it may return to, and nothing else.
     let config: Value = browser.get("/api/config").await.json().await.unwrap();
-    assert_eq!(config["return_to_origins"], serde_json::json!([site.origin()]));
+    assert_eq!(
+        config["return_to_origins"],
+        serde_json::json!([site.origin()])
+    );
 }
 
 #[tokio::test]
@@ -203,8 +206,14 @@ async fn verify_answers_a_proxy_with_identity_headers_a_401_or_with_redirect_1_a
     app.clock.advance(chrono::Duration::minutes(30));
     let ok = verify(&ada, "GET", PAGE_LOAD).await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    assert_eq!(ok.headers()["remote-session-id"].to_str().unwrap(), session_id);
-    assert_eq!(ok.headers()["remote-email"].to_str().unwrap(), "ada@example.com");
+    assert_eq!(
+        ok.headers()["remote-session-id"].to_str().unwrap(),
+        session_id
+    );
+    assert_eq!(
+        ok.headers()["remote-email"].to_str().unwrap(),
+        "ada@example.com"
+    );
     assert!(ok.headers().get("remote-redirect").is_none());
     let last_seen = app
         .sql(&format!(
@@ -244,7 +253,8 @@ async fn forwarded_headers_from_a_peer_that_is_no_trusted_proxy_are_ignored() {
 }
 
 #[tokio::test]
-async fn with_a_cookie_domain_both_cookies_are_shared_with_its_subdomains_under_the_secure_prefix() {
+async fn with_a_cookie_domain_both_cookies_are_shared_with_its_subdomains_under_the_secure_prefix()
+{
     let app = spawn_app_with(|settings| {
         settings.session.cookie_secure = true;
         settings.session.cookie_domain = Some("example.test".to_owned());

@@ -142,9 +142,18 @@ impl Nginx {
         let shipped = include_str!("../../../../../deploy/nginx.conf");
         let site = shipped
             .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
-            .replace("server 127.0.0.1:8000;", &format!("server 127.0.0.1:{api_port};"))
-            .replace("server 127.0.0.1:8080;", &format!("server 127.0.0.1:{app_port};"));
-        assert!(site.contains(&format!(":{app_port};")), "deploy/nginx.conf changed shape");
+            .replace(
+                "server 127.0.0.1:8000;",
+                &format!("server 127.0.0.1:{api_port};"),
+            )
+            .replace(
+                "server 127.0.0.1:8080;",
+                &format!("server 127.0.0.1:{app_port};"),
+            );
+        assert!(
+            site.contains(&format!(":{app_port};")),
+            "deploy/nginx.conf changed shape"
+        );
         let dir = std::env::temp_dir().join(format!("sm-nginx-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(dir.join("tmp")).unwrap();
         let d = dir.display();
@@ -166,14 +175,21 @@ impl Nginx {
             .expect("nginx starts");
         let log = dir.join("error.log");
         let error_log = || std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(status.success(), "nginx refused its configuration: {}", error_log());
+        assert!(
+            status.success(),
+            "nginx refused its configuration: {}",
+            error_log()
+        );
         let nginx = Nginx {
             port,
             dir: dir.clone(),
             binary: binary.to_owned(),
         };
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return nginx;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
