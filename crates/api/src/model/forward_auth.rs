@@ -36,7 +36,7 @@ pub fn allowed_return_to(url: &Url, allowed: &[String]) -> Option<String> {
     let origin = url.origin().ascii_serialization();
     (url.username().is_empty()
         && url.password().is_none()
-        && allowed.iter().any(|listed| *listed == origin))
+        && allowed.contains(&origin))
     .then(|| url.as_str().to_owned())
 }
 
