@@ -34,10 +34,8 @@ impl Forwarded<'_> {
 /// (never a URL with credentials in it). Anything else is ignored: no open redirect.
 pub fn allowed_return_to(url: &Url, allowed: &[String]) -> Option<String> {
     let origin = url.origin().ascii_serialization();
-    (url.username().is_empty()
-        && url.password().is_none()
-        && allowed.contains(&origin))
-    .then(|| url.as_str().to_owned())
+    (url.username().is_empty() && url.password().is_none() && allowed.contains(&origin))
+        .then(|| url.as_str().to_owned())
 }
 
 /// The app's sign-in page, with the URL to return to when there is one.

@@ -199,6 +199,8 @@ async fn verify_answers_a_proxy_with_identity_headers_a_401_or_with_redirect_1_a
         .await
         .unwrap();
     assert_error(plain, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    let unknown = stranger.get("/api/auth/verify?redirect=2").await;
+    assert_error(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation").await;
 
     // Signed in: the identity under the configured prefix, and the check is a use.
     let ada = app.user_with_one_session().await;

@@ -39,6 +39,7 @@ const REDIRECT_HEADER: &str = "Redirect";
         (status = 200, description = "A live session; the identity headers name its user and the session"),
         (status = 302, description = "`redirect=1`, a browser's page load, no live session: to the sign-in page"),
         (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
+        (status = 422, description = "`validation`: `redirect` is neither 0 nor 1", body = ErrorBody),
     )
 )]
 #[get("/api/auth/verify")]
@@ -47,6 +48,11 @@ pub async fn verify(
     query: web::Query<VerifyQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, Error> {
+    let redirect = match query.redirect {
+        None | Some(0) => false,
+        Some(1) => true,
+        Some(_) => return Err(Error::Validation("redirect must be 0 or 1".into())),
+    };
     let checked = match session_token(&request, &state) {
         Ok(token) => sessions::authenticate(&state, &token).await,
         Err(error) => Err(error),
@@ -76,9 +82,7 @@ pub async fn verify(
         .original_url()
         .and_then(|url| allowed_return_to(&url, &state.settings.forward_auth.return_to_origins));
     let sign_in = sign_in_url(&state.settings.server.public_url(), return_to.as_deref());
-    if query.redirect == Some(1)
-        && is_browser_navigation(proxied("x-forwarded-method"), text("accept"))
-    {
+    if redirect && is_browser_navigation(proxied("x-forwarded-method"), text("accept")) {
         return Ok(HttpResponse::Found()
             .insert_header((header::LOCATION, sign_in))
             .finish());
