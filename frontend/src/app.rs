@@ -16,6 +16,7 @@ use crate::pages::{
     signup::SignupPage,
     waiting::WaitingPage,
 };
+use crate::return_to;
 use crate::state::{Session, use_session};
 
 #[component]
@@ -72,13 +73,18 @@ fn SignedInOnly() -> impl IntoView {
     }
 }
 
-/// A page for visitors (login, signup): someone signed in goes to the dashboard.
+/// A page for visitors (login, signup): someone signed in goes to the dashboard, or back to
+/// the app that sent them to sign in (`return_to`, when allowed).
 #[component]
 fn SignedOutOnly(children: ChildrenFn) -> impl IntoView {
     let session = use_session();
     let signed_in = Memo::new(move |_| session.current.with(Option::is_some));
     move || {
         if signed_in.get() {
+            return_to::remember_from_location();
+            if let Some(url) = session.allowed_return_to() {
+                return_to::leave_for(&url);
+            }
             view! { <Redirect path="/"/> }.into_any()
         } else {
             children().into_any()

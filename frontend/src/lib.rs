@@ -3,7 +3,8 @@
 //! `api` holds every call to the server, `socket` the two sockets, `state` what the pages share,
 //! `app` the routes, `pages/` the screens and `components/` their parts, among them what
 //! several share: `loading` (lists fetched from the API), `countdown`, `no_request_here`.
-//! `format` and `validation` are pure helpers with unit tests.
+//! `format` and `validation` are pure helpers with unit tests; `return_to` is where a
+//! protected app asked to be sent back to after signing in.
 
 pub mod api;
 pub mod app;
@@ -11,6 +12,7 @@ pub mod components;
 pub mod format;
 pub mod pages;
 pub mod pending;
+pub mod return_to;
 pub mod socket;
 pub mod state;
 pub mod validation;

@@ -7,6 +7,7 @@ use shared::{AuthResponse, ClientConfig, ErrorCode, LimitPolicy, MailDelivery};
 
 use crate::api;
 use crate::format::{SignedOut, signed_out_reason};
+use crate::return_to;
 
 /// Moves the app to a path (the router's `navigate`, kept where `Copy` state can reach it).
 type Navigate = StoredValue<Box<dyn Fn(&str)>, LocalStorage>;
@@ -47,10 +48,26 @@ impl Session {
         self.navigate.with_value(|navigate| navigate(path));
     }
 
+    /// Signed in: back to the app that sent the browser here (`return_to`, when its origin
+    /// is allowed), else the dashboard.
     pub fn signed_in(&self, auth: AuthResponse) {
         self.notice.set(None);
         self.current.set(Some(auth));
-        self.go("/");
+        match self.allowed_return_to() {
+            Some(url) => return_to::leave_for(&url),
+            None => self.go("/"),
+        }
+    }
+
+    /// The remembered `return_to`, forgotten now, if the server allows its origin.
+    pub fn allowed_return_to(&self) -> Option<String> {
+        let allowed = self.config.with_untracked(|config| {
+            config
+                .as_ref()
+                .map(|config| config.return_to_origins.clone())
+                .unwrap_or_default()
+        });
+        return_to::take_allowed(&allowed)
     }
 
     /// Back to the login page, saying why.

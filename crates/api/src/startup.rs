@@ -253,6 +253,7 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
     let key = Key::from(settings.session.secret.expose());
     let cookie_name = settings.session.session_cookie_name();
     let cookie_secure = settings.session.cookie_secure;
+    let cookie_domain = settings.session.cookie_domain.clone();
     let json_limit = settings.server.json_limit;
     let static_dir = settings.server.static_dir.clone();
     // From the settings as the state holds them (after the listener is bound), once.
@@ -273,6 +274,7 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
             .cookie_http_only(true)
             .cookie_same_site(SameSite::Lax)
             .cookie_path("/".to_owned())
+            .cookie_domain(cookie_domain.clone())
             .cookie_content_security(CookieContentSecurity::Private)
             // A browser-session cookie; "keep me signed in" gives it a Max-Age per session
             // (`http::cookies::persist_session_cookie`). The server enforces the lifetimes.

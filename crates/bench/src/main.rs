@@ -299,6 +299,16 @@ async fn main() -> Result<()> {
             &work_dir,
         )
         .await?;
+        // Forward authentication: the check a proxy makes before every request to an app.
+        let verify_script = rotating_cookie_script("/api/auth/verify", &cookie_file);
+        let verify = wrk(
+            &format!("http://127.0.0.1:{port}/api/auth/verify"),
+            64,
+            options.seconds,
+            &verify_script,
+            &work_dir,
+        )
+        .await?;
         let bare_port = server::start_bare_server()?;
         tokio::time::sleep(Duration::from_millis(300)).await;
         let bare = wrk(
@@ -320,6 +330,15 @@ async fn main() -> Result<()> {
                     "API /api/auth/me",
                     rate_text(&me),
                     format!("{} failures", me.failures),
+                ),
+                row(
+                    "API /api/auth/verify (forward auth)",
+                    rate_text(&verify),
+                    format!(
+                        "{} failures; {:.0}% of /api/auth/me (target: the same)",
+                        verify.failures,
+                        100.0 * verify.per_second / me.per_second
+                    ),
                 ),
                 row(
                     "bare actix-web handler",

@@ -420,6 +420,11 @@ pub struct ClientConfig {
     pub approval_ttl_secs: u64,
     pub password_min: u32,
     pub password_max: u32,
+    /// Origins (`https://app.example.com`) the sign-in page may send the browser back to
+    /// (its `return_to`); any other `return_to` is ignored. Missing from an older server:
+    /// none.
+    #[serde(default)]
+    pub return_to_origins: Vec<String>,
 }
 
 /// Something unusual happened on the account; the app shows it with a "this wasn't me".

@@ -23,6 +23,9 @@ pub const PASSWORD_RESET: &str = "/api/auth/password-reset";
 pub const PASSWORD_RESET_COMPLETE: &str = "/api/auth/password-reset/complete";
 pub const SECURE_ACCOUNT: &str = "/api/auth/secure-account";
 pub const CONFIRM_EMAIL_CHANGE: &str = "/api/auth/confirm-email-change";
+/// Forward authentication: a reverse proxy asks whether the request it holds carries a
+/// live session, and whose.
+pub const FORWARD_AUTH: &str = "/api/auth/verify";
 
 /// `PATCH` the profile, `DELETE` the account.
 pub const ACCOUNT: &str = "/api/me";
@@ -71,6 +74,7 @@ pub const ALL: &[&str] = &[
     PASSWORD_RESET_COMPLETE,
     SECURE_ACCOUNT,
     CONFIRM_EMAIL_CHANGE,
+    FORWARD_AUTH,
     ACCOUNT,
     PASSWORD,
     EMAIL,
@@ -91,6 +95,12 @@ pub const ALL: &[&str] = &[
     WAITING_SOCKET,
     WAITING_SOCKET_DEPRECATED,
 ];
+
+/// The app's sign-in page, where a protected app sends a browser without a session.
+pub const SIGN_IN_PAGE: &str = "/login";
+/// The sign-in page's query parameter: where to go back to once signed in (the app goes
+/// there only when its origin is one of the configuration's `return_to_origins`).
+pub const RETURN_TO: &str = "return_to";
 
 /// A path with its `{id}` filled in: `with_id(SESSION, id)` is `/api/sessions/<id>`.
 pub fn with_id(template: &str, id: impl Display) -> String {

@@ -5,6 +5,7 @@ use shared::{ErrorCode, LoginRequest, Secret};
 use crate::api::{self, LoginOutcome};
 use crate::format::device_rule;
 use crate::pending;
+use crate::return_to;
 use crate::state::{page_title, use_session};
 use crate::validation::{email_problem, login_password_problem};
 
@@ -12,6 +13,7 @@ use crate::validation::{email_problem, login_password_problem};
 pub fn LoginPage() -> impl IntoView {
     let session = use_session();
     page_title("Sign in");
+    return_to::remember_from_location();
     let email = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let keep_signed_in = RwSignal::new(false);

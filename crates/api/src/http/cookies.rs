@@ -93,7 +93,7 @@ pub fn device_cookie(
         None => known_device(request, state, &user.email)
             .map_or_else(DeviceCookies::new_device_id, |known| known.id),
     };
-    Cookie::build(
+    let mut cookie = Cookie::build(
         settings.session.device_cookie_name(),
         state
             .device_cookies
@@ -106,5 +106,10 @@ pub fn device_cookie(
     .max_age(time::Duration::seconds(
         DEVICE_COOKIE_LIFETIME.num_seconds(),
     ))
-    .finish()
+    .finish();
+    // Shared like the session cookie: a subdomain's sign-in knows this browser too.
+    if let Some(domain) = &settings.session.cookie_domain {
+        cookie.set_domain(domain.clone());
+    }
+    cookie
 }

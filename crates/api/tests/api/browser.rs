@@ -912,3 +912,55 @@ fn tempfile_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Forward authentication in a real browser, through nginx running `deploy/nginx.conf`: a
+/// protected URL leads to the sign-in page, and signing in leads back to it.
+#[tokio::test]
+async fn a_protected_app_behind_nginx_sends_the_browser_to_sign_in_and_gets_it_back() {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let Some(site) = spawn_site(|settings| settings.server.static_dir = Some(dist)).await else {
+        return;
+    };
+    // An account with no session open.
+    let setup = site.app.user_with_one_session().await;
+    assert_eq!(
+        setup.post("/api/auth/logout", json!({})).await.status(),
+        204
+    );
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let client = browser(&driver, &profiles.join("device"), 1280, 900).await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "forward-auth-".to_owned());
+
+    let protected = site.nginx.url("/app/reports?year=2026");
+    log_in(&client, &protected, "ada@example.com").await;
+    wait_for_text(&client, "body", "ada@example.com").await;
+    let url = client.current_url().await.unwrap();
+    assert_eq!(url.as_str(), protected);
+    let page = wait_for(&client, "body").await.text().await.unwrap();
+    assert!(page.contains("x-auth-session-id"), "{page}");
+    screenshot(&client, "01-back-at-the-protected-app").await;
+
+    // Signed in, a foreign return_to leads to the dashboard, not away.
+    client
+        .goto(
+            &site
+                .nginx
+                .url("/login?return_to=https%3A%2F%2Fevil.example%2F"),
+        )
+        .await
+        .unwrap();
+    wait_for(&client, "#dashboard").await;
+    assert_eq!(
+        client
+            .current_url()
+            .await
+            .unwrap()
+            .origin()
+            .ascii_serialization(),
+        site.origin()
+    );
+    let _ = client.close().await;
+    let _ = std::fs::remove_dir_all(&profiles);
+}

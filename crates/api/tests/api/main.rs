@@ -19,6 +19,7 @@ mod browser;
 mod contract;
 mod errors;
 mod first_run;
+mod forward_auth;
 mod geoip;
 mod instances;
 mod limits;

@@ -2,12 +2,13 @@
 //!
 //! Settings come from the environment, one module per concern, each listing its variables:
 //! [`server`], [`database`], [`session`], [`approval`], [`throttle`], [`mail`], [`sockets`],
-//! [`retention`]; [`env`] reads them, [`secret`] keeps keys and passwords out of `Debug`.
+//! [`retention`], [`forward_auth`]; [`env`] reads them, [`secret`] keeps keys and passwords out of `Debug`.
 
 pub mod approval;
 pub mod clock;
 pub mod database;
 pub mod env;
+pub mod forward_auth;
 pub mod mail;
 pub mod retention;
 pub mod secret;

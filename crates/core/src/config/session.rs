@@ -3,8 +3,9 @@
 //! | variable | default |
 //! |---|---|
 //! | `SESSION_SECRET` | random per start on loopback; **required** otherwise (64+ random characters) |
-//! | `COOKIE_NAME` | `sm_session` (`__Host-` prefixed whenever the cookie is Secure) |
+//! | `COOKIE_NAME` | `sm_session` (`__Host-` prefixed whenever the cookie is Secure; `__Secure-` with `COOKIE_DOMAIN`) |
 //! | `COOKIE_SECURE` | `true` unless bound to loopback without a proxy |
+//! | `COOKIE_DOMAIN` | unset: the cookies belong to this host only; `example.com` shares them with its subdomains |
 //! | `IDLE_TIMEOUT_SECS` | `3600` |
 //! | `SESSION_LIFETIME_SECS` | `604800` (7 days) |
 //! | `TOUCH_INTERVAL_SECS` | `60` |
@@ -71,6 +72,9 @@ pub struct SessionSettings {
     pub ephemeral_secret: bool,
     pub cookie_name: String,
     pub cookie_secure: bool,
+    /// The `Domain` of the session and device cookies (`COOKIE_DOMAIN`): every host under
+    /// it shares the session. `None`: this host only.
+    pub cookie_domain: Option<String>,
     pub idle_timeout: Duration,
     pub absolute_lifetime: Duration,
     /// `last_seen_at` is written at most this often per session.
@@ -96,6 +100,7 @@ impl SessionSettings {
                 "COOKIE_SECURE",
                 !server.is_loopback() || server.behind_proxy(),
             )?,
+            cookie_domain: cookie_domain(env, server)?,
             idle_timeout: env.positive_secs("IDLE_TIMEOUT_SECS", 60 * 60)?,
             absolute_lifetime: env.positive_secs("SESSION_LIFETIME_SECS", 7 * 24 * 3600)?,
             touch_interval: env.secs("TOUCH_INTERVAL_SECS", 60)?,
@@ -108,14 +113,28 @@ impl SessionSettings {
     }
 
     /// The session cookie's name: `__Host-` prefixed whenever the cookie is `Secure` (the
-    /// browser then refuses it from an insecure origin, a subdomain, or with a Domain).
+    /// browser then refuses it from an insecure origin, a subdomain, or with a Domain);
+    /// `__Secure-` when it is shared with the subdomains of `COOKIE_DOMAIN`.
     pub fn session_cookie_name(&self) -> String {
-        prefixed(&self.cookie_name, self.cookie_secure)
+        self.prefixed(&self.cookie_name)
     }
 
     /// The device cookie's name (see `http::cookies`).
     pub fn device_cookie_name(&self) -> String {
-        prefixed("sm_device", self.cookie_secure)
+        self.prefixed("sm_device")
+    }
+
+    fn prefixed(&self, name: &str) -> String {
+        let prefix = if self.cookie_domain.is_some() {
+            "__Secure-"
+        } else {
+            "__Host-"
+        };
+        if self.cookie_secure && !name.starts_with("__Host-") && !name.starts_with("__Secure-") {
+            format!("{prefix}{name}")
+        } else {
+            name.to_owned()
+        }
     }
 
     /// Checks what the environment cannot (tests and callers may change fields after
@@ -129,6 +148,15 @@ impl SessionSettings {
                 COOKIE_NAME,
                 format!(
                     "{} needs a Secure cookie: set COOKIE_SECURE=true or drop the prefix",
+                    self.cookie_name
+                ),
+            ));
+        }
+        if self.cookie_domain.is_some() && self.cookie_name.starts_with("__Host-") {
+            return Err(SettingsError::invalid(
+                COOKIE_NAME,
+                format!(
+                    "{} cannot have a Domain (COOKIE_DOMAIN): use __Secure- or no prefix",
                     self.cookie_name
                 ),
             ));
@@ -180,10 +208,41 @@ fn random_secret() -> Secret {
     Secret::new((0..64).map(|_| rng.random::<u8>()).collect::<Vec<_>>())
 }
 
-fn prefixed(name: &str, secure: bool) -> String {
-    if secure && !name.starts_with("__Host-") && !name.starts_with("__Secure-") {
-        format!("__Host-{name}")
-    } else {
-        name.to_owned()
+/// `COOKIE_DOMAIN`: a host name (a leading dot is dropped, as browsers do) that
+/// `PUBLIC_URL`'s host is, or is under; else the browser would drop the cookie.
+fn cookie_domain(env: &Env<'_>, server: &ServerSettings) -> Result<Option<String>, SettingsError> {
+    const NAME: &str = "COOKIE_DOMAIN";
+    let Some(written) = env.text(NAME) else {
+        return Ok(None);
+    };
+    let domain = written.trim().trim_start_matches('.').to_ascii_lowercase();
+    let is_label = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if !domain.split('.').all(is_label) {
+        return Err(SettingsError::invalid(
+            NAME,
+            format!("{written:?} is not a host name such as example.com"),
+        ));
     }
+    let public_host = server
+        .public_url
+        .as_deref()
+        .and_then(|public| url::Url::parse(public).ok())
+        .and_then(|public| public.host_str().map(str::to_ascii_lowercase));
+    if let Some(host) = public_host
+        && host != domain
+        && !host.ends_with(&format!(".{domain}"))
+    {
+        return Err(SettingsError::invalid(
+            NAME,
+            format!(
+                "PUBLIC_URL's host {host} is not {domain} nor under it: browsers would refuse the cookie"
+            ),
+        ));
+    }
+    Ok(Some(domain))
 }

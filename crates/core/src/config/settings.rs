@@ -9,6 +9,7 @@
 use super::approval::ApprovalSettings;
 use super::database::DatabaseSettings;
 use super::env::{Env, SettingsError};
+use super::forward_auth::ForwardAuthSettings;
 use super::mail::MailSettings;
 use super::retention::RetentionSettings;
 use super::secret::{Secret, SecretUrl};
@@ -27,6 +28,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub sockets: SocketSettings,
     pub retention: RetentionSettings,
+    pub forward_auth: ForwardAuthSettings,
 }
 
 /// Adds the variables of `.env` (if there is one) to the environment, without overriding
@@ -57,6 +59,7 @@ impl Settings {
             mail: MailSettings::from_env(&env, &server)?,
             sockets: SocketSettings::from_env(&env)?,
             retention: RetentionSettings::from_env(&env)?,
+            forward_auth: ForwardAuthSettings::from_env(&env)?,
             server,
         };
         settings.check_production_mail()?;
@@ -117,6 +120,91 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_cookie_domain_takes_the_secure_prefix_and_must_cover_the_public_url() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let pairs = pairs.to_vec();
+            Settings::from_lookup(move |name| {
+                pairs
+                    .iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            })
+        };
+        let shared = with(&[
+            ("COOKIE_DOMAIN", ".Example.com"),
+            ("COOKIE_SECURE", "true"),
+            ("SMTP_URL", "smtp://mail:1025"),
+            ("PUBLIC_URL", "https://auth.example.com"),
+        ])
+        .unwrap_or_else(|error| unreachable!("{error}"));
+        assert_eq!(shared.session.cookie_domain.as_deref(), Some("example.com"));
+        assert_eq!(shared.session.session_cookie_name(), "__Secure-sm_session");
+        assert_eq!(shared.session.device_cookie_name(), "__Secure-sm_device");
+        for refused in [
+            vec![("COOKIE_DOMAIN", "https://example.com")],
+            vec![
+                ("COOKIE_DOMAIN", "example.com"),
+                ("PUBLIC_URL", "https://auth.other.org"),
+            ],
+            vec![
+                ("COOKIE_DOMAIN", "example.com"),
+                ("PUBLIC_URL", "https://notexample.com"),
+            ],
+        ] {
+            assert!(
+                matches!(
+                    with(&refused),
+                    Err(SettingsError::Invalid {
+                        name: "COOKIE_DOMAIN",
+                        ..
+                    })
+                ),
+                "{refused:?} accepted"
+            );
+        }
+        assert!(matches!(
+            with(&[
+                ("COOKIE_DOMAIN", "example.com"),
+                ("COOKIE_NAME", "__Host-s"),
+                ("COOKIE_SECURE", "true"),
+                ("NEW_DEVICE_EMAIL_CHECK", "off"),
+            ]),
+            Err(SettingsError::Invalid {
+                name: "COOKIE_NAME",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn return_to_origins_are_origins_and_the_header_prefix_a_header_name() {
+        let with = |name: &'static str, value: &'static str| {
+            Settings::from_lookup(move |asked| (asked == name).then(|| value.to_owned()))
+        };
+        let origins = with(
+            "RETURN_TO_ORIGINS",
+            "https://App.example.com/, http://127.0.0.1:8000",
+        )
+        .unwrap_or_else(|error| unreachable!("{error}"));
+        assert_eq!(
+            origins.forward_auth.return_to_origins,
+            ["https://app.example.com", "http://127.0.0.1:8000"]
+        );
+        assert_eq!(origins.forward_auth.header_prefix, "X-Auth-");
+        for (name, value) in [
+            ("RETURN_TO_ORIGINS", "https://app.example.com/path"),
+            ("RETURN_TO_ORIGINS", "app.example.com"),
+            ("RETURN_TO_ORIGINS", "javascript:alert(1)"),
+            ("FORWARD_AUTH_HEADER_PREFIX", "X Auth:"),
+        ] {
+            assert!(
+                matches!(with(name, value), Err(SettingsError::Invalid { name: refused, .. }) if refused == name),
+                "{name}={value} accepted"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! * `activity`: kinds of entries in the account's activity log.
 //! * `mail`: which alerts are mailed, how often, their stored payload and their text.
 //! * `policy`: every fixed limit and lifetime of the product.
+//! * `forward_auth`: the URL a proxy protects, where a sign-in may return to, identity headers.
 
 pub mod activity;
 pub mod admission;
@@ -18,6 +19,7 @@ pub mod alerts;
 pub mod approval;
 pub mod device;
 pub mod factors;
+pub mod forward_auth;
 pub mod input;
 pub mod mail;
 pub mod passwords;

@@ -31,5 +31,6 @@ pub async fn client_config(state: web::Data<AppState>) -> HttpResponse {
         approval_ttl_secs: settings.approval.ttl.as_secs(),
         password_min: count(PASSWORD_MIN),
         password_max: count(PASSWORD_MAX),
+        return_to_origins: settings.forward_auth.return_to_origins.clone(),
     })
 }

@@ -6,6 +6,7 @@ pub mod approvals;
 pub mod auth;
 pub mod config;
 pub mod email_change;
+pub mod forward_auth;
 pub mod health;
 pub mod me;
 pub mod recovery;
@@ -29,6 +30,7 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(auth::login)
         .service(auth::me)
         .service(auth::session_probe)
+        .service(forward_auth::verify)
         .service(auth::password_strength)
         .service(auth::logout)
         .service(me::update_profile)
