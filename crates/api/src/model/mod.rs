@@ -11,8 +11,10 @@
 //! * `activity`: kinds of entries in the account's activity log.
 //! * `mail`: which alerts are mailed, how often, their stored payload and their text.
 //! * `policy`: every fixed limit and lifetime of the product.
+//! * `api_key`: the admin API's keys: their scope and form.
 
 pub mod activity;
+pub mod api_key;
 pub mod admission;
 pub mod alerts;
 pub mod approval;

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod activity;
 pub mod admin;
 pub mod admission;
+pub mod api_keys;
 pub mod alerts;
 pub mod approvals;
 pub mod deletion;

@@ -1,13 +1,16 @@
 //! What the tests share: a running server on its own database (`app`), browsers (`device`),
+//! the admin command and the admin API with a key (`admin`),
 //! sockets (`socket`), a device waiting for approval (`waiting`) and mailboxes (`mailbox`).
 //! Test files `use crate::support::*;`.
 
+mod admin;
 mod app;
 mod device;
 mod mailbox;
 mod socket;
 mod waiting;
 
+pub use admin::*;
 pub use app::*;
 pub use device::*;
 pub use mailbox::*;
