@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
 use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use shared::SessionInfo;
 use shared::admin::UserOverview;
@@ -18,9 +18,9 @@ use crate::error::Error;
 use crate::model::api_key::Scope;
 use crate::services::admin::{self, Administrator, DeletedUser};
 use crate::services::api_keys::{self, CreatedKey};
-use crate::storage::api_keys::ApiKeyRow;
 use crate::startup::Application;
 use crate::state::AppState;
+use crate::storage::api_keys::ApiKeyRow;
 use crate::storage::db;
 use crate::telemetry::{self, Output};
 

@@ -14,9 +14,9 @@
 //! * `api_key`: the admin API's keys: their scope and form.
 
 pub mod activity;
-pub mod api_key;
 pub mod admission;
 pub mod alerts;
+pub mod api_key;
 pub mod approval;
 pub mod device;
 pub mod factors;

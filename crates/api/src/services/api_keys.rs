@@ -42,7 +42,9 @@ pub async fn revoke(state: &AppState, name: &str) -> Result<ApiKeyRow, Error> {
     let mut conn = state.pool.get().await?;
     let row = stored::revoke(&mut conn, name, state.now())
         .await?
-        .ok_or(Error::NotFound("No API key with this name, or it is revoked already"))?;
+        .ok_or(Error::NotFound(
+            "No API key with this name, or it is revoked already",
+        ))?;
     tracing::info!(key = %row.name, "API key revoked");
     Ok(row)
 }

@@ -66,11 +66,7 @@ pub async fn find_live(
         .optional()
 }
 
-pub async fn touch(
-    conn: &mut AsyncPgConnection,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> QueryResult<()> {
+pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
     diesel::update(api_keys::table.find(id))
         .set(api_keys::last_used_at.eq(now))
         .execute(conn)

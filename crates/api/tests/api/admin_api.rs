@@ -24,7 +24,10 @@ async fn no_key_a_wrong_key_and_a_revoked_key_are_refused_with_401() {
     assert_eq!(app.admin_api(&key).get(ADA).await.status(), StatusCode::OK);
 
     let no_key = app.admin_api_without_key().get(ADA).await;
-    assert_eq!(no_key.headers()["www-authenticate"], "Bearer realm=\"admin\"");
+    assert_eq!(
+        no_key.headers()["www-authenticate"],
+        "Bearer realm=\"admin\""
+    );
     assert_error(no_key, StatusCode::UNAUTHORIZED, "invalid_api_key").await;
     let wrong = format!("sm_{}", "A".repeat(43));
     for refused in [
@@ -73,7 +76,11 @@ async fn no_key_a_wrong_key_and_a_revoked_key_are_refused_with_401() {
 async fn a_name_is_one_key_and_a_scope_is_read_or_write() {
     let app = spawn_app().await;
     create_api_key(&app, "deploy bot", "write").await;
-    let taken = run_admin(&app, &["api-key", "create", "deploy bot", "--scope", "read"]).await;
+    let taken = run_admin(
+        &app,
+        &["api-key", "create", "deploy bot", "--scope", "read"],
+    )
+    .await;
     assert!(!taken.status.success());
     assert!(String::from_utf8_lossy(&taken.stderr).contains("exists already"));
     let unknown_scope = run_admin(&app, &["api-key", "create", "x", "--scope", "admin"]).await;
@@ -99,7 +106,9 @@ async fn a_read_key_reads_every_endpoint_and_changing_anything_is_403() {
         reader.json(&path).await;
     }
     for refused in [
-        reader.delete(&format!("/admin/v1/sessions/{second_id}")).await,
+        reader
+            .delete(&format!("/admin/v1/sessions/{second_id}"))
+            .await,
         reader.delete(&format!("{ADA}/sessions")).await,
         reader.post(&format!("{ADA}/unlock")).await,
     ] {
@@ -247,10 +256,7 @@ async fn a_write_key_ends_sessions_and_unlocks_and_the_log_names_the_key() {
     let all = api.delete(&format!("{ADA}/sessions")).await;
     assert_eq!(all.status(), StatusCode::OK);
     let all: Value = all.json().await.unwrap();
-    assert_eq!(
-        all,
-        json!({"revoked_sessions": 1, "cancelled_requests": 1})
-    );
+    assert_eq!(all, json!({"revoked_sessions": 1, "cancelled_requests": 1}));
     let revoked = loop {
         match next_server_message_but_refreshes(&mut first_socket).await {
             ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
@@ -258,7 +264,12 @@ async fn a_write_key_ends_sessions_and_unlocks_and_the_log_names_the_key() {
         }
     };
     assert_eq!(revoked, revoked_message());
-    assert_error(first.me().await, StatusCode::UNAUTHORIZED, "invalid_session").await;
+    assert_error(
+        first.me().await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_session",
+    )
+    .await;
     assert_ne!(waiting.complete().await.status(), StatusCode::OK);
     assert_eq!(app.active_sessions_in_db().await, 0);
     let activity = api.json(&format!("{ADA}/activity")).await;
@@ -292,8 +303,14 @@ async fn a_write_key_ends_sessions_and_unlocks_and_the_log_names_the_key() {
     );
 
     for (method, path) in [
-        (reqwest::Method::DELETE, "/admin/v1/users/nobody@example.com/sessions"),
-        (reqwest::Method::POST, "/admin/v1/users/nobody@example.com/unlock"),
+        (
+            reqwest::Method::DELETE,
+            "/admin/v1/users/nobody@example.com/sessions",
+        ),
+        (
+            reqwest::Method::POST,
+            "/admin/v1/users/nobody@example.com/unlock",
+        ),
     ] {
         assert_error(
             api.send(method, path).await,

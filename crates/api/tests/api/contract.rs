@@ -37,7 +37,11 @@ fn routes_in_source(dir: &str) -> BTreeSet<(String, String)> {
     let admin = http.join("admin");
     let mut found = BTreeSet::new();
     let dir = http.join(dir);
-    let skipped = if dir == admin { Path::new("") } else { admin.as_path() };
+    let skipped = if dir == admin {
+        Path::new("")
+    } else {
+        admin.as_path()
+    };
     visit(&dir, skipped, &mut found);
     found
 }

@@ -269,7 +269,7 @@ async fn a_closed_database_port_is_named_with_its_host_port_and_the_os_error_onc
                 ("PORT", "0".to_owned()),
                 ("METRICS_BIND", "off".to_owned()),
                 ("ADMIN_BIND", "off".to_owned()),
-            ("ADMIN_BIND", "off".to_owned()),
+                ("ADMIN_BIND", "off".to_owned()),
             ],
         )
         .output()

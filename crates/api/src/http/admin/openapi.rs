@@ -91,7 +91,10 @@ fn add_common_errors(operation: &mut openapi::path::Operation, changes: bool) {
         ),
     ];
     if changes {
-        common.push(("403", "`insufficient_scope`: a `read` key asked for a change"));
+        common.push((
+            "403",
+            "`insufficient_scope`: a `read` key asked for a change",
+        ));
     }
     for (status, description) in common {
         operation

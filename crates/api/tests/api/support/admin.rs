@@ -26,7 +26,11 @@ pub async fn run_admin(app: &TestApp, args: &[&str]) -> Output {
 
 /// `api admin api-key create NAME --scope SCOPE --json`: the key it printed, once.
 pub async fn create_api_key(app: &TestApp, name: &str, scope: &str) -> String {
-    let output = run_admin(app, &["api-key", "create", name, "--scope", scope, "--json"]).await;
+    let output = run_admin(
+        app,
+        &["api-key", "create", name, "--scope", scope, "--json"],
+    )
+    .await;
     assert!(
         output.status.success(),
         "{}",
@@ -68,9 +72,7 @@ impl TestApp {
 
 impl AdminClient {
     pub async fn send(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base));
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(key) = &self.key {
             request = request.bearer_auth(key);
         }
