@@ -40,7 +40,7 @@ pub async fn user(
     params(("email" = String, Path, description = "The account's address")),
     security(("api_key" = [])),
     responses(
-        (status = 200, description = "Oldest first", body = SessionList),
+        (status = 200, description = "Oldest first", body = SessionList, links(("EndTheOldest" = (operation_id = "admin_revoke_session", parameters(("id" = "$response.body#/sessions/0/id")), description = "End the oldest session listed")))),
         (status = 404, description = "`not_found`: no user with this address", body = ErrorBody),
     )
 )]
