@@ -58,6 +58,8 @@ pub fn document() -> openapi::OpenApi {
         for (operation, changes) in [
             (&mut item.get, false),
             (&mut item.post, true),
+            (&mut item.put, true),
+            (&mut item.patch, true),
             (&mut item.delete, true),
         ] {
             if let Some(operation) = operation {
