@@ -6,17 +6,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
 use shared::SessionInfo;
+use shared::admin::UserOverview;
 use uuid::Uuid;
 
 use crate::config::{Settings, SystemClock};
 use crate::error::Error;
-use crate::services::admin::DeletedUser;
-use crate::services::admin::{self, UserOverview};
+use crate::model::api_key::Scope;
+use crate::services::admin::{self, Administrator, DeletedUser};
+use crate::services::api_keys::{self, CreatedKey};
 use crate::startup::Application;
 use crate::state::AppState;
+use crate::storage::api_keys::ApiKeyRow;
 use crate::storage::db;
 use crate::telemetry::{self, Output};
 
@@ -48,6 +52,10 @@ struct ServeArgs {
     /// PORT=0).
     #[arg(long, value_name = "FILE")]
     port_file: Option<PathBuf>,
+    /// Writes the admin API's port to this file once it listens (useful with
+    /// ADMIN_BIND=127.0.0.1:0).
+    #[arg(long, value_name = "FILE")]
+    admin_port_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +84,29 @@ enum AdminAction {
     RevokeAll { email: String },
     /// Forgets the account's failed sign-ins, so that its owner can sign in again at once.
     Unlock { email: String },
+    /// Keys of the admin API (`ADMIN_BIND`): `create`, `list`, `revoke`.
+    #[command(subcommand)]
+    ApiKey(ApiKeyAction),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyAction {
+    /// Makes a key and prints it, this once (only its hash is stored).
+    Create {
+        /// A unique name, shown in users' activity logs ("by administrator (key NAME)").
+        name: String,
+        /// `read` looks; `write` also ends sessions and unlocks accounts.
+        #[arg(long, value_parser = parse_scope)]
+        scope: Scope,
+    },
+    /// Every key, revoked ones included (never the keys themselves).
+    List,
+    /// Revokes the key: every instance refuses it from its next request on.
+    Revoke { name: String },
+}
+
+fn parse_scope(text: &str) -> Result<Scope, String> {
+    Scope::parse(text).ok_or_else(|| "the scope is `read` or `write`".to_owned())
 }
 
 #[derive(Debug, Args)]
@@ -139,13 +170,20 @@ async fn serve(args: ServeArgs) -> ExitCode {
     tracing::info!(
         port = application.port(),
         metrics_port = application.metrics_port(),
+        admin_port = application.admin_port(),
         "listening"
     );
-    if let Some(path) = &args.port_file
-        && let Err(error) = std::fs::write(path, application.port().to_string())
-    {
-        tracing::error!(%error, path = %path.display(), "cannot write the port file");
-        return ExitCode::FAILURE;
+    let port_files = [
+        (&args.port_file, Some(application.port())),
+        (&args.admin_port_file, application.admin_port()),
+    ];
+    for (path, port) in port_files {
+        if let (Some(path), Some(port)) = (path, port)
+            && let Err(error) = std::fs::write(path, port.to_string())
+        {
+            tracing::error!(%error, path = %path.display(), "cannot write the port file");
+            return ExitCode::FAILURE;
+        }
     }
     match application.run_until_signalled().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -215,17 +253,28 @@ async fn administer(args: AdminArgs) -> ExitCode {
         AdminAction::Revoke {
             email,
             session: Some(session_id),
-        } => admin::revoke(&state, email, *session_id)
+        } => admin::revoke(&state, email, *session_id, &Administrator::CommandLine)
             .await
             .map(|session| Answer::Revoked(vec![session])),
         AdminAction::Revoke {
             email,
             session: None,
         }
-        | AdminAction::RevokeAll { email } => admin::revoke_all(&state, email)
-            .await
-            .map(Answer::RevokedAll),
+        | AdminAction::RevokeAll { email } => {
+            admin::revoke_all(&state, email, &Administrator::CommandLine)
+                .await
+                .map(Answer::RevokedAll)
+        }
         AdminAction::Unlock { email } => admin::unlock(&state, email).await.map(Answer::Unlocked),
+        AdminAction::ApiKey(ApiKeyAction::Create { name, scope }) => {
+            api_keys::create(&state, name, *scope)
+                .await
+                .map(|created| Answer::KeyCreated(Box::new(created)))
+        }
+        AdminAction::ApiKey(ApiKeyAction::List) => api_keys::list(&state).await.map(Answer::Keys),
+        AdminAction::ApiKey(ApiKeyAction::Revoke { name }) => api_keys::revoke(&state, name)
+            .await
+            .map(|key| Answer::KeyRevoked(Box::new(key))),
     };
     match answer {
         Ok(answer) => {
@@ -269,6 +318,33 @@ enum Answer {
     RevokedAll(admin::RevokedAll),
     Unlocked(usize),
     Deleted(Box<DeletedUser>),
+    KeyCreated(Box<CreatedKey>),
+    Keys(Vec<ApiKeyRow>),
+    KeyRevoked(Box<ApiKeyRow>),
+}
+
+/// An API key as `api-key list --json` prints it (never the key: only its hash is kept).
+#[derive(Serialize)]
+struct KeyJson<'a> {
+    id: Uuid,
+    name: &'a str,
+    scope: Scope,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> From<&'a ApiKeyRow> for KeyJson<'a> {
+    fn from(row: &'a ApiKeyRow) -> Self {
+        Self {
+            id: row.id,
+            name: &row.name,
+            scope: row.scope,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -294,6 +370,18 @@ enum JsonAnswer<'a> {
         sessions_ended: usize,
         requests_cancelled: usize,
     },
+    KeyCreated {
+        id: Uuid,
+        name: &'a str,
+        scope: Scope,
+        key: &'a str,
+    },
+    Keys {
+        keys: Vec<KeyJson<'a>>,
+    },
+    KeyRevoked {
+        revoked: KeyJson<'a>,
+    },
 }
 
 impl Answer {
@@ -315,6 +403,18 @@ impl Answer {
                 sessions_ended: deleted.sessions_ended,
                 requests_cancelled: deleted.requests_cancelled,
             },
+            Self::KeyCreated(created) => JsonAnswer::KeyCreated {
+                id: created.row.id,
+                name: &created.row.name,
+                scope: created.row.scope,
+                key: &created.key,
+            },
+            Self::Keys(keys) => JsonAnswer::Keys {
+                keys: keys.iter().map(KeyJson::from).collect(),
+            },
+            Self::KeyRevoked(key) => JsonAnswer::KeyRevoked {
+                revoked: KeyJson::from(&**key),
+            },
         }
     }
 
@@ -329,6 +429,14 @@ impl Answer {
                     out,
                     "created:   {}",
                     user.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+                let _ = writeln!(
+                    out,
+                    "address:   {}",
+                    user.email_verified_at.map_or_else(
+                        || "not confirmed".to_owned(),
+                        |at| format!("confirmed {}", at.format("%Y-%m-%d %H:%M:%S UTC"))
+                    )
                 );
                 let _ = writeln!(
                     out,
@@ -383,8 +491,48 @@ impl Answer {
                 deleted.sessions_ended,
                 deleted.requests_cancelled
             ),
+            Self::KeyCreated(created) => format!(
+                "{}\n\nThe {} key {:?}: shown this once, only its hash is kept. Send it as \
+                 `Authorization: Bearer <key>` to the admin API (ADMIN_BIND).",
+                created.key, created.row.scope, created.row.name
+            ),
+            Self::Keys(keys) => keys_table(keys),
+            Self::KeyRevoked(key) => format!(
+                "revoked the key {:?}: every instance refuses it from now on",
+                key.name
+            ),
         }
     }
+}
+
+fn keys_table(keys: &[ApiKeyRow]) -> String {
+    if keys.is_empty() {
+        return "no API keys (`api admin api-key create NAME --scope read|write`)".to_owned();
+    }
+    let when = |at: Option<DateTime<Utc>>| {
+        at.map_or_else(
+            || "-".to_owned(),
+            |at| at.format("%Y-%m-%d %H:%M:%S").to_string(),
+        )
+    };
+    let rows = std::iter::once([
+        "NAME".to_owned(),
+        "SCOPE".to_owned(),
+        "CREATED".to_owned(),
+        "LAST USED".to_owned(),
+        "REVOKED".to_owned(),
+    ])
+    .chain(keys.iter().map(|key| {
+        [
+            key.name.clone(),
+            key.scope.to_string(),
+            when(Some(key.created_at)),
+            when(key.last_used_at),
+            when(key.revoked_at),
+        ]
+    }))
+    .collect::<Vec<_>>();
+    aligned(&rows)
 }
 
 fn sessions_table(sessions: &[SessionInfo]) -> String {
@@ -407,14 +555,19 @@ fn sessions_table(sessions: &[SessionInfo]) -> String {
             session.last_seen_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         ]);
     }
+    aligned(&rows)
+}
+
+/// Rows of five cells as columns, each as wide as its widest cell.
+fn aligned(rows: &[[String; 5]]) -> String {
     let mut widths = [0usize; 5];
-    for row in &rows {
+    for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in &rows {
+    for row in rows {
         let line = row
             .iter()
             .zip(widths)

@@ -30,7 +30,8 @@ use crate::storage::db;
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] db::DbSetupError),
-    /// `setting` names the variable that chose the address (`PORT`, `METRICS_BIND`).
+    /// `setting` names the variable that chose the address (`PORT`, `METRICS_BIND`,
+    /// `ADMIN_BIND`).
     #[error("cannot listen on {address} ({setting}): {source}")]
     Bind {
         setting: &'static str,
@@ -54,6 +55,8 @@ pub struct Application {
     server: Server,
     /// `GET /metrics` on `METRICS_BIND`, when set.
     metrics: Option<(u16, Server)>,
+    /// The admin API on `ADMIN_BIND`, when set.
+    admin: Option<(u16, Server)>,
     state: web::Data<AppState>,
     listener: tokio::task::JoinHandle<()>,
     /// How the mail worker sends (from `SMTP_URL` unless a test chose another).
@@ -141,20 +144,18 @@ impl Application {
             state.settings.database.url.expose().to_owned(),
             state.stopping.subscribe(),
         ));
-        let metrics = match &state.settings.server.metrics_bind {
-            Some(address) => {
-                let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
-                    setting: "METRICS_BIND",
-                    address: address.clone(),
-                    source,
-                })?;
-                let port = listener.local_addr().map_err(StartupError::Server)?.port();
-                let server = crate::http::metrics::server(listener, state.clone())
-                    .map_err(StartupError::Server)?;
-                Some((port, server))
-            }
-            None => None,
-        };
+        let metrics = second_listener(
+            "METRICS_BIND",
+            state.settings.server.metrics_bind.as_deref(),
+            &state,
+            crate::http::metrics::server,
+        )?;
+        let admin = second_listener(
+            "ADMIN_BIND",
+            state.settings.server.admin_bind.as_deref(),
+            &state,
+            crate::http::admin::server::server,
+        )?;
         let mail_transport =
             mailer::Transport::from_settings(&state.settings).map_err(StartupError::Mail)?;
         let server = server(listener, state.clone())?;
@@ -162,6 +163,7 @@ impl Application {
             port,
             server,
             metrics,
+            admin,
             state,
             listener: listener_task,
             mail_transport: Arc::new(mail_transport),
@@ -189,6 +191,11 @@ impl Application {
     /// The port of `GET /metrics`, if `METRICS_BIND` is set.
     pub fn metrics_port(&self) -> Option<u16> {
         self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
+    /// The port of the admin API, if `ADMIN_BIND` is set.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin.as_ref().map(|(port, _)| *port)
     }
 
     /// Stops the server from elsewhere (tests stop theirs when they end).
@@ -219,12 +226,16 @@ impl Application {
             self.state.pool.clone(),
             self.state.settings.database.idle_timeout,
         ));
-        let metrics = self.metrics.map(|(_, server)| {
-            let handle = server.handle();
-            (handle, tokio::spawn(server))
-        });
+        let beside: Vec<_> = [self.metrics, self.admin]
+            .into_iter()
+            .flatten()
+            .map(|(_, server)| {
+                let handle = server.handle();
+                (handle, tokio::spawn(server))
+            })
+            .collect();
         let result = self.server.await;
-        if let Some((handle, task)) = metrics {
+        for (handle, task) in beside {
             handle.stop(false).await;
             task.abort();
         }
@@ -246,6 +257,27 @@ impl Application {
         signals.abort();
         result
     }
+}
+
+/// A listener beside the API's (`METRICS_BIND`, `ADMIN_BIND`), when its setting names an
+/// address: its port and its server.
+fn second_listener(
+    setting: &'static str,
+    address: Option<&str>,
+    state: &web::Data<AppState>,
+    serve: fn(TcpListener, web::Data<AppState>) -> std::io::Result<Server>,
+) -> Result<Option<(u16, Server)>, StartupError> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(address).map_err(|source| StartupError::Bind {
+        setting,
+        address: address.to_owned(),
+        source,
+    })?;
+    let port = listener.local_addr().map_err(StartupError::Server)?.port();
+    let server = serve(listener, state.clone()).map_err(StartupError::Server)?;
+    Ok(Some((port, server)))
 }
 
 fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, StartupError> {

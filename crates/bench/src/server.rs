@@ -39,6 +39,7 @@ impl ApiProcess {
             )
             .env("RUST_LOG", "warn")
             .env("METRICS_BIND", "127.0.0.1:0")
+            .env("ADMIN_BIND", "off")
             .env("MAX_PENDING_APPROVALS", "3")
             // The approval round trips ask hundreds of times an hour for one account.
             .env("MAX_APPROVAL_REQUESTS_PER_HOUR", "1000000")

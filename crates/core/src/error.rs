@@ -58,6 +58,10 @@ pub enum Error {
     WrongPassword,
     #[error("Origin not allowed")]
     ForbiddenOrigin,
+    #[error("A valid API key is needed: Authorization: Bearer <key>")]
+    InvalidApiKey,
+    #[error("This API key may only read; changes need a key with the write scope")]
+    InsufficientScope,
     #[error("{0}")]
     NotFound(&'static str),
     /// The path exists, not with this method; `allow` lists the ones it has ("GET, DELETE").
@@ -125,6 +129,8 @@ impl Error {
             Self::SessionTooNew { .. } => ErrorCode::SessionTooNew,
             Self::WrongPassword => ErrorCode::WrongPassword,
             Self::ForbiddenOrigin => ErrorCode::ForbiddenOrigin,
+            Self::InvalidApiKey => ErrorCode::InvalidApiKey,
+            Self::InsufficientScope => ErrorCode::InsufficientScope,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
             Self::EmailTaken => ErrorCode::EmailTaken,

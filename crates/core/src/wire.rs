@@ -126,7 +126,7 @@ pub fn session(row: &SessionRow, current: Option<Uuid>, lifetimes: Lifetimes) ->
 
 pub fn history_entry(
     row: &SessionRow,
-    current: Uuid,
+    current: Option<Uuid>,
     now: DateTime<Utc>,
     lifetimes: Lifetimes,
 ) -> SessionHistoryEntry {
@@ -143,7 +143,7 @@ pub fn history_entry(
         ended_at: row.ended_at,
         end_reason: row.end_reason.map(Into::into),
         active: lifetimes.is_active(row.end_reason, row.last_seen_at, row.expires_at, now),
-        current: row.id == current,
+        current: current == Some(row.id),
     }
 }
 

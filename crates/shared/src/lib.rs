@@ -3,6 +3,7 @@
 //! This crate must stay wasm-clean: serde, chrono and uuid only (CI builds it for
 //! `wasm32-unknown-unknown`).
 
+pub mod admin;
 pub mod api;
 pub mod routes;
 pub mod rules;

@@ -96,6 +96,10 @@ vocabulary! {
         SessionTooNew => "session_too_new",
         WrongPassword => "wrong_password",
         ForbiddenOrigin => "forbidden_origin",
+        /// The admin API: no `Authorization: Bearer` key, or an unknown or revoked one.
+        InvalidApiKey => "invalid_api_key",
+        /// The admin API: a `read` key asked for a change.
+        InsufficientScope => "insufficient_scope",
         NotFound => "not_found",
         MethodNotAllowed => "method_not_allowed",
         EmailTaken => "email_taken",

@@ -21,10 +21,12 @@ pub fn status(error: &Error) -> StatusCode {
         | Error::InvalidCredentials
         | Error::SessionExpired
         | Error::InvalidSession
+        | Error::InvalidApiKey
         | Error::SessionReplaced { .. } => StatusCode::UNAUTHORIZED,
-        Error::WrongPassword | Error::ForbiddenOrigin | Error::SessionTooNew { .. } => {
-            StatusCode::FORBIDDEN
-        }
+        Error::WrongPassword
+        | Error::ForbiddenOrigin
+        | Error::InsufficientScope
+        | Error::SessionTooNew { .. } => StatusCode::FORBIDDEN,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
         Error::EmailTaken | Error::SessionLimit(_) | Error::AlreadyVerified => StatusCode::CONFLICT,
@@ -78,8 +80,21 @@ impl ResponseError for ApiError {
         if let Some(seconds) = self.0.retry_after() {
             response.insert_header(("Retry-After", seconds.to_string()));
         }
-        if let Error::MethodNotAllowed { allow } = &self.0 {
-            response.insert_header(("Allow", allow.as_str()));
+        match &self.0 {
+            Error::MethodNotAllowed { allow } => {
+                response.insert_header(("Allow", allow.as_str()));
+            }
+            // RFC 6750: how to authenticate, and why a key was not enough.
+            Error::InvalidApiKey => {
+                response.insert_header(("WWW-Authenticate", "Bearer realm=\"admin\""));
+            }
+            Error::InsufficientScope => {
+                response.insert_header((
+                    "WWW-Authenticate",
+                    "Bearer realm=\"admin\", error=\"insufficient_scope\", scope=\"write\"",
+                ));
+            }
+            _ => {}
         }
         response.json(self.0.body())
     }

@@ -1,6 +1,7 @@
 //! HTTP: routes, sockets, extractors, middleware and the error responses. The only layer
 //! that knows actix-web.
 
+pub mod admin;
 pub mod cookies;
 pub mod error;
 pub mod extractors;

@@ -154,7 +154,8 @@ fn add_common_errors(operation: &mut openapi::path::Operation) {
     }
 }
 
-fn error_response(description: &str) -> Response {
+/// An error response with the JSON envelope (the admin document uses it too).
+pub fn error_response(description: &str) -> Response {
     openapi::ResponseBuilder::new()
         .description(description)
         .content(

@@ -8,13 +8,17 @@ use serde_json::Value;
 
 use crate::support::*;
 
-/// Every `#[get("…")]`, `#[post("…")]`, … in `src/http`, as (METHOD, /path/{param}).
-fn routes_in_source() -> BTreeSet<(String, String)> {
-    fn visit(dir: &Path, found: &mut BTreeSet<(String, String)>) {
+/// Every `#[get("…")]`, `#[post("…")]`, … in `dir` of `src/http`, as (METHOD,
+/// /path/{param}); the admin API's (`src/http/admin`, its own listener and document) only
+/// when `dir` is that.
+fn routes_in_source(dir: &str) -> BTreeSet<(String, String)> {
+    fn visit(dir: &Path, admin: &Path, found: &mut BTreeSet<(String, String)>) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                visit(&path, found);
+                if path != admin {
+                    visit(&path, admin, found);
+                }
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
@@ -29,11 +33,16 @@ fn routes_in_source() -> BTreeSet<(String, String)> {
             }
         }
     }
+    let http = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http");
+    let admin = http.join("admin");
     let mut found = BTreeSet::new();
-    visit(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src/http"),
-        &mut found,
-    );
+    let dir = http.join(dir);
+    let skipped = if dir == admin {
+        Path::new("")
+    } else {
+        admin.as_path()
+    };
+    visit(&dir, skipped, &mut found);
     found
 }
 
@@ -57,9 +66,25 @@ async fn every_route_of_the_router_is_in_the_published_document_and_nothing_else
     let document: Value = response.json().await.unwrap();
     assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
 
-    let in_source = routes_in_source();
+    let in_source = routes_in_source("");
     assert!(
         in_source.len() >= 25,
+        "the scan found too few routes: {in_source:?}"
+    );
+    assert_eq!(routes_in_document(&document), in_source);
+}
+
+#[tokio::test]
+async fn every_route_of_the_admin_router_is_in_the_admin_document_and_nothing_else() {
+    let app = spawn_app().await;
+    let response = reqwest::get(format!("{}/admin/v1/openapi.json", app.admin_address))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let document: Value = response.json().await.unwrap();
+    let in_source = routes_in_source("admin");
+    assert!(
+        in_source.len() >= 7,
         "the scan found too few routes: {in_source:?}"
     );
     assert_eq!(routes_in_document(&document), in_source);

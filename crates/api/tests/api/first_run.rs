@@ -192,6 +192,7 @@ async fn serve_once(dir: &std::path::Path, database: &TestDatabase) -> String {
             ("DATABASE_URL", database.url.clone()),
             ("PORT", "0".to_owned()),
             ("METRICS_BIND", "off".to_owned()),
+            ("ADMIN_BIND", "off".to_owned()),
             ("CREATE_DATABASE", "false".to_owned()),
         ],
     )
@@ -267,6 +268,8 @@ async fn a_closed_database_port_is_named_with_its_host_port_and_the_os_error_onc
                 ("DATABASE_URL", url.clone()),
                 ("PORT", "0".to_owned()),
                 ("METRICS_BIND", "off".to_owned()),
+                ("ADMIN_BIND", "off".to_owned()),
+                ("ADMIN_BIND", "off".to_owned()),
             ],
         )
         .output()
@@ -317,6 +320,7 @@ async fn configuration_errors_name_their_variable() {
             ("CREATE_DATABASE", "false".to_owned()),
             ("PORT", "0".to_owned()),
             ("METRICS_BIND", address.clone()),
+            ("ADMIN_BIND", "off".to_owned()),
         ],
     )
     .output()

@@ -121,9 +121,13 @@ async fn a_revoked_session_is_refused_on_its_very_next_proxied_request() {
     assert!(location(&refused).starts_with(&sign_in_page(&site.origin(), None)));
 
     // By an administrator (`api admin revoke-all` runs this service).
-    api::services::admin::revoke_all(&site.app.state, "ada@example.com")
-        .await
-        .unwrap();
+    api::services::admin::revoke_all(
+        &site.app.state,
+        "ada@example.com",
+        &api::services::admin::Administrator::CommandLine,
+    )
+    .await
+    .unwrap();
     let refused = first_through_nginx.get("/app/").await;
     assert_eq!(refused.status(), StatusCode::FOUND);
 }

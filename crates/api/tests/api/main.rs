@@ -13,6 +13,7 @@ mod support;
 
 mod account;
 mod account_life;
+mod admin_api;
 mod alerts;
 mod approvals;
 mod browser;

@@ -649,6 +649,7 @@ async fn with_log_format_json_each_request_is_one_json_line_with_its_id_route_st
         .env("CREATE_DATABASE", "false")
         .env("PORT", "0")
         .env("METRICS_BIND", "off")
+        .env("ADMIN_BIND", "off")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())

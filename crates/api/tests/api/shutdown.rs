@@ -44,6 +44,7 @@ impl ApiProcess {
             .env("SESSION_SECRET", SECRET)
             .env("SWEEP_INTERVAL_SECS", "3600")
             .env("METRICS_BIND", "127.0.0.1:0")
+            .env("ADMIN_BIND", "127.0.0.1:0")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

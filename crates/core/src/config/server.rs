@@ -13,6 +13,7 @@
 //! | `JSON_LIMIT_BYTES` | `16384` |
 //! | `STATIC_DIR` | unset |
 //! | `METRICS_BIND` | `127.0.0.1:9000` (`off`: none) |
+//! | `ADMIN_BIND` | `127.0.0.1:9001` (`off`: none) |
 //! | `GEOIP_DB` | unset |
 //! | `SHUTDOWN_TIMEOUT_SECS` / `SHUTDOWN_DRAIN_SECS` | `30` / `0` |
 
@@ -52,6 +53,9 @@ pub struct ServerSettings {
     /// Where `GET /metrics` listens (`host:port`), apart from the API so that it is never
     /// public by accident; `None` (`METRICS_BIND=off`) serves no metrics.
     pub metrics_bind: Option<String>,
+    /// Where the admin API listens (`host:port`), apart from the public API so that it is
+    /// reachable only where the operator chooses; `None` (`ADMIN_BIND=off`): no admin API.
+    pub admin_bind: Option<String>,
     /// A MaxMind-format country database (`.mmdb`) for the country of sign-ins.
     pub geoip_db: Option<PathBuf>,
     /// Longest wait for requests in flight when stopping.
@@ -87,7 +91,8 @@ impl ServerSettings {
             hash_queue: env.read("HASH_QUEUE", 256)?,
             json_limit: env.read("JSON_LIMIT_BYTES", 16 * 1024)?,
             static_dir: env.text("STATIC_DIR").map(PathBuf::from),
-            metrics_bind: metrics_bind(env)?,
+            metrics_bind: listen_address(env, "METRICS_BIND", "127.0.0.1:9000")?,
+            admin_bind: listen_address(env, "ADMIN_BIND", "127.0.0.1:9001")?,
             geoip_db: env.text("GEOIP_DB").map(PathBuf::from),
             shutdown_timeout: env.secs("SHUTDOWN_TIMEOUT_SECS", 30)?,
             shutdown_drain: env.secs("SHUTDOWN_DRAIN_SECS", 0)?,
@@ -188,19 +193,23 @@ fn trusted_proxies(env: &Env<'_>) -> Result<Vec<ipnet::IpNet>, SettingsError> {
         .collect()
 }
 
-fn metrics_bind(env: &Env<'_>) -> Result<Option<String>, SettingsError> {
-    const NAME: &str = "METRICS_BIND";
-    let address = match env.text(NAME) {
+/// A second listener's `host:port` (`off`: none).
+fn listen_address(
+    env: &Env<'_>,
+    name: &'static str,
+    default: &str,
+) -> Result<Option<String>, SettingsError> {
+    let address = match env.text(name) {
         Some(off) if off.eq_ignore_ascii_case("off") => return Ok(None),
         Some(address) => address,
-        None => "127.0.0.1:9000".to_owned(),
+        None => default.to_owned(),
     };
     let has_port = address
         .rsplit_once(':')
         .is_some_and(|(_, port)| port.parse::<u16>().is_ok());
     if !has_port {
         return Err(SettingsError::invalid(
-            NAME,
+            name,
             format!("{address:?} is not host:port (or \"off\")"),
         ));
     }

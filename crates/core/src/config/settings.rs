@@ -91,6 +91,7 @@ impl Settings {
         settings.database.url = SecretUrl::new(database_url);
         settings.server.port = 0;
         settings.server.metrics_bind = Some("127.0.0.1:0".to_owned());
+        settings.server.admin_bind = Some("127.0.0.1:0".to_owned());
         settings.session.secret = Secret::new(vec![7; 64]);
         settings.session.ephemeral_secret = false;
         settings

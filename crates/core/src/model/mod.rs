@@ -11,11 +11,13 @@
 //! * `activity`: kinds of entries in the account's activity log.
 //! * `mail`: which alerts are mailed, how often, their stored payload and their text.
 //! * `policy`: every fixed limit and lifetime of the product.
+//! * `api_key`: the admin API's keys: their scope and form.
 //! * `forward_auth`: the URL a proxy protects, where a sign-in may return to, identity headers.
 
 pub mod activity;
 pub mod admission;
 pub mod alerts;
+pub mod api_key;
 pub mod approval;
 pub mod device;
 pub mod factors;

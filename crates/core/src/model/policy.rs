@@ -74,6 +74,14 @@ pub const MAIL_REQUEST_WINDOW: StdDuration = StdDuration::from_secs(3600);
 /// attacks starts at 3).
 pub const MIN_PASSWORD_STRENGTH: u8 = 3;
 
+// The admin API.
+
+/// `last_used_at` of an API key is written at most this often: a busy admin tool must not
+/// turn every read into a write (the key itself is checked on every request).
+pub const API_KEY_TOUCH_INTERVAL: Duration = Duration::minutes(1);
+/// Longest name of an API key (it is shown in users' activity logs).
+pub const API_KEY_NAME_MAX: usize = 60;
+
 // Devices.
 
 /// How long a device cookie lives (browsers cap cookies at 400 days).

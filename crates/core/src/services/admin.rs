@@ -1,11 +1,11 @@
-//! What an operator does from the command line (`api admin …`): look a user up, end
-//! sessions, unlock a throttled account, delete an account. The same rules and events as the HTTP API: an
-//! ended session's sockets hear it on every instance (through the database), and the
-//! user's log says "by administrator".
+//! What an operator does, from the command line (`api admin …`) or through the admin API
+//! with a key: look a user up, read their logs, end sessions, unlock a throttled account,
+//! delete an account. The same rules and events as the user's own API: an ended session's
+//! sockets hear it on every instance (through the database), and the user's log says
+//! "by administrator" (with the key's name when a key did it).
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-use shared::{PendingApproval, SessionInfo};
+use shared::admin::UserOverview;
+use shared::{ActivityEntry, SessionHistoryEntry, SessionInfo};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -15,8 +15,8 @@ use crate::model::input::Email;
 use crate::model::session::EndReason;
 use crate::model::throttle::account_key;
 use crate::services::deletion::{self, DeletedBy};
-use crate::services::sessions::{self, SignOut};
-use crate::services::{approvals, throttle};
+use crate::services::sessions::{self, HistoryKey, SignOut};
+use crate::services::{activity, approvals, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions as stored_sessions;
@@ -24,22 +24,21 @@ use crate::storage::throttle as stored_throttle;
 use crate::storage::users::{self, UserRow};
 use crate::wire;
 
-/// The detail of every log entry an administrator causes.
-pub const BY_ADMINISTRATOR: &str = "by administrator";
+/// Who acts: the operator at the command line, or a holder of an admin API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Administrator {
+    CommandLine,
+    Key { name: String },
+}
 
-/// A user as an operator sees it.
-#[derive(Debug, Serialize)]
-pub struct UserOverview {
-    pub id: Uuid,
-    pub email: String,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub active_sessions: Vec<SessionInfo>,
-    pub pending_approvals: Vec<PendingApproval>,
-    /// Failed sign-ins counted against the account in the current window.
-    pub recent_login_failures: i64,
-    /// Whether those failures lock the account now (`LOGIN_MAX_FAILURES`).
-    pub locked: bool,
+impl Administrator {
+    /// What the user's activity log says of what an administrator did.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::CommandLine => "by administrator".to_owned(),
+            Self::Key { name } => format!("by administrator (key {name})"),
+        }
+    }
 }
 
 /// The user with this email, or 404. An address the rule refuses is looked up as it would
@@ -66,6 +65,7 @@ pub async fn user_overview(state: &AppState, email: &str) -> Result<UserOverview
         email: user.email,
         name: user.name,
         created_at: user.created_at,
+        email_verified_at: user.email_verified_at,
         active_sessions,
         pending_approvals,
         recent_login_failures: failures,
@@ -90,30 +90,82 @@ async fn active_sessions(state: &AppState, user: &UserRow) -> Result<Vec<Session
         .collect())
 }
 
-/// Ends one active session of the user; 404 when the user has no such active session.
-#[tracing::instrument(skip_all, fields(%session_id))]
-pub async fn revoke(state: &AppState, email: &str, session_id: Uuid) -> Result<SessionInfo, Error> {
+/// A page of the user's session log, as the user reads their own (none of it is current).
+pub async fn history(
+    state: &AppState,
+    email: &str,
+    after: Option<HistoryKey>,
+    limit: usize,
+) -> Result<(Vec<SessionHistoryEntry>, Option<HistoryKey>), Error> {
     let user = find_user(state, email).await?;
+    sessions::history(state, user.id, None, after, limit).await
+}
+
+/// A page of the user's activity log, as the user reads their own.
+pub async fn activity(
+    state: &AppState,
+    email: &str,
+    before_id: Option<i64>,
+    limit: usize,
+) -> Result<(Vec<ActivityEntry>, Option<i64>), Error> {
+    let user = find_user(state, email).await?;
+    activity::page(state, user.id, before_id, limit).await
+}
+
+/// Ends one active session of the user with this email; 404 when the user has no such
+/// active session.
+pub async fn revoke(
+    state: &AppState,
+    email: &str,
+    session_id: Uuid,
+    by: &Administrator,
+) -> Result<SessionInfo, Error> {
+    let user = find_user(state, email).await?;
+    end_session(state, session_id, Some(user.id), by).await
+}
+
+/// Ends the active session with this id, whoever's it is; 404 when no session with this id
+/// is active.
+pub async fn revoke_session(
+    state: &AppState,
+    session_id: Uuid,
+    by: &Administrator,
+) -> Result<SessionInfo, Error> {
+    end_session(state, session_id, None, by).await
+}
+
+#[tracing::instrument(skip_all, fields(%session_id))]
+async fn end_session(
+    state: &AppState,
+    session_id: Uuid,
+    owner: Option<Uuid>,
+    by: &Administrator,
+) -> Result<SessionInfo, Error> {
     let lifetimes = state.lifetimes();
+    let detail = by.detail();
+    let user_id = {
+        let mut conn = state.pool.get().await?;
+        stored_sessions::find(&mut conn, session_id)
+            .await?
+            .map(|session| session.user_id)
+            .filter(|user_id| owner.is_none_or(|owner| owner == *user_id))
+            .ok_or(Error::NotFound("No such active session"))?
+    };
     state
         .unit_of_work(async |mut tx| {
             let now = tx.now();
             // The user's row first, as in every transaction on a user's sessions and requests.
-            users::lock(tx.conn(), user.id).await?;
-            let session = stored_sessions::find(tx.conn(), session_id)
-                .await?
-                .filter(|session| session.user_id == user.id && session.end_reason.is_none())
-                .ok_or(Error::NotFound("No such active session"))?;
+            users::lock(tx.conn(), user_id).await?;
             let reason = EndReason::Revoked;
-            let ended =
-                stored_sessions::end(tx.conn(), session.user_id, session.id, reason, None, now)
-                    .await?
-                    .ok_or(Error::NotFound("No such active session"))?;
+            // `None` when it ended meanwhile (or had ended before).
+            let ended = stored_sessions::end(tx.conn(), user_id, session_id, reason, None, now)
+                .await?
+                .ok_or(Error::NotFound("No such active session"))?;
             tx.log(
                 NewEntry::new(ended.user_id, ActivityKind::SessionRevoked, now)
                     .session(ended.id)
                     .from_device(&ended.ip, ended.device_label())
-                    .detail(BY_ADMINISTRATOR),
+                    .detail(detail.as_str()),
             );
             tx.announce(Event::SessionEnded {
                 user_id: ended.user_id,
@@ -126,8 +178,6 @@ pub async fn revoke(state: &AppState, email: &str, session_id: Uuid) -> Result<S
         .await
 }
 
-/// Ends every session of the user and cancels their sign-in requests in flight; how many
-/// sessions ended.
 /// What `revoke_all` ended: sessions, and sign-in requests in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RevokedAll {
@@ -135,9 +185,15 @@ pub struct RevokedAll {
     pub requests: usize,
 }
 
+/// Ends every session of the user and cancels their sign-in requests in flight.
 #[tracing::instrument(skip_all)]
-pub async fn revoke_all(state: &AppState, email: &str) -> Result<RevokedAll, Error> {
+pub async fn revoke_all(
+    state: &AppState,
+    email: &str,
+    by: &Administrator,
+) -> Result<RevokedAll, Error> {
     let user = find_user(state, email).await?;
+    let detail = by.detail();
     state
         .unit_of_work(async |mut tx| {
             let signed_out = sessions::sign_out_everywhere(
@@ -146,8 +202,8 @@ pub async fn revoke_all(state: &AppState, email: &str) -> Result<RevokedAll, Err
                 SignOut {
                     except: None,
                     reason: EndReason::Revoked,
-                    detail: BY_ADMINISTRATOR,
-                    cancelled: BY_ADMINISTRATOR,
+                    detail: &detail,
+                    cancelled: &detail,
                 },
             )
             .await?;

@@ -191,7 +191,7 @@ async fn write(
             let now = state.now();
             let items: Vec<_> = rows
                 .iter()
-                .map(|row| wire::history_entry(row, auth.session.id, now, state.lifetimes()))
+                .map(|row| wire::history_entry(row, Some(auth.session.id), now, state.lifetimes()))
                 .collect();
             let mut out = elements(&items, after.is_none())?;
             match rows.last().filter(|_| is_full(rows.len())) {

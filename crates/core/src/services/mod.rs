@@ -11,6 +11,7 @@ pub mod activity;
 pub mod admin;
 pub mod admission;
 pub mod alerts;
+pub mod api_keys;
 pub mod approvals;
 pub mod deletion;
 pub mod email_change;

@@ -543,17 +543,18 @@ pub async fn list_active(
 /// Position in the session log: `(created_at, id)` of the last entry seen.
 pub type HistoryKey = (DateTime<Utc>, Uuid);
 
-/// One page of the session log, newest first, and the key of its last entry when there
-/// are more.
+/// One page of the user's session log, newest first, and the key of its last entry when
+/// there are more; `current` is marked as the caller's own session.
 pub async fn history(
     state: &AppState,
-    auth: &Authenticated,
+    user_id: Uuid,
+    current: Option<Uuid>,
     after: Option<HistoryKey>,
     limit: usize,
 ) -> Result<(Vec<SessionHistoryEntry>, Option<HistoryKey>), Error> {
     let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
     let mut conn = state.pool.get().await?;
-    let mut rows = stored::history_page(&mut conn, auth.user.id, after, fetch).await?;
+    let mut rows = stored::history_page(&mut conn, user_id, after, fetch).await?;
     let has_more = rows.len() > limit;
     rows.truncate(limit);
     let now = state.now();
@@ -563,7 +564,7 @@ pub async fn history(
         .map(|row| (row.created_at, row.id));
     let items = rows
         .iter()
-        .map(|row| wire::history_entry(row, auth.session.id, now, state.lifetimes()))
+        .map(|row| wire::history_entry(row, current, now, state.lifetimes()))
         .collect();
     Ok((items, next))
 }

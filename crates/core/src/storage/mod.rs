@@ -4,6 +4,7 @@
 //! What a query's result means is decided above, in `services`, with `model`'s rules.
 
 pub mod activity;
+pub mod api_keys;
 pub mod approvals;
 pub mod db;
 pub mod email_links;

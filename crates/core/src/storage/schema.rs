@@ -14,6 +14,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_keys (id) {
+        id -> Uuid,
+        name -> Text,
+        scope -> Text,
+        key_hash -> Bytea,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     email_links (token_hash) {
         token_hash -> Bytea,
         user_id -> Uuid,
@@ -130,6 +142,7 @@ diesel::joinable!(sign_in_history -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activity,
+    api_keys,
     email_links,
     login_approvals,
     login_attempts,

@@ -27,7 +27,7 @@ pub async fn list_activity(
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit()?;
     let before = query.cursor().map(decode_activity_cursor).transpose()?;
-    let (items, next) = activity::page(&state, &auth, before, limit).await?;
+    let (items, next) = activity::page(&state, auth.user.id, before, limit).await?;
     Ok(HttpResponse::Ok().json(Page {
         items,
         next_cursor: next.map(|id| id.to_string()),

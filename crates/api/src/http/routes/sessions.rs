@@ -44,7 +44,8 @@ pub async fn session_history(
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit()?;
     let after = query.cursor().map(decode_history_cursor).transpose()?;
-    let (items, next) = sessions::history(&state, &auth, after, limit).await?;
+    let (items, next) =
+        sessions::history(&state, auth.user.id, Some(auth.session.id), after, limit).await?;
     Ok(HttpResponse::Ok().json(Page {
         items,
         next_cursor: next.map(encode_history_cursor),

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub port: u16,
     /// Where `GET /metrics` listens (its own port).
     pub metrics_address: String,
+    /// Where the admin API listens (its own port).
+    pub admin_address: String,
     pub database_url: String,
     pub clock: ShiftedClock,
     pub state: web::Data<AppState>,
@@ -102,10 +104,14 @@ async fn build_app_with_transport(
     let metrics_port = application
         .metrics_port()
         .expect("tests serve metrics on a port of their own");
+    let admin_port = application
+        .admin_port()
+        .expect("tests serve the admin API on a port of their own");
     let app = TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
         metrics_address: format!("http://127.0.0.1:{metrics_port}"),
+        admin_address: format!("http://127.0.0.1:{admin_port}"),
         database_url,
         clock,
         state: application.state(),

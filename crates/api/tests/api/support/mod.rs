@@ -1,8 +1,10 @@
 //! What the tests share: a running server on its own database (`app`), browsers (`device`),
+//! the admin command and the admin API with a key (`admin`),
 //! sockets (`socket`), a device waiting for approval (`waiting`), mailboxes (`mailbox`), and nginx
 //! in front of a protected app (`proxy`).
 //! Test files `use crate::support::*;`.
 
+mod admin;
 mod app;
 mod device;
 mod mailbox;
@@ -10,6 +12,7 @@ mod proxy;
 mod socket;
 mod waiting;
 
+pub use admin::*;
 pub use app::*;
 pub use device::*;
 pub use mailbox::*;
