@@ -15,6 +15,7 @@ use crate::config::{Settings, SystemClock};
 use crate::error::Error;
 use crate::services::admin::DeletedUser;
 use crate::services::admin::{self, UserOverview};
+use crate::services::webhooks::{self, CreatedWebhook, WebhookDelivery, WebhookEndpoint};
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::storage::db;
@@ -76,6 +77,29 @@ enum AdminAction {
     RevokeAll { email: String },
     /// Forgets the account's failed sign-ins, so that its owner can sign in again at once.
     Unlock { email: String },
+    /// Endpoints told of sessions starting and ending, sign-in requests and alerts (signed
+    /// per Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookAction),
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookAction {
+    /// Adds an endpoint and prints its secret (`whsec_…`), shown this once.
+    Add {
+        url: String,
+        /// The events it hears, comma-separated: session.created, session.ended,
+        /// approval.requested, approval.decided, login.refused, alert.raised,
+        /// password.changed, account.secured.
+        #[arg(long, value_name = "E1,E2")]
+        events: String,
+    },
+    /// Every endpoint, with its state (enabled, failing, disabled).
+    List,
+    /// Removes an endpoint; nothing more is sent to it.
+    Remove { id: Uuid },
+    /// The endpoint's latest deliveries, newest first.
+    Deliveries { id: Uuid },
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +250,7 @@ async fn administer(args: AdminArgs) -> ExitCode {
             .await
             .map(Answer::RevokedAll),
         AdminAction::Unlock { email } => admin::unlock(&state, email).await.map(Answer::Unlocked),
+        AdminAction::Webhook(action) => webhook(&state, action).await,
     };
     match answer {
         Ok(answer) => {
@@ -252,6 +277,21 @@ async fn administer(args: AdminArgs) -> ExitCode {
     }
 }
 
+async fn webhook(state: &AppState, action: &WebhookAction) -> Result<Answer, Error> {
+    match action {
+        WebhookAction::Add { url, events } => webhooks::add(state, url, events)
+            .await
+            .map(Answer::WebhookAdded),
+        WebhookAction::List => webhooks::list(state).await.map(Answer::Webhooks),
+        WebhookAction::Remove { id } => webhooks::remove(state, *id)
+            .await
+            .map(|()| Answer::WebhookRemoved(*id)),
+        WebhookAction::Deliveries { id } => webhooks::deliveries(state, *id)
+            .await
+            .map(Answer::WebhookDeliveries),
+    }
+}
+
 /// What went wrong, for the operator: the reason for what they can fix, the source chain
 /// for what they cannot.
 fn explain(error: &Error) -> String {
@@ -269,6 +309,10 @@ enum Answer {
     RevokedAll(admin::RevokedAll),
     Unlocked(usize),
     Deleted(Box<DeletedUser>),
+    WebhookAdded(CreatedWebhook),
+    Webhooks(Vec<WebhookEndpoint>),
+    WebhookRemoved(Uuid),
+    WebhookDeliveries(Vec<WebhookDelivery>),
 }
 
 #[derive(Serialize)]
@@ -294,6 +338,16 @@ enum JsonAnswer<'a> {
         sessions_ended: usize,
         requests_cancelled: usize,
     },
+    WebhookAdded(&'a CreatedWebhook),
+    Webhooks {
+        webhooks: &'a [WebhookEndpoint],
+    },
+    WebhookRemoved {
+        removed: Uuid,
+    },
+    WebhookDeliveries {
+        deliveries: &'a [WebhookDelivery],
+    },
 }
 
 impl Answer {
@@ -315,6 +369,10 @@ impl Answer {
                 sessions_ended: deleted.sessions_ended,
                 requests_cancelled: deleted.requests_cancelled,
             },
+            Self::WebhookAdded(created) => JsonAnswer::WebhookAdded(created),
+            Self::Webhooks(webhooks) => JsonAnswer::Webhooks { webhooks },
+            Self::WebhookRemoved(id) => JsonAnswer::WebhookRemoved { removed: *id },
+            Self::WebhookDeliveries(deliveries) => JsonAnswer::WebhookDeliveries { deliveries },
         }
     }
 
@@ -383,8 +441,85 @@ impl Answer {
                 deleted.sessions_ended,
                 deleted.requests_cancelled
             ),
+            Self::WebhookAdded(created) => format!(
+                "added webhook {}\nurl:     {}\nevents:  {}\nsecret:  {}\n(the secret is shown only now: \
+                 the receiver verifies every delivery's signature with it)",
+                created.id,
+                created.url,
+                event_names(&created.events),
+                created.secret
+            ),
+            Self::Webhooks(webhooks) if webhooks.is_empty() => "no webhooks".to_owned(),
+            Self::Webhooks(webhooks) => webhooks_table(webhooks),
+            Self::WebhookRemoved(id) => format!("removed webhook {id}"),
+            Self::WebhookDeliveries(deliveries) if deliveries.is_empty() => {
+                "no deliveries".to_owned()
+            }
+            Self::WebhookDeliveries(deliveries) => deliveries_table(deliveries),
         }
     }
+}
+
+fn event_names(events: &[shared::WebhookEventType]) -> String {
+    let names: Vec<&str> = events.iter().map(|event| event.as_str()).collect();
+    names.join(",")
+}
+
+fn webhooks_table(webhooks: &[WebhookEndpoint]) -> String {
+    let mut rows = vec![
+        ["WEBHOOK", "STATE", "URL", "EVENTS", "FAILURES"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for webhook in webhooks {
+        let state = match (webhook.disabled_at, webhook.failing_since) {
+            (Some(at), _) => format!("disabled {}", at.format("%Y-%m-%d %H:%M")),
+            (None, Some(since)) => format!("failing since {}", since.format("%Y-%m-%d %H:%M")),
+            (None, None) => "enabled".to_owned(),
+        };
+        rows.push(vec![
+            webhook.id.to_string(),
+            state,
+            webhook.url.clone(),
+            event_names(&webhook.events),
+            webhook.consecutive_failures.to_string(),
+        ]);
+    }
+    columns(&rows)
+}
+
+fn deliveries_table(deliveries: &[WebhookDelivery]) -> String {
+    let mut rows = vec![
+        ["DELIVERY", "EVENT", "CREATED", "STATE", "TRIES", "LAST"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for delivery in deliveries {
+        let state = match (
+            delivery.delivered_at,
+            delivery.failed_at,
+            delivery.next_attempt_at,
+        ) {
+            (Some(at), _, _) => format!("delivered {}", at.format("%H:%M:%S")),
+            (None, Some(at), _) => format!("failed {}", at.format("%H:%M:%S")),
+            (None, None, Some(next)) => format!("retry at {}", next.format("%H:%M:%S")),
+            (None, None, None) => "pending".to_owned(),
+        };
+        let last = match (&delivery.last_status, &delivery.last_error) {
+            (_, Some(error)) => error.chars().take(60).collect(),
+            (Some(status), None) => status.to_string(),
+            (None, None) => String::new(),
+        };
+        rows.push(vec![
+            delivery.id.clone(),
+            delivery.event_type.to_string(),
+            delivery.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            state,
+            delivery.attempts.to_string(),
+            last,
+        ]);
+    }
+    columns(&rows)
 }
 
 fn sessions_table(sessions: &[SessionInfo]) -> String {
@@ -407,17 +542,25 @@ fn sessions_table(sessions: &[SessionInfo]) -> String {
             session.last_seen_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         ]);
     }
-    let mut widths = [0usize; 5];
-    for row in &rows {
+    columns(&rows)
+}
+
+/// Rows as aligned columns, the first row the header.
+fn columns<Row: AsRef<[String]>>(rows: &[Row]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
+    for row in rows {
+        let row = row.as_ref();
+        widths.resize(widths.len().max(row.len()), 0);
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
     let mut out = String::new();
-    for row in &rows {
+    for row in rows {
         let line = row
+            .as_ref()
             .iter()
-            .zip(widths)
+            .zip(widths.iter().copied())
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect::<Vec<_>>()
             .join("  ");

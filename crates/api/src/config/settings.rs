@@ -16,6 +16,7 @@ use super::server::ServerSettings;
 use super::session::SessionSettings;
 use super::sockets::SocketSettings;
 use super::throttle::ThrottleSettings;
+use super::webhooks::WebhookSettings;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -27,6 +28,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub sockets: SocketSettings,
     pub retention: RetentionSettings,
+    pub webhooks: WebhookSettings,
 }
 
 /// Adds the variables of `.env` (if there is one) to the environment, without overriding
@@ -57,6 +59,7 @@ impl Settings {
             mail: MailSettings::from_env(&env, &server)?,
             sockets: SocketSettings::from_env(&env)?,
             retention: RetentionSettings::from_env(&env)?,
+            webhooks: WebhookSettings::from_env(&env)?,
             server,
         };
         settings.check_production_mail()?;

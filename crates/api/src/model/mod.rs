@@ -11,6 +11,7 @@
 //! * `activity`: kinds of entries in the account's activity log.
 //! * `mail`: which alerts are mailed, how often, their stored payload and their text.
 //! * `policy`: every fixed limit and lifetime of the product.
+//! * `webhooks`: Standard Webhooks secrets and signatures, retries, allowed addresses.
 
 pub mod activity;
 pub mod admission;
@@ -25,6 +26,7 @@ pub mod policy;
 pub mod secrets;
 pub mod session;
 pub mod throttle;
+pub mod webhooks;
 
 /// An enum stored in a `TEXT` column (checked by a constraint in the migrations): its
 /// variants, their stored names, and diesel's mapping both ways.

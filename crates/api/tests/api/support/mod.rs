@@ -1,16 +1,19 @@
 //! What the tests share: a running server on its own database (`app`), browsers (`device`),
-//! sockets (`socket`), a device waiting for approval (`waiting`) and mailboxes (`mailbox`).
+//! sockets (`socket`), a device waiting for approval (`waiting`), mailboxes (`mailbox`) and
+//! webhook receivers (`receiver`).
 //! Test files `use crate::support::*;`.
 
 mod app;
 mod device;
 mod mailbox;
+mod receiver;
 mod socket;
 mod waiting;
 
 pub use app::*;
 pub use device::*;
 pub use mailbox::*;
+pub use receiver::*;
 pub use socket::*;
 pub use waiting::*;
 
