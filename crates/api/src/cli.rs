@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::model::api_key::Scope;
 use crate::services::admin::{self, Administrator, DeletedUser};
 use crate::services::api_keys::{self, CreatedKey};
+use crate::services::webhooks::{self, CreatedWebhook, WebhookDelivery, WebhookEndpoint};
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::storage::api_keys::ApiKeyRow;
@@ -87,6 +88,29 @@ enum AdminAction {
     /// Keys of the admin API (`ADMIN_BIND`): `create`, `list`, `revoke`.
     #[command(subcommand)]
     ApiKey(ApiKeyAction),
+    /// Endpoints told of sessions starting and ending, sign-in requests and alerts (signed
+    /// per Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookAction),
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookAction {
+    /// Adds an endpoint and prints its secret (`whsec_…`), shown this once.
+    Add {
+        url: String,
+        /// The events it hears, comma-separated: session.created, session.ended,
+        /// approval.requested, approval.decided, login.refused, alert.raised,
+        /// password.changed, account.secured.
+        #[arg(long, value_name = "E1,E2")]
+        events: String,
+    },
+    /// Every endpoint, with its state (enabled, failing, disabled).
+    List,
+    /// Removes an endpoint; nothing more is sent to it.
+    Remove { id: Uuid },
+    /// The endpoint's latest deliveries, newest first.
+    Deliveries { id: Uuid },
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +299,7 @@ async fn administer(args: AdminArgs) -> ExitCode {
         AdminAction::ApiKey(ApiKeyAction::Revoke { name }) => api_keys::revoke(&state, name)
             .await
             .map(|key| Answer::KeyRevoked(Box::new(key))),
+        AdminAction::Webhook(action) => webhook(&state, action).await,
     };
     match answer {
         Ok(answer) => {
@@ -301,6 +326,21 @@ async fn administer(args: AdminArgs) -> ExitCode {
     }
 }
 
+async fn webhook(state: &AppState, action: &WebhookAction) -> Result<Answer, Error> {
+    match action {
+        WebhookAction::Add { url, events } => webhooks::add(state, url, events)
+            .await
+            .map(Answer::WebhookAdded),
+        WebhookAction::List => webhooks::list(state).await.map(Answer::Webhooks),
+        WebhookAction::Remove { id } => webhooks::remove(state, *id)
+            .await
+            .map(|()| Answer::WebhookRemoved(*id)),
+        WebhookAction::Deliveries { id } => webhooks::deliveries(state, *id)
+            .await
+            .map(Answer::WebhookDeliveries),
+    }
+}
+
 /// What went wrong, for the operator: the reason for what they can fix, the source chain
 /// for what they cannot.
 fn explain(error: &Error) -> String {
@@ -321,6 +361,10 @@ enum Answer {
     KeyCreated(Box<CreatedKey>),
     Keys(Vec<ApiKeyRow>),
     KeyRevoked(Box<ApiKeyRow>),
+    WebhookAdded(CreatedWebhook),
+    Webhooks(Vec<WebhookEndpoint>),
+    WebhookRemoved(Uuid),
+    WebhookDeliveries(Vec<WebhookDelivery>),
 }
 
 /// An API key as `api-key list --json` prints it (never the key: only its hash is kept).
@@ -382,6 +426,16 @@ enum JsonAnswer<'a> {
     KeyRevoked {
         revoked: KeyJson<'a>,
     },
+    WebhookAdded(&'a CreatedWebhook),
+    Webhooks {
+        webhooks: &'a [WebhookEndpoint],
+    },
+    WebhookRemoved {
+        removed: Uuid,
+    },
+    WebhookDeliveries {
+        deliveries: &'a [WebhookDelivery],
+    },
 }
 
 impl Answer {
@@ -415,6 +469,10 @@ impl Answer {
             Self::KeyRevoked(key) => JsonAnswer::KeyRevoked {
                 revoked: KeyJson::from(&**key),
             },
+            Self::WebhookAdded(created) => JsonAnswer::WebhookAdded(created),
+            Self::Webhooks(webhooks) => JsonAnswer::Webhooks { webhooks },
+            Self::WebhookRemoved(id) => JsonAnswer::WebhookRemoved { removed: *id },
+            Self::WebhookDeliveries(deliveries) => JsonAnswer::WebhookDeliveries { deliveries },
         }
     }
 
@@ -501,6 +559,21 @@ impl Answer {
                 "revoked the key {:?}: every instance refuses it from now on",
                 key.name
             ),
+            Self::WebhookAdded(created) => format!(
+                "added webhook {}\nurl:     {}\nevents:  {}\nsecret:  {}\n(the secret is shown only now: \
+                 the receiver verifies every delivery's signature with it)",
+                created.id,
+                created.url,
+                event_names(&created.events),
+                created.secret
+            ),
+            Self::Webhooks(webhooks) if webhooks.is_empty() => "no webhooks".to_owned(),
+            Self::Webhooks(webhooks) => webhooks_table(webhooks),
+            Self::WebhookRemoved(id) => format!("removed webhook {id}"),
+            Self::WebhookDeliveries(deliveries) if deliveries.is_empty() => {
+                "no deliveries".to_owned()
+            }
+            Self::WebhookDeliveries(deliveries) => deliveries_table(deliveries),
         }
     }
 }
@@ -532,7 +605,69 @@ fn keys_table(keys: &[ApiKeyRow]) -> String {
         ]
     }))
     .collect::<Vec<_>>();
-    aligned(&rows)
+    columns(&rows)
+}
+
+fn event_names(events: &[shared::WebhookEventType]) -> String {
+    let names: Vec<&str> = events.iter().map(|event| event.as_str()).collect();
+    names.join(",")
+}
+
+fn webhooks_table(webhooks: &[WebhookEndpoint]) -> String {
+    let mut rows = vec![
+        ["WEBHOOK", "STATE", "URL", "EVENTS", "FAILURES"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for webhook in webhooks {
+        let state = match (webhook.disabled_at, webhook.failing_since) {
+            (Some(at), _) => format!("disabled {}", at.format("%Y-%m-%d %H:%M")),
+            (None, Some(since)) => format!("failing since {}", since.format("%Y-%m-%d %H:%M")),
+            (None, None) => "enabled".to_owned(),
+        };
+        rows.push(vec![
+            webhook.id.to_string(),
+            state,
+            webhook.url.clone(),
+            event_names(&webhook.events),
+            webhook.consecutive_failures.to_string(),
+        ]);
+    }
+    columns(&rows)
+}
+
+fn deliveries_table(deliveries: &[WebhookDelivery]) -> String {
+    let mut rows = vec![
+        ["DELIVERY", "EVENT", "CREATED", "STATE", "TRIES", "LAST"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for delivery in deliveries {
+        let state = match (
+            delivery.delivered_at,
+            delivery.failed_at,
+            delivery.next_attempt_at,
+        ) {
+            (Some(at), _, _) => format!("delivered {}", at.format("%H:%M:%S")),
+            (None, Some(at), _) => format!("failed {}", at.format("%H:%M:%S")),
+            (None, None, Some(next)) => format!("retry at {}", next.format("%H:%M:%S")),
+            (None, None, None) => "pending".to_owned(),
+        };
+        let last = match (&delivery.last_status, &delivery.last_error) {
+            (_, Some(error)) => error.chars().take(60).collect(),
+            (Some(status), None) => status.to_string(),
+            (None, None) => String::new(),
+        };
+        rows.push(vec![
+            delivery.id.clone(),
+            delivery.event_type.to_string(),
+            delivery.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            state,
+            delivery.attempts.to_string(),
+            last,
+        ]);
+    }
+    columns(&rows)
 }
 
 fn sessions_table(sessions: &[SessionInfo]) -> String {
@@ -555,13 +690,15 @@ fn sessions_table(sessions: &[SessionInfo]) -> String {
             session.last_seen_at.format("%Y-%m-%d %H:%M:%S").to_string(),
         ]);
     }
-    aligned(&rows)
+    columns(&rows)
 }
 
-/// Rows of five cells as columns, each as wide as its widest cell.
-fn aligned(rows: &[[String; 5]]) -> String {
-    let mut widths = [0usize; 5];
+/// Rows as aligned columns, the first row the header.
+fn columns<Row: AsRef<[String]>>(rows: &[Row]) -> String {
+    let mut widths: Vec<usize> = Vec::new();
     for row in rows {
+        let row = row.as_ref();
+        widths.resize(widths.len().max(row.len()), 0);
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
@@ -569,8 +706,9 @@ fn aligned(rows: &[[String; 5]]) -> String {
     let mut out = String::new();
     for row in rows {
         let line = row
+            .as_ref()
             .iter()
-            .zip(widths)
+            .zip(widths.iter().copied())
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect::<Vec<_>>()
             .join("  ");

@@ -22,7 +22,7 @@ use crate::http::error::extractors;
 use crate::http::middleware::{origin_guard, security_headers};
 use crate::http::routes;
 use crate::http::telemetry::{PathOnlySpans, record_request};
-use crate::services::{mailer, sweeper};
+use crate::services::{mailer, sweeper, webhook_delivery};
 use crate::state::AppState;
 use crate::storage::db;
 
@@ -48,6 +48,8 @@ pub enum StartupError {
     Sessions(crate::error::Error),
     #[error("cannot set up SMTP_URL: {}", .0.chain())]
     Mail(crate::error::Error),
+    #[error("cannot set up the webhook client: {}", .0.chain())]
+    Webhooks(crate::error::Error),
 }
 
 pub struct Application {
@@ -61,6 +63,8 @@ pub struct Application {
     listener: tokio::task::JoinHandle<()>,
     /// How the mail worker sends (from `SMTP_URL` unless a test chose another).
     mail_transport: Arc<mailer::Transport>,
+    /// What the webhook worker sends deliveries with.
+    webhook_sender: webhook_delivery::Sender,
 }
 
 /// Stops an application gracefully: `/readyz` turns 503, every socket closes with 1012
@@ -158,6 +162,8 @@ impl Application {
         )?;
         let mail_transport =
             mailer::Transport::from_settings(&state.settings).map_err(StartupError::Mail)?;
+        let webhook_sender = webhook_delivery::Sender::new(&state.settings.webhooks)
+            .map_err(StartupError::Webhooks)?;
         let server = server(listener, state.clone())?;
         Ok(Self {
             port,
@@ -167,6 +173,7 @@ impl Application {
             state,
             listener: listener_task,
             mail_transport: Arc::new(mail_transport),
+            webhook_sender,
         })
     }
 
@@ -222,6 +229,9 @@ impl Application {
         let state = self.state.clone();
         let transport = self.mail_transport.clone();
         let mailer = tokio::spawn(async move { mailer::run(&state, &transport).await });
+        let state = self.state.clone();
+        let sender = self.webhook_sender.clone();
+        let webhooks = tokio::spawn(async move { webhook_delivery::run(&state, &sender).await });
         let reaper = tokio::spawn(db::reap_idle_connections(
             self.state.pool.clone(),
             self.state.settings.database.idle_timeout,
@@ -241,6 +251,7 @@ impl Application {
         }
         sweeper.abort();
         mailer.abort();
+        webhooks.abort();
         reaper.abort();
         self.listener.abort();
         result

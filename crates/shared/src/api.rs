@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::secret::Secret;
 use crate::vocabulary::{
     ActivityKind, AlertKind, ApprovalStatus, EndReason, ErrorCode, HealthStatus, LimitPolicy,
-    MailDelivery,
+    MailDelivery, WebhookEventType,
 };
 
 /// Every error response has this body: a human sentence and a stable machine code.
@@ -449,6 +449,48 @@ pub struct SecurityAlert {
 pub struct ReplacedBy {
     pub device: String,
     pub at: DateTime<Utc>,
+}
+
+/// The body of a webhook (Standard Webhooks: `type`, `timestamp`, `data`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookPayload {
+    #[serde(rename = "type")]
+    pub event_type: WebhookEventType,
+    /// When it happened.
+    pub timestamp: DateTime<Utc>,
+    pub data: WebhookData,
+}
+
+/// What a webhook is about; fields that do not apply to its type are left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookData {
+    pub user_id: Uuid,
+    /// The account's address (absent once the account is deleted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval_id: Option<Uuid>,
+    /// "Firefox 121 on Windows 10 (Desktop)": of the session, the request, or whoever acted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// `session.ended`: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<EndReason>,
+    /// `approval.decided`: how the request ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ApprovalStatus>,
+    /// `alert.raised`: `new_device`, `new_country` or `suspicious_login_denied`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertKind>,
+    /// What the activity log says besides (what was new, why a login was refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[cfg(test)]

@@ -264,6 +264,29 @@ vocabulary! {
     }
 }
 
+vocabulary! {
+    /// What a webhook tells (`type` in its payload; an endpoint subscribes to some of them).
+    pub enum WebhookEventType {
+        /// A session started (a sign-in, an approved device, a new account).
+        SessionCreated => "session.created",
+        /// A session ended; `reason` says why.
+        SessionEnded => "session.ended",
+        /// A sign-in from a new device waits for approval.
+        ApprovalRequested => "approval.requested",
+        /// A sign-in request is over; `outcome` says how.
+        ApprovalDecided => "approval.decided",
+        /// A correct password was refused (session limit, too many requests).
+        LoginRefused => "login.refused",
+        /// A sign-in from a new device, network or country, or a request denied as "this
+        /// wasn't me"; `alert` says which.
+        AlertRaised => "alert.raised",
+        /// The password was changed (in the app or through a reset link).
+        PasswordChanged => "password.changed",
+        /// The "this wasn't me" link of a security mail ended every session.
+        AccountSecured => "account.secured",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -33,4 +33,5 @@ mod security;
 mod sessions;
 mod shutdown;
 mod sign_in_by_mail;
+mod webhooks;
 mod websockets;

@@ -2,7 +2,7 @@
 //!
 //! Settings come from the environment, one module per concern, each listing its variables:
 //! [`server`], [`database`], [`session`], [`approval`], [`throttle`], [`mail`], [`sockets`],
-//! [`retention`], [`forward_auth`]; [`env`] reads them, [`secret`] keeps keys and passwords out of `Debug`.
+//! [`retention`], [`forward_auth`], [`webhooks`]; [`env`] reads them, [`secret`] keeps keys and passwords out of `Debug`.
 
 pub mod approval;
 pub mod clock;
@@ -17,6 +17,7 @@ pub mod session;
 pub mod settings;
 pub mod sockets;
 pub mod throttle;
+pub mod webhooks;
 
 pub use clock::{Clock, ShiftedClock, SystemClock};
 pub use env::SettingsError;

@@ -17,6 +17,7 @@ use super::server::ServerSettings;
 use super::session::SessionSettings;
 use super::sockets::SocketSettings;
 use super::throttle::ThrottleSettings;
+use super::webhooks::WebhookSettings;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -29,6 +30,7 @@ pub struct Settings {
     pub sockets: SocketSettings,
     pub retention: RetentionSettings,
     pub forward_auth: ForwardAuthSettings,
+    pub webhooks: WebhookSettings,
 }
 
 /// Adds the variables of `.env` (if there is one) to the environment, without overriding
@@ -60,6 +62,7 @@ impl Settings {
             sockets: SocketSettings::from_env(&env)?,
             retention: RetentionSettings::from_env(&env)?,
             forward_auth: ForwardAuthSettings::from_env(&env)?,
+            webhooks: WebhookSettings::from_env(&env)?,
             server,
         };
         settings.check_production_mail()?;

@@ -13,9 +13,11 @@
 pub mod hub;
 pub mod listener;
 pub mod unit_of_work;
+mod webhooks;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
@@ -30,7 +32,7 @@ use crate::model::approval::{ApprovalChannel, ApprovalStatus};
 use crate::model::mail::Mail;
 use crate::model::session::EndReason;
 use crate::storage::activity::NewEntry;
-use crate::storage::{DbPool, approvals, outbox};
+use crate::storage::{DbPool, approvals, outbox, webhooks as stored_webhooks};
 use crate::wire;
 
 /// Something that happened to an account, as its devices hear of it.
@@ -84,6 +86,8 @@ pub enum Event {
     },
     /// Mail was queued: every instance's mail worker wakes up (one of them sends it).
     MailQueued,
+    /// Webhook deliveries were queued: every instance's webhook worker wakes up.
+    WebhookQueued,
 }
 
 /// Events from an instance that predates `channel` were about device requests.
@@ -92,7 +96,7 @@ fn device_channel() -> ApprovalChannel {
 }
 
 /// What one transaction changed: entries for the activity log, mail, and events for the
-/// devices. Made and saved only by the [`unit_of_work`], which cannot end without saving it.
+/// devices (and, from the events and the log, deliveries for webhooks). Made and saved only by the [`unit_of_work`], which cannot end without saving it.
 #[derive(Debug, Default)]
 struct Changes {
     log: Vec<NewEntry>,
@@ -106,12 +110,17 @@ struct Changes {
 impl Changes {
     /// Writes the log entries, queues the mail and publishes the events, last in the
     /// transaction (nothing of it exists unless the change commits).
-    async fn save(&self, conn: &mut AsyncPgConnection) -> Result<(), Error> {
+    async fn save(&self, conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<(), Error> {
         crate::storage::activity::insert(conn, &self.log).await?;
         let mail_queued = self.queue_mail(conn).await?;
+        let deliveries = webhooks::deliveries(&self.events, &self.log, now)?;
+        let webhooks_queued = stored_webhooks::enqueue(conn, &deliveries, now).await? > 0;
         publish(conn, &self.events).await?;
         if mail_queued {
             publish(conn, &[Event::MailQueued]).await?;
+        }
+        if webhooks_queued {
+            publish(conn, &[Event::WebhookQueued]).await?;
         }
         count(&self.events);
         Ok(())
@@ -179,7 +188,8 @@ fn count(events: &[Event]) {
             | Event::ApprovalCodeRejected { .. }
             | Event::PasswordChanged { .. }
             | Event::SecurityAlert { .. }
-            | Event::MailQueued => {}
+            | Event::MailQueued
+            | Event::WebhookQueued => {}
         }
     }
 }
@@ -216,6 +226,8 @@ pub struct Events {
     listening: AtomicBool,
     /// Wakes this instance's mail worker when mail was queued anywhere.
     mail_queued: tokio::sync::Notify,
+    /// Wakes this instance's webhook worker when a delivery was queued anywhere.
+    webhook_queued: tokio::sync::Notify,
 }
 
 impl Events {
@@ -226,12 +238,18 @@ impl Events {
             max_attempts,
             listening: AtomicBool::new(false),
             mail_queued: tokio::sync::Notify::new(),
+            webhook_queued: tokio::sync::Notify::new(),
         }
     }
 
     /// Resolves when mail was queued (on any instance) since the last call.
     pub async fn mail_queued(&self) {
         self.mail_queued.notified().await;
+    }
+
+    /// Resolves when a webhook delivery was queued (on any instance) since the last call.
+    pub async fn webhook_queued(&self) {
+        self.webhook_queued.notified().await;
     }
 
     pub fn hub(&self) -> &Hub {
@@ -258,6 +276,7 @@ impl Events {
         match event.clone() {
             // One stored wake-up is enough however many arrive while the worker is busy.
             Event::MailQueued => self.mail_queued.notify_one(),
+            Event::WebhookQueued => self.webhook_queued.notify_one(),
             Event::SessionStarted { user_id, .. } | Event::PasswordChanged { user_id } => {
                 self.hub
                     .send_to_user(user_id, &ServerMessage::SessionsChanged);

@@ -84,13 +84,13 @@ impl<'c> Tx<'c> {
 
     /// Saves the changes; the transaction commits and the caller gets `value`.
     pub async fn commit<T>(self, value: T) -> Result<Committed<T>, Error> {
-        self.changes.save(self.conn).await?;
+        self.changes.save(self.conn, self.now).await?;
         Ok(Committed(Ok(value)))
     }
 
     /// Saves the changes; the transaction commits and the caller gets `Err(refusal)`.
     pub async fn commit_refusal<T>(self, refusal: Error) -> Result<Committed<T>, Error> {
-        self.changes.save(self.conn).await?;
+        self.changes.save(self.conn, self.now).await?;
         Ok(Committed(Err(refusal)))
     }
 }

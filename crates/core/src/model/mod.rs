@@ -13,6 +13,7 @@
 //! * `policy`: every fixed limit and lifetime of the product.
 //! * `api_key`: the admin API's keys: their scope and form.
 //! * `forward_auth`: the URL a proxy protects, where a sign-in may return to, identity headers.
+//! * `webhooks`: Standard Webhooks secrets and signatures, retries, allowed addresses.
 
 pub mod activity;
 pub mod admission;
@@ -29,6 +30,7 @@ pub mod policy;
 pub mod secrets;
 pub mod session;
 pub mod throttle;
+pub mod webhooks;
 
 /// An enum stored in a `TEXT` column (checked by a constraint in the migrations): its
 /// variants, their stored names, and diesel's mapping both ways.

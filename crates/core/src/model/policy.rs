@@ -96,3 +96,26 @@ pub const FINISHED_APPROVAL_RETENTION: Duration = Duration::days(1);
 pub const SENT_MAIL_RETENTION: Duration = Duration::days(7);
 /// Expired mail links are kept a day after they expire, then go.
 pub const EXPIRED_LINK_RETENTION: Duration = Duration::days(1);
+
+// Webhooks.
+
+/// The longest wait between two tries of a failing delivery (the first is
+/// `WEBHOOK_RETRY_SECS`, doubling).
+pub const WEBHOOK_RETRY_MAX: StdDuration = StdDuration::from_secs(3600);
+/// How long a delivery is retried before it is given up on: a receiver down for a night
+/// or a weekend's first day still gets every event.
+pub const WEBHOOK_RETRY_PERIOD: Duration = Duration::hours(24);
+/// An endpoint that failed every try for this long, and at least
+/// [`WEBHOOK_DISABLE_MIN_FAILURES`] times in a row, is disabled: it is gone or broken for
+/// good, and its deliveries only cost the workers' time.
+pub const WEBHOOK_DISABLE_AFTER: Duration = Duration::hours(24);
+pub const WEBHOOK_DISABLE_MIN_FAILURES: i32 = 10;
+/// How long a receiver has to answer (connecting included): a slow one holds a worker.
+pub const WEBHOOK_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+/// The most of a receiver's answer that is read (its status is what counts; the start of
+/// the body is kept as the error of a refusal).
+pub const WEBHOOK_RESPONSE_LIMIT: usize = 64 * 1024;
+/// How long a claimed delivery is left to its worker: well beyond the timeout.
+pub const WEBHOOK_CLAIM_LEASE: Duration = Duration::minutes(2);
+/// Finished deliveries are kept a week (`api admin webhook deliveries`), then go.
+pub const FINISHED_WEBHOOK_RETENTION: Duration = Duration::days(7);

@@ -24,5 +24,7 @@ pub mod sessions;
 pub mod strength;
 pub mod sweeper;
 pub mod throttle;
+pub mod webhook_delivery;
+pub mod webhooks;
 
 pub use sessions::Authenticated;

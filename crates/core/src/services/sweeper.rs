@@ -8,14 +8,15 @@ use diesel_async::AsyncPgConnection;
 use crate::error::Error;
 use crate::events::unit_of_work;
 use crate::model::policy::{
-    EXPIRED_LINK_RETENTION, FINISHED_APPROVAL_RETENTION, MAIL_REQUEST_WINDOW, SENT_MAIL_RETENTION,
+    EXPIRED_LINK_RETENTION, FINISHED_APPROVAL_RETENTION, FINISHED_WEBHOOK_RETENTION,
+    MAIL_REQUEST_WINDOW, SENT_MAIL_RETENTION,
 };
 use crate::services::{approvals, deletion, sessions};
 use crate::state::AppState;
 use crate::storage::approvals::Scope;
 use crate::storage::{
     activity, approvals as stored_approvals, email_links, locks, outbox,
-    sessions as stored_sessions, throttle, users,
+    sessions as stored_sessions, throttle, users, webhooks,
 };
 
 /// What one pass did.
@@ -116,8 +117,14 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
     };
     let purged_mail = outbox::purge_done_before(conn, now - SENT_MAIL_RETENTION).await?
         + email_links::purge_expired_before(conn, now - EXPIRED_LINK_RETENTION).await?;
-    let rows_purged =
-        purged_sessions + purged_events + purged_approvals + purged_attempts + purged_mail;
+    let purged_webhooks =
+        webhooks::purge_done_before(conn, now - FINISHED_WEBHOOK_RETENTION).await?;
+    let rows_purged = purged_sessions
+        + purged_events
+        + purged_approvals
+        + purged_attempts
+        + purged_mail
+        + purged_webhooks;
     // A squatted or abandoned signup frees its address (each deletion is its own transaction,
     // under the account's lock, and checks again that it is still unconfirmed and unused).
     let accounts_deleted = match state
@@ -139,6 +146,7 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
             purged_events,
             purged_attempts,
             purged_mail,
+            purged_webhooks,
             accounts_deleted,
             "sweep"
         );

@@ -18,5 +18,6 @@ pub mod sessions;
 pub mod throttle;
 pub mod transaction;
 pub mod users;
+pub mod webhooks;
 
 pub use db::{DbConn, DbPool};

@@ -133,12 +133,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Uuid,
+        event_type -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        claimed_until -> Nullable<Timestamptz>,
+        delivered_at -> Nullable<Timestamptz>,
+        last_status -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        failed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        url -> Text,
+        events -> Array<Nullable<Text>>,
+        secret -> Text,
+        created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        consecutive_failures -> Int4,
+    }
+}
+
 diesel::joinable!(activity -> users (user_id));
 diesel::joinable!(email_links -> users (user_id));
 diesel::joinable!(login_approvals -> users (user_id));
 diesel::joinable!(mail_outbox -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_history -> users (user_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activity,
@@ -150,4 +181,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     sign_in_history,
     users,
+    webhook_deliveries,
+    webhook_endpoints,
 );

@@ -27,6 +27,7 @@ pub const SWEEPER_ROWS: &str = "sm_sweeper_rows_total";
 pub const EVENTS_LISTENING: &str = "sm_events_listener_connected";
 pub const MAIL: &str = "sm_mail_total";
 pub const MAIL_WAITING: &str = "sm_mail_waiting";
+pub const WEBHOOK_DELIVERIES: &str = "sm_webhook_deliveries_total";
 
 /// Latency buckets (seconds): session checks take a millisecond, logins a hash (~50 ms).
 const BUCKETS: &[f64] = &[
@@ -127,6 +128,10 @@ fn describe() {
     describe_gauge!(
         MAIL_WAITING,
         "Mail queued and not yet sent (read from the database at scrape time)"
+    );
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        "Webhook delivery attempts by this instance, by outcome: delivered (a 2xx answer), retry, failed (given up on)"
     );
 }
 

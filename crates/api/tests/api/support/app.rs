@@ -9,6 +9,7 @@ use api::AppState;
 use api::Application;
 use api::config::{Clock, Settings, ShiftedClock};
 use api::services::mailer::{self, Delivered, Transport};
+use api::services::webhook_delivery;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -26,6 +27,8 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     /// What this instance's mail worker sends through (`deliver_mail` uses it too).
     mail_transport: Arc<Transport>,
+    /// What `deliver_webhooks` sends with (built as the instance's worker builds its own).
+    webhook_sender: webhook_delivery::Sender,
     server: actix_web::dev::ServerHandle,
     /// Dropped after the server: the database goes when the test ends.
     _database: Arc<TestDatabase>,
@@ -91,6 +94,8 @@ async fn build_app_with_transport(
     settings.database.pool_size = 8;
     // The template is already migrated.
     settings.database.create_database = false;
+    // The tests' webhook receivers listen on loopback.
+    settings.webhooks.allow_private = true;
     configure(&mut settings);
     let clock = ShiftedClock::default();
     let database_url = settings.database.url.expose().to_owned();
@@ -116,6 +121,8 @@ async fn build_app_with_transport(
         clock,
         state: application.state(),
         mail_transport: application.mail_transport(),
+        webhook_sender: webhook_delivery::Sender::new(&application.state().settings.webhooks)
+            .expect("the webhook client builds"),
         server: application.handle(),
         _database: database,
     };
@@ -194,6 +201,38 @@ impl TestApp {
         mailer::deliver_due(&self.state, &self.mail_transport)
             .await
             .expect("the mail pass runs")
+    }
+
+    /// Delivers every webhook due now, as this instance's worker does, and waits for what
+    /// another worker is delivering at this moment: when it returns, every delivery due is
+    /// recorded as delivered, retried later or given up on.
+    pub async fn deliver_webhooks(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let done = webhook_delivery::deliver_due(&self.state, &self.webhook_sender)
+                .await
+                .expect("the webhook pass runs");
+            if done != webhook_delivery::Delivered::default() {
+                continue;
+            }
+            let due = self
+                .count(&format!(
+                    "SELECT count(*) AS n FROM webhook_deliveries d \
+                     JOIN webhook_endpoints e ON e.id = d.endpoint_id \
+                     WHERE d.delivered_at IS NULL AND d.failed_at IS NULL \
+                       AND e.disabled_at IS NULL AND d.next_attempt_at <= '{}'",
+                    self.clock.now().to_rfc3339()
+                ))
+                .await;
+            if due == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "a webhook delivery stayed claimed by another worker"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Mail neither sent nor given up on (due now or retried later).

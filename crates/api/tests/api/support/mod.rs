@@ -1,7 +1,7 @@
 //! What the tests share: a running server on its own database (`app`), browsers (`device`),
 //! the admin command and the admin API with a key (`admin`),
-//! sockets (`socket`), a device waiting for approval (`waiting`), mailboxes (`mailbox`), and nginx
-//! in front of a protected app (`proxy`).
+//! sockets (`socket`), a device waiting for approval (`waiting`), mailboxes (`mailbox`), nginx
+//! in front of a protected app (`proxy`) and webhook receivers (`receiver`).
 //! Test files `use crate::support::*;`.
 
 mod admin;
@@ -9,6 +9,7 @@ mod app;
 mod device;
 mod mailbox;
 mod proxy;
+mod receiver;
 mod socket;
 mod waiting;
 
@@ -17,6 +18,7 @@ pub use app::*;
 pub use device::*;
 pub use mailbox::*;
 pub use proxy::*;
+pub use receiver::*;
 pub use socket::*;
 pub use waiting::*;
 
