@@ -1,8 +1,6 @@
 //! The account's whole life: deleting it (by its owner or an operator), exporting its data,
 //! and moving it to another address.
 
-use std::process::{Command, Output};
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use shared::ws::{PendingMessage, ServerMessage};
@@ -211,24 +209,6 @@ async fn a_young_session_cannot_delete_the_account_while_an_older_one_is_active(
     assert_eq!(first.me().await.status(), StatusCode::OK);
 }
 
-/// Runs `api admin ARGS…` against the app's database, as an operator would.
-async fn admin(app: &TestApp, args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
-    let database_url = app.database_url.clone();
-    tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_api"))
-            .arg("admin")
-            .args(&args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", database_url)
-            .output()
-            .expect("the api binary runs")
-    })
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn admin_delete_user_deletes_the_account_with_the_same_effects() {
     let (app, mailbox) = app_with_mailbox().await;
@@ -236,7 +216,7 @@ async fn admin_delete_user_deletes_the_account_with_the_same_effects() {
     let id = user_id(&owner).await;
     let mut socket = owner.session_socket().await;
 
-    let output = admin(&app, &["user", "delete", "ada@example.com", "--json"]).await;
+    let output = run_admin(&app, &["user", "delete", "ada@example.com", "--json"]).await;
     assert!(
         output.status.success(),
         "{}",
@@ -257,7 +237,7 @@ async fn admin_delete_user_deletes_the_account_with_the_same_effects() {
     let goodbye = mail_with_subject(&mailbox, "Your account was deleted").await;
     assert!(goodbye.text().contains("an administrator"));
 
-    let again = admin(&app, &["user", "delete", "ada@example.com"]).await;
+    let again = run_admin(&app, &["user", "delete", "ada@example.com"]).await;
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("No user with this email"));
 }
