@@ -9,9 +9,12 @@ use shared::{
     AccountSecured, ActivityEntry, ApprovalDecision, ApprovalRequired, AuthResponse,
     ChangeEmailRequest, ChangePasswordRequest, ClientConfig, CompleteApprovalRequest,
     DeleteAccountRequest, EmailChangeStatus, EmailCodeRequest, EmailConfirmationRequired,
-    ErrorBody, ErrorCode, LinkToken, LoginAccepted, LoginRequest, MailQueued, Page,
-    PasswordResetCompletion, PasswordResetRequest, RevokedCount, Secret, SessionHistoryEntry,
-    SessionList, SignupRequest, UpdateProfileRequest, User,
+    ErrorBody, ErrorCode, LinkToken, LoginAccepted, LoginRequest, MailQueued, Page, Passkey,
+    PasskeyChallenge, PasskeyList, PasskeyReauthenticationRequest, PasskeySignInRequest,
+    PasswordResetCompletion, PasswordResetRequest, ReauthenticateRequest, RecoveryCodes,
+    RegisterPasskeyRequest, RenamePasskeyRequest, RevokedCount, SecondFactorRequest,
+    SecondFactorRequired, SecondFactorStatus, Secret, SessionHistoryEntry, SessionInfo,
+    SessionList, SignupRequest, TotpCodeRequest, TotpSetup, UpdateProfileRequest, User,
 };
 use uuid::Uuid;
 
@@ -25,6 +28,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// A failure in the browser itself (no request was answered), for people.
+    pub fn local(message: &str) -> Self {
+        Self {
+            status: 0,
+            code: ErrorCode::Unknown,
+            message: message.to_owned(),
+        }
+    }
+
     fn network(error: impl std::fmt::Display) -> Self {
         Self {
             status: 0,
@@ -110,6 +122,9 @@ pub enum LoginOutcome {
     NeedsApproval(ApprovalRequired),
     /// No device can approve: this one types the code mailed to the account.
     NeedsEmailCode(EmailConfirmationRequired),
+    /// The account has a second factor: a code of the authenticator app (or a recovery
+    /// code) answers the challenge.
+    NeedsSecondFactor(SecondFactorRequired),
 }
 
 /// 200 signs in; 202 says what this device waits for.
@@ -120,6 +135,7 @@ async fn login_outcome(response: Response) -> ApiResult<LoginOutcome> {
     match json(response).await? {
         LoginAccepted::Approval(request) => Ok(LoginOutcome::NeedsApproval(request)),
         LoginAccepted::EmailConfirmation(request) => Ok(LoginOutcome::NeedsEmailCode(request)),
+        LoginAccepted::SecondFactor(challenge) => Ok(LoginOutcome::NeedsSecondFactor(challenge)),
         LoginAccepted::Unknown => Err(ApiError {
             status: 202,
             code: ErrorCode::Unknown,
@@ -131,6 +147,60 @@ async fn login_outcome(response: Response) -> ApiResult<LoginOutcome> {
 
 pub async fn login(request: &LoginRequest) -> ApiResult<LoginOutcome> {
     login_outcome(send(with_body(Request::post(routes::LOGIN), request)).await?).await
+}
+
+/// Begins a passkey sign-in (the options for `navigator.credentials.get`).
+pub async fn start_passkey_sign_in() -> ApiResult<PasskeyChallenge> {
+    json(send(Request::post(routes::PASSKEY_SIGN_IN_START).build()).await?).await
+}
+
+/// Finishes a passkey sign-in: the same outcomes as a password.
+pub async fn finish_passkey_sign_in(request: &PasskeySignInRequest) -> ApiResult<LoginOutcome> {
+    login_outcome(
+        send(with_body(
+            Request::post(routes::PASSKEY_SIGN_IN_FINISH),
+            request,
+        ))
+        .await?,
+    )
+    .await
+}
+
+pub async fn passkeys() -> ApiResult<PasskeyList> {
+    json(send(Request::get(routes::PASSKEYS).build()).await?).await
+}
+
+/// Begins adding a passkey (the options for `navigator.credentials.create`).
+pub async fn start_passkey_registration() -> ApiResult<PasskeyChallenge> {
+    json(send(Request::post(routes::PASSKEY_REGISTER_START).build()).await?).await
+}
+
+pub async fn finish_passkey_registration(request: &RegisterPasskeyRequest) -> ApiResult<Passkey> {
+    json(
+        send(with_body(
+            Request::post(routes::PASSKEY_REGISTER_FINISH),
+            request,
+        ))
+        .await?,
+    )
+    .await
+}
+
+pub async fn rename_passkey(id: Uuid, name: String) -> ApiResult<Passkey> {
+    json(
+        send(with_body(
+            Request::patch(&routes::with_id(routes::PASSKEY, id)),
+            &RenamePasskeyRequest { name },
+        ))
+        .await?,
+    )
+    .await
+}
+
+pub async fn remove_passkey(id: Uuid) -> ApiResult<()> {
+    send(Request::delete(&routes::with_id(routes::PASSKEY, id)).build())
+        .await
+        .map(|_| ())
 }
 
 /// The code of the mail, typed on the device that is signing in.
@@ -151,6 +221,68 @@ pub async fn confirm_email_code(
         .await?,
     )
     .await
+}
+
+/// The second step of a sign-in: a code of the authenticator app or a recovery code.
+pub async fn answer_second_factor(challenge_id: Uuid, code: String) -> ApiResult<LoginOutcome> {
+    let body = SecondFactorRequest {
+        challenge_id,
+        code: Secret::new(code),
+    };
+    login_outcome(send(with_body(Request::post(routes::SECOND_FACTOR), &body)).await?).await
+}
+
+/// Sudo mode: the password or an authenticator code again; the session as it now stands.
+pub async fn reauthenticate(request: &ReauthenticateRequest) -> ApiResult<SessionInfo> {
+    json(send(with_body(Request::post(routes::REAUTHENTICATE), request)).await?).await
+}
+
+/// Sudo mode with a passkey, step one (the options for `navigator.credentials.get`).
+pub async fn start_passkey_reauthentication() -> ApiResult<PasskeyChallenge> {
+    json(send(Request::post(routes::REAUTHENTICATE_PASSKEY_START).build()).await?).await
+}
+
+/// Sudo mode with a passkey, step two; the session as it now stands.
+pub async fn finish_passkey_reauthentication(
+    request: &PasskeyReauthenticationRequest,
+) -> ApiResult<SessionInfo> {
+    json(
+        send(with_body(
+            Request::post(routes::REAUTHENTICATE_PASSKEY_FINISH),
+            request,
+        ))
+        .await?,
+    )
+    .await
+}
+
+/// Whether the authenticator app is on, and how many recovery codes are left.
+pub async fn second_factor_status() -> ApiResult<SecondFactorStatus> {
+    json(send(Request::get(routes::TOTP).build()).await?).await
+}
+
+/// A new authenticator secret and its QR code (on once a code confirms it).
+pub async fn begin_totp() -> ApiResult<TotpSetup> {
+    json(send(Request::post(routes::TOTP).build()).await?).await
+}
+
+/// The app's first code turns it on; the recovery codes, shown once.
+pub async fn confirm_totp(code: String) -> ApiResult<RecoveryCodes> {
+    let body = TotpCodeRequest {
+        code: Secret::new(code),
+    };
+    json(send(with_body(Request::post(routes::TOTP_CONFIRM), &body)).await?).await
+}
+
+pub async fn disable_totp() -> ApiResult<()> {
+    send(Request::delete(routes::TOTP).build())
+        .await
+        .map(|_| ())
+}
+
+/// A new set of recovery codes (the old ones die).
+pub async fn regenerate_recovery_codes() -> ApiResult<RecoveryCodes> {
+    json(send(Request::post(routes::RECOVERY_CODES).build()).await?).await
 }
 
 /// The rules the server applies (session limit, password length, lifetimes).

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use js_sys::Intl::{DateTimeFormat, DateTimeFormatOptions, DateTimeStyle};
-use shared::{ActivityKind, AlertKind, ApprovalStatus, EndReason, ErrorCode, LimitPolicy};
+use shared::{
+    ActivityKind, AlertKind, ApprovalStatus, EndReason, ErrorCode, LimitPolicy, ProofMethod,
+};
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Milliseconds since the epoch, from the browser's clock.
@@ -88,6 +90,10 @@ pub fn alert_title(kind: AlertKind) -> &'static str {
         | AlertKind::EmailChangeRequested
         | AlertKind::EmailInUse
         | AlertKind::AccountDeleted
+        | AlertKind::SecondFactorEnabled
+        | AlertKind::SecondFactorDisabled
+        | AlertKind::PasskeyAdded
+        | AlertKind::PasskeyRemoved
         | AlertKind::Unknown => "Security alert",
     }
 }
@@ -172,7 +178,28 @@ pub fn activity_kind(kind: ActivityKind) -> &'static str {
         ActivityKind::AccountSecured => "Every device signed out from a mailed link",
         ActivityKind::EmailChangeRequested => "Change of address asked for",
         ActivityKind::EmailChanged => "Address changed",
+        ActivityKind::AccountUnlocked => "Unlocked by an administrator",
+        ActivityKind::SecondFactorEnabled => "Authenticator app turned on",
+        ActivityKind::SecondFactorDisabled => "Authenticator app turned off",
+        ActivityKind::RecoveryCodesGenerated => "New recovery codes made",
+        ActivityKind::RecoveryCodeUsed => "Recovery code used to sign in",
+        ActivityKind::SecondFactorRejected => "Wrong authenticator or recovery code",
+        ActivityKind::Reauthenticated => "Identity confirmed again",
+        ActivityKind::PasskeyAdded => "Passkey added",
+        ActivityKind::PasskeyRemoved => "Passkey removed",
         ActivityKind::Unknown => "Event",
+    }
+}
+
+/// How a session proved its user, for the session list.
+pub fn proof_method(method: ProofMethod) -> &'static str {
+    match method {
+        ProofMethod::Password => "password",
+        ProofMethod::Passkey => "passkey",
+        ProofMethod::Totp => "authenticator app",
+        ProofMethod::EmailCode => "code mailed to you",
+        ProofMethod::RecoveryCode => "recovery code",
+        ProofMethod::Unknown => "sign-in",
     }
 }
 

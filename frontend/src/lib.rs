@@ -3,6 +3,7 @@
 //! `api` holds every call to the server, `socket` the two sockets, `state` what the pages share,
 //! `app` the routes, `pages/` the screens and `components/` their parts, among them what
 //! several share: `loading` (lists fetched from the API), `countdown`, `no_request_here`.
+//! `passkey` is `navigator.credentials` (and the JSON it trades with the server).
 //! `format` and `validation` are pure helpers with unit tests; `return_to` is where a
 //! protected app asked to be sent back to after signing in.
 
@@ -11,6 +12,7 @@ pub mod app;
 pub mod components;
 pub mod format;
 pub mod pages;
+pub mod passkey;
 pub mod pending;
 pub mod return_to;
 pub mod socket;

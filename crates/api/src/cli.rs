@@ -15,10 +15,13 @@ use uuid::Uuid;
 
 use crate::config::{Settings, SystemClock};
 use crate::error::Error;
+use crate::model;
 use crate::model::api_key::Scope;
 use crate::services::admin::{self, Administrator, DeletedUser};
 use crate::services::api_keys::{self, CreatedKey};
-use crate::services::webhooks::{self, CreatedWebhook, WebhookDelivery, WebhookEndpoint};
+use crate::services::webhooks::{
+    self, CreatedWebhook, EnabledWebhook, WebhookDelivery, WebhookEndpoint,
+};
 use crate::startup::Application;
 use crate::state::AppState;
 use crate::storage::api_keys::ApiKeyRow;
@@ -109,6 +112,9 @@ enum WebhookAction {
     List,
     /// Removes an endpoint; nothing more is sent to it.
     Remove { id: Uuid },
+    /// Sends to a disabled endpoint again (its failures forgotten); what was given up on when
+    /// it was disabled is sent again.
+    Enable { id: Uuid },
     /// The endpoint's latest deliveries, newest first.
     Deliveries { id: Uuid },
 }
@@ -289,7 +295,9 @@ async fn administer(args: AdminArgs) -> ExitCode {
                 .await
                 .map(Answer::RevokedAll)
         }
-        AdminAction::Unlock { email } => admin::unlock(&state, email).await.map(Answer::Unlocked),
+        AdminAction::Unlock { email } => admin::unlock(&state, email, &Administrator::CommandLine)
+            .await
+            .map(Answer::Unlocked),
         AdminAction::ApiKey(ApiKeyAction::Create { name, scope }) => {
             api_keys::create(&state, name, *scope)
                 .await
@@ -328,13 +336,19 @@ async fn administer(args: AdminArgs) -> ExitCode {
 
 async fn webhook(state: &AppState, action: &WebhookAction) -> Result<Answer, Error> {
     match action {
-        WebhookAction::Add { url, events } => webhooks::add(state, url, events)
-            .await
-            .map(Answer::WebhookAdded),
+        WebhookAction::Add { url, events } => {
+            let events = model::webhooks::parse_events(events).map_err(Error::Validation)?;
+            webhooks::add(state, url, events)
+                .await
+                .map(Answer::WebhookAdded)
+        }
         WebhookAction::List => webhooks::list(state).await.map(Answer::Webhooks),
         WebhookAction::Remove { id } => webhooks::remove(state, *id)
             .await
             .map(|()| Answer::WebhookRemoved(*id)),
+        WebhookAction::Enable { id } => webhooks::enable(state, *id)
+            .await
+            .map(|enabled| Answer::WebhookEnabled(Box::new(enabled))),
         WebhookAction::Deliveries { id } => webhooks::deliveries(state, *id)
             .await
             .map(Answer::WebhookDeliveries),
@@ -364,6 +378,7 @@ enum Answer {
     WebhookAdded(CreatedWebhook),
     Webhooks(Vec<WebhookEndpoint>),
     WebhookRemoved(Uuid),
+    WebhookEnabled(Box<EnabledWebhook>),
     WebhookDeliveries(Vec<WebhookDelivery>),
 }
 
@@ -433,6 +448,7 @@ enum JsonAnswer<'a> {
     WebhookRemoved {
         removed: Uuid,
     },
+    WebhookEnabled(&'a EnabledWebhook),
     WebhookDeliveries {
         deliveries: &'a [WebhookDelivery],
     },
@@ -472,6 +488,7 @@ impl Answer {
             Self::WebhookAdded(created) => JsonAnswer::WebhookAdded(created),
             Self::Webhooks(webhooks) => JsonAnswer::Webhooks { webhooks },
             Self::WebhookRemoved(id) => JsonAnswer::WebhookRemoved { removed: *id },
+            Self::WebhookEnabled(enabled) => JsonAnswer::WebhookEnabled(enabled),
             Self::WebhookDeliveries(deliveries) => JsonAnswer::WebhookDeliveries { deliveries },
         }
     }
@@ -570,6 +587,10 @@ impl Answer {
             Self::Webhooks(webhooks) if webhooks.is_empty() => "no webhooks".to_owned(),
             Self::Webhooks(webhooks) => webhooks_table(webhooks),
             Self::WebhookRemoved(id) => format!("removed webhook {id}"),
+            Self::WebhookEnabled(enabled) => format!(
+                "enabled webhook {}; {} delivery(ies) given up on when it was disabled will be sent again",
+                enabled.webhook.id, enabled.requeued_deliveries
+            ),
             Self::WebhookDeliveries(deliveries) if deliveries.is_empty() => {
                 "no deliveries".to_owned()
             }

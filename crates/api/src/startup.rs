@@ -21,6 +21,7 @@ use crate::http::cookies::persist_session_cookie;
 use crate::http::error::extractors;
 use crate::http::middleware::{origin_guard, security_headers};
 use crate::http::routes;
+use crate::http::session_cookie::{ForCookieWrites, SessionCookieReader};
 use crate::http::telemetry::{PathOnlySpans, record_request};
 use crate::services::{mailer, sweeper, webhook_delivery};
 use crate::state::AppState;
@@ -145,7 +146,7 @@ impl Application {
         // Listening before serving: no event of this instance's sockets can be missed.
         let listener_task = tokio::spawn(events::listener::run(
             state.events.clone(),
-            state.settings.database.url.expose().to_owned(),
+            state.settings.database.listen_url().expose().to_owned(),
             state.stopping.subscribe(),
         ));
         let metrics = second_listener(
@@ -232,6 +233,9 @@ impl Application {
         let state = self.state.clone();
         let sender = self.webhook_sender.clone();
         let webhooks = tokio::spawn(async move { webhook_delivery::run(&state, &sender).await });
+        let state = self.state.clone();
+        let heartbeat =
+            tokio::spawn(async move { crate::http::ws::session::recheck_held(&state).await });
         let reaper = tokio::spawn(db::reap_idle_connections(
             self.state.pool.clone(),
             self.state.settings.database.idle_timeout,
@@ -253,6 +257,7 @@ impl Application {
         mailer.abort();
         webhooks.abort();
         reaper.abort();
+        heartbeat.abort();
         self.listener.abort();
         result
     }
@@ -295,6 +300,13 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
     let settings = &state.settings;
     let key = Key::from(settings.session.secret.expose());
     let cookie_name = settings.session.session_cookie_name();
+    let session_cookies = web::Data::new(
+        SessionCookieReader::new(&key, cookie_name.clone()).ok_or_else(|| {
+            StartupError::Server(std::io::Error::other(
+                "the session key has no 256-bit cipher key",
+            ))
+        })?,
+    );
     let cookie_secure = settings.session.cookie_secure;
     let cookie_domain = settings.session.cookie_domain.clone();
     let json_limit = settings.server.json_limit;
@@ -325,6 +337,7 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
             .build();
         let app = App::new()
             .app_data(state.clone())
+            .app_data(session_cookies.clone())
             .app_data(spa_policy.clone())
             .app_data(known_routes.clone())
             .app_data(
@@ -336,7 +349,9 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
             .app_data(web::PathConfig::default().error_handler(extractors::path))
             // Bodies of requests that are not JSON (none expected) are capped too.
             .app_data(web::PayloadConfig::default().limit(json_limit))
-            .wrap(sessions)
+            // Only requests that may write the cookie pass through actix-session; every
+            // handler reads it with `session_cookie` (it decrypts eagerly, on every request).
+            .wrap(ForCookieWrites(sessions))
             .wrap(from_fn(persist_session_cookie))
             .wrap(from_fn(origin_guard))
             .wrap(from_fn(security_headers))

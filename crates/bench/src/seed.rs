@@ -28,12 +28,14 @@ pub async fn recreate_database(admin_url: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// 100 000 users sharing one real argon2id hash of [`PASSWORD`].
+/// 100 000 users sharing one real argon2id hash of [`PASSWORD`]. Confirmed: the server's
+/// sweeper deletes unconfirmed accounts without sessions, which would pull users from under
+/// the growth phase once it clears the seeded sessions.
 pub async fn users(conn: &mut AsyncPgConnection, password_hash: &str) -> Result<()> {
     diesel::sql_query(
-        "INSERT INTO users (id, email, name, password_hash, created_at, updated_at) \
+        "INSERT INTO users (id, email, name, password_hash, created_at, updated_at, email_verified_at) \
          SELECT md5('user' || i)::uuid, 'user' || i || '@bench.test', 'User ' || i, $1, \
-                now() - interval '30 days', now() - interval '30 days' \
+                now() - interval '30 days', now() - interval '30 days', now() - interval '30 days' \
          FROM generate_series(1, $2) i",
     )
     .bind::<Text, _>(password_hash)
@@ -57,13 +59,15 @@ pub async fn sessions(
         let end = (start + 99_999).min(to);
         diesel::sql_query(
             "INSERT INTO sessions (id, user_id, token_hash, device, os, browser, user_agent, ip, \
-                                   created_at, last_seen_at, expires_at, ended_at, end_reason) \
+                                   created_at, last_seen_at, expires_at, ended_at, end_reason, \
+                                   proved_at, proof_method) \
              SELECT md5('session' || i)::uuid, md5('user' || ((i - 1) % $3 + 1))::uuid, \
                     sha256(convert_to('seed-token-' || i, 'UTF8')), 'Desktop', 'Linux', 'Chrome 120', \
                     'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0', '10.0.0.1', \
                     now() - interval '3 days' + i * interval '1 millisecond', now(), now() + interval '7 days', \
                     CASE WHEN i <= $4 THEN NULL ELSE now() - interval '1 day' END, \
-                    CASE WHEN i <= $4 THEN NULL ELSE 'logout' END \
+                    CASE WHEN i <= $4 THEN NULL ELSE 'logout' END, \
+                    now() - interval '3 days' + i * interval '1 millisecond', 'password' \
              FROM generate_series($1, $2) i",
         )
         .bind::<BigInt, _>(start)
@@ -86,11 +90,13 @@ pub async fn long_history(
 ) -> Result<()> {
     diesel::sql_query(
         "INSERT INTO sessions (id, user_id, token_hash, device, os, browser, user_agent, ip, \
-                               created_at, last_seen_at, expires_at, ended_at, end_reason) \
+                               created_at, last_seen_at, expires_at, ended_at, end_reason, \
+                               proved_at, proof_method) \
          SELECT md5('history' || i)::uuid, $1, sha256(convert_to('history-token-' || i, 'UTF8')), \
                 'Desktop', 'Linux', 'Chrome 120', 'Mozilla/5.0', '10.0.0.2', \
                 now() - interval '1 hour' - i * interval '1 minute', now() - i * interval '1 minute', \
-                now() + interval '1 day', now() - i * interval '1 minute', 'logout' \
+                now() + interval '1 day', now() - i * interval '1 minute', 'logout', \
+                now() - interval '1 hour' - i * interval '1 minute', 'password' \
          FROM generate_series(1, $2) i",
     )
     .bind::<SqlUuid, _>(user_id)

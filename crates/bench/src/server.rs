@@ -27,8 +27,25 @@ impl ApiProcess {
         database_url: &str,
         extra_env: &[(&str, String)],
     ) -> Result<Self> {
+        Self::start_under(&[], binary, database_url, extra_env).await
+    }
+
+    /// The API run by `wrapper` (e.g. valgrind), which must exec it in the same process.
+    pub async fn start_under(
+        wrapper: &[String],
+        binary: &Path,
+        database_url: &str,
+        extra_env: &[(&str, String)],
+    ) -> Result<Self> {
         let port = free_port()?;
-        let mut command = Command::new(binary);
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(binary);
+                command
+            }
+            None => Command::new(binary),
+        };
         command
             .env("DATABASE_URL", database_url)
             .env("BIND", "127.0.0.1")
@@ -41,6 +58,8 @@ impl ApiProcess {
             .env("METRICS_BIND", "127.0.0.1:0")
             .env("ADMIN_BIND", "off")
             .env("MAX_PENDING_APPROVALS", "3")
+            // Section 3 holds thousands of sockets with 64 users' cookies.
+            .env("WS_MAX_SOCKETS_PER_USER", "1000000")
             // The approval round trips ask hundreds of times an hour for one account.
             .env("MAX_APPROVAL_REQUESTS_PER_HOUR", "1000000")
             .stdout(Stdio::null())
@@ -59,7 +78,9 @@ impl ApiProcess {
             pid,
         };
         let client = reqwest::Client::new();
-        for _ in 0..300 {
+        // Up to 30 s (10 times that under valgrind).
+        let tries = if wrapper.is_empty() { 300 } else { 3000 };
+        for _ in 0..tries {
             if client
                 .get(format!("http://127.0.0.1:{port}/healthz"))
                 .send()
@@ -108,4 +129,89 @@ pub fn start_bare_server() -> Result<u16> {
         }
     });
     Ok(port)
+}
+
+/// This process's limit on open files (`scripts/bench` raises it to the hard limit; the API
+/// process inherits it).
+pub fn open_file_limit() -> Option<usize> {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()?
+        .lines()
+        .find(|line| line.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(3)?
+        .parse()
+        .ok()
+}
+
+/// The stack a Rust user would pick instead: actix-web with actix-session's
+/// `RedisSessionStore`, set up as its documentation shows (Redis at 127.0.0.1:6379, a
+/// signed-and-encrypted session cookie, the session read from Redis on every request).
+/// `POST /login` starts a session; `GET /me` answers the signed-in user as JSON.
+pub fn start_redis_session_server() -> Result<u16> {
+    use actix_session::storage::RedisSessionStore;
+    use actix_session::{Session, SessionMiddleware};
+    use actix_web::{App, HttpResponse, HttpServer, cookie::Key, web};
+
+    async fn login(session: Session) -> actix_web::Result<HttpResponse> {
+        session.renew();
+        session.insert("user_id", uuid::Uuid::new_v4().to_string())?;
+        Ok(HttpResponse::Ok().finish())
+    }
+
+    async fn me(session: Session) -> actix_web::Result<HttpResponse> {
+        Ok(match session.get::<String>("user_id")? {
+            Some(user_id) => HttpResponse::Ok().json(serde_json::json!({ "user_id": user_id })),
+            None => HttpResponse::Unauthorized().finish(),
+        })
+    }
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    std::thread::spawn(move || {
+        let system = actix_web::rt::System::new();
+        let result = system.block_on(async move {
+            let store = RedisSessionStore::new("redis://127.0.0.1:6379")
+                .await
+                .map_err(std::io::Error::other)?;
+            let key = Key::generate();
+            HttpServer::new(move || {
+                App::new()
+                    .wrap(SessionMiddleware::new(store.clone(), key.clone()))
+                    .route("/login", web::post().to(login))
+                    .route("/me", web::get().to(me))
+            })
+            .workers(2)
+            .listen(listener)?
+            .run()
+            .await
+        });
+        if let Err(error) = result {
+            eprintln!("actix-session + Redis server failed: {error}");
+        }
+    });
+    Ok(port)
+}
+
+/// Cookies of `count` sessions of the actix-session + Redis server.
+pub async fn redis_session_cookies(port: u16, count: usize) -> Result<Vec<String>> {
+    let client = reqwest::Client::new();
+    let mut cookies = Vec::with_capacity(count);
+    for _ in 0..count {
+        let response = client
+            .post(format!("http://127.0.0.1:{port}/login"))
+            .send()
+            .await?;
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .filter_map(|value| value.split(';').next())
+            .next()
+            .map(str::to_owned)
+            .context("the actix-session server set no cookie")?;
+        cookies.push(cookie);
+    }
+    Ok(cookies)
 }

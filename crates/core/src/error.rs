@@ -107,6 +107,26 @@ pub enum Error {
     TooManySignInCodes { retry_in_seconds: i64 },
     #[error("Too many data exports were asked for; try again in {retry_in_seconds} seconds")]
     TooManyExports { retry_in_seconds: i64 },
+    /// Sudo mode: the session's last proof is older than `REAUTH_WINDOW_SECS`.
+    #[error("Confirm it is you: enter your password or an authenticator code again")]
+    ReauthenticationRequired,
+    /// A wrong (or already used) authenticator or recovery code.
+    #[error("Wrong code")]
+    InvalidCode,
+    #[error("This sign-in has expired or was already finished; sign in again")]
+    ChallengeExpired,
+    #[error("The authenticator app is already on")]
+    SecondFactorEnabled,
+    #[error("The authenticator app is not on")]
+    SecondFactorNotEnabled,
+    #[error("This account has {0} passkeys, as many as it may; remove one first")]
+    PasskeyLimit(usize),
+    #[error("This passkey request is unknown, was already used or has expired; start again")]
+    InvalidChallenge,
+    /// The authenticator's answer did not verify; the sentence says which part, never why
+    /// in cryptographic detail.
+    #[error("{0}")]
+    PasskeyRejected(&'static str),
     #[error("Service temporarily unavailable")]
     Unavailable(#[source] BoxError),
     #[error("Internal error")]
@@ -148,6 +168,14 @@ impl Error {
             Self::TooManyMailRequests { .. } => ErrorCode::TooManyMailRequests,
             Self::TooManySignInCodes { .. } => ErrorCode::TooManySignInCodes,
             Self::TooManyExports { .. } => ErrorCode::TooManyExports,
+            Self::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
+            Self::InvalidCode => ErrorCode::InvalidCode,
+            Self::ChallengeExpired => ErrorCode::ChallengeExpired,
+            Self::SecondFactorEnabled => ErrorCode::SecondFactorEnabled,
+            Self::SecondFactorNotEnabled => ErrorCode::SecondFactorNotEnabled,
+            Self::PasskeyLimit(_) => ErrorCode::PasskeyLimit,
+            Self::InvalidChallenge => ErrorCode::InvalidChallenge,
+            Self::PasskeyRejected(_) => ErrorCode::PasskeyRejected,
             Self::Unavailable(_) => ErrorCode::ServiceUnavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }

@@ -14,12 +14,17 @@ use crate::model::admission::Limits;
 use crate::model::passwords::HashPool;
 use crate::model::secrets::{CodeHasher, DeviceCookies};
 use crate::model::session::Lifetimes;
+use crate::storage::DbConn;
 use crate::storage::DbPool;
 use crate::storage::geoip::GeoIp;
 use crate::storage::lookup::SessionLookups;
+use crate::storage::replica::{self, Replica};
+use uuid::Uuid;
 
 pub struct AppState {
     pub pool: DbPool,
+    /// `DATABASE_REPLICA_URL`'s pool, for the reads that tolerate lag ([`Self::reader`]).
+    pub replica: Option<Replica>,
     pub settings: Settings,
     pub clock: Arc<dyn Clock>,
     /// argon2id threads.
@@ -46,7 +51,12 @@ impl AppState {
         clock: Arc<dyn Clock>,
         geoip: Option<GeoIp>,
     ) -> Self {
+        let replica = Replica::from_settings(&settings.database).unwrap_or_else(|error| {
+            tracing::warn!(%error, "cannot use DATABASE_REPLICA_URL; every read goes to the primary");
+            None
+        });
         Self {
+            replica,
             geoip,
             codes: CodeHasher::new(settings.session.secret.expose()),
             device_cookies: DeviceCookies::new(settings.session.secret.expose()),
@@ -83,7 +93,21 @@ impl AppState {
         T: Send,
     {
         let mut conn = self.pool.get().await?;
-        unit_of_work::run(&mut conn, self.now(), work).await
+        if self.replica.is_none() {
+            return unit_of_work::run(&mut conn, self.now(), work).await;
+        }
+        // Committed: the accounts' next reads must see it, on the replica too.
+        let (result, accounts) =
+            unit_of_work::run_telling_accounts(&mut conn, self.now(), work).await;
+        replica::record_writes(&mut conn, &accounts).await;
+        result
+    }
+
+    /// A connection for a read of the account's rows that may lag behind (lists, logs):
+    /// the replica's when one is configured, up and caught up with the account's own
+    /// last change, else the primary's (see `storage::replica`).
+    pub async fn reader(&self, user_id: Uuid) -> Result<DbConn, Error> {
+        replica::reader(&self.pool, self.replica.as_ref(), user_id).await
     }
 
     pub fn lifetimes(&self) -> Lifetimes {

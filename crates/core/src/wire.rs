@@ -8,6 +8,7 @@ use uuid::Uuid;
 use crate::config::{LimitPolicy, Settings};
 use crate::model::activity::ActivityKind;
 use crate::model::approval::ApprovalStatus;
+use crate::model::second_factor::ProofMethod;
 use crate::model::session::{EndReason, Lifetimes};
 use crate::storage::activity::EntryRow;
 use crate::storage::approvals::ApprovalRow;
@@ -72,6 +73,23 @@ same_on_the_wire!(ActivityKind => shared::ActivityKind {
     AccountSecured,
     EmailChangeRequested,
     EmailChanged,
+    AccountUnlocked,
+    SecondFactorEnabled,
+    SecondFactorDisabled,
+    RecoveryCodesGenerated,
+    RecoveryCodeUsed,
+    SecondFactorRejected,
+    Reauthenticated,
+    PasskeyAdded,
+    PasskeyRemoved,
+});
+
+same_on_the_wire!(ProofMethod => shared::ProofMethod {
+    Password,
+    Passkey,
+    Totp,
+    EmailCode,
+    RecoveryCode,
 });
 
 same_on_the_wire!(ApprovalStatus => shared::ApprovalStatus {
@@ -102,6 +120,16 @@ pub fn user(row: &UserRow, settings: &Settings) -> User {
         password_only: row
             .factors(settings.mail.checks_new_devices_by_email())
             .password_only(),
+        totp_enabled: row.totp_enabled_at.is_some(),
+    }
+}
+
+pub fn passkey(row: &crate::storage::passkeys::PasskeyRow) -> shared::Passkey {
+    shared::Passkey {
+        id: row.id,
+        name: row.name.clone(),
+        created_at: row.created_at,
+        last_used_at: row.last_used_at,
     }
 }
 
@@ -121,6 +149,8 @@ pub fn session(row: &SessionRow, current: Option<Uuid>, lifetimes: Lifetimes) ->
             .min(row.expires_at),
         expires_at: row.expires_at,
         current: current == Some(row.id),
+        proved_at: row.proved_at,
+        proof_method: row.proof_method.into(),
     }
 }
 
@@ -188,6 +218,9 @@ mod tests {
         }
         for status in ApprovalStatus::ALL {
             assert_eq!(shared::ApprovalStatus::from(*status), status.as_str());
+        }
+        for method in ProofMethod::ALL {
+            assert_eq!(shared::ProofMethod::from(*method), method.as_str());
         }
         for policy in [
             LimitPolicy::Approve,

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::WebhookEventType;
 use crate::api::{PendingApproval, SessionInfo};
 
 /// A user as an administrator sees it: the account, its confirmation, its active sessions
@@ -40,4 +41,127 @@ pub struct RevokedAll {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Unlocked {
     pub forgotten_failures: usize,
+}
+
+/// A webhook endpoint to add: where to send, and which events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewWebhook {
+    /// `http` or `https`, with a host and no credentials. A loopback, private or link-local
+    /// address is refused unless `WEBHOOK_ALLOW_PRIVATE=true`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 2048, example = "https://hooks.example.com/sessions")
+    )]
+    pub url: String,
+    /// At least one; each event at most once.
+    #[cfg_attr(feature = "openapi", schema(schema_with = known_events))]
+    pub events: Vec<WebhookEventType>,
+}
+
+/// The events a request may name: the known ones (`unknown` is only what an older client
+/// reads).
+#[cfg(feature = "openapi")]
+fn known_events() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let names = WebhookEventType::KNOWN.iter().map(|event| event.as_str());
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::String))
+                .enum_values(Some(names)),
+        )
+        .min_items(Some(1))
+        .build()
+}
+
+/// A new endpoint, with the secret that signs what it is sent (shown this once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CreatedWebhook {
+    pub id: Uuid,
+    pub url: String,
+    pub events: Vec<WebhookEventType>,
+    /// `whsec_<base64>`: the receiver verifies signatures with it (Standard Webhooks).
+    pub secret: String,
+}
+
+/// Where an endpoint stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookState {
+    Enabled,
+    /// Its last tries failed; it is still sent to.
+    Failing,
+    /// It failed for too long: nothing is sent to it until it is enabled again.
+    Disabled,
+}
+
+/// An endpoint as an administrator sees it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookEndpoint {
+    pub id: Uuid,
+    pub url: String,
+    pub events: Vec<WebhookEventType>,
+    pub state: WebhookState,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// The first failure since its last success.
+    pub failing_since: Option<DateTime<Utc>>,
+    pub consecutive_failures: i32,
+}
+
+/// Every endpoint, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookList {
+    pub webhooks: Vec<WebhookEndpoint>,
+}
+
+/// An endpoint enabled again, and how many deliveries given up on when it was disabled are
+/// sent again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EnabledWebhook {
+    pub webhook: WebhookEndpoint,
+    pub requeued_deliveries: usize,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Waiting for its first try or a retry (`next_attempt_at`).
+    Pending,
+    Delivered,
+    /// Given up on (retried for 24 hours, or the endpoint was disabled).
+    Failed,
+}
+
+/// One event sent (or to be sent) to one endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookDelivery {
+    /// The `webhook-id` it is sent with (the same on every try).
+    pub id: String,
+    pub event_type: WebhookEventType,
+    pub state: DeliveryState,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    /// The HTTP status of the last try, if it got an answer.
+    pub last_status: Option<i32>,
+    pub last_error: Option<String>,
+}
+
+/// An endpoint's latest deliveries, newest first (at most 100).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryList {
+    pub deliveries: Vec<WebhookDelivery>,
 }

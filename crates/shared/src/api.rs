@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::secret::Secret;
 use crate::vocabulary::{
     ActivityKind, AlertKind, ApprovalStatus, EndReason, ErrorCode, HealthStatus, LimitPolicy,
-    MailDelivery, WebhookEventType,
+    MailDelivery, ProofMethod, WebhookEventType,
 };
 
 /// Every error response has this body: a human sentence and a stable machine code.
@@ -90,6 +90,7 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub name: String,
+    #[serde(serialize_with = "crate::timestamps::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// The address was confirmed through the link mailed to it (only a confirmed address
     /// is used for password recovery).
@@ -101,6 +102,10 @@ pub struct User {
     /// (`NEW_DEVICE_EMAIL_CHECK`); false once a second factor covers it.
     #[serde(default)]
     pub password_only: bool,
+    /// The authenticator app (TOTP) is on: a sign-in needs its code (or a recovery code)
+    /// after the password.
+    #[serde(default)]
+    pub totp_enabled: bool,
 }
 
 /// An active session as shown to its owner.
@@ -115,14 +120,24 @@ pub struct SessionInfo {
     pub ip: String,
     /// ISO 3166 code of the country the device signed in from, when known.
     pub country: Option<String>,
+    #[serde(serialize_with = "crate::timestamps::rfc3339")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::timestamps::rfc3339")]
     pub last_seen_at: DateTime<Utc>,
     /// When the session ends if it stays unused.
+    #[serde(serialize_with = "crate::timestamps::rfc3339")]
     pub idle_expires_at: DateTime<Utc>,
     /// When the session ends whatever happens (absolute lifetime).
+    #[serde(serialize_with = "crate::timestamps::rfc3339")]
     pub expires_at: DateTime<Utc>,
     /// True for the session that made the request.
     pub current: bool,
+    /// When the session last proved its user: its sign-in, or a re-authentication (sudo
+    /// mode counts from here).
+    #[serde(serialize_with = "crate::timestamps::rfc3339")]
+    pub proved_at: DateTime<Utc>,
+    /// How it did.
+    pub proof_method: ProofMethod,
 }
 
 /// Body of a successful signup, login, approval completion and `GET /api/auth/me`.
@@ -171,9 +186,85 @@ pub enum LoginAccepted {
     /// `email_confirmation_required`: this device types the code mailed to the account.
     #[serde(rename = "email_confirmation_required")]
     EmailConfirmation(EmailConfirmationRequired),
+    /// `second_factor_required`: the password was right; send a code of one of `methods`
+    /// to `/api/auth/second-factor`.
+    #[serde(rename = "second_factor_required")]
+    SecondFactor(SecondFactorRequired),
     /// A step this build does not know (a newer server asked for it); never sent.
     #[serde(other)]
     Unknown,
+}
+
+/// Body of `202 Accepted` from login when the account has a second factor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecondFactorRequired {
+    /// Single use, 5 minutes; any instance finishes it.
+    pub challenge_id: Uuid,
+    /// What the account can answer with (`totp`, `recovery_code`, `passkey`).
+    pub methods: Vec<ProofMethod>,
+}
+
+/// `POST /api/auth/second-factor`: the challenge and a code of the authenticator app or a
+/// recovery code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecondFactorRequest {
+    pub challenge_id: Uuid,
+    /// 6 digits of the app, or a recovery code (`xxxxx-xxxxx`); spaces and dashes are forgiven.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 1, max_length = 64, example = "123456"))]
+    pub code: Secret,
+}
+
+/// `POST /api/me/totp`: a new authenticator secret to scan; on once a code confirms it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpSetup {
+    /// The key in base32, for typing it into the app.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub secret: Secret,
+    /// `otpauth://totp/…`, what the QR code holds.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub otpauth_url: Secret,
+    /// The QR code as an SVG document.
+    pub qr_svg: String,
+}
+
+/// A code of the authenticator app (`POST /api/me/totp/confirm`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TotpCodeRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Password, min_length = 1, max_length = 64, example = "123456"))]
+    pub code: Secret,
+}
+
+/// Ten single-use recovery codes, shown once (only their hashes are kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodes {
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub recovery_codes: Vec<Secret>,
+}
+
+/// `GET /api/me/totp`: whether the authenticator app is on, and recovery codes left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SecondFactorStatus {
+    pub totp_enabled: bool,
+    pub recovery_codes_left: i64,
+}
+
+/// `POST /api/auth/reauthenticate`: the password, or a code of the authenticator app
+/// (exactly one of them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReauthenticateRequest {
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password, min_length = 1, max_length = 128))]
+    pub password: Option<Secret>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password, min_length = 1, max_length = 64))]
+    pub code: Option<Secret>,
 }
 
 /// The code mailed to the account, typed on the device that is signing in.
@@ -554,4 +645,90 @@ mod tests {
             r#"{"error":"Session expired","code":"session_expired"}"#
         );
     }
+}
+
+/// The first half of a passkey ceremony: `options` go to `navigator.credentials.create` or
+/// `.get` (webauthn-rs' `CreationChallengeResponse` / `RequestChallengeResponse`: the
+/// `publicKey` member inside, binary values in base64url); `challenge_id` comes back with
+/// the authenticator's answer (5 minutes, once).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyChallenge {
+    pub challenge_id: Uuid,
+    /// `{"publicKey": {…}}`, ready for the browser once base64url values are buffers.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub options: serde_json::Value,
+}
+
+/// `POST /api/me/passkeys/register/finish`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegisterPasskeyRequest {
+    pub challenge_id: Uuid,
+    /// What the user calls it ("Laptop", "Phone"): 1 to 100 characters.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, example = "Laptop")
+    )]
+    pub name: String,
+    /// The `PublicKeyCredential` of `navigator.credentials.create`, as JSON (binary values
+    /// in base64url: `id`, `rawId`, `response.attestationObject`, `response.clientDataJSON`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+/// `POST /api/auth/passkey/finish`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeySignInRequest {
+    pub challenge_id: Uuid,
+    /// The `PublicKeyCredential` of `navigator.credentials.get`, as JSON (binary values in
+    /// base64url: `id`, `rawId`, `response.authenticatorData`, `response.clientDataJSON`,
+    /// `response.signature`, `response.userHandle`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+    /// As for a password sign-in.
+    #[serde(default)]
+    pub keep_signed_in: bool,
+}
+
+/// `POST /api/auth/reauthenticate/passkey/finish`: sudo mode with one of the account's
+/// passkeys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyReauthenticationRequest {
+    pub challenge_id: Uuid,
+    /// The `PublicKeyCredential` of `navigator.credentials.get`, as JSON (as for a sign-in).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub credential: serde_json::Value,
+}
+
+/// One of the account's passkeys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Passkey {
+    pub id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// The last sign-in with it; `null` before the first.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// `GET /api/me/passkeys`: oldest first, and how many the account may have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PasskeyList {
+    pub passkeys: Vec<Passkey>,
+    pub max_passkeys: u32,
+}
+
+/// `PATCH /api/me/passkeys/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RenamePasskeyRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 1, max_length = 100, example = "Phone")
+    )]
+    pub name: String,
 }

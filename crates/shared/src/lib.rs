@@ -8,6 +8,7 @@ pub mod api;
 pub mod routes;
 pub mod rules;
 pub mod secret;
+pub mod timestamps;
 pub mod vocabulary;
 pub mod ws;
 

@@ -23,6 +23,10 @@ pub const PASSWORD_RESET: &str = "/api/auth/password-reset";
 pub const PASSWORD_RESET_COMPLETE: &str = "/api/auth/password-reset/complete";
 pub const SECURE_ACCOUNT: &str = "/api/auth/secure-account";
 pub const CONFIRM_EMAIL_CHANGE: &str = "/api/auth/confirm-email-change";
+/// A sign-in's second step: the code that answers its challenge.
+pub const SECOND_FACTOR: &str = "/api/auth/second-factor";
+/// Sudo mode: the session proves its user again.
+pub const REAUTHENTICATE: &str = "/api/auth/reauthenticate";
 /// Forward authentication: a reverse proxy asks whether the request it holds carries a
 /// live session, and whose.
 pub const FORWARD_AUTH: &str = "/api/auth/verify";
@@ -34,6 +38,24 @@ pub const PASSWORD: &str = "/api/me/password";
 pub const EMAIL: &str = "/api/me/email";
 pub const EMAIL_VERIFICATION: &str = "/api/me/email-verification";
 pub const EXPORT: &str = "/api/me/export";
+/// The authenticator app: `POST` a new secret to scan, `GET` whether it is on, `DELETE` it.
+pub const TOTP: &str = "/api/me/totp";
+/// Its first code turns it on.
+pub const TOTP_CONFIRM: &str = "/api/me/totp/confirm";
+/// A new set of recovery codes.
+pub const RECOVERY_CODES: &str = "/api/me/recovery-codes";
+/// `GET` lists the account's passkeys.
+pub const PASSKEYS: &str = "/api/me/passkeys";
+/// `PATCH` renames a passkey, `DELETE` removes it.
+pub const PASSKEY: &str = "/api/me/passkeys/{id}";
+pub const PASSKEY_REGISTER_START: &str = "/api/me/passkeys/register/start";
+pub const PASSKEY_REGISTER_FINISH: &str = "/api/me/passkeys/register/finish";
+/// Signing in with a passkey (discoverable: no address first).
+pub const PASSKEY_SIGN_IN_START: &str = "/api/auth/passkey/start";
+pub const PASSKEY_SIGN_IN_FINISH: &str = "/api/auth/passkey/finish";
+/// Sudo mode with one of the account's passkeys.
+pub const REAUTHENTICATE_PASSKEY_START: &str = "/api/auth/reauthenticate/passkey/start";
+pub const REAUTHENTICATE_PASSKEY_FINISH: &str = "/api/auth/reauthenticate/passkey/finish";
 
 pub const SESSIONS: &str = "/api/sessions";
 pub const SESSION: &str = "/api/sessions/{id}";
@@ -74,12 +96,25 @@ pub const ALL: &[&str] = &[
     PASSWORD_RESET_COMPLETE,
     SECURE_ACCOUNT,
     CONFIRM_EMAIL_CHANGE,
+    SECOND_FACTOR,
+    REAUTHENTICATE,
     FORWARD_AUTH,
     ACCOUNT,
     PASSWORD,
     EMAIL,
     EMAIL_VERIFICATION,
     EXPORT,
+    TOTP,
+    TOTP_CONFIRM,
+    RECOVERY_CODES,
+    PASSKEYS,
+    PASSKEY,
+    PASSKEY_REGISTER_START,
+    PASSKEY_REGISTER_FINISH,
+    PASSKEY_SIGN_IN_START,
+    PASSKEY_SIGN_IN_FINISH,
+    REAUTHENTICATE_PASSKEY_START,
+    REAUTHENTICATE_PASSKEY_FINISH,
     SESSIONS,
     SESSION,
     OTHER_SESSIONS,

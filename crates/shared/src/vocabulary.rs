@@ -125,10 +125,28 @@ vocabulary! {
         TooManyMailRequests => "too_many_mail_requests",
         TooManySignInCodes => "too_many_sign_in_codes",
         TooManyExports => "too_many_exports",
+        /// The account has as many passkeys as it may (`MAX_PASSKEYS`).
+        PasskeyLimit => "passkey_limit",
+        /// A passkey ceremony's `challenge_id` is unknown, used, expired or another's.
+        InvalidChallenge => "invalid_challenge",
+        /// The authenticator's answer did not verify (origin, signature, challenge, an
+        /// unknown or removed credential, a passkey already registered).
+        PasskeyRejected => "passkey_rejected",
         ServiceUnavailable => "service_unavailable",
         Internal => "internal",
         /// A socket message that could not be read.
         BadMessage => "bad_message",
+        /// Sudo mode: this action needs a proof of the user newer than `REAUTH_WINDOW_SECS`
+        /// (`POST /api/auth/reauthenticate`, then retry).
+        ReauthenticationRequired => "reauthentication_required",
+        /// A wrong authenticator or recovery code.
+        InvalidCode => "invalid_code",
+        /// The second-factor challenge is unknown, used or past its 5 minutes: sign in again.
+        ChallengeExpired => "challenge_expired",
+        /// The authenticator app is already on.
+        SecondFactorEnabled => "second_factor_enabled",
+        /// The authenticator app is not on (or not set up, for a confirmation).
+        SecondFactorNotEnabled => "second_factor_not_enabled",
     }
 }
 
@@ -186,6 +204,28 @@ vocabulary! {
         AccountSecured => "account_secured",
         EmailChangeRequested => "email_change_requested",
         EmailChanged => "email_changed",
+        /// An administrator forgot the account's failed sign-ins.
+        AccountUnlocked => "account_unlocked",
+        SecondFactorEnabled => "second_factor_enabled",
+        SecondFactorDisabled => "second_factor_disabled",
+        RecoveryCodesGenerated => "recovery_codes_generated",
+        RecoveryCodeUsed => "recovery_code_used",
+        SecondFactorRejected => "second_factor_rejected",
+        Reauthenticated => "reauthenticated",
+        PasskeyAdded => "passkey_added",
+        PasskeyRemoved => "passkey_removed",
+    }
+}
+
+vocabulary! {
+    /// How a session last proved its user (at sign-in, or re-authenticating), and the
+    /// methods a second-factor challenge accepts.
+    pub enum ProofMethod {
+        Password => "password",
+        Passkey => "passkey",
+        Totp => "totp",
+        EmailCode => "email_code",
+        RecoveryCode => "recovery_code",
     }
 }
 
@@ -228,6 +268,14 @@ vocabulary! {
         EmailInUse => "email_in_use",
         /// Mail only: the account was deleted.
         AccountDeleted => "account_deleted",
+        /// Mail only: the authenticator app was turned on.
+        SecondFactorEnabled => "second_factor_enabled",
+        /// Mail only: the authenticator app was turned off.
+        SecondFactorDisabled => "second_factor_disabled",
+        /// Mail only: a passkey was added.
+        PasskeyAdded => "passkey_added",
+        /// Mail only: a passkey was removed.
+        PasskeyRemoved => "passkey_removed",
     }
 }
 
@@ -352,7 +400,7 @@ mod tests {
             Some(EndReason::Unknown)
         );
         assert_eq!(
-            parse::<ActivityKind>(r#""passkey_added""#),
+            parse::<ActivityKind>(r#""hologram_added""#),
             Some(ActivityKind::Unknown)
         );
         assert_eq!(

@@ -3,12 +3,14 @@ use uuid::Uuid;
 
 use crate::api;
 use crate::components::loading::{Loaded, use_api_resource};
-use crate::format::{ago, local_time, place};
+use crate::components::reauth::use_reauth;
+use crate::format::{ago, local_time, place, proof_method};
 use crate::state::use_session;
 
 #[component]
 pub fn ActiveSessions(refresh: RwSignal<u32>, toast: RwSignal<Option<String>>) -> impl IntoView {
     let session = use_session();
+    let reauth = use_reauth();
     let list = use_api_resource(refresh, api::sessions);
     let revoke = Action::new_local(|id: &Uuid| api::revoke_session(*id));
     Effect::new(move |_| match revoke.value().get() {
@@ -28,7 +30,9 @@ pub fn ActiveSessions(refresh: RwSignal<u32>, toast: RwSignal<Option<String>>) -
             )));
             refresh.update(|n| *n += 1);
         }
-        Some(Err(error)) => toast.set(Some(session.check(&error))),
+        Some(Err(error)) => toast.set(reauth.explain(&error, move || {
+            revoke_others.dispatch(());
+        })),
         None => {}
     });
 
@@ -50,6 +54,9 @@ pub fn ActiveSessions(refresh: RwSignal<u32>, toast: RwSignal<Option<String>>) -
                                 </div>
                                 <div class="muted small">
                                     {format!("Signed in {} · last active {}", local_time(item.created_at), ago(item.last_seen_at))}
+                                </div>
+                                <div class="muted small proof">
+                                    {format!("Proved by {} · {}", proof_method(item.proof_method), local_time(item.proved_at))}
                                 </div>
                                 {(!item.current).then(|| view! {
                                     <button type="button" class="danger revoke" disabled=move || revoke.pending().get()

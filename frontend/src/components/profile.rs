@@ -2,12 +2,14 @@ use leptos::prelude::*;
 use shared::{ChangeEmailRequest, ChangePasswordRequest, DeleteAccountRequest, Secret};
 
 use crate::api;
+use crate::components::reauth::use_reauth;
 use crate::state::use_session;
 use crate::validation::{email_problem, name_problem, new_password_problem, password_hint};
 
 #[component]
 pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
     let session = use_session();
+    let reauth = use_reauth();
     let name = RwSignal::new(
         session
             .current
@@ -42,6 +44,8 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
     let current_password = RwSignal::new(String::new());
     let new_password = RwSignal::new(String::new());
     let password_error = RwSignal::new(None::<String>);
+    // What was last asked, to ask again after a re-authentication.
+    let change_request = RwSignal::new(None::<ChangePasswordRequest>);
     let change = Action::new_local(|request: &ChangePasswordRequest| {
         let request = request.clone();
         async move { api::change_password(&request).await }
@@ -56,7 +60,14 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
                 "Password changed. Every other device was signed out.".into(),
             ));
         }
-        Some(Err(error)) => password_error.set(Some(session.check(&error))),
+        Some(Err(error)) => {
+            let again = change_request.get_untracked();
+            password_error.set(reauth.explain(&error, move || {
+                if let Some(request) = again.clone() {
+                    change.dispatch(request);
+                }
+            }));
+        }
         None => {}
     });
     let on_password = move |event: leptos::ev::SubmitEvent| {
@@ -67,10 +78,12 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
             password_error.set(Some(format!("New password: {problem}")));
         } else {
             password_error.set(None);
-            change.dispatch(ChangePasswordRequest {
+            let request = ChangePasswordRequest {
                 current_password: Secret::new(current_password.get()),
                 new_password: Secret::new(new_password.get()),
-            });
+            };
+            change_request.set(Some(request.clone()));
+            change.dispatch(request);
         }
     };
 
@@ -85,6 +98,7 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
             pending_email.set(status.pending.map(|pending| pending.new_email));
         }
     });
+    let email_request = RwSignal::new(None::<ChangeEmailRequest>);
     let change_email = Action::new_local(|request: &ChangeEmailRequest| {
         let request = request.clone();
         async move { api::change_email(&request).await }
@@ -97,7 +111,14 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
             pending_email.set(status.pending.map(|pending| pending.new_email));
             toast.set(Some(status.message));
         }
-        Some(Err(error)) => email_error.set(Some(session.check(&error))),
+        Some(Err(error)) => {
+            let again = email_request.get_untracked();
+            email_error.set(reauth.explain(&error, move || {
+                if let Some(request) = again.clone() {
+                    change_email.dispatch(request);
+                }
+            }));
+        }
         None => {}
     });
     let on_email = move |event: leptos::ev::SubmitEvent| {
@@ -108,10 +129,12 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
             email_error.set(Some("Enter your current password".into()));
         } else {
             email_error.set(None);
-            change_email.dispatch(ChangeEmailRequest {
+            let request = ChangeEmailRequest {
                 new_email: new_email.get().trim().to_owned(),
                 current_password: Secret::new(email_password.get()),
-            });
+            };
+            email_request.set(Some(request.clone()));
+            change_email.dispatch(request);
         }
     };
 
@@ -150,7 +173,7 @@ pub fn Profile(toast: RwSignal<Option<String>>) -> impl IntoView {
                 </div>
                 <p class="field-error" role="alert">{move || name_error.get()}</p>
             </form>
-            <form on:submit=on_password novalidate>
+            <form id="change-password-form" on:submit=on_password novalidate>
                 <h3>"Change password"</h3>
                 <label for="current-password">"Current password"</label>
                 <input id="current-password" type="password" autocomplete="current-password" bind:value=current_password/>

@@ -5,13 +5,16 @@ use leptos::prelude::*;
 use shared::{ChangePasswordRequest, Secret};
 
 use crate::api;
+use crate::components::reauth::use_reauth;
 use crate::state::use_session;
 use crate::validation::{new_password_problem, password_hint};
 
 #[component]
 pub fn SecureAccount(open: RwSignal<bool>, toast: RwSignal<Option<String>>) -> impl IntoView {
     let session = use_session();
+    let reauth = use_reauth();
     let current = RwSignal::new(String::new());
+    let last_request = RwSignal::new(None::<ChangePasswordRequest>);
     let new = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let change = Action::new_local(|request: &ChangePasswordRequest| {
@@ -30,7 +33,14 @@ pub fn SecureAccount(open: RwSignal<bool>, toast: RwSignal<Option<String>>) -> i
             ));
             session.refresh.update(|n| *n += 1);
         }
-        Some(Err(failure)) => error.set(Some(session.check(&failure))),
+        Some(Err(failure)) => {
+            let again = last_request.get_untracked();
+            error.set(reauth.explain(&failure, move || {
+                if let Some(request) = again.clone() {
+                    change.dispatch(request);
+                }
+            }));
+        }
         None => {}
     });
     let on_submit = move |event: leptos::ev::SubmitEvent| {
@@ -40,10 +50,12 @@ pub fn SecureAccount(open: RwSignal<bool>, toast: RwSignal<Option<String>>) -> i
         } else if let Some(problem) = new_password_problem(&new.get()) {
             error.set(Some(format!("New password: {problem}")));
         } else {
-            change.dispatch(ChangePasswordRequest {
+            let request = ChangePasswordRequest {
                 current_password: Secret::new(current.get()),
                 new_password: Secret::new(new.get()),
-            });
+            };
+            last_request.set(Some(request.clone()));
+            change.dispatch(request);
         }
     };
     move || {

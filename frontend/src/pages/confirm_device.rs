@@ -60,7 +60,7 @@ fn ConfirmDevice(request: EmailConfirmationRequired) -> impl IntoView {
             pending::save(&next);
             session.go(&format!("/approve/{}", next.approval_id));
         }
-        Some(Ok(LoginOutcome::NeedsEmailCode(_))) => {
+        Some(Ok(LoginOutcome::NeedsEmailCode(_) | LoginOutcome::NeedsSecondFactor(_))) => {
             error.set(Some("Sign in again to get a new code.".into()));
         }
         Some(Err(failure)) => {

@@ -9,8 +9,11 @@ use crate::api;
 use crate::components::active_sessions::ActiveSessions;
 use crate::components::activity_log::ActivityLog;
 use crate::components::approval_prompt::{ApprovalPrompt, Prompt};
+use crate::components::passkeys::Passkeys;
 use crate::components::profile::Profile;
+use crate::components::reauth::{Reauth, ReauthDialog};
 use crate::components::secure_account::SecureAccount;
+use crate::components::security::Security;
 use crate::components::security_alerts::SecurityAlerts;
 use crate::components::session_log::SessionLog;
 use crate::components::verify_banner::VerifyBanner;
@@ -30,6 +33,13 @@ pub fn Dashboard() -> impl IntoView {
     let secure = RwSignal::new(false);
     let live = RwSignal::new(false);
     let bump = move || refresh.update(|n| *n += 1);
+    Reauth::provide();
+    let totp_enabled = Signal::derive(move || {
+        session
+            .current
+            .get()
+            .is_some_and(|auth| auth.user.totp_enabled)
+    });
 
     keep_session_socket(
         move |first| {
@@ -167,8 +177,16 @@ pub fn Dashboard() -> impl IntoView {
                 <SessionLog refresh=refresh/>
                 <ActivityLog refresh=refresh/>
             </div>
+            <section class="security" id="security" aria-labelledby="security-title">
+                <h2 id="security-title">"Security"</h2>
+                <div class="grid">
+                    <Security refresh=refresh toast=toast/>
+                    <Passkeys toast=toast/>
+                </div>
+            </section>
             <ApprovalPrompt prompts=prompts secure=secure/>
             <SecureAccount open=secure toast=toast/>
+            <ReauthDialog totp_enabled=totp_enabled/>
         </div>
     }
 }

@@ -1,9 +1,11 @@
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use leptos_router::components::A;
-use shared::{ErrorCode, LoginRequest, Secret};
+use shared::{ErrorCode, LoginRequest, ProofMethod, SecondFactorRequired, Secret};
 
-use crate::api::{self, LoginOutcome};
+use crate::api::{self, ApiResult, LoginOutcome};
 use crate::format::device_rule;
+use crate::passkey;
 use crate::pending;
 use crate::return_to;
 use crate::state::{page_title, use_session};
@@ -32,27 +34,103 @@ pub fn LoginPage() -> impl IntoView {
             .flatten()
     };
 
+    // Set once the password was right and the account asks for its second factor.
+    let challenge = RwSignal::new(None::<SecondFactorRequired>);
+    let code = RwSignal::new(String::new());
+
     let login = Action::new_local(|request: &LoginRequest| {
         let request = request.clone();
         async move { api::login(&request).await }
     });
-    Effect::new(move |_| match login.value().get() {
-        Some(Ok(LoginOutcome::LoggedIn(auth))) => session.signed_in(auth),
-        Some(Ok(LoginOutcome::NeedsApproval(request))) => {
+    let answer = Action::new_local(|(challenge_id, code): &(uuid::Uuid, String)| {
+        let (challenge_id, code) = (*challenge_id, code.clone());
+        async move { api::answer_second_factor(challenge_id, code).await }
+    });
+    // Whatever signed in (a password, its second factor or a passkey), the same next step.
+    let settle = move |result: ApiResult<LoginOutcome>| match result {
+        Ok(LoginOutcome::LoggedIn(auth)) => session.signed_in(auth),
+        Ok(LoginOutcome::NeedsSecondFactor(next)) => {
+            code.set(String::new());
+            challenge.set(Some(next));
+        }
+        Ok(LoginOutcome::NeedsApproval(request)) => {
             pending::save(&request);
             session.go(&format!("/approve/{}", request.approval_id));
         }
-        Some(Ok(LoginOutcome::NeedsEmailCode(request))) => {
+        Ok(LoginOutcome::NeedsEmailCode(request)) => {
             pending::save_email_code(&request);
             session.go(&format!("/confirm-device/{}", request.approval_id));
         }
-        Some(Err(failure)) if failure.code == ErrorCode::SessionLimit => error.set(Some(format!(
+        Err(failure) if passkey::is_abort(&failure) => {}
+        Err(failure) if failure.code == ErrorCode::SessionLimit => error.set(Some(format!(
             "{}. Sign out on one of your devices (or revoke a session there) and try again.",
             failure.message
         ))),
-        Some(Err(failure)) => error.set(Some(session.check(&failure))),
-        None => {}
+        Err(failure) if failure.code == ErrorCode::ChallengeExpired => {
+            challenge.set(None);
+            error.set(Some(format!("{}.", failure.message.trim_end_matches('.'))));
+        }
+        Err(failure) => error.set(Some(session.check(&failure))),
+    };
+    Effect::new(move |_| {
+        if let Some(result) = login.value().get() {
+            settle(result);
+        }
     });
+    Effect::new(move |_| {
+        if let Some(result) = answer.value().get() {
+            settle(result);
+        }
+    });
+    let on_code = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        error.set(None);
+        if let Some(challenge) = challenge.get_untracked() {
+            answer.dispatch((
+                challenge.challenge_id,
+                code.get_untracked().trim().to_owned(),
+            ));
+        }
+    };
+
+    // Passkeys: offered in the e-mail field's autofill when the browser can (conditional
+    // mediation, waiting from page load), and behind a button.
+    let autofill = StoredValue::new_local(None::<web_sys::AbortController>);
+    let stop_autofill = move || {
+        if let Some(controller) = autofill.try_update_value(Option::take).flatten() {
+            controller.abort();
+        }
+    };
+    on_cleanup(stop_autofill);
+    if passkey::supported() {
+        spawn_local(async move {
+            if !passkey::autofill_available().await {
+                return;
+            }
+            let Ok(controller) = web_sys::AbortController::new() else {
+                return;
+            };
+            let signal = controller.signal();
+            autofill.set_value(Some(controller));
+            match passkey::sign_in(keep_signed_in.get_untracked(), Some(signal)).await {
+                // Nobody asked for this one yet: a refusal to begin it (a busy address) stays
+                // silent; the button still works.
+                Err(failure) if failure.code == ErrorCode::TooManyAttempts => {}
+                result => settle(result),
+            }
+        });
+    }
+    let passkey_pending = RwSignal::new(false);
+    let with_passkey = move |_| {
+        stop_autofill();
+        error.set(None);
+        passkey_pending.set(true);
+        spawn_local(async move {
+            let result = passkey::sign_in(keep_signed_in.get_untracked(), None).await;
+            passkey_pending.set(false);
+            settle(result);
+        });
+    };
     let on_submit = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         submitted.set(true);
@@ -81,9 +159,37 @@ pub fn LoginPage() -> impl IntoView {
                     <p class="hint" id="policy-hint">{device_rule(policy, limit)}</p>
                 })
             }}
-            <form id="login-form" on:submit=on_submit novalidate>
+            {move || challenge.get().map(|challenge| {
+                let recovery = challenge.methods.contains(&ProofMethod::RecoveryCode);
+                let passkey = challenge.methods.contains(&ProofMethod::Passkey)
+                    && passkey::supported();
+                view! {
+                    <form id="second-factor-form" on:submit=on_code novalidate>
+                        <p class="hint">
+                            "Enter the 6-digit code of your authenticator app"
+                            {recovery.then_some(", or one of your recovery codes")}
+                            "."
+                        </p>
+                        {passkey.then(|| view! {
+                            <p class="hint" id="second-factor-passkey-hint">
+                                "Or sign in with one of your passkeys instead (the button below)."
+                            </p>
+                        })}
+                        <label for="second-factor-code">"Code"</label>
+                        <input id="second-factor-code" type="text" inputmode="text"
+                            autocomplete="one-time-code" bind:value=code/>
+                        <button type="submit" class="primary" id="second-factor-submit"
+                            disabled=move || answer.pending().get()>
+                            {move || if answer.pending().get() { "Checking…" } else { "Continue" }}
+                        </button>
+                        <p class="form-error" id="second-factor-error" role="alert">{move || error.get()}</p>
+                    </form>
+                }
+            })}
+            <form id="login-form" on:submit=on_submit novalidate
+                hidden=move || challenge.get().is_some()>
                 <label for="login-email">"Email"</label>
-                <input id="login-email" type="email" autocomplete="username" bind:value=email
+                <input id="login-email" type="email" autocomplete="username webauthn" bind:value=email
                     aria-invalid=move || email_error().is_some().to_string() aria-describedby="login-email-error"/>
                 <p class="field-error" id="login-email-error">{email_error}</p>
 
@@ -102,6 +208,12 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
                 <p class="form-error" id="login-error" role="alert">{move || error.get()}</p>
             </form>
+            {passkey::supported().then(|| view! {
+                <button type="button" class="secondary" id="passkey-sign-in" on:click=with_passkey
+                    disabled=move || passkey_pending.get()>
+                    {move || if passkey_pending.get() { "Waiting for the passkey…" } else { "Sign in with a passkey" }}
+                </button>
+            })}
             <p class="switch">
                 <A href="/forgot-password" attr:id="to-forgot-password">"Forgot your password?"</A>
             </p>

@@ -11,10 +11,14 @@ pub const NOT_SIGNED_IN: &str = "Not signed in: `unauthenticated`, `invalid_sess
 
 pub fn status(error: &Error) -> StatusCode {
     match error {
-        Error::BadRequest(_) | Error::InvalidLink => StatusCode::BAD_REQUEST,
-        Error::Validation(_) | Error::WrongCode { .. } | Error::WeakPassword(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        Error::BadRequest(_)
+        | Error::InvalidLink
+        | Error::InvalidChallenge
+        | Error::PasskeyRejected(_) => StatusCode::BAD_REQUEST,
+        Error::Validation(_)
+        | Error::WrongCode { .. }
+        | Error::WeakPassword(_)
+        | Error::InvalidCode => StatusCode::UNPROCESSABLE_ENTITY,
         Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Error::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::Unauthenticated
@@ -26,10 +30,17 @@ pub fn status(error: &Error) -> StatusCode {
         Error::WrongPassword
         | Error::ForbiddenOrigin
         | Error::InsufficientScope
-        | Error::SessionTooNew { .. } => StatusCode::FORBIDDEN,
+        | Error::SessionTooNew { .. }
+        | Error::ReauthenticationRequired => StatusCode::FORBIDDEN,
         Error::NotFound(_) => StatusCode::NOT_FOUND,
         Error::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-        Error::EmailTaken | Error::SessionLimit(_) | Error::AlreadyVerified => StatusCode::CONFLICT,
+        Error::EmailTaken
+        | Error::SessionLimit(_)
+        | Error::AlreadyVerified
+        | Error::SecondFactorEnabled
+        | Error::SecondFactorNotEnabled
+        | Error::PasskeyLimit(_) => StatusCode::CONFLICT,
+        Error::ChallengeExpired => StatusCode::GONE,
         Error::Approval(refusal) if refusal.is_premature() => StatusCode::CONFLICT,
         Error::Approval(_) => StatusCode::GONE,
         Error::TooManyPendingApprovals

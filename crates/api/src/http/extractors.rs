@@ -1,24 +1,25 @@
 //! Extractors: the caller's session (`Authenticated`) and device (`ClientInfo`), and the
 //! session cookie they rest on.
 //!
-//! The cookie (managed by actix-session, encrypted and signed with `SESSION_SECRET`) holds
-//! only a random 256-bit token; the database holds its SHA-256.
+//! The cookie (written by actix-session, encrypted and signed with `SESSION_SECRET`, read by
+//! `session_cookie`) holds only a random 256-bit token; the database holds its SHA-256.
 
 use std::future::{Future, Ready, ready};
 use std::ops::Deref;
 use std::pin::Pin;
 
-use actix_session::{Session, SessionExt};
+use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
 use crate::error::Error;
 use crate::http::error::ApiError;
+use crate::http::session_cookie::{CookieToken, SessionCookieReader};
 use crate::model::device::{self, client_ip};
 use crate::services::sessions;
 use crate::state::AppState;
 
-/// Key of the token inside the actix-session cookie state.
+/// Key of the token inside the actix-session cookie state (`session_cookie` reads it).
 const TOKEN_KEY: &str = "token";
 
 pub fn app_state(request: &HttpRequest) -> Result<web::Data<AppState>, Error> {
@@ -58,7 +59,7 @@ impl FromRequest for Authenticated {
         let request = request.clone();
         Box::pin(async move {
             let state = app_state(&request)?;
-            let token = session_token(&request, &state)?;
+            let token = session_token(&request)?;
             Ok(Self(sessions::authenticate(&state, &token).await?))
         })
     }
@@ -104,33 +105,16 @@ pub fn client_info(request: &HttpRequest, state: &AppState) -> device::ClientInf
 }
 
 /// The token in the request's session cookie. A cookie that is present but unreadable
-/// (tampered, or signed with another key) is an invalid session, not a missing one.
-pub fn session_token(request: &HttpRequest, state: &AppState) -> Result<String, Error> {
-    let token = request
-        .get_session()
-        .get::<String>(TOKEN_KEY)
-        .unwrap_or(None);
-    match token {
-        Some(token) => Ok(token),
-        None if sent_cookie(request, &state.settings.session.session_cookie_name()) => {
-            Err(Error::InvalidSession)
-        }
-        None => Err(Error::Unauthenticated),
+/// (tampered, or sealed with another key) is an invalid session, not a missing one.
+pub fn session_token(request: &HttpRequest) -> Result<String, Error> {
+    let reader = request
+        .app_data::<web::Data<SessionCookieReader>>()
+        .ok_or_else(|| Error::internal("the session cookie reader is not registered"))?;
+    match reader.token(request) {
+        CookieToken::Token(token) => Ok(token),
+        CookieToken::Unreadable => Err(Error::InvalidSession),
+        CookieToken::Absent => Err(Error::Unauthenticated),
     }
-}
-
-/// Whether the raw `Cookie` headers name this cookie, even with a value too mangled to parse.
-fn sent_cookie(request: &HttpRequest, name: &str) -> bool {
-    request
-        .headers()
-        .get_all(header::COOKIE)
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .any(|pair| {
-            pair.trim_start()
-                .split_once('=')
-                .is_some_and(|(key, _)| key == name)
-        })
 }
 
 /// Puts a fresh token in the cookie. `renew` gives a new cookie state, so a cookie planted

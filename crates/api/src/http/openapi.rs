@@ -30,6 +30,7 @@ The sockets (`/api/ws`, `/api/ws/approvals/{id}`) speak JSON text frames: see th
         (name = "approvals", description = "Admitting another device with its 6-digit code"),
         (name = "sessions", description = "Your active sessions and their history"),
         (name = "account", description = "Profile, password and the activity log"),
+        (name = "passkeys", description = "The account's passkeys (WebAuthn): add, list, rename, remove"),
         (name = "sockets", description = "Live events (WebSocket, JSON text frames)"),
         (name = "operations", description = "Health, readiness, CSP reports"),
     ),
@@ -87,10 +88,12 @@ pub fn document(session_cookie_name: &str) -> openapi::OpenApi {
 /// Errors any operation can answer, whatever its handler: middleware, extractors, outages.
 fn add_common_errors(operation: &mut openapi::path::Operation) {
     let changes_state = operation.request_body.is_some()
-        || operation
-            .operation_id
-            .as_deref()
-            .is_some_and(|id| id.starts_with("revoke") || id == "logout");
+        || operation.operation_id.as_deref().is_some_and(|id| {
+            ["revoke", "remove", "start_"]
+                .iter()
+                .any(|prefix| id.starts_with(prefix))
+                || id == "logout"
+        });
     let mut common = vec![
         (
             "503",

@@ -4,7 +4,9 @@
 
 use actix_session::Session;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
-use shared::{ApprovalRequired, AuthResponse, EmailConfirmationRequired, LoginAccepted};
+use shared::{
+    ApprovalRequired, AuthResponse, EmailConfirmationRequired, LoginAccepted, SecondFactorRequired,
+};
 
 use crate::http::cookies::{PersistUntil, device_cookie};
 use crate::http::error::ApiError;
@@ -92,5 +94,10 @@ pub fn login_outcome(
                 },
             )),
         ),
+        LoginOutcome::NeedsSecondFactor { challenge, methods } => Ok(HttpResponse::Accepted()
+            .json(LoginAccepted::SecondFactor(SecondFactorRequired {
+                challenge_id: challenge.id,
+                methods: methods.into_iter().map(Into::into).collect(),
+            }))),
     }
 }

@@ -368,3 +368,30 @@ async fn guesses_spread_over_many_accounts_lock_out_the_address() {
         StatusCode::OK
     );
 }
+
+/// `PASSWORD` hashed by the `argon2` crate 0.6, the engine before `argon2-rust`: what
+/// every existing account stores.
+const HASHED_BY_THE_PREVIOUS_ENGINE: &str = "$argon2id$v=19$m=19456,t=2,p=1$Ibu6Wy3ptuluqGOGcbDS+Q$ASGOBkGeT1Cgi7jxmlimLTUKcXw20Vu9jPpCsYIM9y4";
+
+#[tokio::test]
+async fn hashes_of_either_argon2_engine_verify_with_the_other_and_old_accounts_still_sign_in() {
+    use api::model::passwords::{Engine, Verifier};
+    let app = spawn_app().await;
+    let device = app.signed_up("ada@example.com").await;
+    // What the server stored now (argon2-rust) the previous engine verifies.
+    let users = app.sql("SELECT password_hash FROM users").await;
+    let stored = users[0]["password_hash"].as_str().unwrap().to_owned();
+    assert!(Verifier::new(Engine::RustCrypto).verify(PASSWORD, &stored));
+    assert!(!Verifier::new(Engine::RustCrypto).verify("not the password", &stored));
+    // An account whose hash the previous engine made signs in as before.
+    app.execute(&format!(
+        "UPDATE users SET password_hash = '{HASHED_BY_THE_PREVIOUS_ENGINE}'"
+    ))
+    .await;
+    app.execute("UPDATE sessions SET ended_at = now(), end_reason = 'revoked'")
+        .await;
+    let wrong = device.login("ada@example.com", "not the password").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let right = device.login("ada@example.com", PASSWORD).await;
+    assert_eq!(right.status(), StatusCode::OK);
+}

@@ -252,7 +252,9 @@ async fn secrets_of(app: &TestApp, user_id: &str) -> Vec<Vec<u8>> {
              UNION ALL SELECT encode(token_hash, 'hex') FROM email_links WHERE user_id = '{user_id}' \
              UNION ALL SELECT encode(convert_to(password_hash, 'UTF8'), 'hex') FROM users WHERE id = '{user_id}' \
              UNION ALL SELECT encode(convert_to(payload->>'token', 'UTF8'), 'hex') FROM mail_outbox \
-                 WHERE user_id = '{user_id}' AND payload ? 'token'"
+                 WHERE user_id = '{user_id}' AND payload ? 'token' \
+             UNION ALL SELECT encode(secret, 'hex') FROM totp_factors WHERE user_id = '{user_id}' \
+             UNION ALL SELECT encode(code_hash, 'hex') FROM recovery_codes WHERE user_id = '{user_id}'"
         ))
         .await;
     rows.iter()
@@ -283,7 +285,27 @@ fn forms_of(secret: &[u8]) -> Vec<String> {
     if let Ok(text) = std::str::from_utf8(secret) {
         forms.push(text.to_owned());
     }
+    forms.push(base32(secret));
     forms
+}
+
+/// RFC 4648 base32 without padding: how an authenticator app's secret is shown.
+fn base32(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::new();
+    let (mut buffer, mut bits) = (0u32, 0);
+    for &byte in bytes {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((buffer >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((buffer << (5 - bits)) & 31) as usize]));
+    }
+    out
 }
 
 #[tokio::test]
@@ -324,6 +346,12 @@ async fn the_export_holds_the_whole_history_in_pages_and_not_one_secret() {
     ))
     .await;
 
+    // How the account signs in: a passkey and the authenticator app (whose secret and
+    // recovery codes must not appear).
+    let mut authenticator = PasskeyAuthenticator::for_app(&app);
+    owner.added_passkey(&mut authenticator, "Laptop").await;
+    app.turn_on_totp(&owner).await;
+
     let response = owner.get("/api/me/export").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
@@ -339,6 +367,10 @@ async fn the_export_holds_the_whole_history_in_pages_and_not_one_secret() {
     let document: Value = serde_json::from_str(&text).expect("one JSON document");
 
     assert_eq!(document["profile"]["email"], "ada@example.com");
+    let methods = &document["sign_in_methods"];
+    assert_eq!(methods["passkeys"][0]["name"], "Laptop");
+    assert!(methods["authenticator_app_enabled_at"].is_string());
+    assert_eq!(methods["recovery_codes_left"], 10);
     assert_eq!(document["profile"]["id"], id.as_str());
     let sessions = document["sessions"].as_array().unwrap();
     assert_eq!(sessions.len(), 2);
@@ -381,7 +413,7 @@ async fn the_export_holds_the_whole_history_in_pages_and_not_one_secret() {
     // Not one hash or token the database holds for the user, in any form.
     let secrets = secrets_of(&app, &id).await;
     assert!(
-        secrets.len() >= 6,
+        secrets.len() >= 17,
         "the secrets were found: {}",
         secrets.len()
     );

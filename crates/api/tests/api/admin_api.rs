@@ -297,6 +297,12 @@ async fn a_write_key_ends_sessions_and_unlocks_and_the_log_names_the_key() {
     assert_eq!(unlocked.status(), StatusCode::OK);
     let unlocked: Value = unlocked.json().await.unwrap();
     assert!(unlocked["forgotten_failures"].as_u64().unwrap() >= 3);
+    let activity = api.json(&format!("{ADA}/activity")).await;
+    assert_eq!(activity["items"][0]["kind"], "account_unlocked");
+    assert_eq!(
+        activity["items"][0]["detail"],
+        "by administrator (key offboarding)"
+    );
     assert_eq!(
         stranger.login("ada@example.com", PASSWORD).await.status(),
         StatusCode::OK

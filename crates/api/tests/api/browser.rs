@@ -964,3 +964,239 @@ async fn a_protected_app_behind_nginx_sends_the_browser_to_sign_in_and_gets_it_b
     let _ = client.close().await;
     let _ = std::fs::remove_dir_all(&profiles);
 }
+
+#[tokio::test]
+async fn the_authenticator_app_is_turned_on_from_its_qr_code_and_a_late_password_change_asks_who_you_are()
+ {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let device = browser(&driver, &profiles.join("device"), 1280, 1000).await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "second-factor-".to_owned());
+
+    sign_up(&device, &url, "Ada Lovelace").await;
+    click(&device, "#totp-begin").await;
+    wait_for(&device, "#totp-qr svg").await;
+    screenshot(&device, "01-qr-code").await;
+    // The key the page shows is the one in the QR code: the "app" computes from it.
+    let secret = wait_for(&device, "#totp-secret")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let authenticator = Authenticator::from_base32(secret.trim());
+    fill(&device, "#totp-code", &app.code(&authenticator)).await;
+    click(&device, "#totp-confirm").await;
+    wait_for_count(&device, "#recovery-codes li", 10).await;
+    screenshot(&device, "02-recovery-codes").await;
+    click(&device, "#recovery-done").await;
+    wait_for_text(&device, "#totp-state", "on").await;
+
+    // Signed out and in again: the password, then the app's next code.
+    app.clock.advance(chrono::Duration::seconds(30));
+    click(&device, "#logout").await;
+    log_in(&device, &url, "ada@example.com").await;
+    wait_for(&device, "#second-factor-form").await;
+    screenshot(&device, "03-second-step").await;
+    fill(&device, "#second-factor-code", &app.code(&authenticator)).await;
+    click(&device, "#second-factor-submit").await;
+    wait_for(&device, "#dashboard").await;
+    wait_for_text(&device, "#active-sessions", "authenticator app").await;
+
+    // Later than the window, a password change asks who you are, then goes through.
+    app.clock.advance(chrono::Duration::seconds(601));
+    fill(&device, "#current-password", PASSWORD).await;
+    fill(&device, "#new-password", "a fresh and long passphrase").await;
+    click(&device, "#change-password-form button[type=submit]").await;
+    wait_for(&device, "#reauth-dialog").await;
+    screenshot(&device, "04-confirm-it-is-you").await;
+    fill(&device, "#reauth-password", PASSWORD).await;
+    click(&device, "#reauth-submit").await;
+    wait_for_text(&device, ".toast", "Password changed").await;
+    assert_eq!(
+        app.device(FIREFOX_WINDOWS)
+            .login("ada@example.com", "a fresh and long passphrase")
+            .await
+            .status(),
+        reqwest::StatusCode::ACCEPTED
+    );
+    let _ = device.close().await;
+}
+
+/// A command of WebDriver's WebAuthn extension (`/session/{id}/webauthn/…`), which
+/// fantoccini has no method for.
+#[derive(Debug)]
+struct WebAuthnCommand {
+    method: http::Method,
+    path: String,
+    body: Option<serde_json::Value>,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for WebAuthnCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/webauthn/{}",
+            session_id.unwrap_or_default(),
+            self.path
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            self.method.clone(),
+            self.body.as_ref().map(|body| body.to_string()),
+        )
+    }
+}
+
+/// Gives the browser a virtual platform authenticator that holds passkeys and verifies
+/// its user without asking: its id.
+async fn virtual_authenticator(client: &Client) -> String {
+    let options = json!({
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": true,
+        "hasUserVerification": true,
+        "isUserConsenting": true,
+        "isUserVerified": true,
+    });
+    let id = client
+        .issue_cmd(WebAuthnCommand {
+            method: http::Method::POST,
+            path: "authenticator".into(),
+            body: Some(options),
+        })
+        .await
+        .expect("the virtual authenticator is added");
+    id.as_str().expect("an authenticator id").to_owned()
+}
+
+/// The passkeys a virtual authenticator holds.
+async fn passkeys_of(client: &Client, authenticator: &str) -> Vec<serde_json::Value> {
+    let credentials = client
+        .issue_cmd(WebAuthnCommand {
+            method: http::Method::GET,
+            path: format!("authenticator/{authenticator}/credentials"),
+            body: None,
+        })
+        .await
+        .expect("the credentials are listed");
+    credentials.as_array().expect("a list").clone()
+}
+
+/// Forgets every passkey of a virtual authenticator.
+async fn forget_passkeys(client: &Client, authenticator: &str) {
+    client
+        .issue_cmd(WebAuthnCommand {
+            method: http::Method::DELETE,
+            path: format!("authenticator/{authenticator}/credentials"),
+            body: None,
+        })
+        .await
+        .expect("the credentials are removed");
+}
+
+/// Puts passkeys into a virtual authenticator (as a passkey synced between two browsers is).
+async fn add_passkeys(client: &Client, authenticator: &str, credentials: &[serde_json::Value]) {
+    for credential in credentials {
+        let copy = json!({
+            "credentialId": credential["credentialId"],
+            "isResidentCredential": credential["isResidentCredential"],
+            "rpId": credential["rpId"],
+            "privateKey": credential["privateKey"],
+            "userHandle": credential["userHandle"],
+            "signCount": credential["signCount"],
+        });
+        client
+            .issue_cmd(WebAuthnCommand {
+                method: http::Method::POST,
+                path: format!("authenticator/{authenticator}/credential"),
+                body: Some(copy),
+            })
+            .await
+            .expect("the credential is added");
+    }
+}
+
+/// A passkey added from the dashboard signs in a second browser profile (the passkey
+/// synced to it) with the button, without the password or a mailed code.
+#[tokio::test]
+async fn a_passkey_added_on_the_dashboard_signs_in_a_second_browser() {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
+    // WebAuthn wants a domain: localhost, which PUBLIC_URL is by default.
+    let url = format!("http://localhost:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let laptop = browser(&driver, &profiles.join("laptop"), 1280, 900).await;
+    let phone = browser_as(
+        &driver,
+        &profiles.join("phone"),
+        1280,
+        900,
+        Some(FIREFOX_WINDOWS),
+    )
+    .await;
+    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "passkey-".to_owned());
+    let on_laptop = virtual_authenticator(&laptop).await;
+    let on_phone = virtual_authenticator(&phone).await;
+
+    sign_up(&laptop, &url, "Ada Lovelace").await;
+    fill(&laptop, "#passkey-name", "Laptop").await;
+    click(&laptop, "#add-passkey-button").await;
+    wait_for_text(&laptop, "#passkey-list", "Laptop").await;
+    wait_for_text(&laptop, "#passkey-list", "never used").await;
+    screenshot(&laptop, "01-added").await;
+    // The virtual authenticator answers the sign-in page's autofill request at once (a
+    // person would pick the passkey first): the laptop forgets it, so that it stays out.
+    let synced = passkeys_of(&laptop, &on_laptop).await;
+    assert_eq!(synced.len(), 1);
+    forget_passkeys(&laptop, &on_laptop).await;
+    click(&laptop, "#logout").await;
+    wait_for(&laptop, "#login-form").await;
+
+    phone.goto(&url).await.unwrap();
+    wait_for(&phone, "#login-form").await;
+    let email_field = wait_for(&phone, "#login-email").await;
+    assert_eq!(
+        email_field.attr("autocomplete").await.unwrap().as_deref(),
+        Some("username webauthn")
+    );
+    screenshot(&phone, "02-sign-in").await;
+    // The passkey arrives on the phone (synced). The autofill request already waiting may
+    // take it at once; otherwise the button does.
+    add_passkeys(&phone, &on_phone, &synced).await;
+    if let Ok(button) = phone.find(Locator::Css("#passkey-sign-in")).await {
+        let _ = button.click().await;
+    }
+    wait_for(&phone, "#dashboard").await;
+    wait_for_text(&phone, "#passkey-list", "last used").await;
+    screenshot(&phone, "03-signed-in").await;
+
+    // Past sudo mode's window, removing the passkey asks who it is: the passkey answers,
+    // and the removal goes on.
+    app.clock.advance(chrono::Duration::seconds(601));
+    click(&phone, ".remove-passkey").await;
+    wait_for(&phone, "#reauth-dialog").await;
+    click(&phone, "#reauth-passkey").await;
+    wait_for_text(&phone, ".toast", "The passkey was removed.").await;
+    screenshot(&phone, "04-removed-after-passkey-reauthentication").await;
+    assert_eq!(app.count("SELECT count(*) AS n FROM passkeys").await, 0);
+    let proof = app
+        .sql("SELECT proof_method FROM sessions WHERE ended_at IS NULL")
+        .await;
+    assert_eq!(proof[0]["proof_method"], "passkey");
+    for client in [laptop, phone] {
+        let _ = client.close().await;
+    }
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}

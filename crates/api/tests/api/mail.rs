@@ -55,6 +55,8 @@ async fn a_password_change_is_mailed_to_the_account_address_with_the_device_and_
         !mail[0].data.contains("new password 1"),
         "a mail carries no secret"
     );
+    // The worker records the sending after the server took the mail: wait for that.
+    app.deliver_mail().await;
     let rows = app
         .sql("SELECT sent_at IS NOT NULL AS sent, attempts FROM mail_outbox WHERE kind = 'password_changed'")
         .await;

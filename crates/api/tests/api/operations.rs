@@ -344,15 +344,6 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json_of(output: &Output) -> Value {
-    assert!(output.status.success(), "failed: {}", stderr(output));
-    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
-}
-
 #[tokio::test]
 async fn admin_user_and_sessions_show_what_the_account_has() {
     // Room for a request in flight beside two sessions.
@@ -502,6 +493,14 @@ async fn admin_unlock_lets_a_throttled_account_sign_in_at_once() {
         stranger.login("ada@example.com", PASSWORD).await.status(),
         StatusCode::OK
     );
+    let activity: Value = stranger.get("/api/activity").await.json().await.unwrap();
+    let unlocked = activity["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["kind"] == "account_unlocked")
+        .expect("the unlock is in the user's activity log");
+    assert_eq!(unlocked["detail"], "by administrator");
 }
 
 #[tokio::test]

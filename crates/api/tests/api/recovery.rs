@@ -490,17 +490,23 @@ async fn asking_for_a_reset_takes_as_long_for_a_confirmed_account_as_for_no_acco
         ask("ada@example.com").await;
         ask("nobody@example.com").await;
     }
-    let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    // Interleaved, so that a slower stretch of the machine weighs on both alike.
-    for _ in 0..30 {
-        known.push(ask("ada@example.com").await);
-        unknown.push(ask("nobody@example.com").await);
+    // Up to three rounds: the other tests running beside this one can slow a whole stretch
+    // of one round; a real difference between the paths shows in every round.
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        // Interleaved, so that a slower stretch of the machine weighs on both alike.
+        for _ in 0..30 {
+            known.push(ask("ada@example.com").await);
+            unknown.push(ask("nobody@example.com").await);
+        }
+        let (known, unknown) = (median(known), median(unknown));
+        println!("median of 30: confirmed account {known:?}, no account {unknown:?}");
+        let difference = known.abs_diff(unknown);
+        if difference < Duration::from_millis(2) || difference < known.min(unknown) / 4 {
+            return;
+        }
+        rounds.push((known, unknown));
     }
-    let (known, unknown) = (median(known), median(unknown));
-    println!("median of 30: confirmed account {known:?}, no account {unknown:?}");
-    let difference = known.abs_diff(unknown);
-    assert!(
-        difference < Duration::from_millis(2) || difference < known.min(unknown) / 4,
-        "the answer tells accounts apart: confirmed {known:?}, none {unknown:?}"
-    );
+    panic!("the answer tells accounts apart in every round (confirmed, none): {rounds:?}");
 }

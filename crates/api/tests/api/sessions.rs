@@ -1,5 +1,6 @@
 use std::collections::HashSet;
 
+use api::config::Clock;
 use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -327,7 +328,14 @@ async fn the_sweeper_purges_history_older_than_the_retention() {
         sessions,
         vec![json!({"browser": "Safari 17", "end_reason": "idle_timeout"})]
     );
-    let events = app.sql("SELECT kind FROM activity ORDER BY id").await;
+    // Activity goes by whole months (`partitions`): what is younger than the retention is
+    // all there.
+    let cutoff = (app.clock.now() - Duration::days(30)).to_rfc3339();
+    let events = app
+        .sql(&format!(
+            "SELECT kind FROM activity WHERE created_at >= '{cutoff}' ORDER BY id"
+        ))
+        .await;
     let kinds: Vec<&str> = events
         .iter()
         .map(|event| event["kind"].as_str().unwrap())
@@ -384,4 +392,131 @@ async fn purging_old_history_deletes_sessions_that_ended_others() {
     app.sweep().await;
     let left = app.sql("SELECT count(*) AS n FROM sessions").await;
     assert_eq!(left[0]["n"], 0);
+}
+
+#[tokio::test]
+async fn a_token_carries_its_users_shard_key_and_one_naming_another_shard_is_refused() {
+    let app = spawn_app().await;
+    let first = app.user_with_one_session().await;
+    let token = first.session_token(&app);
+    let (prefix, random) = token.split_once('.').expect("<shard>.<random>");
+    assert_eq!((prefix.len(), random.len()), (3, 43), "{token}");
+    let shard = i64::from_str_radix(prefix, 16).unwrap();
+    // PostgreSQL computes the same key from the row's user (SCALING.md's expression for the
+    // column a split by user distributes on).
+    let stored = app
+        .sql(
+            "SELECT ((get_byte(sha256(uuid_send(user_id)), 0) << 4) \
+                     | (get_byte(sha256(uuid_send(user_id)), 1) >> 4)) AS shard FROM sessions",
+        )
+        .await;
+    assert_eq!(stored[0]["shard"].as_i64(), Some(shard));
+
+    // A second device's pending token carries it too.
+    let second = app.device(FIREFOX_WINDOWS);
+    let response = second.login("ada@example.com", PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let body: Value = response.json().await.unwrap();
+    let pending = body["pending_token"].as_str().unwrap();
+    assert_eq!(pending.split_once('.').map(|(key, _)| key), Some(prefix));
+
+    // A token whose stored hash matches but whose prefix names another shard proves
+    // nothing: a router would send it elsewhere.
+    let forged = format!("{:03x}.{random}", (shard + 1) % 4096);
+    app.execute(&format!(
+        "UPDATE sessions SET token_hash = sha256(convert_to('{forged}', 'UTF8')) \
+         WHERE ended_at IS NULL"
+    ))
+    .await;
+    first.replace_session_token(&app, &forged);
+    assert_eq!(first.session_token(&app), forged);
+    assert_error(
+        first.me().await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_session",
+    )
+    .await;
+    // The same row with an honest token (the old form without a key included) works.
+    for honest in [format!("{prefix}.{random}"), random.to_owned()] {
+        app.execute(&format!(
+            "UPDATE sessions SET token_hash = sha256(convert_to('{honest}', 'UTF8')) \
+             WHERE ended_at IS NULL"
+        ))
+        .await;
+        first.replace_session_token(&app, &honest);
+        assert_eq!(first.me().await.status(), StatusCode::OK, "{honest}");
+    }
+}
+
+#[tokio::test]
+async fn every_key_of_a_users_rows_includes_the_user_so_a_split_by_user_keeps_them_together() {
+    let app = spawn_app().await;
+    // Keys that stay global, each for a reason SCALING.md gives: looked up before the user
+    // is known, or rows that may belong to no user.
+    let global = [
+        "passkeys_credential_id_key",
+        "passkey_challenges_pkey",
+        "mail_outbox_pkey",
+    ];
+    let keys = app
+        .sql(
+            "SELECT c.conname AS name, c.contype::text AS kind, \
+                    bool_or(a.attname = 'user_id') AS has_user \
+               FROM pg_constraint c \
+               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey) \
+              WHERE c.connamespace = 'public'::regnamespace AND c.contype IN ('p', 'u', 'f') \
+                AND EXISTS (SELECT 1 FROM pg_attribute u WHERE u.attrelid = c.conrelid \
+                              AND u.attname = 'user_id' AND NOT u.attisdropped) \
+                AND (c.contype <> 'f' OR EXISTS (SELECT 1 FROM pg_attribute r \
+                       WHERE r.attrelid = c.confrelid AND r.attname = 'user_id')) \
+              GROUP BY c.conname, c.contype",
+        )
+        .await;
+    let names: HashSet<&str> = keys.iter().filter_map(|key| key["name"].as_str()).collect();
+    for expected in ["sessions_pkey", "sessions_token_hash_key", "activity_pkey"] {
+        assert!(
+            names.contains(expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+    let without_user: Vec<&str> = keys
+        .iter()
+        .filter(|key| key["has_user"] == false)
+        .filter_map(|key| key["name"].as_str())
+        .filter(|name| !global.contains(name))
+        .collect();
+    assert_eq!(without_user, Vec::<&str>::new(), "keys without user_id");
+    // Unique indexes outside constraints: only the address, global by design.
+    let unique_indexes = app
+        .sql(
+            "SELECT i.indexrelid::regclass::text AS name FROM pg_index i \
+              JOIN pg_class t ON t.oid = i.indrelid \
+             WHERE i.indisunique AND t.relnamespace = 'public'::regnamespace \
+               AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)",
+        )
+        .await;
+    assert_eq!(
+        unique_indexes,
+        vec![json!({"name": "users_email_lower_unique"})]
+    );
+
+    // The two-column reference from an approval to the session it made: deleting that
+    // session clears the reference and keeps the approval's user.
+    let (_first, second) = app.user_with_two_sessions().await;
+    let second_id = second.session_id().await;
+    let linked = app
+        .count(&format!(
+            "SELECT count(*) AS n FROM login_approvals WHERE session_id = '{second_id}'"
+        ))
+        .await;
+    assert_eq!(linked, 1);
+    app.execute(&format!("DELETE FROM sessions WHERE id = '{second_id}'"))
+        .await;
+    let approvals = app
+        .sql("SELECT session_id, user_id IS NOT NULL AS has_user FROM login_approvals")
+        .await;
+    assert_eq!(
+        approvals,
+        vec![json!({"session_id": null, "has_user": true})]
+    );
 }

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use api::services::webhooks::{self, DeliveryState, EndpointState};
+use api::model::webhooks::parse_events;
+use api::services::webhooks::{self, DeliveryState, WebhookState};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -40,7 +41,9 @@ fn payload(received: &WebhookRequest) -> WebhookPayload {
 }
 
 async fn add(app: &TestApp, url: &str, events: &str) -> webhooks::CreatedWebhook {
-    webhooks::add(&app.state, url, events).await.unwrap()
+    webhooks::add(&app.state, url, parse_events(events).unwrap())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -194,7 +197,7 @@ async fn events_while_the_receiver_is_down_all_arrive_once_each_when_it_comes_ba
         0
     );
     let listed = webhooks::list(&app.state).await.unwrap();
-    assert_eq!(listed[0].state, EndpointState::Failing);
+    assert_eq!(listed[0].state, WebhookState::Failing);
 
     receiver.restart().await;
     app.clock.advance(chrono::Duration::seconds(60));
@@ -221,7 +224,7 @@ async fn events_while_the_receiver_is_down_all_arrive_once_each_when_it_comes_ba
         .expect("session.ended");
     assert_eq!(ended.data.reason, Some(EndReason::Revoked));
     let listed = webhooks::list(&app.state).await.unwrap();
-    assert_eq!(listed[0].state, EndpointState::Enabled);
+    assert_eq!(listed[0].state, WebhookState::Enabled);
 }
 
 #[tokio::test]
@@ -274,7 +277,7 @@ async fn an_endpoint_failing_for_a_day_is_given_up_on_disabled_and_sent_nothing_
     assert!(deliveries[0].attempts >= 10, "{}", deliveries[0].attempts);
     assert_eq!(deliveries[0].last_status, Some(503));
     let listed = webhooks::list(&app.state).await.unwrap();
-    assert_eq!(listed[0].state, EndpointState::Disabled);
+    assert_eq!(listed[0].state, WebhookState::Disabled);
 
     let tries = receiver.received().len();
     device.post("/api/auth/logout", json!({})).await;
@@ -294,7 +297,12 @@ async fn an_endpoint_failing_for_a_day_is_given_up_on_disabled_and_sent_nothing_
 async fn a_private_target_is_refused_by_default() {
     let receiver = Receiver::start().await;
     let app = spawn_app_with(|settings| settings.webhooks.allow_private = false).await;
-    let refused = webhooks::add(&app.state, &receiver.url(), "session.created").await;
+    let refused = webhooks::add(
+        &app.state,
+        &receiver.url(),
+        vec![WebhookEventType::SessionCreated],
+    )
+    .await;
     assert!(
         matches!(&refused, Err(api::error::Error::Validation(reason)) if reason.contains("127.0.0.1")),
         "{refused:?}"
@@ -316,15 +324,22 @@ async fn unknown_events_and_urls_without_a_scheme_are_refused_and_a_removed_endp
 {
     let receiver = Receiver::start().await;
     let app = spawn_app().await;
+    assert!(parse_events("session.exploded").is_err());
+    for events in [vec![], vec![WebhookEventType::Unknown]] {
+        assert!(
+            webhooks::add(&app.state, &receiver.url(), events)
+                .await
+                .is_err()
+        );
+    }
     assert!(
-        webhooks::add(&app.state, &receiver.url(), "session.exploded")
-            .await
-            .is_err()
-    );
-    assert!(
-        webhooks::add(&app.state, "ftp://hooks.example", "session.created")
-            .await
-            .is_err()
+        webhooks::add(
+            &app.state,
+            "ftp://hooks.example",
+            vec![WebhookEventType::SessionCreated]
+        )
+        .await
+        .is_err()
     );
     let hook = add(&app, &receiver.url(), "session.created").await;
     webhooks::remove(&app.state, hook.id).await.unwrap();
@@ -333,4 +348,179 @@ async fn unknown_events_and_urls_without_a_scheme_are_refused_and_a_removed_endp
     app.deliver_webhooks().await;
     assert!(receiver.received().is_empty());
     assert!(webhooks::list(&app.state).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_admin_api_manages_endpoints_and_a_re_enabled_endpoint_gets_what_it_missed() {
+    let receiver = Receiver::start().await;
+    receiver.answer_with(503);
+    let app = spawn_app().await;
+    let api = app.admin_api(&create_api_key(&app, "hooks", "write").await);
+    let reader = app.admin_api(&create_api_key(&app, "looker", "read").await);
+    let new_hook = json!({"url": receiver.url(), "events": ["session.created", "session.ended"]});
+
+    assert_error(
+        reader.post_json("/admin/v1/webhooks", &new_hook).await,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+    )
+    .await;
+    for refused in [
+        json!({"url": receiver.url(), "events": []}),
+        json!({"url": receiver.url(), "events": ["session.exploded"]}),
+        json!({"url": "ftp://hooks.example", "events": ["session.created"]}),
+    ] {
+        assert_error(
+            api.post_json("/admin/v1/webhooks", &refused).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+        )
+        .await;
+    }
+    assert_error(
+        api.post_json("/admin/v1/webhooks", &json!({"url": 7}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation",
+    )
+    .await;
+
+    let created = api.post_json("/admin/v1/webhooks", &new_hook).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: serde_json::Value = created.json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let secret = created["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let listed = reader.json("/admin/v1/webhooks").await;
+    assert_eq!(listed["webhooks"][0]["id"], id.as_str());
+    assert_eq!(listed["webhooks"][0]["state"], "enabled");
+    assert!(listed["webhooks"][0].get("secret").is_none());
+
+    // The receiver refuses everything for a day: the endpoint is disabled.
+    app.user_with_one_session().await;
+    app.deliver_webhooks().await;
+    for _ in 0..25 {
+        app.clock.advance(chrono::Duration::seconds(3600));
+        app.deliver_webhooks().await;
+    }
+    let listed = reader.json("/admin/v1/webhooks").await;
+    assert_eq!(listed["webhooks"][0]["state"], "disabled");
+    let deliveries = reader
+        .json(&format!("/admin/v1/webhooks/{id}/deliveries"))
+        .await;
+    assert_eq!(deliveries["deliveries"][0]["state"], "failed");
+    assert_eq!(deliveries["deliveries"][0]["event_type"], "session.created");
+
+    // Mended and enabled again: what it missed arrives, signed.
+    receiver.answer_with(204);
+    let tries_before = receiver.received().len();
+    let enabled = api.post(&format!("/admin/v1/webhooks/{id}/enable")).await;
+    assert_eq!(enabled.status(), StatusCode::OK);
+    let enabled: serde_json::Value = enabled.json().await.unwrap();
+    assert_eq!(enabled["requeued_deliveries"], 1);
+    assert_eq!(enabled["webhook"]["state"], "enabled");
+    assert_eq!(enabled["webhook"]["consecutive_failures"], 0);
+    app.deliver_webhooks().await;
+    let received = receiver.received();
+    let missed = received
+        .get(tries_before)
+        .expect("the missed event is sent again");
+    assert!(signature_is_valid(&secret, missed));
+    assert_eq!(payload(missed).event_type, WebhookEventType::SessionCreated);
+    let deliveries = reader
+        .json(&format!("/admin/v1/webhooks/{id}/deliveries"))
+        .await;
+    assert_eq!(deliveries["deliveries"][0]["state"], "delivered");
+
+    assert_error(
+        reader.delete(&format!("/admin/v1/webhooks/{id}")).await,
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+    )
+    .await;
+    assert_eq!(
+        api.delete(&format!("/admin/v1/webhooks/{id}"))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    for (method, path) in [
+        (reqwest::Method::DELETE, format!("/admin/v1/webhooks/{id}")),
+        (
+            reqwest::Method::POST,
+            format!("/admin/v1/webhooks/{id}/enable"),
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/admin/v1/webhooks/{id}/deliveries"),
+        ),
+    ] {
+        assert_error(
+            api.send(method, &path).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    assert_eq!(
+        reader.json("/admin/v1/webhooks").await["webhooks"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn the_webhook_commands_add_list_enable_show_deliveries_and_remove() {
+    let app = spawn_app().await;
+    let added = json_of(
+        &run_admin(
+            &app,
+            &[
+                "webhook",
+                "add",
+                "https://hooks.example.com/sessions",
+                "--events",
+                "session.created, session.ended",
+                "--json",
+            ],
+        )
+        .await,
+    );
+    let id = added["id"].as_str().unwrap().to_owned();
+    assert!(added["secret"].as_str().unwrap().starts_with("whsec_"));
+    assert_eq!(added["events"], json!(["session.created", "session.ended"]));
+
+    let listed = json_of(&run_admin(&app, &["webhook", "list", "--json"]).await);
+    assert_eq!(
+        listed["webhooks"][0]["url"],
+        "https://hooks.example.com/sessions"
+    );
+    assert_eq!(listed["webhooks"][0]["state"], "enabled");
+    let enabled = json_of(&run_admin(&app, &["webhook", "enable", &id, "--json"]).await);
+    assert_eq!(enabled["requeued_deliveries"], 0);
+    let deliveries = json_of(&run_admin(&app, &["webhook", "deliveries", &id, "--json"]).await);
+    assert_eq!(deliveries["deliveries"], json!([]));
+    let removed = json_of(&run_admin(&app, &["webhook", "remove", &id, "--json"]).await);
+    assert_eq!(removed["removed"], id.as_str());
+
+    for args in [
+        vec!["webhook", "enable", id.as_str()],
+        vec![
+            "webhook",
+            "add",
+            "https://hooks.example.com/x",
+            "--events",
+            "session.exploded",
+        ],
+        vec![
+            "webhook",
+            "add",
+            "http://10.0.0.7/hook",
+            "--events",
+            "session.created",
+        ],
+    ] {
+        let output = run_admin(&app, &args).await;
+        assert!(!output.status.success(), "{args:?} should fail");
+        assert!(!stderr(&output).is_empty());
+    }
 }

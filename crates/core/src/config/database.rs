@@ -8,6 +8,9 @@
 //! | `DB_TIMEOUT_SECS` | `5`: the longest wait for a connection |
 //! | `DB_IDLE_TIMEOUT_SECS` | `60` |
 //! | `EXPECTED_INSTANCES` | `4`: instances sharing the database (the start-up budget check) |
+//! | `DATABASE_LISTEN_URL` | `DATABASE_URL`: where the event listener's `LISTEN` connection goes (direct to PostgreSQL when `DATABASE_URL` is a pooler) |
+//! | `DATABASE_REPLICA_URL` | unset: a streaming replica for the reads that tolerate lag (lists, logs, admin reads) |
+//! | `DB_REPLICA_RETRY_SECS` | `10`: how long a replica that failed is left alone |
 
 use std::time::Duration;
 
@@ -27,6 +30,13 @@ pub struct DatabaseSettings {
     /// How many instances are expected to share the database (for the start-up check of
     /// the connection budget).
     pub expected_instances: usize,
+    /// The event listener's connection (`LISTEN` needs a server session of its own, so not
+    /// through a transaction-mode pooler); `None`: `url`.
+    pub listen_url: Option<SecretUrl>,
+    /// A streaming replica of `url` (`storage::replica`); `None`: every read goes to `url`.
+    pub replica_url: Option<SecretUrl>,
+    /// After a replica failed, reads skip it this long before trying it again.
+    pub replica_retry: Duration,
 }
 
 impl DatabaseSettings {
@@ -40,16 +50,38 @@ impl DatabaseSettings {
             timeout: env.positive_secs("DB_TIMEOUT_SECS", 5)?,
             idle_timeout: env.secs("DB_IDLE_TIMEOUT_SECS", 60)?,
             expected_instances: env.read("EXPECTED_INSTANCES", 4)?,
+            listen_url: env
+                .text("DATABASE_LISTEN_URL")
+                .map(|listen| checked_url("DATABASE_LISTEN_URL", SecretUrl::new(listen)))
+                .transpose()?,
+            replica_url: env
+                .text("DATABASE_REPLICA_URL")
+                .map(|replica| checked_url("DATABASE_REPLICA_URL", SecretUrl::new(replica)))
+                .transpose()?,
+            replica_retry: env.positive_secs("DB_REPLICA_RETRY_SECS", 10)?,
         })
+    }
+}
+
+impl DatabaseSettings {
+    /// Where the event listener connects.
+    pub fn listen_url(&self) -> &SecretUrl {
+        self.listen_url.as_ref().unwrap_or(&self.url)
     }
 }
 
 fn url(env: &Env<'_>) -> Result<SecretUrl, SettingsError> {
     const NAME: &str = "DATABASE_URL";
-    let url = SecretUrl::new(env.text_or(NAME, DEFAULT_DATABASE_URL));
+    checked_url(
+        NAME,
+        SecretUrl::new(env.text_or(NAME, DEFAULT_DATABASE_URL)),
+    )
+}
+
+fn checked_url(name: &'static str, url: SecretUrl) -> Result<SecretUrl, SettingsError> {
     if let Err(error) = url.expose().parse::<tokio_postgres::Config>() {
         return Err(SettingsError::invalid(
-            NAME,
+            name,
             format!(
                 "{} is not a PostgreSQL URL such as postgres://user@host:5432/name ({error})",
                 url.redacted()

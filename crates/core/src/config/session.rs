@@ -12,6 +12,7 @@
 //! | `MAX_SESSIONS` | `2` |
 //! | `LIMIT_POLICY` | `approve` (`refuse`, `evict_oldest`, `single`) |
 //! | `FRESH_SESSION_SECS` | `86400` |
+//! | `REAUTH_WINDOW_SECS` | `600` (sudo mode: how long a proof allows sensitive changes) |
 
 use std::time::Duration;
 
@@ -85,6 +86,10 @@ pub struct SessionSettings {
     /// A session younger than this cannot end an older one, sign out the others or change
     /// the password while an older session is active.
     pub fresh_session: Duration,
+    /// Sudo mode: changing the password or address, signing out the other devices and
+    /// changing the second factor need a proof of the user (sign-in or re-authentication)
+    /// younger than this.
+    pub reauth_window: Duration,
 }
 
 impl SessionSettings {
@@ -107,6 +112,7 @@ impl SessionSettings {
             max_sessions: env.read_at_least("MAX_SESSIONS", 2, 1)?,
             limit_policy: env.read("LIMIT_POLICY", LimitPolicy::Approve)?,
             fresh_session: env.secs("FRESH_SESSION_SECS", 24 * 3600)?,
+            reauth_window: env.positive_secs("REAUTH_WINDOW_SECS", 10 * 60)?,
         };
         settings.check_cookie()?;
         Ok(settings)

@@ -7,6 +7,7 @@
 //! | `LOGIN_FAILURE_WINDOW_SECS` | `900` |
 //! | `SIGNUP_MAX_PER_IP` | `5`: accounts created from one address (IPv6: per /64) within the window |
 //! | `SIGNUP_WINDOW_SECS` | `3600` |
+//! | `PASSKEY_SIGN_IN_MAX_PER_IP` | `300`: passkey sign-ins begun from one address (IPv6: per /64) per 5 minutes (the sign-in page begins one per visit) |
 
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ pub struct ThrottleSettings {
     /// Signups allowed per address (IPv6: per /64) within `signup_window`.
     pub signup_max_per_ip: usize,
     pub signup_window: Duration,
+    /// Passkey sign-ins one address may begin per 5 minutes: each stores a challenge.
+    pub passkey_sign_in_max_per_ip: usize,
 }
 
 impl ThrottleSettings {
@@ -32,6 +35,7 @@ impl ThrottleSettings {
             login_failure_window: env.secs("LOGIN_FAILURE_WINDOW_SECS", 15 * 60)?,
             signup_max_per_ip: env.read("SIGNUP_MAX_PER_IP", 5)?,
             signup_window: env.secs("SIGNUP_WINDOW_SECS", 3600)?,
+            passkey_sign_in_max_per_ip: env.read("PASSKEY_SIGN_IN_MAX_PER_IP", 300)?,
         })
     }
 }

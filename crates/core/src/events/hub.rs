@@ -9,12 +9,14 @@ use shared::ws::{PendingMessage, ServerMessage};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use uuid::Uuid;
 
-/// What a session socket's task is told to do.
+/// What a session socket's task is told to do. Messages are boxed: every socket's channel
+/// allocates room for 32 of these up front, and a message inline would make that 8 KiB of
+/// memory per held socket.
 #[derive(Debug, Clone)]
 pub enum Outgoing {
-    Send(ServerMessage),
+    Send(Box<ServerMessage>),
     /// Send this message, then close the socket (the session is over).
-    SendAndClose(ServerMessage),
+    SendAndClose(Box<ServerMessage>),
     /// Events may have been missed (the listener reconnected): read the state again.
     Resync,
     /// The server is stopping: close with 1012 so that the client reconnects elsewhere.
@@ -138,7 +140,9 @@ impl Hub {
     pub fn send_to_user(&self, user_id: Uuid, message: &ServerMessage) {
         if let Some(sockets) = self.registry().by_user.get(&user_id) {
             for socket in sockets {
-                let _ = socket.sender.send(Outgoing::Send(message.clone()));
+                let _ = socket
+                    .sender
+                    .send(Outgoing::Send(Box::new(message.clone())));
             }
         }
     }
@@ -155,7 +159,9 @@ impl Hub {
                 .iter()
                 .filter(|socket| Some(socket.session_id) != except_session)
             {
-                let _ = socket.sender.send(Outgoing::Send(message.clone()));
+                let _ = socket
+                    .sender
+                    .send(Outgoing::Send(Box::new(message.clone())));
             }
         }
     }
@@ -172,7 +178,39 @@ impl Hub {
                 .iter()
                 .filter(|socket| socket.session_id == session_id)
             {
-                let _ = socket.sender.send(Outgoing::SendAndClose(message.clone()));
+                let _ = socket
+                    .sender
+                    .send(Outgoing::SendAndClose(Box::new(message.clone())));
+            }
+        }
+    }
+
+    /// The sessions that have a socket open here, each once.
+    pub fn held_sessions(&self) -> Vec<Uuid> {
+        let registry = self.registry();
+        let mut sessions: Vec<Uuid> = registry
+            .by_user
+            .values()
+            .flatten()
+            .map(|socket| socket.session_id)
+            .collect();
+        sessions.sort_unstable();
+        sessions.dedup();
+        sessions
+    }
+
+    /// Sends each ended session's sockets its message, then closes them: one pass over the
+    /// registry for all of them (the heartbeat's batched re-check).
+    pub fn end_sessions(&self, ended: &HashMap<Uuid, ServerMessage>) {
+        if ended.is_empty() {
+            return;
+        }
+        let registry = self.registry();
+        for socket in registry.by_user.values().flatten() {
+            if let Some(message) = ended.get(&socket.session_id) {
+                let _ = socket
+                    .sender
+                    .send(Outgoing::SendAndClose(Box::new(message.clone())));
             }
         }
     }
@@ -239,6 +277,28 @@ mod tests {
         }
         assert!(hub.connect_session(user, session, 2).is_some());
         assert_eq!(hub.counts().session, 3);
+    }
+
+    #[test]
+    fn ended_sessions_close_only_their_own_sockets() {
+        let hub = Hub::default();
+        let (user, ended, standing) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let mut on_ended = hub.connect_session(user, ended, 4).map(|(_, rx)| rx);
+        let mut on_standing = hub.connect_session(user, standing, 4).map(|(_, rx)| rx);
+        let _twice = hub.connect_session(Uuid::new_v4(), standing, 4);
+        assert_eq!(hub.held_sessions().len(), 2, "each session once");
+        let message = ServerMessage::SessionsChanged;
+        hub.end_sessions(&HashMap::from([(ended, message)]));
+        let told = on_ended.as_mut().map(UnboundedReceiver::try_recv);
+        assert!(
+            matches!(&told, Some(Ok(Outgoing::SendAndClose(message))) if **message == ServerMessage::SessionsChanged),
+            "{told:?}"
+        );
+        assert!(
+            on_standing
+                .as_mut()
+                .is_some_and(|rx| rx.try_recv().is_err())
+        );
     }
 
     #[test]

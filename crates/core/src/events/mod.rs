@@ -90,6 +90,23 @@ pub enum Event {
     WebhookQueued,
 }
 
+impl Event {
+    /// The account it is about (none for the workers' wake-ups).
+    fn account(&self) -> Option<Uuid> {
+        match self {
+            Self::SessionStarted { user_id, .. }
+            | Self::SessionEnded { user_id, .. }
+            | Self::ApprovalRequested { user_id, .. }
+            | Self::ApprovalCodeRejected { user_id, .. }
+            | Self::ApprovalResolved { user_id, .. }
+            | Self::ApprovalCompleted { user_id, .. }
+            | Self::PasswordChanged { user_id }
+            | Self::SecurityAlert { user_id, .. } => Some(*user_id),
+            Self::MailQueued | Self::WebhookQueued => None,
+        }
+    }
+}
+
 /// Events from an instance that predates `channel` were about device requests.
 fn device_channel() -> ApprovalChannel {
     ApprovalChannel::Device
@@ -108,6 +125,21 @@ struct Changes {
 }
 
 impl Changes {
+    /// The accounts whose rows this transaction changed (for read-your-writes).
+    fn accounts(&self) -> Vec<Uuid> {
+        let mut accounts: Vec<Uuid> = self
+            .log
+            .iter()
+            .map(|entry| entry.user_id)
+            .chain(self.events.iter().filter_map(Event::account))
+            .chain(self.mail.iter().map(|(user_id, _)| *user_id))
+            .chain(self.mail_to.iter().filter_map(|(user_id, _, _)| *user_id))
+            .collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        accounts
+    }
+
     /// Writes the log entries, queues the mail and publishes the events, last in the
     /// transaction (nothing of it exists unless the change commits).
     async fn save(&self, conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<(), Error> {

@@ -37,7 +37,11 @@ pub struct Tx<'c> {
 /// Proof that a unit of work's body ended through [`Tx::commit`] or [`Tx::commit_refusal`]:
 /// the only way to make one, and the only thing a body may return.
 #[must_use]
-pub struct Committed<T>(Result<T, Error>);
+pub struct Committed<T> {
+    result: Result<T, Error>,
+    /// The accounts whose rows changed (see `storage::replica`).
+    accounts: Vec<Uuid>,
+}
 
 impl<'c> Tx<'c> {
     pub fn conn(&mut self) -> &mut AsyncPgConnection {
@@ -85,13 +89,19 @@ impl<'c> Tx<'c> {
     /// Saves the changes; the transaction commits and the caller gets `value`.
     pub async fn commit<T>(self, value: T) -> Result<Committed<T>, Error> {
         self.changes.save(self.conn, self.now).await?;
-        Ok(Committed(Ok(value)))
+        Ok(Committed {
+            result: Ok(value),
+            accounts: self.changes.accounts(),
+        })
     }
 
     /// Saves the changes; the transaction commits and the caller gets `Err(refusal)`.
     pub async fn commit_refusal<T>(self, refusal: Error) -> Result<Committed<T>, Error> {
         self.changes.save(self.conn, self.now).await?;
-        Ok(Committed(Err(refusal)))
+        Ok(Committed {
+            result: Err(refusal),
+            accounts: self.changes.accounts(),
+        })
     }
 }
 
@@ -110,7 +120,6 @@ where
 }
 
 /// Runs `work` as one unit of work on `conn`, at `now` (see the module's comment).
-#[tracing::instrument(name = "transaction", skip_all)]
 pub async fn run<T, F>(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
@@ -121,7 +130,23 @@ where
     F: Send + Sync,
     T: Send,
 {
-    let Committed(result) = transaction::run(conn, async |conn| {
+    run_telling_accounts(conn, now, work).await.0
+}
+
+/// Like [`run`], also telling which accounts' rows the committed transaction changed (none
+/// when it rolled back).
+#[tracing::instrument(name = "transaction", skip_all)]
+pub async fn run_telling_accounts<T, F>(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    work: F,
+) -> (Result<T, Error>, Vec<Uuid>)
+where
+    for<'c> F: AsyncFn(Tx<'c>) -> Result<Committed<T>, Error> + Work<'c, T>,
+    F: Send + Sync,
+    T: Send,
+{
+    let committed = transaction::run(conn, async |conn| {
         begin(
             &work,
             Tx {
@@ -132,8 +157,11 @@ where
         )
         .await
     })
-    .await?;
-    result
+    .await;
+    match committed {
+        Ok(Committed { result, accounts }) => (result, accounts),
+        Err(error) => (Err(error), Vec::new()),
+    }
 }
 
 /// Starts one run of the body (called through `Work`, whose future is known to be `Send`).

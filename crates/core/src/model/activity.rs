@@ -45,5 +45,23 @@ text_enum! {
         EmailChangeRequested => "email_change_requested",
         /// The new address was confirmed and is now the account's.
         EmailChanged => "email_changed",
+        /// An administrator forgot the account's failed sign-ins (`api admin unlock`, the
+        /// admin API).
+        AccountUnlocked => "account_unlocked",
+        /// The authenticator app was turned on (its first code confirmed).
+        SecondFactorEnabled => "second_factor_enabled",
+        SecondFactorDisabled => "second_factor_disabled",
+        /// A new set of recovery codes was made (the old ones died).
+        RecoveryCodesGenerated => "recovery_codes_generated",
+        /// A recovery code was used to sign in.
+        RecoveryCodeUsed => "recovery_code_used",
+        /// A wrong authenticator or recovery code after a right password.
+        SecondFactorRejected => "second_factor_rejected",
+        /// A session proved its user again (sudo mode).
+        Reauthenticated => "reauthenticated",
+        /// A passkey was added to the account (its name in the detail).
+        PasskeyAdded => "passkey_added",
+        /// A passkey was removed: it signs in no more (its name in the detail).
+        PasskeyRemoved => "passkey_removed",
     }
 }

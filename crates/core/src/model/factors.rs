@@ -9,14 +9,17 @@ pub struct Factors {
     pub email_confirmed: bool,
     /// This server mails a code to an unrecognised device (`NEW_DEVICE_EMAIL_CHECK`).
     pub email_check: bool,
-    // Hook for passkeys and TOTP: once an account can register them, count them here and
-    // answer them in `second_factor` before the mailbox (such an account is covered by
-    // them, confirmed address or not).
+    /// The authenticator app is on. (Passkeys, once an account can register them, are
+    /// counted here too and answered in `second_factor` before the mailbox.)
+    pub totp: bool,
 }
 
 /// What an unrecognised device must show beside the password when no device approves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecondFactor {
+    /// A code of the authenticator app (or a recovery code), asked of every sign-in: such
+    /// an account needs no mailed code, confirmed address or not.
+    Authenticator,
     /// The code mailed to the confirmed address.
     MailedCode,
 }
@@ -25,6 +28,9 @@ impl Factors {
     /// `None`: the password alone starts a session while no device is signed in (and that
     /// session then approves every later device).
     pub fn second_factor(self) -> Option<SecondFactor> {
+        if self.totp {
+            return Some(SecondFactor::Authenticator);
+        }
         (self.email_confirmed && self.email_check).then_some(SecondFactor::MailedCode)
     }
 
@@ -44,6 +50,7 @@ mod tests {
         let factors = |email_confirmed, email_check| Factors {
             email_confirmed,
             email_check,
+            totp: false,
         };
         assert_eq!(
             factors(true, true).second_factor(),
@@ -53,5 +60,16 @@ mod tests {
         for (confirmed, check) in [(false, true), (true, false), (false, false)] {
             assert!(factors(confirmed, check).password_only());
         }
+    }
+
+    #[test]
+    fn an_authenticator_app_covers_the_account_whatever_the_mailbox() {
+        let factors = Factors {
+            email_confirmed: false,
+            email_check: false,
+            totp: true,
+        };
+        assert_eq!(factors.second_factor(), Some(SecondFactor::Authenticator));
+        assert!(!factors.password_only());
     }
 }

@@ -5,6 +5,7 @@
 //! * `approval`: the second-device request's states and their transitions.
 //! * `admission`: the one decision "logged in / needs approval / refused".
 //! * `factors`: what protects an account beyond its password.
+//! * `second_factor`: proofs and sudo mode's window, authenticator and recovery codes.
 //! * `secrets`: minting tokens and codes, and their stored hashes.
 //! * `passwords`: argon2id on dedicated threads.
 //! * `device`: what a user agent and an address say about a device.
@@ -27,8 +28,10 @@ pub mod input;
 pub mod mail;
 pub mod passwords;
 pub mod policy;
+pub mod second_factor;
 pub mod secrets;
 pub mod session;
+pub mod shard;
 pub mod throttle;
 pub mod webhooks;
 

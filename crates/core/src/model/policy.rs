@@ -33,6 +33,15 @@ pub const EMAIL_CODE_MAX_ATTEMPTS: i32 = 5;
 pub const EMAIL_CODES_PER_WINDOW: i64 = 5;
 pub const EMAIL_CODE_WINDOW: Duration = Duration::hours(24);
 
+// Passkeys.
+
+/// Passkeys an account may have: enough for every device and a spare or two, few enough
+/// that a list fits a screen and a stolen session cannot bury the owner's among its own.
+pub const MAX_PASSKEYS: usize = 10;
+/// How long a passkey ceremony may take between its start and its finish (the browser's
+/// own timeout is 5 minutes too).
+pub const PASSKEY_CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
+
 // Second-device approval.
 
 /// The window `MAX_APPROVAL_REQUESTS_PER_HOUR` counts requests in.
@@ -57,6 +66,10 @@ pub const MAIL_CLAIM_LEASE: Duration = Duration::minutes(5);
 
 // Throttles on what an account or an address may ask for.
 
+/// The window of `PASSKEY_SIGN_IN_MAX_PER_IP`: the sign-in page begins one passkey sign-in per
+/// visit (for autofill) and one per button press; the cap bounds the stored challenges an
+/// anonymous client can make.
+pub const PASSKEY_SIGN_IN_WINDOW: StdDuration = StdDuration::from_secs(300);
 /// Data exports an account may download per [`EXPORT_WINDOW`].
 pub const EXPORTS_PER_WINDOW: i32 = 5;
 pub const EXPORT_WINDOW: StdDuration = StdDuration::from_secs(3600);

@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
+use crate::model::shard::ShardKey;
+
 /// 256 random bits, URL-safe base64: the secret in a session cookie or a pending token.
 pub fn new_token() -> String {
     let bytes: [u8; 32] = rand::rng().random();
@@ -28,7 +30,15 @@ pub struct MintedToken {
 
 impl MintedToken {
     pub fn mint() -> Self {
-        let token = new_token();
+        Self::of(new_token())
+    }
+
+    /// A token of `user_id`'s: its shard key in front (session and pending tokens).
+    pub fn for_user(user_id: Uuid) -> Self {
+        Self::of(ShardKey::of_user(user_id).token(&new_token()))
+    }
+
+    fn of(token: String) -> Self {
         let hash = hash_token(&token);
         Self { token, hash }
     }

@@ -45,6 +45,16 @@ pub fn mail_key(key: &str) -> String {
     format!("mail:{key}")
 }
 
+/// Passkey sign-ins begun from an address (IPv6: its /64).
+pub fn passkey_key(ip: &str) -> String {
+    format!("passkey:{}", address_key(ip))
+}
+
+/// Passkey re-authentications begun by a session.
+pub fn reauthentication_key(session_id: uuid::Uuid) -> String {
+    format!("passkey:{}", session_key(session_id))
+}
+
 /// Data exports of an account.
 pub fn export_key(user_id: &uuid::Uuid) -> String {
     format!("export:{user_id}")

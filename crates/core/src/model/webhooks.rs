@@ -53,24 +53,36 @@ pub fn parse_events(list: &str) -> Result<Vec<WebhookEventType>, String> {
         .filter(|name| !name.is_empty())
     {
         match WebhookEventType::from(name) {
-            WebhookEventType::Unknown => {
-                let known: Vec<&str> = WebhookEventType::KNOWN
-                    .iter()
-                    .map(|event| event.as_str())
-                    .collect();
-                return Err(format!(
-                    "unknown event {name:?} (known: {})",
-                    known.join(", ")
-                ));
-            }
-            event if !events.contains(&event) => events.push(event),
-            _ => {}
+            WebhookEventType::Unknown => return Err(unknown_event(name)),
+            event => events.push(event),
         }
     }
-    if events.is_empty() {
+    check_events(events)
+}
+
+/// The events an endpoint subscribes to, each once: one at least, none unknown.
+pub fn check_events(events: Vec<WebhookEventType>) -> Result<Vec<WebhookEventType>, String> {
+    let mut checked = Vec::with_capacity(events.len());
+    for event in events {
+        if event == WebhookEventType::Unknown {
+            return Err(unknown_event("unknown"));
+        }
+        if !checked.contains(&event) {
+            checked.push(event);
+        }
+    }
+    if checked.is_empty() {
         return Err("at least one event is needed".into());
     }
-    Ok(events)
+    Ok(checked)
+}
+
+fn unknown_event(name: &str) -> String {
+    let known: Vec<&str> = WebhookEventType::KNOWN
+        .iter()
+        .map(|event| event.as_str())
+        .collect();
+    format!("unknown event {name:?} (known: {})", known.join(", "))
 }
 
 /// An endpoint's URL: `http` or `https`, with a host, no credentials in it.

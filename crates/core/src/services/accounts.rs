@@ -8,9 +8,10 @@ use crate::model::activity::ActivityKind;
 use crate::model::device::ClientInfo;
 use crate::model::input::{DisplayName, Email, LoginPassword, NewPassword};
 use crate::model::mail::LinkPurpose;
+use crate::model::second_factor::ProofMethod;
 use crate::model::session::EndReason;
 use crate::services::sessions::{self, Authenticated, Keep, SignOut};
-use crate::services::{alerts, recovery, throttle};
+use crate::services::{alerts, current_password, reauth, recovery, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions::SessionRow;
@@ -59,6 +60,7 @@ pub async fn sign_up(
                 user.id,
                 client,
                 Keep::default(),
+                ProofMethod::Password,
                 now,
                 state.lifetimes(),
             )
@@ -112,29 +114,6 @@ pub async fn rename(state: &AppState, auth: &Authenticated, name: &str) -> Resul
         .await
 }
 
-/// A signed-in session proves the account's current password (before a password change, a
-/// change of address, a deletion): throttled by the session's own slot, each failure heard
-/// by the account's (see `throttle::begin_password_check`); 403 `wrong_password`.
-pub async fn prove_current_password(
-    state: &AppState,
-    auth: &Authenticated,
-    current: LoginPassword,
-) -> Result<(), Error> {
-    // The stored address, not re-validated: an account from before a stricter rule still
-    // has its counter.
-    let email = Email::stored(&auth.user.email);
-    let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
-    if !state
-        .hasher
-        .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
-        .await?
-    {
-        throttle::failed(attempt);
-        return Err(Error::WrongPassword);
-    }
-    throttle::succeeded(state, attempt).await
-}
-
 /// Changes the password after checking the current one. Every other session ends (a
 /// password change is what people do when they fear someone else is in) and the current
 /// session gets a fresh token, returned for its cookie.
@@ -149,7 +128,9 @@ pub async fn change_password(
     let new = NewPassword::parse(new)?;
     let new = ensure_strong(new, vec![auth.user.email.clone(), auth.user.name.clone()]).await?;
     sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
-    prove_current_password(state, auth, current).await?;
+    // Sudo mode after the freshness rule: re-authenticating would not lift that one.
+    reauth::require_recent_proof(state, &auth.session)?;
+    current_password::prove(state, auth, current).await?;
     let new_hash = state.hasher.hash(new.into_secret()).await?;
     let user_id = auth.user.id;
     state
@@ -179,7 +160,7 @@ pub async fn change_password(
                 },
             )
             .await?;
-            let token = sessions::rotate_token(tx.conn(), auth.session.id).await?;
+            let token = sessions::rotate_token(tx.conn(), user_id, auth.session.id).await?;
             tx.announce(Event::PasswordChanged { user_id });
             alerts::password_changed(
                 &mut tx,

@@ -18,7 +18,7 @@ pub async fn page(
     limit: usize,
 ) -> Result<(Vec<ActivityEntry>, Option<i64>), Error> {
     let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.reader(user_id).await?;
     let mut rows = activity::page(&mut conn, user_id, before_id, fetch).await?;
     let has_more = rows.len() > limit;
     rows.truncate(limit);

@@ -16,7 +16,7 @@ use crate::model::session::EndReason;
 use crate::model::throttle::account_key;
 use crate::services::deletion::{self, DeletedBy};
 use crate::services::sessions::{self, HistoryKey, SignOut};
-use crate::services::{activity, approvals, throttle};
+use crate::services::{activity, approvals};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::sessions as stored_sessions;
@@ -82,7 +82,7 @@ pub async fn sessions(state: &AppState, email: &str) -> Result<Vec<SessionInfo>,
 
 async fn active_sessions(state: &AppState, user: &UserRow) -> Result<Vec<SessionInfo>, Error> {
     let lifetimes = state.lifetimes();
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.reader(user.id).await?;
     let rows = stored_sessions::list_active(&mut conn, user.id, state.now(), lifetimes).await?;
     Ok(rows
         .iter()
@@ -218,10 +218,21 @@ pub async fn revoke_all(
 
 /// Forgets the account's failed sign-ins, so that its owner can try again at once; how
 /// many were forgotten.
-pub async fn unlock(state: &AppState, email: &str) -> Result<usize, Error> {
+/// The user's activity log says who did it, as for a revocation.
+pub async fn unlock(state: &AppState, email: &str, by: &Administrator) -> Result<usize, Error> {
     let user = find_user(state, email).await?;
-    let email = Email::stored(&user.email);
-    throttle::unlock(state, &email).await
+    let key = account_key(&Email::stored(&user.email));
+    let detail = by.detail();
+    state
+        .unit_of_work(async |mut tx| {
+            let now = tx.now();
+            let forgotten = stored_throttle::clear(tx.conn(), &key).await?;
+            tx.log(
+                NewEntry::new(user.id, ActivityKind::AccountUnlocked, now).detail(detail.as_str()),
+            );
+            tx.commit(forgotten).await
+        })
+        .await
 }
 
 /// What `api admin user delete` ended, and whose account it was.

@@ -16,12 +16,14 @@ use crate::model::factors::SecondFactor;
 use crate::model::input::{ApprovalCode, Email, LoginPassword};
 use crate::model::mail::mask_email;
 use crate::model::policy::EMAIL_CODE_WINDOW;
+use crate::model::second_factor::ProofMethod;
 use crate::model::secrets::{DeviceCookies, KnownDevice};
 use crate::services::sessions::Keep;
-use crate::services::{alerts, approvals, sessions, throttle};
+use crate::services::{alerts, approvals, second_factor, sessions, throttle};
 use crate::state::AppState;
 use crate::storage::activity::{self, NewEntry};
 use crate::storage::approvals::{self as stored_approvals, ApprovalRow};
+use crate::storage::second_factor::ChallengeRow;
 use crate::storage::sessions::{self as stored_sessions, SessionRow};
 use crate::storage::users::{self, UserRow};
 
@@ -46,6 +48,12 @@ pub enum LoginOutcome {
         pending_token: Secret,
         sent_to: String,
     },
+    /// The password was right and the account has a second factor: a code of one of
+    /// `methods` answers the challenge (`complete_second_factor`).
+    NeedsSecondFactor {
+        challenge: ChallengeRow,
+        methods: Vec<ProofMethod>,
+    },
 }
 
 /// What a login outcome is counted as (`sm_logins_total{outcome}`).
@@ -54,6 +62,7 @@ fn outcome_label(result: &Result<LoginOutcome, Error>) -> &'static str {
         Ok(LoginOutcome::LoggedIn { .. }) => "ok",
         Ok(LoginOutcome::NeedsApproval { .. }) => "approval_required",
         Ok(LoginOutcome::NeedsEmailCode { .. }) => "email_code_required",
+        Ok(LoginOutcome::NeedsSecondFactor { .. }) => "second_factor_required",
         Err(Error::InvalidCredentials) => "bad_credentials",
         Err(Error::TooManyAttempts { .. }) => "throttled",
         Err(
@@ -62,7 +71,12 @@ fn outcome_label(result: &Result<LoginOutcome, Error>) -> &'static str {
             | Error::TooManyApprovalRequests { .. }
             | Error::TooManySignInCodes { .. },
         ) => "refused_limit",
-        Err(Error::WrongCode { .. } | Error::Approval(_)) => "bad_code",
+        Err(
+            Error::WrongCode { .. }
+            | Error::Approval(_)
+            | Error::InvalidCode
+            | Error::ChallengeExpired,
+        ) => "bad_code",
         Err(_) => "error",
     }
 }
@@ -74,6 +88,8 @@ pub struct Admission<'a> {
     pub device: DeviceTrust,
     /// How the device was vouched for, in the activity log's entry of the login.
     pub detail: Option<&'static str>,
+    /// How the user was proved: the session's first proof (sudo mode counts from it).
+    pub proof: ProofMethod,
 }
 
 /// A login as the client sent it.
@@ -127,23 +143,20 @@ async fn check_and_admit(
         .await?;
     match user {
         Some(user) if valid => {
+            let (client, recognised) = browser(client, attempt.known_device, &user);
+            let beside_password = user
+                .factors(state.settings.mail.checks_new_devices_by_email())
+                .second_factor();
+            if beside_password == Some(SecondFactor::Authenticator) {
+                throttle::passed_first_factor(state, throttled).await?;
+                let challenge = second_factor::challenge(state, &user, &client, keep).await?;
+                return Ok(LoginOutcome::NeedsSecondFactor {
+                    challenge,
+                    methods: second_factor::second_factor_methods(state, &user).await?,
+                });
+            }
             throttle::succeeded(state, throttled).await?;
-            // The browser keeps its id while it is recognised; any other gets a new one (its
-            // device cookie is written with the session's id).
-            let recognised = attempt
-                .known_device
-                .filter(|known| known.generation == user.device_generation);
-            let client = client.clone().with_device_id(
-                recognised
-                    .as_ref()
-                    .map_or_else(DeviceCookies::new_device_id, |known| known.id.clone()),
-            );
-            let recognised = recognised.is_some();
-            let needs_code = !recognised
-                && user
-                    .factors(state.settings.mail.checks_new_devices_by_email())
-                    .second_factor()
-                    == Some(SecondFactor::MailedCode);
+            let needs_code = !recognised && beside_password == Some(SecondFactor::MailedCode);
             let device = if needs_code {
                 DeviceTrust::NeedsEmailCode
             } else {
@@ -154,6 +167,7 @@ async fn check_and_admit(
                 keep,
                 device,
                 detail: None,
+                proof: ProofMethod::Password,
             };
             admit(state, user, &admission).await
         }
@@ -171,6 +185,48 @@ async fn check_and_admit(
             Err(Error::InvalidCredentials)
         }
     }
+}
+
+/// The browser keeps its id while it is recognised (its device cookie is of the account's
+/// current generation); any other gets a new one (its device cookie is written with the
+/// session's id). Whether it was recognised.
+fn browser(
+    client: &ClientInfo,
+    known_device: Option<KnownDevice>,
+    user: &UserRow,
+) -> (ClientInfo, bool) {
+    let recognised = known_device.filter(|known| known.generation == user.device_generation);
+    let client = client.clone().with_device_id(
+        recognised
+            .as_ref()
+            .map_or_else(DeviceCookies::new_device_id, |known| known.id.clone()),
+    );
+    (client, recognised.is_some())
+}
+
+/// A passkey proved `user` (`services::passkeys::finish_sign_in`): the same admission as a
+/// correct password, but the passkey vouches for an unrecognised browser (no mailed code).
+/// The session limit and its policy apply as to any sign-in.
+#[tracing::instrument(skip_all)]
+pub async fn passkey_login(
+    state: &AppState,
+    user: UserRow,
+    known_device: Option<KnownDevice>,
+    keep: Keep,
+    client: &ClientInfo,
+) -> Result<LoginOutcome, Error> {
+    let (client, _recognised) = browser(client, known_device, &user);
+    let admission = Admission {
+        client: &client,
+        keep,
+        device: DeviceTrust::Vouched,
+        detail: Some("signed in with a passkey"),
+        proof: ProofMethod::Passkey,
+    };
+    let result = admit(state, user, &admission).await;
+    metrics::counter!(crate::telemetry::metrics::LOGINS, "outcome" => outcome_label(&result))
+        .increment(1);
+    result
 }
 
 /// Decides, in one transaction holding the user's row lock, whether this device may log in.
@@ -197,6 +253,7 @@ async fn decide_locked(
         keep,
         device,
         detail,
+        proof,
     } = *admission;
     let now = tx.now();
     let limits = state.limits();
@@ -250,8 +307,16 @@ async fn decide_locked(
             return refuse(tx, user, client, error).await;
         }
         Decision::StartSession { .. } | Decision::ReplaceOwnSession => {
-            let (session, token) =
-                sessions::start(tx.conn(), user.id, client, keep, now, state.lifetimes()).await?;
+            let (session, token) = sessions::start(
+                tx.conn(),
+                user.id,
+                client,
+                keep,
+                proof,
+                now,
+                state.lifetimes(),
+            )
+            .await?;
             if decision == Decision::ReplaceOwnSession {
                 sessions::replace_own_in_browser(&mut tx, &session, state.lifetimes()).await?;
             }
@@ -287,6 +352,7 @@ async fn decide_locked(
                 client,
                 keep,
                 ApprovalChannel::Device,
+                proof,
             )
             .await?;
             LoginOutcome::NeedsApproval {
@@ -315,6 +381,7 @@ async fn decide_locked(
                 client,
                 keep,
                 ApprovalChannel::Email,
+                proof,
             )
             .await?;
             LoginOutcome::NeedsEmailCode {
@@ -412,6 +479,75 @@ async fn confirm_locked(
         },
         device: DeviceTrust::Vouched,
         detail: Some("confirmed with a code mailed to the account"),
+        proof: ProofMethod::EmailCode,
     };
     decide_locked(tx, state, &user, &admission).await
+}
+
+/// The device answers its second-factor challenge: a right code (the authenticator's, once;
+/// or a recovery code, once) and the sign-in goes on to the usual decision, as for a
+/// device vouched for; a wrong one counts against the account's throttle like a wrong
+/// password. Any instance finishes a challenge, once.
+#[tracing::instrument(skip_all, fields(%challenge_id))]
+pub async fn complete_second_factor(
+    state: &AppState,
+    challenge_id: uuid::Uuid,
+    code: &Secret,
+) -> Result<LoginOutcome, Error> {
+    let result = second_factor_in_transaction(state, challenge_id, code).await;
+    metrics::counter!(crate::telemetry::metrics::LOGINS, "outcome" => outcome_label(&result))
+        .increment(1);
+    result
+}
+
+async fn second_factor_in_transaction(
+    state: &AppState,
+    challenge_id: uuid::Uuid,
+    code: &Secret,
+) -> Result<LoginOutcome, Error> {
+    // The user's lock comes first, as everywhere: which user, from an unlocked read.
+    let challenge = second_factor::find_challenge(state, challenge_id).await?;
+    let user = users::find(&mut *state.pool.get().await?, challenge.user_id).await?;
+    let throttled =
+        throttle::begin_login(state, &Email::stored(&user.email), &challenge.ip, None).await?;
+    let result = state
+        .unit_of_work(async |mut tx| {
+            let user = users::lock(tx.conn(), challenge.user_id).await?;
+            let challenge = second_factor::lock_open_challenge(&mut tx, challenge_id).await?;
+            let client = challenge.client();
+            let Some(proof) = second_factor::check_code(&mut tx, state, &user, code).await? else {
+                // The challenge stays open until it expires (a typo is not a new sign-in);
+                // the throttle counts the failure.
+                tx.log(
+                    NewEntry::new(user.id, ActivityKind::SecondFactorRejected, tx.now())
+                        .from_device(&client.ip, client.label()),
+                );
+                return tx.commit_refusal(Error::InvalidCode).await;
+            };
+            second_factor::use_challenge(&mut tx, &challenge).await?;
+            let admission = Admission {
+                client: &client,
+                keep: Keep {
+                    persistent: challenge.keep_signed_in,
+                },
+                device: DeviceTrust::Vouched,
+                detail: Some(match proof {
+                    ProofMethod::RecoveryCode => "second factor: a recovery code",
+                    _ => "second factor: the authenticator app",
+                }),
+                proof,
+            };
+            decide_locked(tx, state, &user, &admission).await
+        })
+        .await;
+    match result {
+        Err(Error::InvalidCode) => {
+            throttle::failed(throttled);
+            Err(Error::InvalidCode)
+        }
+        other => {
+            throttle::succeeded(state, throttled).await?;
+            other
+        }
+    }
 }

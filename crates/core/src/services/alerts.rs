@@ -44,25 +44,27 @@ pub async fn signed_in(
 ) -> Result<Novelty, Error> {
     let user_id = session.user_id;
     let now = tx.now();
-    let mut novelty = Novelty {
-        device: history::record(
-            tx.conn(),
-            user_id,
-            Seen::Device.as_str(),
-            &device_key(client),
-            now,
-        )
-        .await?,
-        ..Novelty::default()
-    };
-    if let Some(network) = network_key(&client.ip) {
-        novelty.network =
-            history::record(tx.conn(), user_id, Seen::Network.as_str(), &network, now).await?;
+    // Device, network and country recorded with one statement.
+    let device = device_key(client);
+    let network = network_key(&client.ip);
+    let mut seen = vec![(Seen::Device.as_str(), device.as_str())];
+    if let Some(network) = &network {
+        seen.push((Seen::Network.as_str(), network.as_str()));
     }
     if let Some(country) = &client.country {
-        novelty.country =
-            history::record(tx.conn(), user_id, Seen::Country.as_str(), country, now).await?;
+        seen.push((Seen::Country.as_str(), country.as_str()));
     }
+    let new = history::record(tx.conn(), user_id, &seen, now).await?;
+    let is_new = |kind: Seen| {
+        seen.iter()
+            .zip(&new)
+            .any(|((seen_kind, _), new)| *seen_kind == kind.as_str() && *new)
+    };
+    let novelty = Novelty {
+        device: is_new(Seen::Device),
+        network: is_new(Seen::Network),
+        country: is_new(Seen::Country),
+    };
     let entry = |kind| {
         NewEntry::new(user_id, kind, now)
             .session(session.id)
@@ -158,5 +160,22 @@ pub fn password_changed(
     tx.mail(
         user_id,
         Mail::Alert(alert(AlertKind::PasswordChanged, session_id, client, now)),
+    );
+}
+
+/// What signs in to the account changed (`kind`: the authenticator app on or off, a passkey
+/// added or removed) from `session`, asked for by `client`: the mail tells the owner outside
+/// the app, with the "this wasn't me" link, since a stolen session that passed sudo mode could
+/// do it (and names where the request came from, not where the session began).
+pub fn sign_in_methods_changed(
+    tx: &mut Tx<'_>,
+    session: &SessionRow,
+    client: &ClientInfo,
+    kind: AlertKind,
+) {
+    let now = tx.now();
+    tx.mail(
+        session.user_id,
+        Mail::Alert(alert(kind, Some(session.id), client, now)),
     );
 }

@@ -19,6 +19,7 @@ use crate::model::approval::{Action, ApprovalChannel, ApprovalStatus, Refusal};
 use crate::model::device::ClientInfo;
 use crate::model::input::ApprovalCode;
 use crate::model::policy::{EMAIL_CODE_LIFETIME, EMAIL_CODE_MAX_ATTEMPTS};
+use crate::model::second_factor::ProofMethod;
 use crate::model::secrets::{self, MintedToken};
 use crate::model::session::chrono_duration;
 use crate::services::alerts;
@@ -43,11 +44,12 @@ pub async fn request(
     client: &ClientInfo,
     keep: Keep,
     channel: ApprovalChannel,
+    proof: ProofMethod,
 ) -> Result<(ApprovalRow, Secret, Secret), Error> {
     let now = tx.now();
     let id = Uuid::new_v4();
     let code = secrets::new_code();
-    let pending = MintedToken::mint();
+    let pending = MintedToken::for_user(user_id);
     let lifetime = match channel {
         ApprovalChannel::Device => chrono_duration(state.settings.approval.ttl),
         ApprovalChannel::Email => EMAIL_CODE_LIFETIME,
@@ -64,6 +66,7 @@ pub async fn request(
             client,
             created_at: now,
             expires_at: now + lifetime,
+            proof,
         },
     )
     .await?;
@@ -212,6 +215,7 @@ async fn answer_locked(
         Keep {
             persistent: approval.keep_signed_in,
         },
+        approval.proof_method,
         now,
         state.lifetimes(),
     )
@@ -442,7 +446,7 @@ pub async fn complete(
             let session_id = approval
                 .session_id
                 .ok_or_else(|| Error::internal("an approved login request has no session"))?;
-            let token = sessions::rotate_token(tx.conn(), session_id).await?;
+            let token = sessions::rotate_token(tx.conn(), approval.user_id, session_id).await?;
             stored::set_completed(tx.conn(), approval_id).await?;
             let session = crate::storage::sessions::find(tx.conn(), session_id)
                 .await?

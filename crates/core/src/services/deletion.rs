@@ -24,7 +24,7 @@ use crate::model::input::LoginPassword;
 use crate::model::mail::Mail;
 use crate::model::session::EndReason;
 use crate::services::sessions::{self, SignOut};
-use crate::services::{Authenticated, accounts};
+use crate::services::{Authenticated, current_password};
 use crate::state::AppState;
 use crate::storage::{outbox, users};
 
@@ -90,7 +90,7 @@ pub async fn delete_own(
 ) -> Result<Deleted, Error> {
     let current = LoginPassword::parse(current)?;
     sessions::ensure_oldest_or_trusted(&mut *state.pool.get().await?, state, auth).await?;
-    accounts::prove_current_password(state, auth, current).await?;
+    current_password::prove(state, auth, current).await?;
     delete_account(state, auth.user.id, &DeletedBy::Owner(client.clone())).await
 }
 

@@ -23,7 +23,7 @@ use crate::model::mail::{LinkPurpose, Mail};
 use crate::model::secrets::{MintedToken, hash_token};
 use crate::model::session::EndReason;
 use crate::services::sessions::{self, SignOut};
-use crate::services::{Authenticated, accounts, throttle};
+use crate::services::{Authenticated, current_password, reauth, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::email_links;
@@ -56,9 +56,10 @@ pub async fn request(
             "This is already the account's address".to_owned(),
         ));
     }
+    reauth::require_recent_proof(state, &auth.session)?;
     // Each request is a mail to an address the asker chose: limited like any mail asked for.
     throttle::begin_mail_request(state, &client.ip, &new_email).await?;
-    accounts::prove_current_password(state, auth, current).await?;
+    current_password::prove(state, auth, current).await?;
     let purpose = LinkPurpose::ChangeEmail;
     state
         .unit_of_work(async |mut tx| {

@@ -1,4 +1,5 @@
-//! "Download my data" (`GET /api/me/export`): one JSON document with the profile, every
+//! "Download my data" (`GET /api/me/export`): one JSON document with the profile, how the
+//! account signs in (its passkeys by name, whether the authenticator app is on), every
 //! session of the log, every sign-in request, the activity log, the alerts among it, what
 //! the account signed in from before, and the mail it was sent — never a secret, hash or
 //! token (no column holding one is read: the rows are mapped field by field).
@@ -22,7 +23,9 @@ use crate::model::activity::ActivityKind;
 use crate::services::{Authenticated, sessions::HistoryKey, throttle};
 use crate::state::AppState;
 use crate::storage::approvals::ApprovalRow;
-use crate::storage::{activity, approvals, history, outbox, sessions as stored_sessions};
+use crate::storage::{
+    activity, approvals, history, outbox, passkeys, second_factor, sessions as stored_sessions,
+};
 use crate::wire;
 
 /// Rows read per query.
@@ -44,6 +47,14 @@ struct Profile<'a> {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     email_verified_at: Option<DateTime<Utc>>,
+}
+
+/// How the account signs in besides its password (never a secret: no key, no code).
+#[derive(Serialize)]
+struct SignInMethods {
+    passkeys: Vec<shared::Passkey>,
+    authenticator_app_enabled_at: Option<DateTime<Utc>>,
+    recovery_codes_left: i64,
 }
 
 /// A sign-in request as the export shows it (without its code's and token's hashes).
@@ -168,6 +179,16 @@ async fn write(
                 created_at: user.created_at,
                 updated_at: user.updated_at,
                 email_verified_at: user.email_verified_at,
+            })?);
+            out.extend(br#","sign_in_methods":"#);
+            out.extend(json(&SignInMethods {
+                passkeys: passkeys::list(&mut conn, user.id)
+                    .await?
+                    .iter()
+                    .map(wire::passkey)
+                    .collect(),
+                authenticator_app_enabled_at: user.totp_enabled_at,
+                recovery_codes_left: second_factor::recovery_codes_left(&mut conn, user.id).await?,
             })?);
             out.extend(br#","signed_in_from":"#);
             out.extend(json(&history::list(&mut conn, user.id).await?)?);

@@ -236,8 +236,14 @@ fn render(
     row: &OutboxRow,
     secure_token: Option<&Secret>,
 ) -> Result<Rendered, Failure> {
-    let kind = MailKind::parse(&row.kind)
-        .ok_or_else(|| Failure::Permanent(format!("unknown mail kind {:?}", row.kind)))?;
+    // A kind this server does not know was queued by a newer one (a rolling deploy): tried
+    // again later, when a newer instance may be the one that sends it.
+    let kind = MailKind::parse(&row.kind).ok_or_else(|| {
+        Failure::Transient(format!(
+            "unknown mail kind {:?}: left for a newer instance",
+            row.kind
+        ))
+    })?;
     let public_url = state.settings.server.public_url();
     let sender = mail::Sender {
         app_name: &state.settings.server.app_name,

@@ -21,7 +21,7 @@ use crate::model::secrets::{MintedToken, hash_token};
 use crate::model::session::EndReason;
 use crate::services::sessions::{self, SignOut};
 use crate::services::strength::ensure_strong;
-use crate::services::{Authenticated, alerts, throttle};
+use crate::services::{Authenticated, alerts, passkeys, second_factor, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
 use crate::storage::email_links;
@@ -124,6 +124,12 @@ pub async fn secure_account(
             // A change of address asked for by whoever was in does not happen.
             email_links::void_unused(tx.conn(), user_id, LinkPurpose::ChangeEmail.as_str(), now)
                 .await?;
+            // Nor does a way in the intruder may have added: a passkey signs in without the
+            // new password, and an authenticator app they turned on would lock the owner out.
+            // The owner sets them up again once signed in.
+            let why = "removed through \"this wasn't me\"";
+            passkeys::remove_all(&mut tx, user_id, why).await?;
+            second_factor::remove(&mut tx, &user, why).await?;
             tx.log(
                 NewEntry::new(user_id, ActivityKind::AccountSecured, now)
                     .from_device(&client.ip, client.label()),

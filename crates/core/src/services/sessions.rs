@@ -11,8 +11,10 @@ use crate::events::Event;
 use crate::events::unit_of_work::Tx;
 use crate::model::activity::ActivityKind;
 use crate::model::device::ClientInfo;
+use crate::model::second_factor::ProofMethod;
 use crate::model::secrets::{self, MintedToken};
 use crate::model::session::{EndReason, Lifetimes, TooNew, too_new};
+use crate::model::shard::ShardKey;
 use crate::services::in_flight::{self, Cancelling};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
@@ -39,6 +41,10 @@ impl Authenticated {
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, Error> {
     let found = state.lookups.find(secrets::hash_token(token)).await?;
     let (session, user) = found.ok_or(Error::InvalidSession)?;
+    // A routing layer would trust the prefix: one that is not the user's proves nothing.
+    if ShardKey::of_token(token).is_some_and(|key| key != ShardKey::of_user(session.user_id)) {
+        return Err(Error::InvalidSession);
+    }
     accept(state, session, user).await
 }
 
@@ -138,13 +144,45 @@ pub async fn standing(state: &AppState, session_id: Uuid) -> Result<Standing, Er
     let mut conn = state.pool.get().await?;
     let found = stored::find(&mut conn, session_id).await?;
     drop(conn);
-    let Some(session) = found else {
-        return Ok(Standing::Ended(EndReason::Revoked, None));
-    };
-    if let Some(reason) = session.end_reason {
-        return Ok(Standing::Ended(reason, replaced_by(state, &session).await?));
+    match found {
+        Some(session) => standing_of(state, &session).await,
+        None => Ok(Standing::Ended(EndReason::Revoked, None)),
     }
-    Ok(match end_if_lapsed(state, &session, state.now()).await? {
+}
+
+/// The sessions among `session_ids` that no longer stand, and how they ended, read with
+/// one query for all of them (the held sockets' heartbeat: one read per interval, not one
+/// per socket); a session whose time is up is ended now. A missing row counts as revoked.
+pub async fn ended_among(
+    state: &AppState,
+    session_ids: &[Uuid],
+) -> Result<Vec<(Uuid, Standing)>, Error> {
+    if session_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = state.pool.get().await?;
+    let found = stored::find_many(&mut conn, session_ids).await?;
+    drop(conn);
+    let present: std::collections::HashSet<Uuid> = found.iter().map(|session| session.id).collect();
+    let mut ended: Vec<(Uuid, Standing)> = session_ids
+        .iter()
+        .filter(|id| !present.contains(id))
+        .map(|id| (*id, Standing::Ended(EndReason::Revoked, None)))
+        .collect();
+    for session in &found {
+        match standing_of(state, session).await? {
+            Standing::Active => {}
+            standing => ended.push((session.id, standing)),
+        }
+    }
+    Ok(ended)
+}
+
+async fn standing_of(state: &AppState, session: &SessionRow) -> Result<Standing, Error> {
+    if let Some(reason) = session.end_reason {
+        return Ok(Standing::Ended(reason, replaced_by(state, session).await?));
+    }
+    Ok(match end_if_lapsed(state, session, state.now()).await? {
         Some(reason) => Standing::Ended(reason, None),
         None => Standing::Active,
     })
@@ -217,10 +255,11 @@ pub async fn start(
     user_id: Uuid,
     client: &ClientInfo,
     keep: Keep,
+    proof: ProofMethod,
     now: DateTime<Utc>,
     lifetimes: Lifetimes,
 ) -> Result<(SessionRow, String), Error> {
-    let minted = MintedToken::mint();
+    let minted = MintedToken::for_user(user_id);
     let session = stored::insert(
         conn,
         NewSession {
@@ -230,15 +269,20 @@ pub async fn start(
             client,
             created_at: now,
             expires_at: lifetimes.expires_at(now),
+            proof,
         },
     )
     .await?;
     Ok((session, minted.token))
 }
 
-/// Gives a session a new cookie token (the old one stops working at once).
-pub async fn rotate_token(conn: &mut AsyncPgConnection, session_id: Uuid) -> Result<String, Error> {
-    let minted = MintedToken::mint();
+/// Gives a session of `user_id` a new cookie token (the old one stops working at once).
+pub async fn rotate_token(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> Result<String, Error> {
+    let minted = MintedToken::for_user(user_id);
     stored::replace_token(conn, session_id, &minted.hash).await?;
     Ok(minted.token)
 }
@@ -453,6 +497,8 @@ pub async fn revoke_others(state: &AppState, auth: &Authenticated) -> Result<usi
         .unit_of_work(async |mut tx| {
             users::lock(tx.conn(), auth.user.id).await?;
             ensure_oldest_or_trusted(tx.conn(), state, auth).await?;
+            // Sudo mode after the freshness rule: re-authenticating would not lift that one.
+            crate::services::reauth::require_recent_proof(state, &auth.session)?;
             let signed_out = sign_out_everywhere(
                 &mut tx,
                 auth.user.id,
@@ -532,7 +578,7 @@ pub async fn list_active(
     auth: &Authenticated,
 ) -> Result<Vec<SessionInfo>, Error> {
     let lifetimes = state.lifetimes();
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.reader(auth.user.id).await?;
     let rows = stored::list_active(&mut conn, auth.user.id, state.now(), lifetimes).await?;
     Ok(rows
         .iter()
@@ -553,7 +599,7 @@ pub async fn history(
     limit: usize,
 ) -> Result<(Vec<SessionHistoryEntry>, Option<HistoryKey>), Error> {
     let fetch = i64::try_from(limit.saturating_add(1)).unwrap_or(i64::MAX);
-    let mut conn = state.pool.get().await?;
+    let mut conn = state.reader(user_id).await?;
     let mut rows = stored::history_page(&mut conn, user_id, after, fetch).await?;
     let has_more = rows.len() > limit;
     rows.truncate(limit);

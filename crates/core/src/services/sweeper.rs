@@ -15,8 +15,8 @@ use crate::services::{approvals, deletion, sessions};
 use crate::state::AppState;
 use crate::storage::approvals::Scope;
 use crate::storage::{
-    activity, approvals as stored_approvals, email_links, locks, outbox,
-    sessions as stored_sessions, throttle, users, webhooks,
+    approvals as stored_approvals, email_links, locks, outbox, partitions, passkeys,
+    sessions as stored_sessions, users, webhooks,
 };
 
 /// What one pass did.
@@ -27,6 +27,9 @@ pub struct Swept {
     pub sessions_ended: usize,
     pub approvals_expired: usize,
     pub rows_purged: usize,
+    /// Time partitions made ahead, and dropped past their retention (`storage::partitions`).
+    pub partitions_created: usize,
+    pub partitions_dropped: usize,
     /// Accounts never confirmed nor used (`UNCONFIRMED_ACCOUNT_DAYS`).
     pub accounts_deleted: usize,
 }
@@ -56,6 +59,8 @@ pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
             ("sessions_ended", swept.sessions_ended),
             ("approvals_expired", swept.approvals_expired),
             ("rows_purged", swept.rows_purged),
+            ("partitions_created", swept.partitions_created),
+            ("partitions_dropped", swept.partitions_dropped),
             ("accounts_deleted", swept.accounts_deleted),
         ] {
             metrics::counter!(SWEEPER_ROWS, "kind" => kind)
@@ -91,40 +96,52 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
     })
     .await?;
 
-    // History older than the retention goes: ended sessions and activity (each an index
-    // range, never a scan of the table); login slots once they left the window.
-    let cutoff = chrono::Duration::from_std(state.settings.retention.history)
+    // History older than the retention goes: ended sessions (an index range, never a scan
+    // of the table), and whole partitions of activity and of login slots (slots once they
+    // left the longest window any throttle counts them in).
+    let history_cutoff = chrono::Duration::from_std(state.settings.retention.history)
         .ok()
         .and_then(|retention| now.checked_sub_signed(retention));
-    let (mut purged_sessions, mut purged_events) = (0, 0);
-    if let Some(cutoff) = cutoff {
-        purged_sessions = stored_sessions::purge_ended_before(conn, cutoff).await?;
-        purged_events = activity::purge_before(conn, cutoff).await?;
-    }
-    let purged_approvals =
-        stored_approvals::purge_finished(conn, now - FINISHED_APPROVAL_RETENTION).await?;
-    // Slots go once they left the longest window any throttle counts them in.
+    let purged_sessions = match history_cutoff {
+        Some(cutoff) => stored_sessions::purge_ended_before(conn, cutoff).await?,
+        None => 0,
+    };
     let longest = state
         .settings
         .throttle
         .login_failure_window
         .max(state.settings.throttle.signup_window)
         .max(MAIL_REQUEST_WINDOW);
-    let window = chrono::Duration::from_std(longest).unwrap_or(chrono::Duration::MAX);
-    let purged_attempts = match now.checked_sub_signed(window) {
-        Some(cutoff) => throttle::purge_before(conn, cutoff).await?,
-        None => 0,
+    let attempts_cutoff = chrono::Duration::from_std(longest)
+        .ok()
+        .and_then(|window| now.checked_sub_signed(window));
+    let tables = [
+        (partitions::ACTIVITY, history_cutoff),
+        (partitions::LOGIN_ATTEMPTS, attempts_cutoff),
+    ];
+    // Not fatal: rows meanwhile land in the DEFAULT partition, and the next pass retries.
+    let (partitions_created, partitions_dropped) = match maintain_partitions(conn, now, &tables)
+        .await
+    {
+        Ok(done) => done,
+        Err(error) => {
+            tracing::warn!(error = %error.chain(), "partition maintenance failed; retrying at the next tick");
+            (0, 0)
+        }
     };
+    let purged_approvals =
+        stored_approvals::purge_finished(conn, now - FINISHED_APPROVAL_RETENTION).await?;
     let purged_mail = outbox::purge_done_before(conn, now - SENT_MAIL_RETENTION).await?
         + email_links::purge_expired_before(conn, now - EXPIRED_LINK_RETENTION).await?;
     let purged_webhooks =
         webhooks::purge_done_before(conn, now - FINISHED_WEBHOOK_RETENTION).await?;
-    let rows_purged = purged_sessions
-        + purged_events
-        + purged_approvals
-        + purged_attempts
-        + purged_mail
-        + purged_webhooks;
+    // Second-factor challenges past their 5 minutes answer nothing any more, and passkey
+    // ceremonies begun and never finished.
+    let purged_challenges = crate::storage::second_factor::delete_expired_challenges(conn, now)
+        .await?
+        + passkeys::purge_expired_challenges(conn, now).await?;
+    let rows_purged =
+        purged_sessions + purged_challenges + purged_approvals + purged_mail + purged_webhooks;
     // A squatted or abandoned signup frees its address (each deletion is its own transaction,
     // under the account's lock, and checks again that it is still unconfirmed and unused).
     let accounts_deleted = match state
@@ -137,14 +154,20 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         Some(unused_since) => deletion::delete_unconfirmed_unused(state, unused_since).await?,
         None => 0,
     };
-    if sessions_ended > 0 || approvals_expired > 0 || rows_purged > 0 || accounts_deleted > 0 {
+    if sessions_ended > 0
+        || approvals_expired > 0
+        || rows_purged > 0
+        || accounts_deleted > 0
+        || partitions_created > 0
+        || partitions_dropped > 0
+    {
         tracing::info!(
             sessions_ended,
             approvals_expired,
             purged_sessions,
             purged_approvals,
-            purged_events,
-            purged_attempts,
+            partitions_created,
+            partitions_dropped,
             purged_mail,
             purged_webhooks,
             accounts_deleted,
@@ -156,6 +179,42 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         sessions_ended,
         approvals_expired,
         rows_purged,
+        partitions_created,
+        partitions_dropped,
         accounts_deleted,
     })
+}
+
+/// Creates each table's partitions ahead of `now` and drops those wholly before its cutoff
+/// (`None`: kept), with bounded lock waits. Returns (created, dropped).
+async fn maintain_partitions(
+    conn: &mut AsyncPgConnection,
+    now: chrono::DateTime<chrono::Utc>,
+    tables: &[(
+        partitions::TimePartitioned,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )],
+) -> Result<(usize, usize), Error> {
+    partitions::bound_lock_waits(conn).await?;
+    let result = create_and_drop(conn, now, tables).await;
+    partitions::unbound_lock_waits(conn).await?;
+    result
+}
+
+async fn create_and_drop(
+    conn: &mut AsyncPgConnection,
+    now: chrono::DateTime<chrono::Utc>,
+    tables: &[(
+        partitions::TimePartitioned,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )],
+) -> Result<(usize, usize), Error> {
+    let (mut created, mut dropped) = (0, 0);
+    for &(table, cutoff) in tables {
+        created += partitions::create_ahead(conn, table, now).await?;
+        if let Some(cutoff) = cutoff {
+            dropped += partitions::drop_before(conn, table, cutoff).await?;
+        }
+    }
+    Ok((created, dropped))
 }

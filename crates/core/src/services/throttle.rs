@@ -6,10 +6,11 @@ use crate::error::Error;
 use crate::model::input::Email;
 use crate::model::policy::{
     EXPORT_WINDOW, EXPORTS_PER_WINDOW, MAIL_REQUEST_WINDOW, MAIL_REQUESTS_PER_ADDRESS,
-    MAIL_REQUESTS_PER_EMAIL,
+    MAIL_REQUESTS_PER_EMAIL, PASSKEY_SIGN_IN_WINDOW,
 };
 use crate::model::throttle::{
-    account_key, address_key, device_key, export_key, mail_key, session_key, signup_key,
+    account_key, address_key, device_key, export_key, mail_key, passkey_key, reauthentication_key,
+    session_key, signup_key,
 };
 use crate::state::AppState;
 use crate::storage::throttle::{self as stored, Slots};
@@ -98,6 +99,42 @@ async fn count(
     }
 }
 
+/// Before an anonymous passkey sign-in begins (each stores a challenge until it expires):
+/// a slot for the client's address, kept.
+#[tracing::instrument(name = "throttle", skip_all, fields(check = "passkey_sign_in"))]
+pub async fn begin_passkey_sign_in(state: &AppState, ip: &str) -> Result<(), Error> {
+    let per_address = limit(state.settings.throttle.passkey_sign_in_max_per_ip);
+    let keys = [(passkey_key(ip), per_address)];
+    count(state, &keys, PASSKEY_SIGN_IN_WINDOW, |retry_in_seconds| {
+        Error::TooManyAttempts { retry_in_seconds }
+    })
+    .await
+}
+
+/// Before a signed-in session begins re-authenticating with a passkey: a slot of the
+/// session's, kept (as many as a login's guesses per window).
+#[tracing::instrument(
+    name = "throttle",
+    skip_all,
+    fields(check = "passkey_reauthentication")
+)]
+pub async fn begin_passkey_reauthentication(
+    state: &AppState,
+    session_id: uuid::Uuid,
+) -> Result<(), Error> {
+    let keys = [(
+        reauthentication_key(session_id),
+        limit(state.settings.throttle.login_max_failures),
+    )];
+    count(
+        state,
+        &keys,
+        state.settings.throttle.login_failure_window,
+        |retry_in_seconds| Error::TooManyAttempts { retry_in_seconds },
+    )
+    .await
+}
+
 /// Before a data export (it reads the account's whole history): a slot of the account's,
 /// kept.
 #[tracing::instrument(name = "throttle", skip_all, fields(check = "export"))]
@@ -168,15 +205,17 @@ pub async fn succeeded(state: &AppState, attempt: Attempt) -> Result<(), Error> 
     Ok(())
 }
 
+/// The password was right but a second factor must follow: the slots go back, the
+/// account's failures stay (one right password must not reset a guessing run on its codes).
+pub async fn passed_first_factor(state: &AppState, attempt: Attempt) -> Result<(), Error> {
+    let mut conn = state.pool.get().await?;
+    stored::release(&mut conn, &attempt.slot_ids, None).await?;
+    Ok(())
+}
+
 /// The password was wrong: the slots stay, as failures.
 pub fn failed(attempt: Attempt) {
     drop(attempt);
-}
-
-/// Forgets an account's failures (an administrator unlocking it).
-pub async fn unlock(state: &AppState, email: &Email) -> Result<usize, Error> {
-    let mut conn = state.pool.get().await?;
-    Ok(stored::clear(&mut conn, &account_key(email)).await?)
 }
 
 fn limit(value: usize) -> i32 {

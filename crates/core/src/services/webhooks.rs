@@ -5,9 +5,10 @@
 
 use std::net::IpAddr;
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 use shared::WebhookEventType;
+pub use shared::admin::{
+    CreatedWebhook, DeliveryState, EnabledWebhook, WebhookDelivery, WebhookEndpoint, WebhookState,
+};
 use uuid::Uuid;
 
 use crate::error::Error;
@@ -18,48 +19,14 @@ use crate::storage::webhooks::{self as stored, DeliveryRow, EndpointRow};
 /// Deliveries `deliveries` shows, newest first.
 const DELIVERIES_SHOWN: i64 = 100;
 
-/// A new endpoint, with the secret that signs what it is sent (shown this once).
-#[derive(Debug, Serialize)]
-pub struct CreatedWebhook {
-    pub id: Uuid,
-    pub url: String,
-    pub events: Vec<WebhookEventType>,
-    /// `whsec_<base64>`: the receiver verifies signatures with it.
-    pub secret: String,
-}
-
-/// Where an endpoint stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EndpointState {
-    Enabled,
-    /// Its last tries failed; it is still sent to.
-    Failing,
-    /// It failed for too long (`policy::WEBHOOK_DISABLE_AFTER`): nothing is sent to it.
-    Disabled,
-}
-
-/// An endpoint as `list` shows it (never its secret).
-#[derive(Debug, Serialize)]
-pub struct WebhookEndpoint {
-    pub id: Uuid,
-    pub url: String,
-    pub events: Vec<WebhookEventType>,
-    pub state: EndpointState,
-    pub created_at: DateTime<Utc>,
-    pub disabled_at: Option<DateTime<Utc>>,
-    pub failing_since: Option<DateTime<Utc>>,
-    pub consecutive_failures: i32,
-}
-
 impl From<EndpointRow> for WebhookEndpoint {
     fn from(row: EndpointRow) -> Self {
         let state = if row.disabled_at.is_some() {
-            EndpointState::Disabled
+            WebhookState::Disabled
         } else if row.consecutive_failures > 0 {
-            EndpointState::Failing
+            WebhookState::Failing
         } else {
-            EndpointState::Enabled
+            WebhookState::Enabled
         };
         Self {
             id: row.id,
@@ -76,34 +43,6 @@ impl From<EndpointRow> for WebhookEndpoint {
             consecutive_failures: row.consecutive_failures,
         }
     }
-}
-
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    /// Waiting for its first try or a retry (`next_attempt_at`).
-    Pending,
-    Delivered,
-    /// Given up on (retried for `policy::WEBHOOK_RETRY_PERIOD`, or the endpoint disabled).
-    Failed,
-}
-
-/// A delivery as `deliveries` shows it.
-#[derive(Debug, Serialize)]
-pub struct WebhookDelivery {
-    /// The `webhook-id` it is sent with.
-    pub id: String,
-    pub event_type: WebhookEventType,
-    pub state: DeliveryState,
-    pub created_at: DateTime<Utc>,
-    pub attempts: i32,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub failed_at: Option<DateTime<Utc>>,
-    /// The HTTP status of the last try, if it got an answer.
-    pub last_status: Option<i32>,
-    pub last_error: Option<String>,
 }
 
 impl From<DeliveryRow> for WebhookDelivery {
@@ -130,13 +69,16 @@ impl From<DeliveryRow> for WebhookDelivery {
     }
 }
 
-/// Adds an endpoint for `events` (`session.created,session.ended`). A URL whose host is an
-/// address deliveries may not go to is refused at once (a name is checked at every
-/// delivery, as it resolves then).
-pub async fn add(state: &AppState, url: &str, events: &str) -> Result<CreatedWebhook, Error> {
+/// Adds an endpoint for `events`. A URL whose host is an address deliveries may not go to is
+/// refused at once (a name is checked at every delivery, as it resolves then).
+pub async fn add(
+    state: &AppState,
+    url: &str,
+    events: Vec<WebhookEventType>,
+) -> Result<CreatedWebhook, Error> {
     let url = url.trim();
     webhooks::check_url(url).map_err(Error::Validation)?;
-    let events = webhooks::parse_events(events).map_err(Error::Validation)?;
+    let events = webhooks::check_events(events).map_err(Error::Validation)?;
     if !state.settings.webhooks.allow_private
         && let Some(ip) = literal_host(url)
         && !webhooks::is_public(ip)
@@ -191,6 +133,20 @@ pub async fn remove(state: &AppState, id: Uuid) -> Result<(), Error> {
     }
     tracing::info!(webhook_id = %id, "webhook removed");
     Ok(())
+}
+
+/// Sends to a disabled (or failing) endpoint again, from a clean slate; the deliveries given
+/// up on when it was disabled are sent again, as the receiver missed them.
+pub async fn enable(state: &AppState, id: Uuid) -> Result<EnabledWebhook, Error> {
+    let mut conn = state.pool.get().await?;
+    let (row, requeued_deliveries) = stored::enable_endpoint(&mut conn, id, state.now())
+        .await?
+        .ok_or(Error::NotFound("No webhook with this id"))?;
+    tracing::info!(webhook_id = %id, requeued_deliveries, "webhook enabled");
+    Ok(EnabledWebhook {
+        webhook: WebhookEndpoint::from(row),
+        requeued_deliveries,
+    })
 }
 
 /// The endpoint's latest deliveries, newest first.

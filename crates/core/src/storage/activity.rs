@@ -80,16 +80,6 @@ pub async fn insert(conn: &mut AsyncPgConnection, entries: &[NewEntry]) -> Query
     }
 }
 
-/// Deletes entries older than `cutoff` (history retention).
-pub async fn purge_before(
-    conn: &mut AsyncPgConnection,
-    cutoff: DateTime<Utc>,
-) -> QueryResult<usize> {
-    diesel::delete(activity::table.filter(activity::created_at.lt(cutoff)))
-        .execute(conn)
-        .await
-}
-
 /// Newest first, after the entry `before_id` (keyset paging).
 pub async fn page(
     conn: &mut AsyncPgConnection,

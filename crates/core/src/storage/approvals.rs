@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::model::approval::{ApprovalChannel, ApprovalStatus};
 use crate::model::device::ClientInfo;
+use crate::model::second_factor::ProofMethod;
 use crate::storage::schema::login_approvals;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -33,6 +34,8 @@ pub struct ApprovalRow {
     pub keep_signed_in: bool,
     pub channel: ApprovalChannel,
     pub device_id: Option<String>,
+    /// How the device proved the user before asking (its session says so once approved).
+    pub proof_method: ProofMethod,
 }
 
 impl ApprovalRow {
@@ -64,6 +67,7 @@ pub struct NewApproval<'a> {
     pub client: &'a ClientInfo,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub proof: ProofMethod,
 }
 
 pub async fn insert(
@@ -88,6 +92,7 @@ pub async fn insert(
             login_approvals::status.eq(ApprovalStatus::Pending),
             login_approvals::created_at.eq(new.created_at),
             login_approvals::expires_at.eq(new.expires_at),
+            login_approvals::proof_method.eq(new.proof),
         ))
         .returning(ApprovalRow::as_returning())
         .get_result(conn)
@@ -129,7 +134,7 @@ pub async fn list_pending(
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ApprovalRow>> {
     login_approvals::table
-        .find(id)
+        .filter(login_approvals::id.eq(id))
         .select(ApprovalRow::as_select())
         .first(conn)
         .await
@@ -139,7 +144,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<
 /// The request, locked for the rest of the transaction.
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<ApprovalRow>> {
     login_approvals::table
-        .find(id)
+        .filter(login_approvals::id.eq(id))
         .select(ApprovalRow::as_select())
         .for_update()
         .first(conn)
@@ -155,7 +160,7 @@ pub async fn set_status(
     decided_by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::update(login_approvals::table.find(id))
+    diesel::update(login_approvals::table.filter(login_approvals::id.eq(id)))
         .set((
             login_approvals::status.eq(status),
             login_approvals::decided_at.eq(now),
@@ -175,7 +180,7 @@ pub async fn set_approved(
     now: DateTime<Utc>,
     complete_by: DateTime<Utc>,
 ) -> QueryResult<()> {
-    diesel::update(login_approvals::table.find(id))
+    diesel::update(login_approvals::table.filter(login_approvals::id.eq(id)))
         .set((
             login_approvals::status.eq(ApprovalStatus::Approved),
             login_approvals::decided_at.eq(now),
@@ -190,7 +195,7 @@ pub async fn set_approved(
 
 /// Completed: only the status changes (the decision stays recorded as it was).
 pub async fn set_completed(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::update(login_approvals::table.find(id))
+    diesel::update(login_approvals::table.filter(login_approvals::id.eq(id)))
         .set(login_approvals::status.eq(ApprovalStatus::Completed))
         .execute(conn)
         .await
@@ -202,7 +207,7 @@ pub async fn set_failed_attempts(
     id: Uuid,
     failed_attempts: i32,
 ) -> QueryResult<()> {
-    diesel::update(login_approvals::table.find(id))
+    diesel::update(login_approvals::table.filter(login_approvals::id.eq(id)))
         .set(login_approvals::failed_attempts.eq(failed_attempts))
         .execute(conn)
         .await

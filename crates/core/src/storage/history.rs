@@ -1,42 +1,57 @@
 //! Queries on `sign_in_history`: what an account has signed in from before.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Bool, Text, Timestamptz};
+use diesel::sql_types::{Array, Bool, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 #[derive(diesel::QueryableByName)]
 struct Seen {
+    #[diesel(sql_type = Text)]
+    kind: String,
     #[diesel(sql_type = Bool)]
     had_history: bool,
     #[diesel(sql_type = Bool)]
     inserted: bool,
 }
 
-/// Records `value` as seen on the account; true when it is new to an account that had
-/// already seen something of this kind (the first sign-in ever is not "new").
+/// Records each `(kind, value)` as seen on the account, in one statement (a sign-in records
+/// its device, network and country); for each, in order, true when it is new to an account
+/// that had already seen something of its kind (the first sign-in ever is not "new").
+/// One value per kind.
 pub async fn record(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
-    kind: &str,
-    value: &str,
+    seen: &[(&str, &str)],
     now: DateTime<Utc>,
-) -> diesel::QueryResult<bool> {
-    let seen: Seen = diesel::sql_query(
-        "WITH before AS (SELECT EXISTS (SELECT 1 FROM sign_in_history \
-                                         WHERE user_id = $1 AND kind = $2) AS had_history), \
+) -> diesel::QueryResult<Vec<bool>> {
+    let (kinds, values): (Vec<&str>, Vec<&str>) = seen.iter().copied().unzip();
+    // The CTEs see the table as it was before the insert: "before" is the history as it was.
+    let rows: Vec<Seen> = diesel::sql_query(
+        "WITH input AS (SELECT * FROM unnest($2::text[], $3::text[]) AS input (kind, value)), \
+              before AS (SELECT DISTINCT kind FROM sign_in_history \
+                         WHERE user_id = $1 AND kind = ANY ($2)), \
               added AS (INSERT INTO sign_in_history (user_id, kind, value, first_seen_at) \
-                        VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING 1) \
-         SELECT (SELECT had_history FROM before) AS had_history, \
-                EXISTS (SELECT 1 FROM added) AS inserted",
+                        SELECT $1, kind, value, $4 FROM input \
+                        ON CONFLICT DO NOTHING RETURNING kind) \
+         SELECT input.kind, \
+                EXISTS (SELECT 1 FROM before WHERE before.kind = input.kind) AS had_history, \
+                EXISTS (SELECT 1 FROM added WHERE added.kind = input.kind) AS inserted \
+         FROM input",
     )
     .bind::<diesel::sql_types::Uuid, _>(user_id)
-    .bind::<Text, _>(kind)
-    .bind::<Text, _>(value)
+    .bind::<Array<Text>, _>(&kinds)
+    .bind::<Array<Text>, _>(&values)
     .bind::<Timestamptz, _>(now)
-    .get_result(conn)
+    .load(conn)
     .await?;
-    Ok(seen.had_history && seen.inserted)
+    Ok(kinds
+        .iter()
+        .map(|kind| {
+            rows.iter()
+                .any(|row| row.kind == *kind && row.had_history && row.inserted)
+        })
+        .collect())
 }
 
 /// What the account signed in from before (devices, networks, countries), oldest first.

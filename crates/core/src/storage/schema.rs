@@ -1,7 +1,7 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
-    activity (id) {
+    activity (id, created_at, user_id) {
         id -> Int8,
         user_id -> Uuid,
         kind -> Text,
@@ -26,7 +26,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    email_links (token_hash) {
+    email_links (token_hash, user_id) {
         token_hash -> Bytea,
         user_id -> Uuid,
         purpose -> Text,
@@ -39,7 +39,14 @@ diesel::table! {
 }
 
 diesel::table! {
-    login_approvals (id) {
+    last_writes (user_id) {
+        user_id -> Uuid,
+        lsn -> Int8,
+    }
+}
+
+diesel::table! {
+    login_approvals (id, user_id) {
         id -> Uuid,
         user_id -> Uuid,
         code_hash -> Bytea,
@@ -60,11 +67,12 @@ diesel::table! {
         keep_signed_in -> Bool,
         channel -> Text,
         device_id -> Nullable<Text>,
+        proof_method -> Text,
     }
 }
 
 diesel::table! {
-    login_attempts (id) {
+    login_attempts (id, at) {
         id -> Int8,
         key -> Text,
         at -> Timestamptz,
@@ -89,7 +97,57 @@ diesel::table! {
 }
 
 diesel::table! {
-    sessions (id) {
+    passkey_challenges (id) {
+        id -> Uuid,
+        purpose -> Text,
+        user_id -> Nullable<Uuid>,
+        state -> Jsonb,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    passkeys (id, user_id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        name -> Text,
+        credential_id -> Bytea,
+        passkey -> Jsonb,
+        created_at -> Timestamptz,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id, user_id) {
+        id -> Int8,
+        user_id -> Uuid,
+        code_hash -> Bytea,
+        created_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    second_factor_challenges (id, user_id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        device -> Text,
+        os -> Text,
+        browser -> Text,
+        user_agent -> Text,
+        ip -> Text,
+        country -> Nullable<Text>,
+        device_id -> Nullable<Text>,
+        keep_signed_in -> Bool,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    sessions (id, user_id) {
         id -> Uuid,
         user_id -> Uuid,
         token_hash -> Bytea,
@@ -107,6 +165,8 @@ diesel::table! {
         country -> Nullable<Text>,
         persistent -> Bool,
         device_id -> Nullable<Text>,
+        proved_at -> Timestamptz,
+        proof_method -> Text,
     }
 }
 
@@ -116,6 +176,15 @@ diesel::table! {
         kind -> Text,
         value -> Text,
         first_seen_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    totp_factors (user_id) {
+        user_id -> Uuid,
+        secret -> Bytea,
+        created_at -> Timestamptz,
+        last_used_step -> Nullable<Int8>,
     }
 }
 
@@ -130,6 +199,7 @@ diesel::table! {
         email_verified_at -> Nullable<Timestamptz>,
         device_generation -> Int4,
         devices_forgotten_at -> Nullable<Timestamptz>,
+        totp_enabled_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -165,21 +235,33 @@ diesel::table! {
 
 diesel::joinable!(activity -> users (user_id));
 diesel::joinable!(email_links -> users (user_id));
+diesel::joinable!(last_writes -> users (user_id));
 diesel::joinable!(login_approvals -> users (user_id));
 diesel::joinable!(mail_outbox -> users (user_id));
+diesel::joinable!(passkey_challenges -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
+diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(second_factor_challenges -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(sign_in_history -> users (user_id));
+diesel::joinable!(totp_factors -> users (user_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     activity,
     api_keys,
     email_links,
+    last_writes,
     login_approvals,
     login_attempts,
     mail_outbox,
+    passkey_challenges,
+    passkeys,
+    recovery_codes,
+    second_factor_challenges,
     sessions,
     sign_in_history,
+    totp_factors,
     users,
     webhook_deliveries,
     webhook_endpoints,

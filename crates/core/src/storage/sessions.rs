@@ -9,6 +9,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::model::device::ClientInfo;
+use crate::model::second_factor::ProofMethod;
 use crate::model::session::{EndReason, Lifetimes, chrono_duration};
 use crate::storage::schema::{sessions, users};
 use crate::storage::users::UserRow;
@@ -36,6 +37,9 @@ pub struct SessionRow {
     pub persistent: bool,
     /// The browser's device-cookie id (`None` for sessions from before it was kept).
     pub device_id: Option<String>,
+    /// When and how the session last proved its user (sudo mode).
+    pub proved_at: DateTime<Utc>,
+    pub proof_method: ProofMethod,
 }
 
 impl SessionRow {
@@ -78,6 +82,8 @@ pub struct NewSession<'a> {
     pub client: &'a ClientInfo,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// How the sign-in proved the user (the session's first proof, at `created_at`).
+    pub proof: ProofMethod,
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, new: NewSession<'_>) -> QueryResult<SessionRow> {
@@ -97,6 +103,8 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewSession<'_>) -> QueryR
             sessions::created_at.eq(new.created_at),
             sessions::last_seen_at.eq(new.created_at),
             sessions::expires_at.eq(new.expires_at),
+            sessions::proved_at.eq(new.created_at),
+            sessions::proof_method.eq(new.proof),
         ))
         .returning(SessionRow::as_returning())
         .get_result(conn)
@@ -105,11 +113,20 @@ pub async fn insert(conn: &mut AsyncPgConnection, new: NewSession<'_>) -> QueryR
 
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<SessionRow>> {
     sessions::table
-        .find(id)
+        .filter(sessions::id.eq(id))
         .select(SessionRow::as_select())
         .first(conn)
         .await
         .optional()
+}
+
+/// Many sessions by id in one query (the sockets' heartbeat re-check); missing ids are absent.
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<SessionRow>> {
+    sessions::table
+        .filter(sessions::id.eq_any(ids))
+        .select(SessionRow::as_select())
+        .load(conn)
+        .await
 }
 
 /// A session and its user, by the session's id (sockets check theirs this way: the cookie
@@ -127,30 +144,32 @@ pub async fn find_with_user(
         .optional()
 }
 
-/// The hot path of every authenticated request: sessions by token hash, with their users,
-/// many at once (see `lookup`). Takes a shared connection: concurrent queries are
-/// pipelined on it.
-pub async fn find_with_users_by_tokens(
-    conn: &AsyncPgConnection,
-    token_hashes: &[&[u8]],
-) -> QueryResult<Vec<(Vec<u8>, SessionRow, UserRow)>> {
-    let mut shared = conn;
-    sessions::table
+/// The SQL text of the batched session check (`storage::lookup`): the sessions whose token
+/// hash is in `$1` (a `bytea[]`) with their users, columns in the order of `token_hash`,
+/// `SessionRow` and `UserRow`'s fields. Built by diesel once, from the same expression and
+/// structs as every other query here; the lookup prepares it once per connection and
+/// decodes its rows by position (`lookup` checks the column names when it prepares).
+pub fn sessions_with_users_by_tokens_sql() -> QueryResult<String> {
+    use diesel::pg::{Pg, PgQueryBuilder};
+    use diesel::query_builder::{QueryBuilder, QueryFragment};
+    let no_hashes: &[&[u8]] = &[];
+    let query = sessions::table
         .inner_join(users::table)
-        .filter(sessions::token_hash.eq_any(token_hashes))
+        .filter(sessions::token_hash.eq_any(no_hashes))
         .select((
             sessions::token_hash,
             SessionRow::as_select(),
             UserRow::as_select(),
-        ))
-        .load(&mut shared)
-        .await
+        ));
+    let mut builder = PgQueryBuilder::default();
+    <_ as QueryFragment<Pg>>::to_sql(&query, &mut builder, &Pg)?;
+    Ok(builder.finish())
 }
 
 pub async fn touch(conn: &mut AsyncPgConnection, id: Uuid, now: DateTime<Utc>) -> QueryResult<()> {
     diesel::update(
         sessions::table
-            .find(id)
+            .filter(sessions::id.eq(id))
             .filter(sessions::ended_at.is_null()),
     )
     .set(sessions::last_seen_at.eq(now))
@@ -164,7 +183,7 @@ pub async fn replace_token(
     id: Uuid,
     token_hash: &[u8],
 ) -> QueryResult<()> {
-    diesel::update(sessions::table.find(id))
+    diesel::update(sessions::table.filter(sessions::id.eq(id)))
         .set(sessions::token_hash.eq(token_hash))
         .execute(conn)
         .await
@@ -183,7 +202,7 @@ pub async fn end(
 ) -> QueryResult<Option<SessionRow>> {
     diesel::update(
         sessions::table
-            .find(id)
+            .filter(sessions::id.eq(id))
             .filter(sessions::user_id.eq(user_id))
             .filter(sessions::ended_at.is_null()),
     )
@@ -482,4 +501,21 @@ pub async fn history_page(
         );
     }
     query.load(conn).await
+}
+
+/// Sudo mode: the session proved its user again, now, by `method`.
+pub async fn record_proof(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    method: ProofMethod,
+    now: DateTime<Utc>,
+) -> QueryResult<SessionRow> {
+    diesel::update(sessions::table.filter(sessions::id.eq(id)))
+        .set((
+            sessions::proved_at.eq(now),
+            sessions::proof_method.eq(method),
+        ))
+        .returning(SessionRow::as_returning())
+        .get_result(conn)
+        .await
 }

@@ -82,16 +82,6 @@ pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<usize
         .await
 }
 
-/// Deletes slots that left the window (the sweeper).
-pub async fn purge_before(
-    conn: &mut AsyncPgConnection,
-    cutoff: DateTime<Utc>,
-) -> QueryResult<usize> {
-    diesel::delete(login_attempts::table.filter(login_attempts::at.lt(cutoff)))
-        .execute(conn)
-        .await
-}
-
 /// Slots a key holds within the window (for operators and tests).
 pub async fn count(
     conn: &mut AsyncPgConnection,

@@ -23,6 +23,8 @@ pub struct UserRow {
     pub device_generation: i32,
     /// When the current generation began (`None`: the first).
     pub devices_forgotten_at: Option<DateTime<Utc>>,
+    /// When the authenticator app was turned on (`None`: off).
+    pub totp_enabled_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -32,6 +34,7 @@ impl UserRow {
         Factors {
             email_confirmed: self.email_verified_at.is_some(),
             email_check,
+            totp: self.totp_enabled_at.is_some(),
         }
     }
 }

@@ -3,8 +3,8 @@
 //! a while (`claimed_until`), marked delivered, retried or given up on.
 
 use chrono::{DateTime, Utc};
-use diesel::OptionalExtension;
 use diesel::sql_types::{Array, Integer, Nullable, Text, Timestamptz};
+use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -82,6 +82,50 @@ pub async fn delete_endpoint(conn: &mut AsyncPgConnection, id: Uuid) -> diesel::
         .execute(conn)
         .await?;
     Ok(deleted > 0)
+}
+
+/// Clears the endpoint's failures and sends to it again; the deliveries given up on when it
+/// was disabled (at its `disabled_at`) wait for a try now. `None` when there is no such
+/// endpoint; else the endpoint and how many deliveries were put back.
+pub async fn enable_endpoint(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<(EndpointRow, usize)>> {
+    // One statement: every part sees the endpoint as it was (its `disabled_at`).
+    let enabled: Option<EnabledRow> = diesel::sql_query(format!(
+        "WITH before AS (SELECT disabled_at FROM webhook_endpoints WHERE id = $1), \
+              requeued AS ( \
+                UPDATE webhook_deliveries d \
+                   SET failed_at = NULL, next_attempt_at = $2, claimed_until = NULL \
+                  FROM before \
+                 WHERE d.endpoint_id = $1 AND d.delivered_at IS NULL \
+                   AND d.failed_at = before.disabled_at \
+                RETURNING 1), \
+              after AS ( \
+                UPDATE webhook_endpoints \
+                   SET disabled_at = NULL, failing_since = NULL, consecutive_failures = 0 \
+                 WHERE id = $1 \
+                RETURNING {ENDPOINT_COLUMNS}) \
+         SELECT after.*, (SELECT count(*) FROM requeued) AS requeued FROM after"
+    ))
+    .bind::<SqlUuid, _>(id)
+    .bind::<Timestamptz, _>(now)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(enabled.map(|row| {
+        let requeued = usize::try_from(row.requeued).unwrap_or(usize::MAX);
+        (row.endpoint, requeued)
+    }))
+}
+
+#[derive(QueryableByName)]
+struct EnabledRow {
+    #[diesel(embed)]
+    endpoint: EndpointRow,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    requeued: i64,
 }
 
 /// One event to deliver, before it is matched with the endpoints that subscribed to it.

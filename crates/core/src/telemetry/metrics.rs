@@ -28,11 +28,15 @@ pub const EVENTS_LISTENING: &str = "sm_events_listener_connected";
 pub const MAIL: &str = "sm_mail_total";
 pub const MAIL_WAITING: &str = "sm_mail_waiting";
 pub const WEBHOOK_DELIVERIES: &str = "sm_webhook_deliveries_total";
+pub const REPLICA_READS: &str = "sm_db_replica_reads_total";
 
 /// Latency buckets (seconds): session checks take a millisecond, logins a hash (~50 ms).
 const BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+
+/// How often histogram samples are folded into buckets (the exporter's own default).
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -56,6 +60,20 @@ pub fn install() -> &'static PrometheusHandle {
             tracing::warn!(%error, "another metrics recorder is installed; /metrics stays empty");
         }
         describe();
+        // Histograms keep every sample until an upkeep drains them into their buckets; a
+        // scrape runs one, but a process nobody scrapes would grow by each request's sample.
+        let drained = handle.clone();
+        let upkeep = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    drained.run_upkeep();
+                }
+            });
+        if let Err(error) = upkeep {
+            tracing::warn!(%error, "metrics upkeep thread not started; histograms drain on scrape only");
+        }
         handle
     })
 }
@@ -115,7 +133,14 @@ fn describe() {
     );
     describe_counter!(
         SWEEPER_ROWS,
-        "Rows the sweeper changed, by kind: sessions_ended, approvals_expired, rows_purged"
+        "Rows the sweeper changed, by kind: sessions_ended, approvals_expired, rows_purged, \
+         accounts_deleted; and time partitions: partitions_created, partitions_dropped"
+    );
+    describe_counter!(
+        REPLICA_READS,
+        "Reads that tolerate lag (DATABASE_REPLICA_URL), by served_by: replica, or primary with \
+         the reason the replica was skipped (down, resting after a failure, behind the \
+         account's last change)"
     );
     describe_gauge!(
         EVENTS_LISTENING,

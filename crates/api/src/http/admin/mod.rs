@@ -3,7 +3,7 @@
 //! document at `/admin/v1/openapi.json`. Not part of the public router or document.
 //!
 //! * `keys`: the extractors that check the key on every request (`AdminKey`, `WriteKey`).
-//! * `users`, `sessions`: the handlers, one module per resource.
+//! * `users`, `sessions`, `webhooks`: the handlers, one module per resource.
 //! * `routes`: every handler, registered once (a new resource is a module and a line there).
 //! * `openapi`: the document; `server`: the listener.
 
@@ -13,3 +13,4 @@ pub mod routes;
 pub mod server;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;

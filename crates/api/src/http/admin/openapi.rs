@@ -15,7 +15,8 @@ use crate::http::openapi::error_response;
     info(
         title = "Session manager admin API",
         description = "What an administrator does to users' sessions, over HTTP: look a user up, \
-read their session and activity logs, end sessions, unlock an account. It listens on \
+read their session and activity logs, end sessions, unlock an account; manage the webhook \
+endpoints told of what happens to sessions. It listens on \
 `ADMIN_BIND` only (loopback by default), apart from the public API.\n\n\
 Every request carries an API key made with `api admin api-key create NAME --scope read|write`: \
 `Authorization: Bearer sm_…`. No key, an unknown or a revoked one: `401 invalid_api_key`; a \
@@ -27,6 +28,7 @@ Every error is `{\"error\": \"<message>\", \"code\": \"<code>\"}`.",
     tags(
         (name = "users", description = "A user, their sessions and logs"),
         (name = "sessions", description = "One session, whoever's it is"),
+        (name = "webhooks", description = "Endpoints told of sessions starting and ending, sign-in requests and alerts"),
     ),
     components(schemas(shared::ErrorBody)),
 )]
@@ -81,7 +83,8 @@ fn add_common_errors(operation: &mut openapi::path::Operation, changes: bool) {
         (
             "400",
             "`bad_request`: a path or query parameter is malformed (an id that is not a UUID, \
-             a number that is not one, a cursor this API did not issue)",
+             a number that is not one, a cursor this API did not issue), or the body is not \
+             JSON",
         ),
         (
             "503",
@@ -97,6 +100,19 @@ fn add_common_errors(operation: &mut openapi::path::Operation, changes: bool) {
             "403",
             "`insufficient_scope`: a `read` key asked for a change",
         ));
+    }
+    if operation.request_body.is_some() {
+        common.extend([
+            ("413", "`payload_too_large`: the body exceeds `JSON_LIMIT`"),
+            (
+                "415",
+                "`unsupported_media_type`: the body is not `application/json`",
+            ),
+            (
+                "422",
+                "`validation`: a field is missing, of the wrong type or invalid",
+            ),
+        ]);
     }
     for (status, description) in common {
         operation

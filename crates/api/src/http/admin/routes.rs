@@ -4,7 +4,7 @@
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::http::admin::{sessions, users};
+use crate::http::admin::{sessions, users, webhooks};
 
 pub fn configure(config: &mut ServiceConfig) {
     config
@@ -14,5 +14,10 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(users::user_activity)
         .service(users::revoke_user_sessions)
         .service(users::unlock_user)
-        .service(sessions::revoke_session);
+        .service(sessions::revoke_session)
+        .service(webhooks::list)
+        .service(webhooks::add)
+        .service(webhooks::remove)
+        .service(webhooks::enable)
+        .service(webhooks::deliveries);
 }

@@ -155,10 +155,10 @@ pub async fn revoke_user_sessions(
 )]
 #[post("/admin/v1/users/{email}/unlock")]
 pub async fn unlock_user(
-    _key: WriteKey,
+    key: WriteKey,
     email: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let forgotten_failures = admin::unlock(&state, &email).await?;
+    let forgotten_failures = admin::unlock(&state, &email, &key.administrator()).await?;
     Ok(HttpResponse::Ok().json(Unlocked { forgotten_failures }))
 }

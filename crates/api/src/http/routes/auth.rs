@@ -126,7 +126,7 @@ pub async fn session_probe(
         user: None,
         session: None,
     };
-    let Ok(token) = session_token(&request, &state) else {
+    let Ok(token) = session_token(&request) else {
         return Ok(HttpResponse::Ok().json(signed_out));
     };
     match sessions::authenticate(&state, &token).await {

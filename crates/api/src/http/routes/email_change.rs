@@ -19,7 +19,7 @@ use crate::wire;
     responses(
         (status = 202, description = "The change waits for the link", body = EmailChangeStatus),
         (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
-        (status = 403, description = "`wrong_password`", body = ErrorBody),
+        (status = 403, description = "`wrong_password`, or `reauthentication_required` (sudo mode)", body = ErrorBody),
         (status = 422, description = "`validation`: not an address, or the account's own", body = ErrorBody),
         (status = 429, description = "`too_many_attempts` or `too_many_mail_requests`; `Retry-After`", body = ErrorBody),
     )

@@ -54,7 +54,7 @@ pub async fn verify(
         Some(1) => true,
         Some(_) => return Err(Error::Validation("redirect must be 0 or 1".into()).into()),
     };
-    let checked = match session_token(&request, &state) {
+    let checked = match session_token(&request) {
         Ok(token) => sessions::authenticate(&state, &token).await,
         Err(error) => Err(error),
     };

@@ -37,7 +37,7 @@ pub async fn update_profile(
     responses(
         (status = 200, description = "Changed", body = AuthResponse),
         (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
-        (status = 403, description = "`wrong_password`, or `session_too_new` (`Retry-After`)", body = ErrorBody),
+        (status = 403, description = "`wrong_password`, `session_too_new` (`Retry-After`) or `reauthentication_required` (sudo mode)", body = ErrorBody),
         (status = 422, description = "`validation` or `weak_password`", body = ErrorBody),
         (status = 429, description = "`too_many_attempts`", body = ErrorBody),
     )

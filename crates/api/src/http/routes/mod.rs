@@ -9,7 +9,9 @@ pub mod email_change;
 pub mod forward_auth;
 pub mod health;
 pub mod me;
+pub mod passkeys;
 pub mod recovery;
+pub mod second_factor;
 pub mod sessions;
 
 use actix_web::{HttpRequest, HttpResponse};
@@ -33,6 +35,22 @@ pub fn configure(config: &mut ServiceConfig) {
         .service(forward_auth::verify)
         .service(auth::password_strength)
         .service(auth::logout)
+        .service(second_factor::answer_second_factor)
+        .service(second_factor::reauthenticate)
+        .service(passkeys::start_reauthentication)
+        .service(passkeys::finish_reauthentication)
+        .service(second_factor::totp_status)
+        .service(second_factor::begin_totp)
+        .service(second_factor::confirm_totp)
+        .service(second_factor::disable_totp)
+        .service(second_factor::regenerate_recovery_codes)
+        .service(passkeys::start_sign_in)
+        .service(passkeys::finish_sign_in)
+        .service(passkeys::start_registration)
+        .service(passkeys::finish_registration)
+        .service(passkeys::list_passkeys)
+        .service(passkeys::rename_passkey)
+        .service(passkeys::remove_passkey)
         .service(me::update_profile)
         .service(me::change_password)
         .service(me::delete_account)

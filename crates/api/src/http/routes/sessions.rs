@@ -84,7 +84,7 @@ pub async fn revoke_session(
     responses(
         (status = 200, description = "How many ended", body = RevokedCount),
         (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody),
-        (status = 403, description = "`session_too_new`", body = ErrorBody),
+        (status = 403, description = "`session_too_new`, or `reauthentication_required` (sudo mode: the last proof is older than `REAUTH_WINDOW_SECS`)", body = ErrorBody),
     )
 )]
 #[delete("/api/sessions/others")]

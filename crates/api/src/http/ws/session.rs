@@ -1,8 +1,9 @@
 //! `/api/ws`: the socket of a logged-in session.
 //!
 //! It re-reads its session when it registers (a revocation may have come between the
-//! handshake's check and the registration), on every heartbeat (an event may have been
-//! lost), and when the event listener reconnects; a session found ended closes the socket
+//! handshake's check and the registration) and when the event listener reconnects; on every
+//! heartbeat (an event may have been lost) `recheck_held` re-reads the sessions of all the
+//! sockets held here with one query; a session found ended closes the socket
 //! with 1008 after telling why. Prompts still pending are sent on connect and on resync.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
@@ -99,7 +100,9 @@ impl SessionConnection {
         let mut heartbeat = heartbeat(&self.state);
         let mut last_heard = Instant::now();
         let mut rate = RateLimit::new(self.state.settings.sockets.max_messages_per_minute);
-        let mut closing = self.sync(false).await;
+        // The database work (`sync`, `handle_text`) runs in boxed futures: inline, their
+        // states would be part of this task, which every held socket keeps for its lifetime.
+        let mut closing = Box::pin(self.sync(false)).await;
         while closing.is_none() {
             closing = tokio::select! {
                 command = outgoing.recv() => match command {
@@ -108,7 +111,7 @@ impl SessionConnection {
                         let _ = send_json(&mut self.socket, &message).await;
                         Some(policy("session ended"))
                     }
-                    Some(Outgoing::Resync) => self.sync(true).await,
+                    Some(Outgoing::Resync) => Box::pin(self.sync(true)).await,
                     Some(Outgoing::Restart) => Some(Closing::With(Some(CloseReason {
                         code: CloseCode::Restart,
                         description: Some("server restarting".into()),
@@ -119,10 +122,9 @@ impl SessionConnection {
                     if last_heard.elapsed() > self.state.settings.sockets.client_timeout {
                         tracing::debug!("closing a silent session socket");
                         Some(Closing::With(None))
-                    } else if self.socket.ping(b"").await.is_err() {
-                        Some(Closing::Gone)
                     } else {
-                        self.check_session().await
+                        // The session itself is re-read by `recheck_held`, for all sockets at once.
+                        self.socket.ping(b"").await.err().map(|_| Closing::Gone)
                     }
                 }
                 incoming = stream.recv() => {
@@ -131,7 +133,7 @@ impl SessionConnection {
                         Some(Incoming::Text(_) | Incoming::Binary(_)) if !rate.allow() => {
                             Some(Closing::With(Some(too_many_messages())))
                         }
-                        Some(Incoming::Text(text)) => self.handle_text(&text).await,
+                        Some(Incoming::Text(text)) => Box::pin(self.handle_text(&text)).await,
                         Some(Incoming::Binary(_)) => {
                             self.send(&protocol_error("Binary messages are not supported")).await
                         }
@@ -167,11 +169,7 @@ impl SessionConnection {
         match sessions::standing(&self.state, self.session_id).await {
             Ok(Standing::Active) => None,
             Ok(Standing::Ended(reason, replaced_by)) => {
-                let message = ServerMessage::SessionRevoked {
-                    reason: reason.into(),
-                    replaced_by,
-                };
-                let _ = send_json(&mut self.socket, &message).await;
+                let _ = send_json(&mut self.socket, &revoked(reason, replaced_by)).await;
                 Some(policy("session ended"))
             }
             // Not reachable now: try again at the next heartbeat.
@@ -252,5 +250,44 @@ impl SessionConnection {
         approvals::answer(&self.state, auth, approval_id, answer)
             .await
             .map(|_| ())
+    }
+}
+
+fn revoked(
+    reason: crate::model::session::EndReason,
+    replaced_by: Option<shared::ReplacedBy>,
+) -> ServerMessage {
+    ServerMessage::SessionRevoked {
+        reason: reason.into(),
+        replaced_by,
+    }
+}
+
+/// Every heartbeat, re-reads the sessions of all the session sockets held here with one
+/// query (an event may have been lost) and closes the sockets of those that ended. One
+/// read per interval for the process, however many sockets it holds.
+pub async fn recheck_held(state: &AppState) {
+    let period = state.settings.sockets.heartbeat;
+    let mut interval = tokio::time::interval_at(Instant::now() + period, period);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        let held = state.events.hub().held_sessions();
+        match sessions::ended_among(state, &held).await {
+            Ok(ended) => {
+                let messages = ended
+                    .into_iter()
+                    .filter_map(|(session_id, standing)| match standing {
+                        Standing::Ended(reason, replaced_by) => {
+                            Some((session_id, revoked(reason, replaced_by)))
+                        }
+                        Standing::Active => None,
+                    })
+                    .collect();
+                state.events.hub().end_sessions(&messages);
+            }
+            // Not reachable now: try again at the next heartbeat.
+            Err(error) => crate::http::error::log(&error),
+        }
     }
 }

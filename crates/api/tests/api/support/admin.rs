@@ -24,6 +24,17 @@ pub async fn run_admin(app: &TestApp, args: &[&str]) -> Output {
     .unwrap()
 }
 
+/// What a command printed on standard error.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// What a successful `--json` command printed.
+pub fn json_of(output: &Output) -> Value {
+    assert!(output.status.success(), "failed: {}", stderr(output));
+    serde_json::from_slice(&output.stdout).expect("--json prints JSON")
+}
+
 /// `api admin api-key create NAME --scope SCOPE --json`: the key it printed, once.
 pub async fn create_api_key(app: &TestApp, name: &str, scope: &str) -> String {
     let output = run_admin(
@@ -89,6 +100,14 @@ impl AdminClient {
 
     pub async fn delete(&self, path: &str) -> reqwest::Response {
         self.send(reqwest::Method::DELETE, path).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(body);
+        if let Some(key) = &self.key {
+            request = request.bearer_auth(key);
+        }
+        request.send().await.expect("the admin API answers")
     }
 
     /// A GET that must answer 200, as JSON.

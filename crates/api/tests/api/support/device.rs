@@ -113,6 +113,18 @@ impl Device {
         .await
     }
 
+    /// Sudo mode: the password again, so that a change that needs a recent proof may
+    /// follow a long pause (the test moved the clock).
+    pub async fn reauthenticate(&self) {
+        let response = self
+            .post(
+                "/api/auth/reauthenticate",
+                json!({"password": super::PASSWORD}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "re-authenticated");
+    }
+
     pub async fn me(&self) -> reqwest::Response {
         self.get("/api/auth/me").await
     }
@@ -131,6 +143,51 @@ impl Device {
             .split(';')
             .map(str::trim)
             .find_map(|pair| pair.strip_prefix(&format!("{name}=")).map(str::to_owned))
+    }
+
+    /// The session token inside this device's session cookie (encrypted: read with the
+    /// server's key, as the server reads it).
+    pub fn session_token(&self, app: &TestApp) -> String {
+        let state = self.session_state(app);
+        let stored = state["token"].as_str().expect("a token in the session");
+        serde_json::from_str(stored).expect("the token, JSON-encoded")
+    }
+
+    /// Puts `token` in this device's session cookie in place of its own, encrypted with the
+    /// server's key (what only someone holding `SESSION_SECRET` could do).
+    pub fn replace_session_token(&self, app: &TestApp, token: &str) {
+        use actix_web::cookie::{Cookie, CookieJar, Key};
+        let state = json!({"token": serde_json::to_string(token).expect("json")});
+        let name = app.state.settings.session.session_cookie_name();
+        let key = Key::from(app.state.settings.session.secret.expose());
+        let mut jar = CookieJar::new();
+        jar.private_mut(&key)
+            .add(Cookie::new(name.clone(), state.to_string()));
+        let sealed = jar
+            .get(&name)
+            .expect("the sealed cookie")
+            .encoded()
+            .to_string();
+        let url = self.base.parse().expect("base url");
+        self.jar.add_cookie_str(&format!("{sealed}; Path=/"), &url);
+    }
+
+    /// The session cookie's state (actix-session's map of JSON-encoded values).
+    fn session_state(&self, app: &TestApp) -> Value {
+        use actix_web::cookie::{Cookie, CookieJar, Key};
+        let name = app.state.settings.session.session_cookie_name();
+        let sealed = self.cookie_value(&name).expect("a session cookie");
+        let mut jar = CookieJar::new();
+        // The value is percent-encoded on the wire (base64's `+`, `/`, `=`).
+        jar.add_original(Cookie::parse_encoded(format!("{name}={sealed}")).expect("a cookie"));
+        let key = Key::from(app.state.settings.session.secret.expose());
+        let plain = jar
+            .private(&key)
+            .get(&name)
+            .expect("a cookie this server sealed")
+            .value()
+            .to_owned();
+        serde_json::from_str(&plain).expect("actix-session's state")
     }
 
     /// The `Cookie` header this device would send.

@@ -1,24 +1,34 @@
 //! What the tests share: a running server on its own database (`app`), browsers (`device`),
 //! the admin command and the admin API with a key (`admin`),
 //! sockets (`socket`), a device waiting for approval (`waiting`), mailboxes (`mailbox`), nginx
-//! in front of a protected app (`proxy`) and webhook receivers (`receiver`).
+//! in front of a protected app (`proxy`), webhook receivers (`receiver`) and a PostgreSQL
+//! primary with a streaming replica (`replica`), and a small PostgreSQL behind PgBouncer
+//! (`pooler`).
 //! Test files `use crate::support::*;`.
 
 mod admin;
 mod app;
+mod authenticator;
 mod device;
 mod mailbox;
+mod passkey;
+mod pooler;
 mod proxy;
 mod receiver;
+mod replica;
 mod socket;
 mod waiting;
 
 pub use admin::*;
 pub use app::*;
+pub use authenticator::*;
 pub use device::*;
 pub use mailbox::*;
+pub use passkey::*;
+pub use pooler::*;
 pub use proxy::*;
 pub use receiver::*;
+pub use replica::*;
 pub use socket::*;
 pub use waiting::*;
 

@@ -44,6 +44,9 @@ pub enum MailKind {
     /// Someone signed up with the address of an account never confirmed: a reset link that
     /// lets the mailbox's owner take that account over.
     ClaimAccount,
+    /// What signs in to the account changed: the authenticator app on or off, a passkey
+    /// added or removed (the alert's kind says which).
+    SignInMethodsChanged,
 }
 
 impl MailKind {
@@ -57,6 +60,10 @@ impl MailKind {
             AlertKind::EmailChangeRequested => Some(Self::EmailChangeRequested),
             AlertKind::EmailInUse => Some(Self::EmailInUse),
             AlertKind::AccountDeleted => Some(Self::AccountDeleted),
+            AlertKind::SecondFactorEnabled
+            | AlertKind::SecondFactorDisabled
+            | AlertKind::PasskeyAdded
+            | AlertKind::PasskeyRemoved => Some(Self::SignInMethodsChanged),
             // The code goes as `Mail::SignInCode`; an unknown kind (a newer server queued
             // it) is not this server's to render.
             AlertKind::SignInCode | AlertKind::Unknown => None,
@@ -77,6 +84,7 @@ impl MailKind {
             Self::EmailInUse => "email_in_use",
             Self::AccountDeleted => "account_deleted",
             Self::ClaimAccount => "claim_account",
+            Self::SignInMethodsChanged => "sign_in_methods_changed",
         }
     }
 
@@ -94,6 +102,7 @@ impl MailKind {
             Self::EmailInUse,
             Self::AccountDeleted,
             Self::ClaimAccount,
+            Self::SignInMethodsChanged,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -112,7 +121,8 @@ impl MailKind {
             | Self::ChangeEmail
             | Self::EmailChangeRequested
             | Self::AccountDeleted
-            | Self::ClaimAccount => None,
+            | Self::ClaimAccount
+            | Self::SignInMethodsChanged => None,
             Self::EmailInUse => Some(policy::EMAIL_IN_USE_MAIL_QUIET_PERIOD),
         }
     }
@@ -126,7 +136,8 @@ impl MailKind {
             | Self::LoginRefused
             | Self::PasswordChanged
             | Self::SignInCode
-            | Self::EmailChangeRequested => true,
+            | Self::EmailChangeRequested
+            | Self::SignInMethodsChanged => true,
             Self::VerifyEmail
             | Self::PasswordReset
             | Self::ChangeEmail

@@ -83,7 +83,8 @@ pub fn read(kind: MailKind, payload: &str) -> Result<Stored, String> {
         | MailKind::PasswordChanged
         | MailKind::EmailChangeRequested
         | MailKind::EmailInUse
-        | MailKind::AccountDeleted => serde_json::from_str(payload)
+        | MailKind::AccountDeleted
+        | MailKind::SignInMethodsChanged => serde_json::from_str(payload)
             .map(Stored::Alert)
             .map_err(unreadable),
     }

@@ -64,7 +64,7 @@ fn render_alert(
     secure_link: Option<&str>,
 ) -> Result<Rendered, String> {
     let app = sender.app_name;
-    let summary = kind.summary(app);
+    let summary = alert_summary(alert.kind, app).unwrap_or_else(|| kind.summary(app));
     let app_link = format!("{}/", sender.public_url.trim_end_matches('/'));
     let place = match &alert.country {
         Some(country) => format!("{} ({country})", alert.ip),
@@ -87,6 +87,27 @@ fn render_alert(
         text: template(kind, mail.render())?,
         html: template(kind, AlertMailHtml { mail: &mail }.render())?,
     })
+}
+
+/// What happened, where the alert's kind says more than its mail's kind.
+fn alert_summary(kind: shared::AlertKind, app: &str) -> Option<String> {
+    use shared::AlertKind;
+    let change = match kind {
+        AlertKind::SecondFactorEnabled => {
+            "the authenticator app was turned on: signing in now \
+             asks for one of its codes after the password"
+        }
+        AlertKind::SecondFactorDisabled => {
+            "the authenticator app was turned off, and its \
+             recovery codes no longer work: the password alone signs in again"
+        }
+        AlertKind::PasskeyAdded => "a passkey was added: it signs in without the password",
+        AlertKind::PasskeyRemoved => "a passkey was removed: it signs in no more",
+        _ => return None,
+    };
+    Some(format!(
+        "How your {app} account signs in was changed from one of its sessions: {change}."
+    ))
 }
 
 fn template(kind: MailKind, rendered: askama::Result<String>) -> Result<String, String> {
@@ -164,6 +185,7 @@ impl MailKind {
             Self::EmailInUse => "Someone tried to use your e-mail address",
             Self::AccountDeleted => "Your account was deleted",
             Self::ClaimAccount => "Someone tried to sign up with your address",
+            Self::SignInMethodsChanged => "How your account signs in was changed",
         }
     }
 
@@ -229,6 +251,9 @@ impl MailKind {
                  confirms the address and signs out every device. It is valid for {reset} \
                  and works once."
             ),
+            Self::SignInMethodsChanged => {
+                format!("How your {app} account signs in was changed from one of its sessions.")
+            }
         }
     }
 
@@ -239,7 +264,7 @@ impl MailKind {
 
     fn advice(self) -> &'static str {
         match self {
-            Self::NewSignIn | Self::PasswordChanged => {
+            Self::NewSignIn | Self::PasswordChanged | Self::SignInMethodsChanged => {
                 "If this was you, there is nothing to do. If it was not, open your account, \
                  choose \"this wasn't me\" and change your password."
             }
@@ -423,6 +448,41 @@ mod tests {
         );
         assert!(MailKind::PasswordChanged.offers_secure_link());
         assert!(!MailKind::PasswordReset.offers_secure_link());
+    }
+
+    #[test]
+    fn a_change_of_sign_in_methods_says_which_and_offers_this_wasnt_me() {
+        for (kind, says) in [
+            (
+                AlertKind::SecondFactorEnabled,
+                "the authenticator app was turned on",
+            ),
+            (
+                AlertKind::SecondFactorDisabled,
+                "the authenticator app was turned off",
+            ),
+            (AlertKind::PasskeyAdded, "a passkey was added"),
+            (AlertKind::PasskeyRemoved, "a passkey was removed"),
+        ] {
+            let mail_kind = MailKind::for_alert(kind).unwrap();
+            assert_eq!(mail_kind, MailKind::SignInMethodsChanged);
+            assert_eq!(MailKind::parse(mail_kind.as_str()), Some(mail_kind));
+            assert!(mail_kind.offers_secure_link());
+            let rendered = render(
+                mail_kind,
+                &serde_json::to_string(&alert(kind)).unwrap(),
+                SENDER,
+                Some("t0ken"),
+            )
+            .unwrap();
+            assert_eq!(
+                rendered.subject,
+                "Acme Sessions: How your account signs in was changed"
+            );
+            assert!(rendered.text.contains(says), "{}", rendered.text);
+            assert!(rendered.text.contains("/secure-account#token=t0ken"));
+            assert!(unescaped(&rendered.html).contains(says));
+        }
     }
 
     /// The text of HTML as askama escapes it.
