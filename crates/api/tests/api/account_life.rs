@@ -121,7 +121,7 @@ async fn deleting_the_account_ends_everything_leaves_no_row_of_it_and_frees_the_
 
     // The socket is told why, then closed; the waiting device hears its request cancelled.
     let revoked = loop {
-        match next_server_message_but_refreshes(&mut socket).await {
+        match next_server_message(&mut socket).await {
             ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
             other => break other,
         }
@@ -187,7 +187,7 @@ async fn a_deleted_accounts_socket_on_another_instance_hears_it_and_closes() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        next_server_message_but_refreshes(&mut socket_on_b).await,
+        next_revocation(&mut socket_on_b).await,
         ServerMessage::SessionRevoked {
             reason: "account_deleted".into(),
             replaced_by: None,
@@ -227,7 +227,7 @@ async fn admin_delete_user_deletes_the_account_with_the_same_effects() {
     assert_eq!(answer["sessions_ended"], 1);
 
     assert_eq!(
-        next_server_message_but_refreshes(&mut socket).await,
+        next_revocation(&mut socket).await,
         ServerMessage::SessionRevoked {
             reason: "account_deleted".into(),
             replaced_by: None,

@@ -400,7 +400,7 @@ async fn admin_revoke_ends_one_session_its_socket_hears_it_and_the_log_says_by_a
 
     // The running server hears it through PostgreSQL and closes the socket.
     assert_eq!(
-        next_server_message_but_refreshes(&mut second_socket).await,
+        next_revocation(&mut second_socket).await,
         ServerMessage::SessionRevoked {
             reason: "revoked".into(),
             replaced_by: None,
@@ -444,7 +444,7 @@ async fn admin_revoke_all_signs_every_device_out_and_cancels_requests_in_flight(
 
     // The prompt of the request in flight may come and go first.
     let revoked = loop {
-        match next_server_message_but_refreshes(&mut first_socket).await {
+        match next_server_message(&mut first_socket).await {
             ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
             other => break other,
         }
@@ -523,7 +523,7 @@ async fn admin_user_delete_signs_every_device_out_and_removes_the_account_for_go
 
     // The running server hears it through PostgreSQL: the socket is told and closed.
     let revoked = loop {
-        match next_server_message_but_refreshes(&mut socket).await {
+        match next_server_message(&mut socket).await {
             ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
             other => break other,
         }

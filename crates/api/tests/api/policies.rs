@@ -64,7 +64,7 @@ async fn evict_oldest_ends_the_least_recently_used_session_and_tells_it_why() {
     let ServerMessage::SessionRevoked {
         reason,
         replaced_by,
-    } = next_server_message_but_refreshes(&mut second_socket).await
+    } = next_revocation(&mut second_socket).await
     else {
         panic!("the replaced session is told")
     };
@@ -110,7 +110,7 @@ async fn single_ends_the_previous_session_at_every_login() {
     let mut socket = first.session_socket().await;
     let second = log_in(&app, FIREFOX_WINDOWS).await;
     assert!(matches!(
-        next_server_message_but_refreshes(&mut socket).await,
+        next_revocation(&mut socket).await,
         ServerMessage::SessionRevoked { reason, replaced_by: Some(_) } if reason == "replaced"
     ));
     assert_error(

@@ -178,7 +178,7 @@ async fn sigterm_closes_sockets_with_1012_and_the_waiting_device_finishes_on_the
 async fn readyz_turns_503_while_an_instance_stops() {
     let database = std::sync::Arc::new(TestDatabase::create().await);
     let (app, application) = build_app_on(database, |settings| {
-        settings.server.shutdown_drain = Duration::from_secs(2);
+        settings.server.shutdown_drain = Duration::from_secs(5);
     })
     .await;
     let stopper = application.stopper();

@@ -392,7 +392,7 @@ async fn policies_that_never_ask_a_device_ask_the_mailbox_of_an_unrecognised_one
     assert_eq!(app.active_sessions_in_db().await, 2);
     // The owner's device hears of the new session, not of a request it never saw.
     loop {
-        match next_server_message_but_refreshes(&mut owner_socket).await {
+        match next_server_message(&mut owner_socket).await {
             shared::ws::ServerMessage::ApprovalResolved { .. } => {
                 panic!("a mailed request is not the devices' business")
             }

@@ -14,6 +14,7 @@ async fn a_revoked_session_is_told_why_and_its_socket_closed() {
     let (first, second) = app.user_with_two_sessions().await;
     let mut first_socket = first.session_socket().await;
     let mut second_socket = second.session_socket().await;
+    quiet(&mut first_socket).await;
 
     let second_id = second.session_id().await;
     assert_eq!(
@@ -24,7 +25,7 @@ async fn a_revoked_session_is_told_why_and_its_socket_closed() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(
-        next_server_message(&mut second_socket).await,
+        next_revocation(&mut second_socket).await,
         ServerMessage::SessionRevoked {
             reason: "revoked".into(),
             replaced_by: None,
@@ -38,10 +39,7 @@ async fn a_revoked_session_is_told_why_and_its_socket_closed() {
     )
     .await;
     // The other device refreshes its list.
-    assert_eq!(
-        next_server_message(&mut first_socket).await,
-        ServerMessage::SessionsChanged
-    );
+    next_refresh(&mut first_socket).await;
 }
 
 #[tokio::test]
@@ -49,26 +47,22 @@ async fn every_open_session_hears_when_a_session_starts_or_ends() {
     let app = spawn_app().await;
     let first = app.user_with_one_session().await;
     let mut socket = first.session_socket().await;
+    quiet(&mut socket).await;
     let second = app
         .second_device(&first, "ada@example.com", FIREFOX_WINDOWS)
         .await;
-    // Prompt, resolution, then the new session.
-    let mut saw_change = false;
-    for _ in 0..4 {
-        if next_server_message(&mut socket).await == ServerMessage::SessionsChanged {
-            saw_change = true;
-            break;
-        }
-    }
-    assert!(saw_change, "a new session is announced");
+    // The request is resolved, then the new session is announced.
+    next_matching(&mut socket, |message| {
+        matches!(message, ServerMessage::ApprovalResolved { .. })
+    })
+    .await;
+    next_refresh(&mut socket).await;
+    quiet(&mut socket).await;
     assert_eq!(
         second.post("/api/auth/logout", json!({})).await.status(),
         StatusCode::NO_CONTENT
     );
-    assert_eq!(
-        next_server_message(&mut socket).await,
-        ServerMessage::SessionsChanged
-    );
+    next_refresh(&mut socket).await;
 }
 
 #[tokio::test]
@@ -79,7 +73,7 @@ async fn the_socket_of_an_expired_session_is_closed() {
     app.clock.advance(chrono::Duration::minutes(61));
     app.sweep().await;
     assert_eq!(
-        next_server_message(&mut socket).await,
+        next_revocation(&mut socket).await,
         ServerMessage::SessionRevoked {
             reason: "idle_timeout".into(),
             replaced_by: None,

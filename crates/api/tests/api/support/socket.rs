@@ -47,18 +47,39 @@ pub async fn next_json<T: serde::de::DeserializeOwned>(socket: &mut Socket, with
     }
 }
 
+/// The next message other than `sessions_changed`. That refresh hint may come any time: the
+/// events of actions taken before a socket opened travel through LISTEN/NOTIFY and can reach
+/// it after it is registered.
 pub async fn next_server_message(socket: &mut Socket) -> ServerMessage {
-    next_json(socket, Duration::from_secs(5)).await
+    next_matching(socket, |message| *message != ServerMessage::SessionsChanged).await
 }
 
-/// The next message other than `sessions_changed` (a refresh hint that may come any time).
-pub async fn next_server_message_but_refreshes(socket: &mut Socket) -> ServerMessage {
+/// Waits for a `sessions_changed`, skipping the rest (prompts and resolutions of earlier
+/// actions may still be on their way).
+pub async fn next_refresh(socket: &mut Socket) {
+    next_matching(socket, |message| *message == ServerMessage::SessionsChanged).await;
+}
+
+/// The first message `wanted` accepts, skipping the others (late events of earlier
+/// actions), each within 5 s.
+pub async fn next_matching(
+    socket: &mut Socket,
+    wanted: impl Fn(&ServerMessage) -> bool,
+) -> ServerMessage {
     loop {
-        let message = next_server_message(socket).await;
-        if message != ServerMessage::SessionsChanged {
+        let message = next_json(socket, Duration::from_secs(5)).await;
+        if wanted(&message) {
             return message;
         }
     }
+}
+
+/// The next `session_revoked`, skipping the refreshes and alerts of earlier actions.
+pub async fn next_revocation(socket: &mut Socket) -> ServerMessage {
+    next_matching(socket, |message| {
+        matches!(message, ServerMessage::SessionRevoked { .. })
+    })
+    .await
 }
 
 pub async fn next_pending_message(socket: &mut Socket) -> PendingMessage {
@@ -84,4 +105,12 @@ pub async fn send_json(socket: &mut Socket, value: Value) {
         .send(Message::Text(value.to_string().into()))
         .await
         .expect("message sent");
+}
+
+/// Reads and drops what the socket is sent until it has been silent for half a second: the
+/// late events of the setup, so that what is read next comes from what the test does after.
+pub async fn quiet(socket: &mut Socket) {
+    while let Ok(Some(Ok(_))) =
+        tokio::time::timeout(Duration::from_millis(500), socket.next()).await
+    {}
 }
