@@ -1,14 +1,13 @@
 //! Extractors: the caller's session (`Authenticated`) and device (`ClientInfo`), and the
 //! session cookie they rest on.
 //!
-//! The cookie (written by actix-session, encrypted and signed with `SESSION_SECRET`, read by
-//! `session_cookie`) holds only a random 256-bit token; the database holds its SHA-256.
+//! The cookie (written through actix-session, encrypted and signed with `SESSION_SECRET`,
+//! read and started by `session_cookie`) holds only a random 256-bit token; the database holds its SHA-256.
 
 use std::future::{Future, Ready, ready};
 use std::ops::Deref;
 use std::pin::Pin;
 
-use actix_session::Session;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
@@ -18,9 +17,6 @@ use crate::http::session_cookie::{CookieToken, SessionCookieReader};
 use crate::model::device::{self, client_ip};
 use crate::services::sessions;
 use crate::state::AppState;
-
-/// Key of the token inside the actix-session cookie state (`session_cookie` reads it).
-const TOKEN_KEY: &str = "token";
 
 pub fn app_state(request: &HttpRequest) -> Result<web::Data<AppState>, Error> {
     request
@@ -115,11 +111,4 @@ pub fn session_token(request: &HttpRequest) -> Result<String, Error> {
         CookieToken::Unreadable => Err(Error::InvalidSession),
         CookieToken::Absent => Err(Error::Unauthenticated),
     }
-}
-
-/// Puts a fresh token in the cookie. `renew` gives a new cookie state, so a cookie planted
-/// before login is never promoted (no session fixation).
-pub fn start_cookie_session(cookie: &Session, token: &str) -> Result<(), Error> {
-    cookie.renew();
-    cookie.insert(TOKEN_KEY, token).map_err(Error::internal)
 }

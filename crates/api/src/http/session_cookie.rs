@@ -46,10 +46,23 @@ pub struct SessionCookieReader {
     cipher: Aes256Gcm,
 }
 
+/// Key of the token inside actix-session's cookie state: `start` writes it, and it is the
+/// one field of `CookieState` that `SessionCookieReader` reads.
+const TOKEN_KEY: &str = "token";
+
 /// actix-session's cookie state: its keys, each value a JSON document.
 #[derive(Deserialize)]
 struct CookieState {
     token: Option<String>,
+}
+
+/// Puts a fresh token in the cookie. `renew` gives a new cookie state, so a cookie planted
+/// before login is never promoted (no session fixation).
+pub fn start(cookie: &actix_session::Session, token: &str) -> Result<(), crate::error::Error> {
+    cookie.renew();
+    cookie
+        .insert(TOKEN_KEY, token)
+        .map_err(crate::error::Error::internal)
 }
 
 impl SessionCookieReader {

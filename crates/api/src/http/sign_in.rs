@@ -10,7 +10,7 @@ use shared::{
 
 use crate::http::cookies::{PersistUntil, device_cookie};
 use crate::http::error::ApiError;
-use crate::http::extractors::start_cookie_session;
+use crate::http::session_cookie;
 use crate::model::policy::EMAIL_CODE_MAX_ATTEMPTS;
 use crate::services::admission::LoginOutcome;
 use crate::state::AppState;
@@ -28,7 +28,7 @@ pub fn signed_in(
     session: &SessionRow,
     token: &str,
 ) -> Result<HttpResponse, ApiError> {
-    start_cookie_session(cookie, token)?;
+    session_cookie::start(cookie, token)?;
     let mut response = status
         .cookie(device_cookie(
             request,

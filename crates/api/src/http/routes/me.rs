@@ -6,7 +6,8 @@ use shared::{ErrorBody, User};
 
 use crate::http::cookies::PersistUntil;
 use crate::http::error::ApiError;
-use crate::http::extractors::{Authenticated, ClientInfo, start_cookie_session};
+use crate::http::extractors::{Authenticated, ClientInfo};
+use crate::http::session_cookie;
 use crate::services::{accounts, deletion, export};
 use crate::state::AppState;
 use crate::wire;
@@ -52,7 +53,7 @@ pub async fn change_password(
     let body = body.into_inner();
     let token =
         accounts::change_password(&state, &auth, body.current_password, body.new_password).await?;
-    start_cookie_session(&cookie, &token)?;
+    session_cookie::start(&cookie, &token)?;
     // Only the session's token changed: what the client sees of it is as it was.
     let mut response = HttpResponse::Ok().json(AuthResponse {
         user: wire::user(&auth.user, &state.settings),
