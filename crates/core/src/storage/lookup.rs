@@ -261,6 +261,13 @@ impl SessionLookups {
                 tracing::debug!(%error, "session lookup connection closed");
             }
         });
+        // The lookup's plan never depends on its tokens (a unique index either way), yet with
+        // an array parameter PostgreSQL keeps planning it anew for each batch: a fifth of
+        // its CPU under load (BENCHMARKS.md). The one generic plan is the plan it would pick.
+        client
+            .batch_execute("SET plan_cache_mode = force_generic_plan")
+            .await
+            .map_err(LookupError::Connect)?;
         let sql = sessions::sessions_with_users_by_tokens_sql().map_err(LookupError::Sql)?;
         let statement = client
             .prepare_typed(&sql, &[Type::BYTEA_ARRAY])
