@@ -107,8 +107,9 @@ pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpR
         session: wire::session(&auth.session, Some(auth.session.id), state.lifetimes()),
     };
     // Sized for the whole body at once (`json` starts at 128 bytes and grows it three times):
-    // this is the hottest response.
-    let mut bytes = Vec::with_capacity(1024);
+    // this is the hottest response. About 600 bytes; below glibc's 1 KiB "large" requests,
+    // which consolidate its fast bins (`malloc_consolidate`, ~1% of the CPU under load).
+    let mut bytes = Vec::with_capacity(768);
     serde_json::to_writer(&mut bytes, &body).map_err(|error| ApiError(Error::internal(error)))?;
     Ok(HttpResponse::Ok()
         .content_type(actix_web::http::header::ContentType::json())
