@@ -38,24 +38,7 @@ pub struct ApprovalRow {
     pub proof_method: ProofMethod,
 }
 
-impl ApprovalRow {
-    pub fn device_label(&self) -> String {
-        crate::model::device::label(&self.browser, &self.os, &self.device)
-    }
-
-    /// The device that asked, as stored.
-    pub fn client(&self) -> ClientInfo {
-        ClientInfo {
-            device: self.device.clone(),
-            os: self.os.clone(),
-            browser: self.browser.clone(),
-            user_agent: self.user_agent.clone(),
-            ip: self.ip.clone(),
-            country: self.country.clone(),
-            device_id: self.device_id.clone(),
-        }
-    }
-}
+stored_device!(ApprovalRow);
 
 pub struct NewApproval<'a> {
     pub id: Uuid,

@@ -3,6 +3,33 @@
 //! (`lookup`) and the login-failure counters (`throttle`).
 //! What a query's result means is decided above, in `services`, with `model`'s rules.
 
+/// `device_label()` and `client()` for rows that store the device a sign-in came from in
+/// the columns they all share (`device`, `os`, `browser`, `user_agent`, `ip`, `country`,
+/// `device_id`): sessions, sign-in requests, second-factor challenges.
+macro_rules! stored_device {
+    ($($row:ty),+ $(,)?) => {$(
+        impl $row {
+            /// "Chrome 120 on Linux (Desktop)", for logs and prompts.
+            pub fn device_label(&self) -> String {
+                crate::model::device::label(&self.browser, &self.os, &self.device)
+            }
+
+            /// The device, as stored.
+            pub fn client(&self) -> crate::model::device::ClientInfo {
+                crate::model::device::ClientInfo {
+                    device: self.device.clone(),
+                    os: self.os.clone(),
+                    browser: self.browser.clone(),
+                    user_agent: self.user_agent.clone(),
+                    ip: self.ip.clone(),
+                    country: self.country.clone(),
+                    device_id: self.device_id.clone(),
+                }
+            }
+        }
+    )+};
+}
+
 pub mod activity;
 pub mod api_keys;
 pub mod approvals;

@@ -170,20 +170,7 @@ pub struct ChallengeRow {
     pub used_at: Option<DateTime<Utc>>,
 }
 
-impl ChallengeRow {
-    /// The device that gave the password, as stored.
-    pub fn client(&self) -> ClientInfo {
-        ClientInfo {
-            device: self.device.clone(),
-            os: self.os.clone(),
-            browser: self.browser.clone(),
-            user_agent: self.user_agent.clone(),
-            ip: self.ip.clone(),
-            country: self.country.clone(),
-            device_id: self.device_id.clone(),
-        }
-    }
-}
+stored_device!(ChallengeRow);
 
 pub async fn insert_challenge(
     conn: &mut AsyncPgConnection,

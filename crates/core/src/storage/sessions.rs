@@ -42,25 +42,7 @@ pub struct SessionRow {
     pub proof_method: ProofMethod,
 }
 
-impl SessionRow {
-    /// "Chrome 120 on Linux (Desktop)", for logs and prompts.
-    pub fn device_label(&self) -> String {
-        crate::model::device::label(&self.browser, &self.os, &self.device)
-    }
-
-    /// The device that signed in, as stored.
-    pub fn client(&self) -> ClientInfo {
-        ClientInfo {
-            device: self.device.clone(),
-            os: self.os.clone(),
-            browser: self.browser.clone(),
-            user_agent: self.user_agent.clone(),
-            ip: self.ip.clone(),
-            country: self.country.clone(),
-            device_id: self.device_id.clone(),
-        }
-    }
-}
+stored_device!(SessionRow);
 
 type Active = And<
     And<IsNull<sessions::ended_at>, Gt<sessions::expires_at, DateTime<Utc>>>,
