@@ -9,7 +9,6 @@ mod capacity;
 mod instructions;
 mod load;
 mod reads;
-mod replica;
 mod seed;
 mod server;
 mod sockets;

@@ -7,9 +7,9 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use pg_harness::ReplicatedPostgres;
 
 use crate::load::{Probe, percentile};
-use crate::replica::Replicated;
 use crate::server::{ApiProcess, free_port};
 use crate::{Row, login_cookies, row, seed};
 
@@ -21,7 +21,9 @@ pub async fn history_from_replica(
     password_hash: &str,
     rows: i64,
 ) -> Result<Vec<Row>> {
-    let cluster = tokio::task::spawn_blocking(Replicated::start).await??;
+    let cluster =
+        tokio::task::spawn_blocking(|| ReplicatedPostgres::start("-c shared_buffers=256MB"))
+            .await??;
     seed::recreate_database(&cluster.primary_url("postgres"), "bench_replica").await?;
     let primary_url = cluster.primary_url("bench_replica");
     let metrics_port = free_port()?;
@@ -98,7 +100,10 @@ struct Replayed {
 }
 
 /// Waits until the replica replayed everything the primary wrote so far (the seeding).
-async fn wait_for_replay(primary: &mut AsyncPgConnection, cluster: &Replicated) -> Result<()> {
+async fn wait_for_replay(
+    primary: &mut AsyncPgConnection,
+    cluster: &ReplicatedPostgres,
+) -> Result<()> {
     let position: Position = diesel::sql_query("SELECT pg_current_wal_lsn()::text AS lsn")
         .get_result(primary)
         .await?;

@@ -3,9 +3,8 @@
 
 use std::process::Command;
 
-use super::free_port;
-use super::replica::{
-    as_postgres, initdb, pg_bindir, postgres_command, start_server, stop_server,
+use pg_harness::{
+    as_postgres, free_port, initdb, pg_bindir, remove_directory, start_server, stop_server,
     temporary_directory,
 };
 
@@ -28,19 +27,20 @@ impl PooledPostgres {
     /// `server_connections` connections in all.
     pub fn start(pgbouncer: &str, max_connections: u32, server_connections: u32) -> Self {
         let cluster = Self {
-            bin: pg_bindir(),
-            dir: temporary_directory("pooled"),
-            postgres_port: free_port(),
-            pgbouncer_port: free_port(),
+            bin: pg_bindir().expect("pg_config runs"),
+            dir: temporary_directory("pooled").expect("a temporary directory"),
+            postgres_port: free_port().expect("a free port"),
+            pgbouncer_port: free_port().expect("a free port"),
         };
-        initdb(&cluster.bin, &format!("{}/data", cluster.dir));
+        initdb(&cluster.bin, &format!("{}/data", cluster.dir)).expect("initdb runs");
         start_server(
             &cluster.bin,
             &cluster.dir,
             "data",
             cluster.postgres_port,
             &format!("-c max_connections={max_connections}"),
-        );
+        )
+        .expect("PostgreSQL starts");
         let ini = format!(
             "[databases]\n* = host=127.0.0.1 port={postgres}\n\
              [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
@@ -58,7 +58,8 @@ impl PooledPostgres {
         as_postgres(
             pgbouncer,
             &["-d", &format!("{}/pgbouncer.ini", cluster.dir)],
-        );
+        )
+        .expect("PgBouncer starts");
         cluster
     }
 
@@ -105,6 +106,6 @@ impl Drop for PooledPostgres {
             let _ = Command::new("kill").arg(pid.trim()).output();
         }
         stop_server(&self.bin, &self.dir, "data");
-        let _ = postgres_command("rm").args(["-rf", &self.dir]).output();
+        remove_directory(&self.dir);
     }
 }

@@ -1,171 +1,27 @@
-//! A PostgreSQL primary and a streaming replica of it, made from the machine's PostgreSQL
-//! binaries in a temporary directory (the shared server allows no replication
-//! connections): `initdb` as the `postgres` user, a `replication` line in `pg_hba.conf`,
-//! `pg_basebackup -R` into the replica. About 15 s; both stop when it is dropped.
+//! A PostgreSQL primary and a streaming replica of it (`pg_harness`, shared with the bench),
+//! with what the tests do to it: pause its replay, wait until it has caught up.
 
-use std::io::Write;
-use std::process::{Command, Output};
+use std::ops::Deref;
 
-use super::free_port;
+pub struct ReplicatedPostgres(pg_harness::ReplicatedPostgres);
 
-pub struct ReplicatedPostgres {
-    bin: String,
-    dir: String,
-    pub primary_port: u16,
-    pub replica_port: u16,
-}
+impl Deref for ReplicatedPostgres {
+    type Target = pg_harness::ReplicatedPostgres;
 
-/// `program` to run as `postgres` (PostgreSQL refuses to run as root).
-pub(super) fn postgres_command(program: &str) -> Command {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|out| out.stdout.trim_ascii() == b"0")
-        .unwrap_or(false);
-    if root {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--", program]);
-        command
-    } else {
-        Command::new(program)
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
-}
-
-/// Runs `program` as `postgres`; it must succeed.
-pub(super) fn as_postgres(program: &str, args: &[&str]) -> Output {
-    let output = postgres_command(program)
-        .args(args)
-        .output()
-        .expect("the command runs");
-    assert!(
-        output.status.success(),
-        "{program} {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// Where PostgreSQL's programs are.
-pub(super) fn pg_bindir() -> String {
-    String::from_utf8(
-        Command::new("pg_config")
-            .arg("--bindir")
-            .output()
-            .expect("pg_config runs")
-            .stdout,
-    )
-    .unwrap()
-    .trim()
-    .to_owned()
-}
-
-/// A fresh directory under /tmp owned by `postgres`.
-pub(super) fn temporary_directory(purpose: &str) -> String {
-    let made = as_postgres("mktemp", &["-d", &format!("/tmp/sm-{purpose}-XXXXXX")]);
-    String::from_utf8(made.stdout).unwrap().trim().to_owned()
-}
-
-pub(super) fn initdb(bin: &str, data: &str) {
-    as_postgres(
-        &format!("{bin}/initdb"),
-        &["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"],
-    );
-}
-
-/// Starts the server of `dir/name` on `port` (sockets in `dir`), with `extra` options.
-pub(super) fn start_server(bin: &str, dir: &str, name: &str, port: u16, extra: &str) {
-    let options = format!("-p {port} -k {dir} -c listen_addresses=127.0.0.1 -c fsync=off {extra}");
-    as_postgres(
-        &format!("{bin}/pg_ctl"),
-        &[
-            "-D",
-            &format!("{dir}/{name}"),
-            "-o",
-            &options,
-            "-l",
-            &format!("{dir}/{name}.log"),
-            "-w",
-            "start",
-        ],
-    );
-}
-
-/// Stops the server of `dir/name` at once; errors ignored (it may be stopped already).
-pub(super) fn stop_server(bin: &str, dir: &str, name: &str) {
-    let _ = postgres_command(&format!("{bin}/pg_ctl"))
-        .args(["-D", &format!("{dir}/{name}"), "-m", "immediate", "stop"])
-        .output();
 }
 
 impl ReplicatedPostgres {
-    /// Blocking: call it in `spawn_blocking`.
+    /// Blocking (about 15 s): call it in `spawn_blocking`.
     pub fn start() -> Self {
-        let cluster = Self {
-            bin: pg_bindir(),
-            dir: temporary_directory("replica"),
-            primary_port: free_port(),
-            replica_port: free_port(),
-        };
-        let primary = cluster.data("primary");
-        initdb(&cluster.bin, &primary);
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(format!("{primary}/pg_hba.conf"))
-            .and_then(|mut hba| hba.write_all(b"\nhost replication all 127.0.0.1/32 trust\n"))
-            .expect("pg_hba.conf takes the replication line");
-        cluster.start_server("primary", cluster.primary_port);
-        as_postgres(
-            &cluster.tool("pg_basebackup"),
-            &[
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &cluster.primary_port.to_string(),
-                "-U",
-                "postgres",
-                "-D",
-                &cluster.data("replica"),
-                "-R",
-                "-X",
-                "stream",
-            ],
-        );
-        cluster.start_server("replica", cluster.replica_port);
-        cluster
-    }
-
-    fn tool(&self, name: &str) -> String {
-        format!("{}/{name}", self.bin)
-    }
-
-    fn data(&self, name: &str) -> String {
-        format!("{}/{name}", self.dir)
-    }
-
-    fn start_server(&self, name: &str, port: u16) {
-        start_server(&self.bin, &self.dir, name, port, "");
-    }
-
-    pub fn primary_url(&self, database: &str) -> String {
-        format!(
-            "postgres://postgres@127.0.0.1:{}/{database}",
-            self.primary_port
-        )
-    }
-
-    pub fn replica_url(&self, database: &str) -> String {
-        format!(
-            "postgres://postgres@127.0.0.1:{}/{database}",
-            self.replica_port
-        )
+        Self(pg_harness::ReplicatedPostgres::start("").expect("a primary and its replica start"))
     }
 
     /// Stops the replica at once (as a crash would).
     pub fn stop_replica(&self) {
-        as_postgres(
-            &self.tool("pg_ctl"),
-            &["-D", &self.data("replica"), "-m", "immediate", "-w", "stop"],
-        );
+        self.0.stop_replica().expect("the replica stops");
     }
 
     /// Pauses (or resumes) the replica's replay of the primary's changes.
@@ -231,13 +87,4 @@ async fn execute(url: &str, statement: &str) {
         .execute(&mut conn)
         .await
         .expect("statement runs");
-}
-
-impl Drop for ReplicatedPostgres {
-    fn drop(&mut self) {
-        for name in ["replica", "primary"] {
-            stop_server(&self.bin, &self.dir, name);
-        }
-        let _ = postgres_command("rm").args(["-rf", &self.dir]).output();
-    }
 }
