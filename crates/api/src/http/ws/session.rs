@@ -62,6 +62,7 @@ pub async fn session_socket(
             user_id,
             session_id,
             socket,
+            prompted_by_sync: Vec::new(),
         };
         connection.run(stream, outgoing).await;
         state.events.hub().disconnect_session(user_id, conn_id);
@@ -74,6 +75,10 @@ struct SessionConnection {
     user_id: Uuid,
     session_id: Uuid,
     socket: Session,
+    /// Prompts a sync sent whose event may still come: the socket is registered before it
+    /// reads what is pending, so a request made in between is both read and announced.
+    /// Its announcement is then dropped, once. Empty, it holds no memory.
+    prompted_by_sync: Vec<Uuid>,
 }
 
 /// Why the loop stopped: how to close.
@@ -106,6 +111,7 @@ impl SessionConnection {
         while closing.is_none() {
             closing = tokio::select! {
                 command = outgoing.recv() => match command {
+                    Some(Outgoing::Send(message)) if self.already_prompted(&message) => None,
                     Some(Outgoing::Send(message)) => self.send(&message).await,
                     Some(Outgoing::SendAndClose(message)) => {
                         let _ = send_json(&mut self.socket, &message).await;
@@ -157,6 +163,22 @@ impl SessionConnection {
         }
     }
 
+    /// Whether `message` is the announcement of a prompt the last sync already sent.
+    fn already_prompted(&mut self, message: &ServerMessage) -> bool {
+        let ServerMessage::ApprovalRequested { approval } = message else {
+            return false;
+        };
+        let Some(at) = self
+            .prompted_by_sync
+            .iter()
+            .position(|id| *id == approval.id)
+        else {
+            return false;
+        };
+        self.prompted_by_sync.swap_remove(at);
+        true
+    }
+
     async fn send(&mut self, message: &ServerMessage) -> Option<Closing> {
         send_json(&mut self.socket, message)
             .await
@@ -193,6 +215,7 @@ impl SessionConnection {
         }
         match approvals::list_pending(&self.state, self.user_id).await {
             Ok(pending) => {
+                self.prompted_by_sync = pending.iter().map(|approval| approval.id).collect();
                 for approval in pending {
                     let prompt = ServerMessage::ApprovalRequested { approval };
                     if let Some(closing) = self.send(&prompt).await {
