@@ -97,6 +97,17 @@ pub fn decide(
     }
 }
 
+/// Whether `decide` weighs the account's sign-in requests (pending, made in the last hour,
+/// last denied) for a login with this many active sessions from this device: only where a
+/// signed-in device would be asked (`approval_or_refusal`). Elsewhere a login need not read
+/// them (two statements fewer; a test checks they change no decision there).
+pub fn weighs_requests(active_sessions: i64, device: DeviceTrust, limits: Limits) -> bool {
+    device != DeviceTrust::Returning
+        && matches!(limits.policy, Policy::Approve)
+        && active_sessions > 0
+        && active_sessions < limits.max_sessions()
+}
+
 fn decide_for_account(standing: Standing, limits: Limits, now: DateTime<Utc>) -> Decision {
     let max = limits.max_sessions();
     let at_limit = standing.active_sessions >= max;
@@ -183,6 +194,61 @@ mod tests {
             limits(policy, max),
             Utc::now(),
         )
+    }
+
+    #[test]
+    fn requests_change_no_decision_where_they_are_not_weighed() {
+        let now = Utc::now();
+        let policies = [
+            Policy::Approve,
+            Policy::Refuse,
+            Policy::EvictOldest,
+            Policy::Single,
+        ];
+        let devices = [
+            DeviceTrust::Vouched,
+            DeviceTrust::NeedsEmailCode,
+            DeviceTrust::Returning,
+        ];
+        let mut weighed = 0;
+        for policy in policies {
+            for max in 1..=3 {
+                for active in 0..=4 {
+                    for device in devices {
+                        let limits = limits(policy, max);
+                        let none = Standing {
+                            active_sessions: active,
+                            pending_requests: 0,
+                            requests_last_hour: 0,
+                            oldest_request_last_hour: None,
+                            last_denial: None,
+                        };
+                        let many = Standing {
+                            pending_requests: 50,
+                            requests_last_hour: 50,
+                            oldest_request_last_hour: Some(now - Duration::minutes(10)),
+                            last_denial: Some(now - Duration::minutes(1)),
+                            ..none
+                        };
+                        if weighs_requests(active, device, limits) {
+                            weighed += 1;
+                            // Where they are weighed, they do matter.
+                            assert_ne!(
+                                decide(none, device, limits, now),
+                                decide(many, device, limits, now)
+                            );
+                        } else {
+                            assert_eq!(
+                                decide(none, device, limits, now),
+                                decide(many, device, limits, now),
+                                "{policy:?} max {max} active {active} {device:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        assert!(weighed > 0);
     }
 
     fn from_unrecognised(policy: Policy, max: i64, active: i64) -> Decision {

@@ -8,7 +8,7 @@ use crate::events::Event;
 use crate::events::unit_of_work::{Committed, Tx};
 use crate::model::activity::ActivityKind;
 use crate::model::admission::{
-    Decision, DeviceTrust, Policy, Standing, decide, next_email_code_at,
+    Decision, DeviceTrust, Standing, decide, next_email_code_at, weighs_requests,
 };
 use crate::model::approval::{Action, ApprovalChannel, Refusal};
 use crate::model::device::ClientInfo;
@@ -259,16 +259,6 @@ async fn decide_locked(
     let limits = state.limits();
     users::lock(tx.conn(), user.id).await?;
     let active_sessions = sessions::settle(&mut tx, user.id, state.lifetimes()).await?;
-    // Requests past their time are not counted as pending; the sweeper (or the waiting
-    // socket) marks them expired and tells the devices.
-    let pending_requests = stored_approvals::count_pending(tx.conn(), user.id, now).await?;
-    let stats = match limits.policy {
-        Policy::Approve => Some(
-            stored_approvals::request_stats(tx.conn(), user.id, now, now - limits.denial_cooldown)
-                .await?,
-        ),
-        _ => None,
-    };
     // A browser whose own session is still active comes back; it is not one more device.
     let device = match &client.device_id {
         Some(device_id)
@@ -284,6 +274,18 @@ async fn decide_locked(
             DeviceTrust::Returning
         }
         _ => device,
+    };
+    // The requests are read only where a device would be asked. Requests past their time
+    // are not counted as pending; the sweeper (or the waiting socket) marks them expired
+    // and tells the devices.
+    let (pending_requests, stats) = if weighs_requests(active_sessions, device, limits) {
+        let pending = stored_approvals::count_pending(tx.conn(), user.id, now).await?;
+        let stats =
+            stored_approvals::request_stats(tx.conn(), user.id, now, now - limits.denial_cooldown)
+                .await?;
+        (pending, Some(stats))
+    } else {
+        (0, None)
     };
     let standing = Standing {
         active_sessions,
