@@ -6,7 +6,7 @@
 //! The digits are written into a stack buffer; years outside 0..=9999 and leap seconds,
 //! which chrono writes in its own ways, go through chrono.
 
-use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::Serializer;
 
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`, the longest this writes.
@@ -21,31 +21,6 @@ pub fn rfc3339<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::
     }
 }
 
-/// Year, month and day of a count of days since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`); `None` before year 0. chrono's accessors each decode its packed date
-/// anew, several times the work for the six timestamps of a session response.
-fn civil_date(days: i64) -> Option<(u32, u32, u32)> {
-    let shifted = days.checked_add(719_468)?;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    Some((
-        u32::try_from(year).ok()?,
-        u32::try_from(month).ok()?,
-        u32::try_from(day).ok()?,
-    ))
-}
-
 #[derive(Default)]
 struct Digits {
     bytes: [u8; LONGEST],
@@ -56,28 +31,27 @@ impl Digits {
     /// Writes `time`; false where chrono must (a year of other than four digits, a leap
     /// second).
     fn write(&mut self, time: &DateTime<Utc>) -> bool {
+        // The naive UTC value: `DateTime`'s own accessors apply the (zero) offset anew
+        // for each field, several times the work for the six timestamps of a session.
+        let time = time.naive_utc();
         let nanos = time.nanosecond();
-        let seconds = time.timestamp();
-        let Some((year, month, day)) = civil_date(seconds.div_euclid(86_400)) else {
+        let Ok(year) = u32::try_from(time.year()) else {
             return false;
         };
         if year > 9999 || nanos >= 1_000_000_000 {
             return false;
         }
-        let Ok(of_day) = u32::try_from(seconds.rem_euclid(86_400)) else {
-            return false;
-        };
         self.number(year, 4);
         self.byte(b'-');
-        self.number(month, 2);
+        self.number(time.month(), 2);
         self.byte(b'-');
-        self.number(day, 2);
+        self.number(time.day(), 2);
         self.byte(b'T');
-        self.number(of_day / 3600, 2);
+        self.number(time.hour(), 2);
         self.byte(b':');
-        self.number(of_day / 60 % 60, 2);
+        self.number(time.minute(), 2);
         self.byte(b':');
-        self.number(of_day % 60, 2);
+        self.number(time.second(), 2);
         // chrono's `AutoSi`: the shortest of milli-, micro- and nanoseconds that is exact.
         if nanos != 0 {
             self.byte(b'.');
