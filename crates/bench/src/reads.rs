@@ -7,10 +7,10 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use pg_harness::ReplicatedPostgres;
+use pg_harness::{ReplicatedPostgres, free_port};
 
 use crate::load::{Probe, percentile};
-use crate::server::{ApiProcess, free_port};
+use crate::server::ApiProcess;
 use crate::{Row, login_cookies, row, seed};
 
 /// Pages timed at each depth, per instance.

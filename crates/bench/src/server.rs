@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use pg_harness::free_port;
 use tokio::process::{Child, Command};
 
 pub struct ApiProcess {
@@ -13,12 +14,6 @@ pub struct ApiProcess {
     _child: Child,
     pub port: u16,
     pub pid: u32,
-}
-
-pub fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 impl ApiProcess {

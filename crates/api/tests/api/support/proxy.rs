@@ -70,11 +70,7 @@ pub async fn spawn_site(configure: impl FnOnce(&mut Settings)) -> Option<Site> {
 
 /// A port free now (for a server whose address must be known before it starts).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    pg_harness::free_port().expect("a free port on 127.0.0.1")
 }
 
 /// The protected app: answers every request with the `x-auth-*` headers it got and its path.
