@@ -2,7 +2,8 @@
 //! session cookie they rest on.
 //!
 //! The cookie (written through actix-session, encrypted and signed with `SESSION_SECRET`,
-//! read and started by `session_cookie`) holds only a random 256-bit token; the database holds its SHA-256.
+//! read and started by `session_cookie`) holds only a random 256-bit token; the database
+//! holds its SHA-256.
 
 use std::future::{Future, Ready, ready};
 use std::ops::Deref;

@@ -155,8 +155,8 @@ pub async fn enqueue(
     }
     // PostgreSQL plans the insert below anew each time (diesel prepares no raw SQL): about
     // 0.3 ms, a sixth of a login's database time (BENCHMARKS.md). Where no endpoint is
-    // enabled, a check whose plan stays cached answers instead; it reads the same snapshot
-    // the insert would have read.
+    // enabled, a check whose plan stays cached answers instead. Like the insert, it sees
+    // the endpoints committed before it runs.
     let any_enabled: bool = diesel::select(diesel::dsl::exists(
         webhook_endpoints::table.filter(webhook_endpoints::disabled_at.is_null()),
     ))
