@@ -120,12 +120,7 @@ async fn deleting_the_account_ends_everything_leaves_no_row_of_it_and_frees_the_
     );
 
     // The socket is told why, then closed; the waiting device hears its request cancelled.
-    let revoked = loop {
-        match next_server_message(&mut socket).await {
-            ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
-            other => break other,
-        }
-    };
+    let revoked = next_beyond_requests(&mut socket).await;
     assert_eq!(
         revoked,
         ServerMessage::SessionRevoked {

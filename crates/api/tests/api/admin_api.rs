@@ -254,12 +254,7 @@ async fn a_write_key_ends_sessions_and_unlocks_and_the_log_names_the_key() {
     assert_eq!(all.status(), StatusCode::OK);
     let all: Value = all.json().await.unwrap();
     assert_eq!(all, json!({"revoked_sessions": 1, "cancelled_requests": 1}));
-    let revoked = loop {
-        match next_server_message(&mut first_socket).await {
-            ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
-            other => break other,
-        }
-    };
+    let revoked = next_beyond_requests(&mut first_socket).await;
     assert_eq!(revoked, revoked_message());
     assert_error(
         first.me().await,

@@ -8,14 +8,6 @@ use shared::ws::ServerMessage;
 use crate::geoip;
 use crate::support::*;
 
-async fn next_alert(socket: &mut Socket) -> shared::SecurityAlert {
-    loop {
-        if let ServerMessage::SecurityAlert { alert } = next_server_message(socket).await {
-            return alert;
-        }
-    }
-}
-
 async fn activity_kinds(device: &Device) -> Vec<String> {
     let activity: Value = device
         .get("/api/activity?limit=50")

@@ -443,12 +443,7 @@ async fn admin_revoke_all_signs_every_device_out_and_cancels_requests_in_flight(
     );
 
     // The prompt of the request in flight may come and go first.
-    let revoked = loop {
-        match next_server_message(&mut first_socket).await {
-            ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
-            other => break other,
-        }
-    };
+    let revoked = next_beyond_requests(&mut first_socket).await;
     assert_eq!(
         revoked,
         ServerMessage::SessionRevoked {
@@ -522,12 +517,7 @@ async fn admin_user_delete_signs_every_device_out_and_removes_the_account_for_go
     assert_eq!(deleted["requests_cancelled"], 1);
 
     // The running server hears it through PostgreSQL: the socket is told and closed.
-    let revoked = loop {
-        match next_server_message(&mut socket).await {
-            ServerMessage::ApprovalRequested { .. } | ServerMessage::ApprovalResolved { .. } => {}
-            other => break other,
-        }
-    };
+    let revoked = next_beyond_requests(&mut socket).await;
     assert_eq!(
         revoked,
         ServerMessage::SessionRevoked {

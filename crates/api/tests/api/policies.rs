@@ -291,13 +291,7 @@ async fn this_wasnt_me_denies_cancels_the_other_requests_and_alerts_every_device
         next_pending_message(&mut other_socket).await,
         PendingMessage::Cancelled
     );
-    let alert = loop {
-        if let ServerMessage::SecurityAlert { alert } =
-            next_server_message(&mut second_socket).await
-        {
-            break alert;
-        }
-    };
+    let alert = next_alert(&mut second_socket).await;
     assert_eq!(alert.kind, "suspicious_login_denied");
     assert_eq!(alert.device, "Firefox 121 on Windows 10 NT 10.0 (Desktop)");
     assert_eq!(alert.ip, "127.0.0.1");

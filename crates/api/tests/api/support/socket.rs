@@ -107,6 +107,29 @@ pub async fn send_json(socket: &mut Socket, value: Value) {
         .expect("message sent");
 }
 
+/// The next security alert, skipping everything else.
+pub async fn next_alert(socket: &mut Socket) -> shared::SecurityAlert {
+    loop {
+        if let ServerMessage::SecurityAlert { alert } = next_server_message(socket).await {
+            return alert;
+        }
+    }
+}
+
+/// The next message other than `sessions_changed` that is not about a sign-in request
+/// (prompts and their resolutions of earlier actions may come first).
+pub async fn next_beyond_requests(socket: &mut Socket) -> ServerMessage {
+    next_matching(socket, |message| {
+        !matches!(
+            message,
+            ServerMessage::SessionsChanged
+                | ServerMessage::ApprovalRequested { .. }
+                | ServerMessage::ApprovalResolved { .. }
+        )
+    })
+    .await
+}
+
 /// Reads and drops what the socket is sent until it has been silent for half a second: the
 /// late events of the setup, so that what is read next comes from what the test does after.
 pub async fn quiet(socket: &mut Socket) {
