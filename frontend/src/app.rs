@@ -66,11 +66,24 @@ fn SignedInOnly() -> impl IntoView {
     let signed_in = Memo::new(move |_| session.current.with(Option::is_some));
     move || {
         if signed_in.get() {
-            view! { <Dashboard/> }.into_any()
+            view! {
+                <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                    {Suspend::new(dashboard())}
+                </Suspense>
+            }
+            .into_any()
         } else {
             view! { <Redirect path="/login"/> }.into_any()
         }
     }
+}
+
+/// The dashboard and everything only it uses. In the production build (`split`, see
+/// scripts/build-frontend) this is a module of its own, fetched when first shown, so that the
+/// sign-in page does not wait for it; `trunk serve` builds one module and calls it directly.
+#[cfg_attr(feature = "split", leptos::lazy)]
+async fn dashboard() -> AnyView {
+    view! { <Dashboard/> }.into_any()
 }
 
 /// A page for visitors (login, signup): someone signed in goes to the dashboard, or back to

@@ -5,6 +5,7 @@
 // Statistics: counts and durations become floats for rates and percentiles.
 #![allow(clippy::as_conversions)]
 
+mod app_size;
 mod capacity;
 mod instructions;
 mod load;
@@ -25,7 +26,7 @@ struct Options {
     seconds: u64,
     sockets: usize,
     quick: bool,
-    /// Sections to run (1 to 7); all when empty.
+    /// Sections to run (1 to 8); all when empty.
     only: Vec<u8>,
 }
 
@@ -46,7 +47,7 @@ impl Options {
                 "--instructions" => options.only.push(5),
                 "--only" => options
                     .only
-                    .push(args.next().context("--only 1|2|3|4|5|6|7")?.parse()?),
+                    .push(args.next().context("--only 1|2|3|4|5|6|7|8")?.parse()?),
                 other => bail!(
                     "unknown argument {other}; use --seconds N, --sockets N, --quick, --only SECTION, --instructions"
                 ),
@@ -308,7 +309,7 @@ async fn main() -> Result<()> {
 
     // 1. Authenticated requests against the machine's own ceilings.
     if options.runs(1) {
-        println!("1/7 authenticated requests…");
+        println!("1/8 authenticated requests…");
         let me_script = rotating_cookie_script("/api/auth/me", &cookie_file);
         let me = wrk(
             &format!("http://127.0.0.1:{port}/api/auth/me"),
@@ -417,7 +418,7 @@ async fn main() -> Result<()> {
         cookies.first().cloned().unwrap_or_default(),
     )?;
     if options.runs(2) {
-        println!("2/7 logins…");
+        println!("2/8 logins…");
         // The engines side by side on the same hash; the server hashes with `Engine::Simd`.
         let old_engine_time = one_hash_time(Engine::RustCrypto, &hash)?;
         let hash_time_before = one_hash_time(Engine::Simd, &hash)?;
@@ -555,7 +556,7 @@ end
                 options.sockets
             );
         }
-        println!("3/7 {socket_count} sockets…");
+        println!("3/8 {socket_count} sockets…");
         let rss_before = api.rss_kib()?;
         let opened = Instant::now();
         let held = sockets::hold(port, &cookies, socket_count).await?;
@@ -638,7 +639,7 @@ end
 
     // 4. Growth.
     if options.runs(4) {
-        println!("4/7 growth…");
+        println!("4/8 growth…");
         diesel_async::RunQueryDsl::execute(
         diesel::sql_query("DELETE FROM sessions WHERE user_agent LIKE 'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0'"),
         &mut conn,
@@ -700,7 +701,7 @@ end
 
     // 5. Instructions per request: stable whatever the machine's noise.
     if options.runs(5) {
-        println!("5/7 instructions per /api/auth/me (callgrind)…");
+        println!("5/8 instructions per /api/auth/me (callgrind)…");
         let per_request = instructions::per_me_request(
             &api_binary,
             &database_url,
@@ -722,7 +723,7 @@ end
     // 6. Reads that tolerate lag, from a streaming replica and from the primary.
     if options.runs(6) {
         let rows = if options.quick { 100_000 } else { 1_000_000 };
-        println!("6/7 a history of {rows} sessions from a replica and from the primary…");
+        println!("6/8 a history of {rows} sessions from a replica and from the primary…");
         let hash = api::model::passwords::hash_password_now(seed::PASSWORD)?;
         let table = reads::history_from_replica(&api_binary, &hash, rows).await?;
         print_table(
@@ -734,7 +735,7 @@ end
 
     // 7. What each request kind costs the database, for SCALING.md's capacity model.
     if options.runs(7) {
-        println!("7/7 database cost per request kind (scripts/capacity)…");
+        println!("7/8 database cost per request kind (scripts/capacity)…");
         let title = "7. Database cost per request kind, and the model checked at two sizes";
         // A failure here is reported and the run goes on: the other sections' report is
         // still written (and the bench exits non-zero at the end).
@@ -747,6 +748,19 @@ end
         };
         println!("\n{title}\n{tables}");
         report.push_str(&format!("\n### {title}\n\n{tables}\n"));
+    }
+
+    // 8. The app as a browser downloads it.
+    if options.runs(8) {
+        let title = "8. The app's first page as served (dist/, brotli)";
+        match app_size::rows(std::path::Path::new("dist")) {
+            Ok(rows) => print_table(title, &rows, &mut report),
+            Err(error) => {
+                failed_sections.push(8);
+                println!("\n{title}\n✘ not measured: {error:#}");
+                report.push_str(&format!("\n### {title}\n\n✘ not measured: {error:#}\n"));
+            }
+        }
     }
 
     let report_path = PathBuf::from("target/bench-results.md");

@@ -1200,3 +1200,56 @@ async fn a_passkey_added_on_the_dashboard_signs_in_a_second_browser() {
     let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
+
+/// The wasm files this browser has fetched so far.
+async fn fetched_wasm(client: &Client) -> Vec<String> {
+    let names = client
+        .execute(
+            "return performance.getEntriesByType('resource').map(entry => entry.name)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value::<Vec<String>>(names)
+        .unwrap()
+        .into_iter()
+        .filter(|name| name.ends_with(".wasm"))
+        .collect()
+}
+
+/// The production build splits the app (scripts/build-frontend): the sign-in page is served
+/// without the dashboard's code, which the browser fetches once the dashboard is shown.
+#[tokio::test]
+async fn the_sign_in_page_loads_without_the_dashboard_whose_module_comes_when_signed_in() {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let client = browser(&driver, &profiles.join("device1"), 1280, 900).await;
+    let is_dashboard = |name: &String| name.contains("/split_dashboard_");
+
+    client.goto(&format!("{url}login")).await.unwrap();
+    wait_for(&client, "#login-form").await;
+    let on_sign_in = fetched_wasm(&client).await;
+    assert!(
+        on_sign_in.iter().any(|name| name.ends_with("_bg.wasm")),
+        "the app's main module: {on_sign_in:?}"
+    );
+    assert!(
+        !on_sign_in.iter().any(is_dashboard),
+        "the sign-in page fetched the dashboard: {on_sign_in:?}"
+    );
+
+    sign_up(&client, &url, "Ada Lovelace").await;
+    wait_for(&client, "#active-sessions").await;
+    let signed_in = fetched_wasm(&client).await;
+    assert!(
+        signed_in.iter().any(is_dashboard),
+        "the dashboard's module: {signed_in:?}"
+    );
+    let _ = client.close().await;
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}

@@ -1,0 +1,101 @@
+//! Section 8: what a browser downloads for the app's first page, as served (dist/ as
+//! scripts/build-frontend leaves it, with brotli), and what it downloads only later (the
+//! lazy modules, fetched when a page needs them).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use crate::{Row, row, verdict};
+
+/// The issue's budget for the first page, brotli as served.
+const FIRST_PAGE_BUDGET: u64 = 150 * 1024;
+
+/// Local files a text names as `"/name"`, `'/name'`, `"./name"` or `'./name'` (the page's
+/// links and start script, an ES module's imports), when they exist in `dist`.
+fn named_files(text: &str, dist: &Path) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for quote in ['"', '\''] {
+        // Every piece between two quotes (prose's apostrophes shift which pieces are quoted,
+        // but prose never names an existing file exactly).
+        for piece in text.split(quote) {
+            let name = piece
+                .strip_prefix("./")
+                .or_else(|| piece.strip_prefix('/'))
+                .unwrap_or_default();
+            if !name.is_empty() && !name.contains('/') && dist.join(name).is_file() {
+                names.insert(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+/// A file's size as served: its brotli copy when there is one.
+fn served_size(dist: &Path, name: &str) -> Result<u64> {
+    let compressed = dist.join(format!("{name}.br"));
+    let file = if compressed.is_file() {
+        compressed
+    } else {
+        dist.join(name)
+    };
+    Ok(std::fs::metadata(&file)
+        .with_context(|| file.display().to_string())?
+        .len())
+}
+
+pub fn rows(dist: &Path) -> Result<Vec<Row>> {
+    let page = std::fs::read_to_string(dist.join("index.html"))
+        .context("dist/index.html (run scripts/build-frontend first)")?;
+    // The page, what it names, and what those modules import in turn.
+    let mut first_page = BTreeSet::from(["index.html".to_owned()]);
+    let mut queue: Vec<String> = named_files(&page, dist).into_iter().collect();
+    while let Some(name) = queue.pop() {
+        if !first_page.insert(name.clone()) || !name.ends_with(".js") {
+            continue;
+        }
+        let module = std::fs::read_to_string(dist.join(&name))?;
+        queue.extend(named_files(&module, dist));
+    }
+    let mut first_bytes = 0;
+    for name in &first_page {
+        first_bytes += served_size(dist, name)?;
+    }
+    let mut lazy = Vec::new();
+    for entry in std::fs::read_dir(dist)? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".wasm") && !first_page.contains(&name) {
+            lazy.push((served_size(dist, &name)?, name));
+        }
+    }
+    lazy.sort();
+    let kib = |bytes: u64| format!("{:.1} KiB", bytes as f64 / 1024.0);
+    let wasm: Vec<&String> = first_page
+        .iter()
+        .filter(|name| name.ends_with(".wasm"))
+        .collect();
+    let mut rows = vec![row(
+        "first page (brotli, as served)",
+        kib(first_bytes),
+        format!(
+            "≤ 150 KiB {}: {} files, wasm {}",
+            verdict(first_bytes <= FIRST_PAGE_BUDGET),
+            first_page.len(),
+            wasm.iter()
+                .map(|name| name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )];
+    let lazy_bytes: u64 = lazy.iter().map(|(bytes, _)| bytes).sum();
+    rows.push(row(
+        "lazy modules (fetched when a page needs them)",
+        kib(lazy_bytes),
+        lazy.iter()
+            .map(|(bytes, name)| format!("{name} {}", kib(*bytes)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    ));
+    Ok(rows)
+}
