@@ -25,6 +25,8 @@ pub struct ApiError {
     /// `Unknown` when no envelope came (the network failed, or something else answered).
     pub code: ErrorCode,
     pub message: String,
+    /// No answer came: the network failed (not the browser refusing something locally).
+    pub unanswered: bool,
 }
 
 impl ApiError {
@@ -34,6 +36,7 @@ impl ApiError {
             status: 0,
             code: ErrorCode::Unknown,
             message: message.to_owned(),
+            unanswered: false,
         }
     }
 
@@ -42,6 +45,7 @@ impl ApiError {
             status: 0,
             code: ErrorCode::Unknown,
             message: format!("Cannot reach the server ({error})"),
+            unanswered: true,
         }
     }
 
@@ -59,8 +63,9 @@ impl ApiError {
 
     /// The server could not be reached or is unavailable for a moment: worth a retry, and
     /// no reason to sign anyone out.
+    /// (A failure in the browser itself, such as a cancelled passkey prompt, is not one.)
     pub fn is_outage(&self) -> bool {
-        self.status == 0 || self.status == 502 || self.status == 503 || self.status == 504
+        self.unanswered || matches!(self.status, 502..=504)
     }
 }
 
@@ -90,11 +95,13 @@ async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> 
             status,
             code: body.code,
             message: body.error,
+            unanswered: false,
         },
         Err(_) => ApiError {
             status,
             code: ErrorCode::Unknown,
             message: format!("The server answered {status}"),
+            unanswered: false,
         },
     })
 }
@@ -141,6 +148,7 @@ async fn login_outcome(response: Response) -> ApiResult<LoginOutcome> {
             code: ErrorCode::Unknown,
             message: "The server asks for a sign-in step this page does not know: reload it."
                 .to_owned(),
+            unanswered: false,
         }),
     }
 }
@@ -506,4 +514,30 @@ pub fn session_socket_url() -> Option<String> {
 /// the URL (see `socket::follow_pending_socket`).
 pub fn pending_socket_url(id: Uuid) -> Option<String> {
     socket_url(&routes::with_id(routes::WAITING_SOCKET, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_unanswered_request_or_an_unavailable_server_is_an_outage() {
+        assert!(ApiError::network("connection refused").is_outage());
+        assert!(!ApiError::local("The passkey request was cancelled or timed out").is_outage());
+        for (status, outage) in [
+            (502, true),
+            (503, true),
+            (504, true),
+            (500, false),
+            (429, false),
+        ] {
+            let error = ApiError {
+                status,
+                code: ErrorCode::Unknown,
+                message: String::new(),
+                unanswered: false,
+            };
+            assert_eq!(error.is_outage(), outage, "{status}");
+        }
+    }
 }

@@ -5,19 +5,10 @@ use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
 
-use crate::pages::{
-    confirm_device::ConfirmDevicePage,
-    dashboard::Dashboard,
-    login::LoginPage,
-    recovery::{
-        ConfirmEmailChangePage, ForgotPasswordPage, ResetPasswordPage, SecureAccountPage,
-        VerifyEmailPage,
-    },
-    signup::SignupPage,
-    waiting::WaitingPage,
-};
+use crate::pages::login::LoginPage;
 use crate::return_to;
 use crate::state::{Session, use_session};
+use lazy::VisitorPage;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -44,15 +35,15 @@ fn Shell() -> impl IntoView {
                 <Routes fallback=|| view! { <Redirect path="/"/> }>
                     <Route path=path!("/") view=SignedInOnly/>
                     <Route path=path!("/login") view=|| view! { <SignedOutOnly><LoginPage/></SignedOutOnly> }/>
-                    <Route path=path!("/signup") view=|| view! { <SignedOutOnly><SignupPage/></SignedOutOnly> }/>
-                    <Route path=path!("/approve/:id") view=WaitingPage/>
-                    <Route path=path!("/confirm-device/:id") view=|| view! { <SignedOutOnly><ConfirmDevicePage/></SignedOutOnly> }/>
-                    <Route path=path!("/forgot-password") view=|| view! { <SignedOutOnly><ForgotPasswordPage/></SignedOutOnly> }/>
+                    <Route path=path!("/signup") view=|| view! { <SignedOutOnly>{lazy::visitor(VisitorPage::Signup)}</SignedOutOnly> }/>
+                    <Route path=path!("/approve/:id") view=|| lazy::visitor(VisitorPage::Waiting)/>
+                    <Route path=path!("/confirm-device/:id") view=|| view! { <SignedOutOnly>{lazy::visitor(VisitorPage::ConfirmDevice)}</SignedOutOnly> }/>
+                    <Route path=path!("/forgot-password") view=|| view! { <SignedOutOnly>{lazy::visitor(VisitorPage::ForgotPassword)}</SignedOutOnly> }/>
                     // Links from mail: they work signed in or not, on any device.
-                    <Route path=path!("/reset-password") view=ResetPasswordPage/>
-                    <Route path=path!("/verify-email") view=VerifyEmailPage/>
-                    <Route path=path!("/secure-account") view=SecureAccountPage/>
-                    <Route path=path!("/confirm-email-change") view=ConfirmEmailChangePage/>
+                    <Route path=path!("/reset-password") view=|| lazy::visitor(VisitorPage::ResetPassword)/>
+                    <Route path=path!("/verify-email") view=|| lazy::visitor(VisitorPage::VerifyEmail)/>
+                    <Route path=path!("/secure-account") view=|| lazy::visitor(VisitorPage::SecureAccount)/>
+                    <Route path=path!("/confirm-email-change") view=|| lazy::visitor(VisitorPage::ConfirmEmailChange)/>
                 </Routes>
             </Show>
         </main>
@@ -66,24 +57,133 @@ fn SignedInOnly() -> impl IntoView {
     let signed_in = Memo::new(move |_| session.current.with(Option::is_some));
     move || {
         if signed_in.get() {
-            view! {
-                <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-                    {Suspend::new(dashboard())}
-                </Suspense>
-            }
-            .into_any()
+            lazy::dashboard().into_any()
         } else {
             view! { <Redirect path="/login"/> }.into_any()
         }
     }
 }
 
-/// The dashboard and everything only it uses. In the production build (`split`, see
-/// scripts/build-frontend) this is a module of its own, fetched when first shown, so that the
-/// sign-in page does not wait for it; `trunk serve` builds one module and calls it directly.
-#[cfg_attr(feature = "split", leptos::lazy)]
-async fn dashboard() -> AnyView {
-    view! { <Dashboard/> }.into_any()
+/// Every page but the sign-in page, in two groups: the dashboard, and the pages a visitor
+/// reaches from the sign-in page or from mail. In the production build (`split`, see
+/// scripts/build-frontend) each group is a wasm module of its own, fetched when one of its
+/// pages is first shown, so that the sign-in page does not wait for their code (two groups,
+/// not one module per page: code that several modules share becomes a module of its own,
+/// and many small fetches cost a slow network more than one). `trunk serve` builds one module
+/// and calls them directly.
+mod lazy {
+    use leptos::prelude::*;
+    use send_wrapper::SendWrapper;
+
+    use crate::pages::{confirm_device, dashboard, recovery, signup, waiting};
+
+    /// A group's module could not be fetched (the network, or a newer deployment).
+    pub struct NotLoaded;
+
+    #[cfg(feature = "split")]
+    impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
+        fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+            NotLoaded
+        }
+    }
+
+    /// The visitors' pages (one group).
+    #[derive(Clone, Copy)]
+    #[repr(u8)]
+    pub enum VisitorPage {
+        Signup,
+        Waiting,
+        ConfirmDevice,
+        ForgotPassword,
+        ResetPassword,
+        VerifyEmail,
+        SecureAccount,
+        ConfirmEmailChange,
+    }
+
+    // With `split`, each becomes an async function that fetches its module first.
+    #[cfg_attr(
+        feature = "split",
+        leptos::wasm_split::wasm_split(dashboard, fallible, wasm_split_path = ::leptos::wasm_split)
+    )]
+    fn dashboard_page() -> Result<AnyView, NotLoaded> {
+        // As `view! { <Page/> }` does: the page's own reads do not make the surrounding view
+        // run it again.
+        Ok(untrack(|| dashboard::Dashboard().into_any()))
+    }
+
+    #[cfg_attr(
+        feature = "split",
+        leptos::wasm_split::wasm_split(visitors, fallible, wasm_split_path = ::leptos::wasm_split)
+    )]
+    fn visitor_page(page: VisitorPage) -> Result<AnyView, NotLoaded> {
+        Ok(untrack(|| match page {
+            VisitorPage::Signup => signup::SignupPage().into_any(),
+            VisitorPage::Waiting => waiting::WaitingPage().into_any(),
+            VisitorPage::ConfirmDevice => confirm_device::ConfirmDevicePage().into_any(),
+            VisitorPage::ForgotPassword => recovery::ForgotPasswordPage().into_any(),
+            VisitorPage::ResetPassword => recovery::ResetPasswordPage().into_any(),
+            VisitorPage::VerifyEmail => recovery::VerifyEmailPage().into_any(),
+            VisitorPage::SecureAccount => recovery::SecureAccountPage().into_any(),
+            VisitorPage::ConfirmEmailChange => recovery::ConfirmEmailChangePage().into_any(),
+        }))
+    }
+
+    #[cfg(feature = "split")]
+    macro_rules! fetched {
+        ($call:expr) => {
+            $call.await
+        };
+    }
+    #[cfg(not(feature = "split"))]
+    macro_rules! fetched {
+        ($call:expr) => {
+            $call
+        };
+    }
+
+    pub fn dashboard() -> impl IntoView {
+        shown_when_fetched(async { fetched!(dashboard_page()) })
+    }
+
+    pub fn visitor(page: VisitorPage) -> impl IntoView {
+        shown_when_fetched(async move { fetched!(visitor_page(page)) })
+    }
+
+    /// "Loading…" until the page's module is there; a way out if it cannot be fetched.
+    fn shown_when_fetched(
+        page: impl Future<Output = Result<AnyView, NotLoaded>> + 'static,
+    ) -> impl IntoView {
+        // The module's loader is not Send (it holds JavaScript promises); this all runs on the
+        // browser's one thread.
+        let page = SendWrapper::new(page);
+        view! {
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+                {Suspend::new(async move {
+                    match page.await {
+                        Ok(page) => page,
+                        Err(NotLoaded) => view! { <NotFetched/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        }
+    }
+
+    #[component]
+    fn NotFetched() -> impl IntoView {
+        let reload = |_| {
+            if let Some(window) = web_sys::window() {
+                let _ = window.location().reload();
+            }
+        };
+        view! {
+            <section class="card" id="page-not-fetched" role="alert">
+                <h1>"This page could not be loaded"</h1>
+                <p>"Check your connection, or the app may have been updated meanwhile. Reloading fetches it again."</p>
+                <button type="button" id="reload-page" on:click=reload>"Reload"</button>
+            </section>
+        }
+    }
 }
 
 /// A page for visitors (login, signup): someone signed in goes to the dashboard, or back to
