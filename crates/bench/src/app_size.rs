@@ -55,8 +55,14 @@ pub fn rows(dist: &Path) -> Result<Vec<Row>> {
         if !first_page.insert(name.clone()) || !name.ends_with(".js") {
             continue;
         }
+        // A module's imports load with it; the wasm files it names (the lazy modules, in
+        // the split loader) only when called.
         let module = std::fs::read_to_string(dist.join(&name))?;
-        queue.extend(named_files(&module, dist));
+        queue.extend(
+            named_files(&module, dist)
+                .into_iter()
+                .filter(|imported| imported.ends_with(".js")),
+        );
     }
     let mut first_bytes = 0;
     for name in &first_page {

@@ -292,6 +292,12 @@ async fn main() -> Result<()> {
     println!("{}", report.trim_end());
     let mut failed_sections: Vec<u8> = Vec::new();
 
+    // 8 needs neither the server nor the database.
+    if options.only == [8] {
+        app_size_section(&mut report, &mut failed_sections);
+        return finish(&report, &work_dir, &failed_sections);
+    }
+
     seed::recreate_database(&format!("{base_url}/postgres"), "bench_sessions").await?;
     let database_url = format!("{base_url}/bench_sessions");
     let api = ApiProcess::start(&api_binary, &database_url, &[]).await?;
@@ -750,23 +756,30 @@ end
         report.push_str(&format!("\n### {title}\n\n{tables}\n"));
     }
 
-    // 8. The app as a browser downloads it.
     if options.runs(8) {
-        let title = "8. The app's first page as served (dist/, brotli)";
-        match app_size::rows(std::path::Path::new("dist")) {
-            Ok(rows) => print_table(title, &rows, &mut report),
-            Err(error) => {
-                failed_sections.push(8);
-                println!("\n{title}\n✘ not measured: {error:#}");
-                report.push_str(&format!("\n### {title}\n\n✘ not measured: {error:#}\n"));
-            }
+        app_size_section(&mut report, &mut failed_sections);
+    }
+    finish(&report, &work_dir, &failed_sections)
+}
+
+/// 8. The app as a browser downloads it.
+fn app_size_section(report: &mut String, failed_sections: &mut Vec<u8>) {
+    let title = "8. The app's first page as served (dist/, brotli)";
+    match app_size::rows(std::path::Path::new("dist")) {
+        Ok(rows) => print_table(title, &rows, report),
+        Err(error) => {
+            failed_sections.push(8);
+            println!("\n{title}\n✘ not measured: {error:#}");
+            report.push_str(&format!("\n### {title}\n\n✘ not measured: {error:#}\n"));
         }
     }
+}
 
+fn finish(report: &str, work_dir: &std::path::Path, failed_sections: &[u8]) -> Result<()> {
     let report_path = PathBuf::from("target/bench-results.md");
-    std::fs::write(&report_path, &report)?;
+    std::fs::write(&report_path, report)?;
     println!("\nreport written to {}", report_path.display());
-    let _ = std::fs::remove_dir_all(&work_dir);
+    let _ = std::fs::remove_dir_all(work_dir);
     if !failed_sections.is_empty() {
         bail!("section(s) {failed_sections:?} failed (see above)");
     }

@@ -51,7 +51,7 @@ impl SpaPolicy {
     }
 }
 
-/// `'sha256-…'` of each inline script of the app's `index.html` (Trunk's bootstrap), as
+/// `'sha256-…'` of each inline script of the app's `index.html` (the script that starts the app), as
 /// `scripts/build-frontend` wrote them into `csp-script-hashes.txt`.
 fn script_hashes(dir: &Path) -> Vec<String> {
     match std::fs::read_to_string(dir.join("csp-script-hashes.txt")) {

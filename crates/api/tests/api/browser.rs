@@ -1235,7 +1235,11 @@ async fn the_sign_in_page_loads_without_the_dashboard_whose_module_comes_when_si
     // The passkey autofill the page starts fails here (the app is not at its PUBLIC_URL):
     // a refusal in the browser, not an unreachable server (it once raised the outage banner).
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(count(&client, "#outage-banner").await, 0, "an outage banner");
+    assert_eq!(
+        count(&client, "#outage-banner").await,
+        0,
+        "an outage banner"
+    );
     let on_sign_in = fetched_wasm(&client).await;
     assert!(
         on_sign_in.iter().any(|name| name.ends_with("_bg.wasm")),
