@@ -107,10 +107,18 @@ async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> 
 }
 
 async fn json<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
-    response
-        .json::<T>()
-        .await
-        .map_err(|error| ApiError::network(format!("bad response: {error}")))
+    let status = response.status();
+    response.json::<T>().await.map_err(|error| match error {
+        // An answer came, but not the one this app knows (another version of the server,
+        // or something else answered): no outage.
+        gloo_net::Error::SerdeError(error) => ApiError {
+            status,
+            code: ErrorCode::Unknown,
+            message: format!("The server's answer could not be read ({error}): reload the page"),
+            unanswered: false,
+        },
+        error => ApiError::network(format!("bad response: {error}")),
+    })
 }
 
 fn with_body(builder: RequestBuilder, body: &impl Serialize) -> Result<Request, gloo_net::Error> {

@@ -64,6 +64,63 @@ fn SignedInOnly() -> impl IntoView {
     }
 }
 
+/// A page for visitors (login, signup): someone signed in goes to the dashboard, or back to
+/// the app that sent them to sign in (`return_to`, when allowed).
+#[component]
+fn SignedOutOnly(children: ChildrenFn) -> impl IntoView {
+    let session = use_session();
+    let signed_in = Memo::new(move |_| session.current.with(Option::is_some));
+    move || {
+        if signed_in.get() {
+            return_to::remember_from_location();
+            if let Some(url) = session.allowed_return_to() {
+                return_to::leave_for(&url);
+            }
+            view! { <Redirect path="/"/> }.into_any()
+        } else {
+            children().into_any()
+        }
+    }
+}
+
+/// The app's name above every page but the dashboard (whose own bar names it). Its room is
+/// kept while the name is unknown, so that nothing moves when it comes.
+#[component]
+fn Masthead() -> impl IntoView {
+    let session = use_session();
+    let pathname = use_location().pathname;
+    let on_dashboard =
+        move || pathname.with(|path| path == "/") && session.current.with(Option::is_some);
+    move || {
+        (!on_dashboard()).then(|| {
+            view! {
+                <header class="masthead">
+                    <span class="brand" id="app-name">{move || session.app_name()}</span>
+                </header>
+            }
+        })
+    }
+}
+
+/// Shown while the server cannot be reached, with a retry.
+#[component]
+fn OutageBanner() -> impl IntoView {
+    let session = use_session();
+    move || {
+        session.outage.get().map(|message| {
+            view! {
+                <div class="banner" role="alert" id="outage-banner">
+                    <span>{message}</span>
+                    <button type="button" class="secondary" id="retry"
+                        on:click=move |_| session.check_signed_in()>
+                        "Retry"
+                    </button>
+                </div>
+            }
+        })
+    }
+}
+
 /// Every page but the sign-in page, in two groups: the dashboard, and the pages a visitor
 /// reaches from the sign-in page or from mail. In the production build (`split`, see
 /// scripts/build-frontend) each group is a wasm module of its own, fetched when one of its
@@ -73,7 +130,7 @@ fn SignedInOnly() -> impl IntoView {
 /// and calls them directly.
 mod lazy {
     use leptos::prelude::*;
-    use send_wrapper::SendWrapper;
+    use leptos::reactive::computed::ScopedFuture;
 
     use crate::pages::{confirm_device, dashboard, recovery, signup, waiting};
 
@@ -87,7 +144,8 @@ mod lazy {
         }
     }
 
-    /// The visitors' pages (one group).
+    /// The visitors' pages (one group). A plain byte: with `split` it crosses an
+    /// `extern "C"` call into the group's module.
     #[derive(Clone, Copy)]
     #[repr(u8)]
     pub enum VisitorPage {
@@ -150,22 +208,39 @@ mod lazy {
         shown_when_fetched(async move { fetched!(visitor_page(page)) })
     }
 
+    /// What a group's fetch has come to.
+    enum Fetch {
+        Pending,
+        /// The page, until the view takes it (once).
+        Ready(Option<AnyView>),
+        Failed,
+    }
+
     /// "Loading…" until the page's module is there; a way out if it cannot be fetched.
+    /// A signal, not `<Suspense>`: under a Suspense every resource the page reads (its lists)
+    /// would put the whole page back to "Loading…" each time it reloads.
     fn shown_when_fetched(
         page: impl Future<Output = Result<AnyView, NotLoaded>> + 'static,
     ) -> impl IntoView {
-        // The module's loader is not Send (it holds JavaScript promises); this all runs on the
-        // browser's one thread.
-        let page = SendWrapper::new(page);
-        view! {
-            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-                {Suspend::new(async move {
-                    match page.await {
-                        Ok(page) => page,
-                        Err(NotLoaded) => view! { <NotFetched/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+        let fetch = RwSignal::new_local(Fetch::Pending);
+        // Polled under this view's owner: the page is built there, and finds its contexts.
+        leptos::task::spawn_local(ScopedFuture::new_untracked(async move {
+            let fetched = match page.await {
+                Ok(page) => Fetch::Ready(Some(page)),
+                Err(NotLoaded) => Fetch::Failed,
+            };
+            // The visitor may have left the page meanwhile (the signal is gone).
+            let _ = fetch.try_set(fetched);
+        }));
+        move || {
+            fetch.track();
+            match &mut *fetch.write_untracked() {
+                Fetch::Pending => {
+                    view! { <p class="loading" role="status">"Loading…"</p> }.into_any()
+                }
+                Fetch::Ready(page) => page.take().unwrap_or_else(|| ().into_any()),
+                Fetch::Failed => view! { <NotFetched/> }.into_any(),
+            }
         }
     }
 
@@ -183,62 +258,5 @@ mod lazy {
                 <button type="button" id="reload-page" on:click=reload>"Reload"</button>
             </section>
         }
-    }
-}
-
-/// A page for visitors (login, signup): someone signed in goes to the dashboard, or back to
-/// the app that sent them to sign in (`return_to`, when allowed).
-#[component]
-fn SignedOutOnly(children: ChildrenFn) -> impl IntoView {
-    let session = use_session();
-    let signed_in = Memo::new(move |_| session.current.with(Option::is_some));
-    move || {
-        if signed_in.get() {
-            return_to::remember_from_location();
-            if let Some(url) = session.allowed_return_to() {
-                return_to::leave_for(&url);
-            }
-            view! { <Redirect path="/"/> }.into_any()
-        } else {
-            children().into_any()
-        }
-    }
-}
-
-/// The app's name above every page but the dashboard (whose own bar names it). Its room is
-/// kept while the name is unknown, so that nothing moves when it comes.
-#[component]
-fn Masthead() -> impl IntoView {
-    let session = use_session();
-    let pathname = use_location().pathname;
-    let on_dashboard =
-        move || pathname.with(|path| path == "/") && session.current.with(Option::is_some);
-    move || {
-        (!on_dashboard()).then(|| {
-            view! {
-                <header class="masthead">
-                    <span class="brand" id="app-name">{move || session.app_name()}</span>
-                </header>
-            }
-        })
-    }
-}
-
-/// Shown while the server cannot be reached, with a retry.
-#[component]
-fn OutageBanner() -> impl IntoView {
-    let session = use_session();
-    move || {
-        session.outage.get().map(|message| {
-            view! {
-                <div class="banner" role="alert" id="outage-banner">
-                    <span>{message}</span>
-                    <button type="button" class="secondary" id="retry"
-                        on:click=move |_| session.check_signed_in()>
-                        "Retry"
-                    </button>
-                </div>
-            }
-        })
     }
 }

@@ -262,22 +262,6 @@ async fn login_cookies(port: u16, users: std::ops::RangeInclusive<i64>) -> Resul
 #[tokio::main]
 async fn main() -> Result<()> {
     let options = Options::parse()?;
-    for tool in ["wrk", "pgbench"] {
-        if which(tool).is_none() {
-            bail!("{tool} is missing: run scripts/bench, which installs it");
-        }
-    }
-    let exe_dir = std::env::current_exe()?
-        .parent()
-        .map(PathBuf::from)
-        .context("binary folder")?;
-    let api_binary = exe_dir.join("api");
-    if !api_binary.exists() {
-        bail!(
-            "{} is missing: cargo build --release -p api",
-            api_binary.display()
-        );
-    }
     let base_url = std::env::var("BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
     let work_dir = std::env::temp_dir().join(format!("sm-bench-{}", uuid::Uuid::new_v4().simple()));
@@ -296,6 +280,23 @@ async fn main() -> Result<()> {
     if options.only == [8] {
         app_size_section(&mut report, &mut failed_sections);
         return finish(&report, &work_dir, &failed_sections);
+    }
+
+    for tool in ["wrk", "pgbench"] {
+        if which(tool).is_none() {
+            bail!("{tool} is missing: run scripts/bench, which installs it");
+        }
+    }
+    let exe_dir = std::env::current_exe()?
+        .parent()
+        .map(PathBuf::from)
+        .context("binary folder")?;
+    let api_binary = exe_dir.join("api");
+    if !api_binary.exists() {
+        bail!(
+            "{} is missing: cargo build --release -p api",
+            api_binary.display()
+        );
     }
 
     seed::recreate_database(&format!("{base_url}/postgres"), "bench_sessions").await?;

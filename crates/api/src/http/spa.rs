@@ -142,8 +142,9 @@ pub fn service(dir: PathBuf) -> actix_web::Route {
     })
 }
 
-/// Names made by Trunk end in `-<16 hex digits>` before the extension: their content never
-/// changes under that name.
+/// Names made by the build (Trunk's, and scripts/build-frontend's for the wasm modules and
+/// their loader) end in `-<16 hex digits>` before the extension: their content never changes
+/// under that name.
 fn is_hashed(file: &Path) -> bool {
     file.file_stem()
         .and_then(|stem| stem.to_str())
@@ -292,8 +293,13 @@ mod tests {
     }
 
     #[test]
-    fn only_trunk_hashed_names_are_immutable() {
+    fn only_build_hashed_names_are_immutable() {
         assert!(is_hashed(Path::new("frontend-6da5edca3de934dc_bg.wasm")));
+        assert!(is_hashed(Path::new(
+            "split_dashboard-6da5edca3de934dc.wasm"
+        )));
+        assert!(is_hashed(Path::new("chunk_3-6da5edca3de934dc.wasm")));
+        assert!(is_hashed(Path::new("split-6da5edca3de934dc.js")));
         assert!(is_hashed(Path::new("style-cd19d143a5c441d7.css")));
         assert!(!is_hashed(Path::new("index.html")));
         assert!(!is_hashed(Path::new("robots.txt")));
