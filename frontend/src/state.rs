@@ -152,12 +152,16 @@ impl Session {
     /// Asks the server who is signed in (and its rules); on an outage, the banner offers a retry.
     pub fn check_signed_in(self) {
         spawn_local(async move {
-            let config = if self.config.get_untracked().is_some() {
-                None
-            } else {
-                Some(api::config().await)
+            // Both at once: the first page waits for one round trip, not two.
+            let known = self.config.get_untracked().is_some();
+            let config = async move {
+                if known {
+                    None
+                } else {
+                    Some(api::config().await)
+                }
             };
-            let probe = api::session_probe().await;
+            let (config, probe) = futures_util::future::join(config, api::session_probe()).await;
             let outage = match (&config, &probe) {
                 (Some(Err(error)), _) if error.is_outage() => true,
                 (_, Err(_)) => true,
