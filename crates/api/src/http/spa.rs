@@ -170,11 +170,16 @@ async fn serve(dir: &Path, request: &HttpRequest) -> Result<HttpResponse, ApiErr
         return Err(Error::NotFound("No such file").into());
     }
     let candidate = dir.join(relative);
-    let file = if !path.ends_with('/')
+    let exists = !path.ends_with('/')
         && tokio::fs::metadata(&candidate)
             .await
-            .is_ok_and(|meta| meta.is_file())
-    {
+            .is_ok_and(|meta| meta.is_file());
+    // A build's file that is not there (an open tab of an earlier deployment asking for one
+    // of its lazy modules) is not a page of the app: 404, not the document.
+    if !exists && is_hashed(relative) {
+        return Err(Error::NotFound("No such file").into());
+    }
+    let file = if exists {
         candidate
     } else {
         dir.join("index.html")

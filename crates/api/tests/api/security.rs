@@ -285,6 +285,12 @@ async fn hashed_assets_are_immutable_precompressed_and_the_document_revalidated(
     assert_eq!(plain.bytes().await.unwrap().as_ref(), b"\0asm");
     let document = reqwest::get(app.url("/approve/123")).await.unwrap();
     assert_eq!(header(&document, "cache-control"), "no-cache");
+    // A build's file that is missing (an earlier deployment's) is a 404, not the document.
+    let gone = reqwest::get(app.url("/split_dashboard-fedcba9876543210.wasm"))
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert_eq!(gone.json::<Value>().await.unwrap()["code"], "not_found");
 }
 
 #[tokio::test]
