@@ -40,6 +40,17 @@ impl ApiError {
         }
     }
 
+    /// An answer came, but without an envelope this app can read (another version of the
+    /// server, or something else answered).
+    fn unexpected(status: u16, message: String) -> Self {
+        Self {
+            status,
+            code: ErrorCode::Unknown,
+            message,
+            unanswered: false,
+        }
+    }
+
     fn network(error: impl std::fmt::Display) -> Self {
         Self {
             status: 0,
@@ -97,26 +108,18 @@ async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> 
             message: body.error,
             unanswered: false,
         },
-        Err(_) => ApiError {
-            status,
-            code: ErrorCode::Unknown,
-            message: format!("The server answered {status}"),
-            unanswered: false,
-        },
+        Err(_) => ApiError::unexpected(status, format!("The server answered {status}")),
     })
 }
 
 async fn json<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
     let status = response.status();
     response.json::<T>().await.map_err(|error| match error {
-        // An answer came, but not the one this app knows (another version of the server,
-        // or something else answered): no outage.
-        gloo_net::Error::SerdeError(error) => ApiError {
+        // An answer came, just not one this app can read: no outage.
+        gloo_net::Error::SerdeError(error) => ApiError::unexpected(
             status,
-            code: ErrorCode::Unknown,
-            message: format!("The server's answer could not be read ({error}): reload the page"),
-            unanswered: false,
-        },
+            format!("The server's answer could not be read ({error}): reload the page"),
+        ),
         error => ApiError::network(format!("bad response: {error}")),
     })
 }
@@ -151,13 +154,10 @@ async fn login_outcome(response: Response) -> ApiResult<LoginOutcome> {
         LoginAccepted::Approval(request) => Ok(LoginOutcome::NeedsApproval(request)),
         LoginAccepted::EmailConfirmation(request) => Ok(LoginOutcome::NeedsEmailCode(request)),
         LoginAccepted::SecondFactor(challenge) => Ok(LoginOutcome::NeedsSecondFactor(challenge)),
-        LoginAccepted::Unknown => Err(ApiError {
-            status: 202,
-            code: ErrorCode::Unknown,
-            message: "The server asks for a sign-in step this page does not know: reload it."
-                .to_owned(),
-            unanswered: false,
-        }),
+        LoginAccepted::Unknown => Err(ApiError::unexpected(
+            202,
+            "The server asks for a sign-in step this page does not know: reload it.".to_owned(),
+        )),
     }
 }
 
@@ -539,12 +539,7 @@ mod tests {
             (500, false),
             (429, false),
         ] {
-            let error = ApiError {
-                status,
-                code: ErrorCode::Unknown,
-                message: String::new(),
-                unanswered: false,
-            };
+            let error = ApiError::unexpected(status, String::new());
             assert_eq!(error.is_outage(), outage, "{status}");
         }
     }
