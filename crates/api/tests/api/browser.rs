@@ -523,6 +523,12 @@ async fn three_devices(url: &str, shots: &str) {
 }
 
 async fn sign_up(client: &Client, url: &str, name: &str) {
+    submit_signup(client, url, name).await;
+    wait_for(client, "#dashboard").await;
+}
+
+/// Fills in and sends the signup form, reached from the sign-in page.
+async fn submit_signup(client: &Client, url: &str, name: &str) {
     client.goto(url).await.unwrap();
     click(client, "#to-signup").await;
     wait_for(client, "#signup-form").await;
@@ -530,7 +536,6 @@ async fn sign_up(client: &Client, url: &str, name: &str) {
     fill(client, "#signup-email", "ada@example.com").await;
     fill(client, "#signup-password", PASSWORD).await;
     click(client, "#signup-form button[type=submit]").await;
-    wait_for(client, "#dashboard").await;
 }
 
 /// Signs up and confirms the address from the mailed link, back on the dashboard (its
@@ -1286,13 +1291,7 @@ async fn a_page_whose_module_cannot_be_fetched_says_so_and_a_reload_shows_it() {
     let profiles = tempfile_dir();
     let client = browser(&driver, &profiles.join("device1"), 1280, 900).await;
 
-    client.goto(&url).await.unwrap();
-    click(&client, "#to-signup").await;
-    wait_for(&client, "#signup-form").await;
-    fill(&client, "#signup-name", "Ada Lovelace").await;
-    fill(&client, "#signup-email", "ada@example.com").await;
-    fill(&client, "#signup-password", PASSWORD).await;
-    click(&client, "#signup-form button[type=submit]").await;
+    submit_signup(&client, &url, "Ada Lovelace").await;
     wait_for_text(&client, "#page-not-fetched", "could not be loaded").await;
 
     for path in dashboard_module {
