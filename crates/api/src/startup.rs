@@ -316,6 +316,9 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
         static_dir.as_deref(),
         settings,
     ));
+    let spa = static_dir
+        .clone()
+        .map(|dir| crate::http::spa::Spa::load(dir, cookie_name.clone()));
     let api_document = crate::http::openapi::document(&cookie_name);
     let known_routes = web::Data::new(crate::http::known_routes::KnownRoutes::from_document(
         &api_document,
@@ -364,8 +367,8 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
                 SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api_document.clone()),
             )
             .service(web::redirect("/api/docs", "/api/docs/"));
-        match &static_dir {
-            Some(dir) => app.default_service(crate::http::spa::service(dir.clone())),
+        match &spa {
+            Some(spa) => app.default_service(spa.clone().service()),
             None => app.default_service(web::to(routes::not_found)),
         }
     })

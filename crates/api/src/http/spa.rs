@@ -135,11 +135,73 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
     hashes
 }
 
-pub fn service(dir: PathBuf) -> actix_web::Route {
-    web::to(move |request: HttpRequest| {
-        let dir = dir.clone();
-        async move { serve(&dir, &request).await }
-    })
+/// The built app as the server serves it: its directory, and what a returning browser's
+/// document asks the browser to fetch at once.
+#[derive(Debug, Clone)]
+pub struct Spa {
+    dir: PathBuf,
+    session_cookie_name: String,
+    /// A `Link` header preloading the signed-in page's modules (`signed-in-preloads.txt`,
+    /// written by `scripts/build-frontend`), sent with the document when the request carries a
+    /// session cookie: the dashboard's module then downloads while the main one starts and
+    /// checks the session, instead of after. A cookie that turns out stale costs a download
+    /// the browser caches for a year.
+    signed_in_preloads: Option<header::HeaderValue>,
+}
+
+impl Spa {
+    pub fn load(dir: PathBuf, session_cookie_name: String) -> Self {
+        let signed_in_preloads = std::fs::read_to_string(dir.join("signed-in-preloads.txt"))
+            .ok()
+            .and_then(|text| preload_header(&text));
+        Self {
+            dir,
+            session_cookie_name,
+            signed_in_preloads,
+        }
+    }
+
+    pub fn service(self) -> actix_web::Route {
+        web::to(move |request: HttpRequest| {
+            let spa = self.clone();
+            async move { spa.serve(&request).await }
+        })
+    }
+
+    async fn serve(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+        let (file, mut response) = serve(&self.dir, request).await?;
+        let is_document = file.file_name().is_some_and(|name| name == "index.html");
+        if let Some(preloads) = &self.signed_in_preloads
+            && is_document
+            && request.cookie(&self.session_cookie_name).is_some()
+        {
+            response.insert_header((header::LINK, preloads.clone()));
+        }
+        Ok(response.finish_with_body())
+    }
+}
+
+/// `</file>; rel=preload; as=fetch; crossorigin, …` for each build-hashed file name listed
+/// (one per line; anything else is skipped: a header is never built from odd text). `as=fetch`
+/// with `crossorigin`: the mode and credentials of the `fetch()` the module loader makes, so
+/// the browser hands the preloaded bytes to it.
+fn preload_header(listing: &str) -> Option<header::HeaderValue> {
+    let links: Vec<String> = listing
+        .lines()
+        .map(str::trim)
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+                && is_hashed(Path::new(name))
+        })
+        .map(|name| format!("</{name}>; rel=preload; as=fetch; crossorigin"))
+        .collect();
+    if links.is_empty() {
+        return None;
+    }
+    header::HeaderValue::from_str(&links.join(", ")).ok()
 }
 
 /// Names made by the build (Trunk's, and scripts/build-frontend's for the wasm modules and
@@ -153,7 +215,9 @@ fn is_hashed(file: &Path) -> bool {
         .is_some_and(|(_, hash)| hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-async fn serve(dir: &Path, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+/// The file a request names (or the document), with the response's headers; the caller adds
+/// its own and the body.
+async fn serve(dir: &Path, request: &HttpRequest) -> Result<(PathBuf, PreparedResponse), ApiError> {
     let path = request.path();
     if path.starts_with("/api/")
         || path == shared::routes::HEALTHZ
@@ -230,7 +294,23 @@ async fn serve(dir: &Path, request: &HttpRequest) -> Result<HttpResponse, ApiErr
         "public, max-age=3600"
     };
     response.insert_header((header::CACHE_CONTROL, caching));
-    Ok(response.body(body))
+    Ok((file, PreparedResponse { response, body }))
+}
+
+/// A response whose headers may still change.
+struct PreparedResponse {
+    response: actix_web::HttpResponseBuilder,
+    body: Vec<u8>,
+}
+
+impl PreparedResponse {
+    fn insert_header(&mut self, header: impl actix_web::http::header::TryIntoHeaderPair) {
+        self.response.insert_header(header);
+    }
+
+    fn finish_with_body(mut self) -> HttpResponse {
+        self.response.body(self.body)
+    }
 }
 
 fn content_type(file: &Path) -> &'static str {
@@ -295,6 +375,23 @@ mod tests {
         ] {
             assert_eq!(socket_source(odd), None, "{odd}");
         }
+    }
+
+    #[test]
+    fn only_build_hashed_plain_names_are_preloaded() {
+        let listing = "# written by scripts/build-frontend\n\
+                       split_dashboard-0123456789abcdef.wasm\n\
+                       chunk_3-0123456789abcdef.wasm\n\
+                       ../secret-0123456789abcdef.wasm\n\
+                       index.html\n\
+                       evil-0123456789abcdef.wasm>; rel=stylesheet\n";
+        let header = preload_header(listing).unwrap();
+        assert_eq!(
+            header.to_str().unwrap(),
+            "</split_dashboard-0123456789abcdef.wasm>; rel=preload; as=fetch; crossorigin, \
+             </chunk_3-0123456789abcdef.wasm>; rel=preload; as=fetch; crossorigin"
+        );
+        assert!(preload_header("index.html\n\n").is_none());
     }
 
     #[test]

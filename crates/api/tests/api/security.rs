@@ -294,6 +294,36 @@ async fn hashed_assets_are_immutable_precompressed_and_the_document_revalidated(
 }
 
 #[tokio::test]
+async fn a_returning_browsers_document_preloads_the_signed_in_pages_modules() {
+    let site = static_site();
+    std::fs::write(
+        site.join("signed-in-preloads.txt"),
+        "split_dashboard-0123456789abcdef.wasm\nchunk_3-0123456789abcdef.wasm\n",
+    )
+    .unwrap();
+    let app = spawn_app_with(move |settings| settings.server.static_dir = Some(site)).await;
+    let visitor = reqwest::get(app.url("/")).await.unwrap();
+    assert_eq!(visitor.status(), StatusCode::OK);
+    assert_eq!(header(&visitor, "link"), "");
+    let device = app.user_with_one_session().await;
+    let returning = device.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(returning.status(), StatusCode::OK);
+    assert_eq!(
+        header(&returning, "link"),
+        "</split_dashboard-0123456789abcdef.wasm>; rel=preload; as=fetch; crossorigin, \
+         </chunk_3-0123456789abcdef.wasm>; rel=preload; as=fetch; crossorigin"
+    );
+    // Only the document: a file is served as it is, cookie or not.
+    let wasm = device
+        .client
+        .get(app.url("/app-0123456789abcdef_bg.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&wasm, "link"), "");
+}
+
+#[tokio::test]
 async fn asvs_3_5_1_3_5_3_a_cross_site_fetch_is_refused_whatever_its_origin_says() {
     let app = spawn_app().await;
     let device = app.user_with_one_session().await;
