@@ -454,6 +454,11 @@ request = function()
 end
 "#;
         let login_url = format!("http://127.0.0.1:{port}/api/auth/login");
+        // Where a login's CPU goes, beside the hash: the API's threads and PostgreSQL's
+        // processes, read from /proc around the phase (the 100/s probe adds a little).
+        let postgres = server::postgres_pids();
+        let cpu_before = (server::cpu_time(&[api.pid]), server::cpu_time(&postgres));
+        let phase_started = Instant::now();
         let (logins, busy_probe) = tokio::join!(
             wrk(&login_url, 8, options.seconds, login_script, &work_dir),
             probe.run(
@@ -462,6 +467,10 @@ end
             )
         );
         let (logins, busy_probe) = (logins?, busy_probe?);
+        let login_count = (logins.per_second * phase_started.elapsed().as_secs_f64()).max(1.0);
+        let per_login_ms = |spent: Duration| 1000.0 * spent.as_secs_f64() / login_count;
+        let api_cpu = per_login_ms(server::cpu_time(&[api.pid]).saturating_sub(cpu_before.0));
+        let postgres_cpu = per_login_ms(server::cpu_time(&postgres).saturating_sub(cpu_before.1));
         // The machine's speed drifts on a shared host: the ceilings are measured before and
         // after the login phase, and the faster one is the (stricter) yardstick.
         let hash_time = hash_time_before.min(one_hash_time(Engine::Simd, &hash)?);
@@ -475,6 +484,40 @@ end
         let old_engine_time = old_engine_time.min(one_hash_time(Engine::RustCrypto, &hash)?);
         let (affordable_mib, affordable_time) =
             memory_for(Engine::Simd, old_engine_time, hash_time)?;
+        // The Node stack the issue measured: the same hash, the same connections and time.
+        let express_logins = match server::ExpressPeer::start(&hash).await? {
+            Some(peer) => {
+                let script = login_script.replace("/api/auth/login", "/login");
+                let url = format!("http://127.0.0.1:{}/login", peer.port);
+                let redis = server::pids_named("redis-server");
+                let before = (server::cpu_time(&[peer.pid]), server::cpu_time(&redis));
+                let started = Instant::now();
+                let rate = wrk(&url, 8, options.seconds, &script, &work_dir).await?;
+                let count = (rate.per_second * started.elapsed().as_secs_f64()).max(1.0);
+                let per_login_ms = |spent: Duration| 1000.0 * spent.as_secs_f64() / count;
+                let node_cpu = per_login_ms(server::cpu_time(&[peer.pid]).saturating_sub(before.0));
+                let redis_cpu = per_login_ms(server::cpu_time(&redis).saturating_sub(before.1));
+                Some((rate, node_cpu, redis_cpu))
+            }
+            None => None,
+        };
+        let express_row = match &express_logins {
+            Some((peer, node_cpu, redis_cpu)) => row(
+                "express-session + connect-redis logins (@node-rs/argon2, the same hash), 8 connections",
+                rate_text(peer),
+                format!(
+                    "{} failures; API = {:.2}× it (target ≥ 1.0×) {}; CPU per login: Node {node_cpu:.2} ms, Redis {redis_cpu:.2} ms",
+                    peer.failures,
+                    logins.per_second / peer.per_second,
+                    verdict(logins.per_second >= peer.per_second)
+                ),
+            ),
+            None => row(
+                "express-session + connect-redis logins",
+                "not measured",
+                "needs Node.js and `npm ci` in crates/bench/peers/express-session (scripts/bench does it)",
+            ),
+        };
         print_table(
             "2. POST /api/auth/login (argon2id m=19 MiB, t=2, p=1), 8 connections",
             &[
@@ -513,6 +556,16 @@ end
                         verdict(logins.per_second >= 0.9 * parallel),
                         100.0 * logins.per_second / ideal,
                         logins.failures
+                    ),
+                ),
+                express_row,
+                row(
+                    "CPU per login (from /proc)",
+                    format!("API {api_cpu:.2} ms, PostgreSQL {postgres_cpu:.2} ms"),
+                    format!(
+                        "a hash at the ceiling is {:.2} ms of CPU; 90% of the ceiling leaves {:.2} ms per login for all the rest (the API's own work, PostgreSQL, wrk, the kernel)",
+                        1000.0 * cores as f64 / parallel,
+                        1000.0 * cores as f64 * (1.0 / (0.9 * parallel) - 1.0 / parallel)
                     ),
                 ),
                 row(

@@ -210,3 +210,96 @@ pub async fn redis_session_cookies(port: u16, count: usize) -> Result<Vec<String
     }
     Ok(cookies)
 }
+
+/// The Node stack the issue measured logins against: express with express-session and
+/// connect-redis, hashing with @node-rs/argon2 (`crates/bench/peers/express-session`,
+/// installed by `scripts/bench`). Verifies every login against `password_hash`.
+pub struct ExpressPeer {
+    /// Held so the process is killed when this is dropped (kill_on_drop).
+    _child: Child,
+    pub port: u16,
+    pub pid: u32,
+}
+
+impl ExpressPeer {
+    /// `None` when Node or the peer's packages are missing (the bench says so and goes on).
+    pub async fn start(password_hash: &str) -> Result<Option<Self>> {
+        let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/express-session");
+        if !directory.join("node_modules").is_dir() {
+            return Ok(None);
+        }
+        let port = free_port()?;
+        let Ok(child) = Command::new("node")
+            .arg("server.js")
+            .current_dir(&directory)
+            .env("PORT", port.to_string())
+            .env("PEER_PASSWORD_HASH", password_hash)
+            .env("NODE_ENV", "production")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+        else {
+            return Ok(None);
+        };
+        let pid = child.id().context("the peer process has a pid")?;
+        let peer = Self {
+            _child: child,
+            port,
+            pid,
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            // 401 without a session: the server is up.
+            if client
+                .get(format!("http://127.0.0.1:{port}/me"))
+                .send()
+                .await
+                .is_ok()
+            {
+                return Ok(Some(peer));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("the express-session peer did not start")
+    }
+}
+
+/// CPU time the processes have used so far (every thread, from `/proc/<pid>/task/*/schedstat`,
+/// in nanoseconds, no clock-tick rounding): the API's by pid, PostgreSQL's by its processes'
+/// name. A process that exits in between takes its share with it.
+pub fn cpu_time(pids: &[u32]) -> Duration {
+    let mut nanoseconds: u64 = 0;
+    for pid in pids {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            nanoseconds += std::fs::read_to_string(task.path().join("schedstat"))
+                .ok()
+                .and_then(|text| text.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(nanoseconds)
+}
+
+/// The pids of this machine's PostgreSQL processes (server and backends).
+pub fn postgres_pids() -> Vec<u32> {
+    pids_named("postgres")
+}
+
+/// The pids of the processes whose name (`/proc/<pid>/comm`) is `name`.
+pub fn pids_named(name: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == name)
+        })
+        .collect()
+}
