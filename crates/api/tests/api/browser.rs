@@ -1222,6 +1222,19 @@ async fn fetched_wasm(client: &Client) -> Vec<String> {
         .collect()
 }
 
+/// Each resource this page has fetched, with when its fetch started (ms into the page).
+async fn resource_start_times(client: &Client) -> Vec<(String, f64)> {
+    let entries = client
+        .execute(
+            "return performance.getEntriesByType('resource')\
+             .map(entry => [entry.name, entry.startTime])",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(entries).unwrap()
+}
+
 /// The production build splits the app (scripts/build-frontend): the sign-in page is served
 /// without the dashboard's code, which the browser fetches once the dashboard is shown.
 #[tokio::test]
@@ -1261,6 +1274,28 @@ async fn the_sign_in_page_loads_without_the_dashboard_whose_module_comes_when_si
     assert!(
         signed_in.iter().any(is_dashboard),
         "the dashboard's module: {signed_in:?}"
+    );
+
+    // A returning browser: the document's Link header starts the dashboard's module before
+    // the app has asked whether it is signed in, instead of after the answer.
+    client.goto(&url).await.unwrap();
+    wait_for(&client, "#active-sessions").await;
+    let started = resource_start_times(&client).await;
+    let earliest = |wanted: &dyn Fn(&str) -> bool| {
+        started
+            .iter()
+            .filter(|(name, _)| wanted(name))
+            .map(|(_, start)| *start)
+            .reduce(f64::min)
+    };
+    let dashboard_started = earliest(&|name| name.contains("/split_dashboard-"))
+        .unwrap_or_else(|| panic!("no dashboard module fetched: {started:?}"));
+    let session_asked = earliest(&|name| name.ends_with("/api/auth/session"))
+        .unwrap_or_else(|| panic!("no session check: {started:?}"));
+    assert!(
+        dashboard_started < session_asked,
+        "the dashboard's module started at {dashboard_started} ms, after the session check at \
+         {session_asked} ms: {started:?}"
     );
     let _ = client.close().await;
     let _ = std::fs::remove_dir_all(&profiles);
