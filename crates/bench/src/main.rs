@@ -14,6 +14,7 @@ mod seed;
 mod server;
 mod sockets;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -259,6 +260,54 @@ async fn login_cookies(port: u16, users: std::ops::RangeInclusive<i64>) -> Resul
     Ok(cookies)
 }
 
+/// CPU time of a server's processes and of its store's, from the start of a load phase. The
+/// store's processes are found by name at both ends: PostgreSQL starts a backend for each
+/// connection the server opens meanwhile (its session lookups reconnect after idling).
+struct CpuMeter {
+    server: Vec<u32>,
+    store: &'static str,
+    before: (Duration, HashMap<u32, Duration>),
+    started: Instant,
+}
+
+/// CPU per request of a phase, in microseconds.
+struct CpuPerRequest {
+    server_us: f64,
+    store_us: f64,
+}
+
+impl CpuMeter {
+    fn start(server: &[u32], store: &'static str) -> Self {
+        let store_before = server::pids_named(store)
+            .into_iter()
+            .map(|pid| (pid, server::cpu_time(&[pid])))
+            .collect();
+        Self {
+            server: server.to_vec(),
+            store,
+            before: (server::cpu_time(server), store_before),
+            started: Instant::now(),
+        }
+    }
+
+    fn per_request(self, rate: &Rate) -> CpuPerRequest {
+        let requests = (rate.per_second * self.started.elapsed().as_secs_f64()).max(1.0);
+        let server_spent = server::cpu_time(&self.server).saturating_sub(self.before.0);
+        let store_spent: Duration = server::pids_named(self.store)
+            .into_iter()
+            .map(|pid| {
+                let before = self.before.1.get(&pid).copied().unwrap_or_default();
+                server::cpu_time(&[pid]).saturating_sub(before)
+            })
+            .sum();
+        let per_request_us = |spent: Duration| 1e6 * spent.as_secs_f64() / requests;
+        CpuPerRequest {
+            server_us: per_request_us(server_spent),
+            store_us: per_request_us(store_spent),
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let options = Options::parse()?;
@@ -318,6 +367,9 @@ async fn main() -> Result<()> {
     if options.runs(1) {
         println!("1/8 authenticated requests…");
         let me_script = rotating_cookie_script("/api/auth/me", &cookie_file);
+        // Where a request's CPU goes: the server's process and its store's (PostgreSQL here,
+        // Redis for the peer), read from /proc around each phase.
+        let me_cpu = CpuMeter::start(&[api.pid], "postgres");
         let me = wrk(
             &format!("http://127.0.0.1:{port}/api/auth/me"),
             64,
@@ -326,6 +378,7 @@ async fn main() -> Result<()> {
             &work_dir,
         )
         .await?;
+        let me_cpu = me_cpu.per_request(&me);
         // Forward authentication: the check a proxy makes before every request to an app.
         let verify_script = rotating_cookie_script("/api/auth/verify", &cookie_file);
         let verify = wrk(
@@ -352,6 +405,8 @@ async fn main() -> Result<()> {
         let peer_cookie_file = work_dir.join("peer-cookies.txt");
         let peer_cookies = server::redis_session_cookies(peer_port, 64).await?;
         std::fs::write(&peer_cookie_file, peer_cookies.join("\n") + "\n")?;
+        // The peer serves from this process's threads (the bench itself waits on wrk).
+        let peer_cpu = CpuMeter::start(&[std::process::id()], "redis-server");
         let peer = wrk(
             &format!("http://127.0.0.1:{peer_port}/me"),
             64,
@@ -360,6 +415,7 @@ async fn main() -> Result<()> {
             &work_dir,
         )
         .await?;
+        let peer_cpu = peer_cpu.per_request(&peer);
         let pgbench_tps = pgbench(&base_url, options.seconds).await?;
         let sessions_in_table = seed::count(&mut conn, "sessions").await?;
         print_table(
@@ -389,6 +445,20 @@ async fn main() -> Result<()> {
                         peer.failures,
                         me.per_second / peer.per_second,
                         verdict(me.per_second >= peer.per_second)
+                    ),
+                ),
+                row(
+                    "CPU per request (from /proc)",
+                    format!(
+                        "API {:.1} µs + PostgreSQL {:.1} µs",
+                        me_cpu.server_us, me_cpu.store_us
+                    ),
+                    format!(
+                        "peer {:.1} µs + Redis {:.1} µs: the API's process {:.2}×, its store {:.2}× the peer's",
+                        peer_cpu.server_us,
+                        peer_cpu.store_us,
+                        me_cpu.server_us / peer_cpu.server_us,
+                        me_cpu.store_us / peer_cpu.store_us
                     ),
                 ),
                 row(
