@@ -24,7 +24,7 @@ use crate::state::AppState;
 use crate::storage::activity::{self, NewEntry};
 use crate::storage::approvals::{self as stored_approvals, ApprovalRow};
 use crate::storage::second_factor::ChallengeRow;
-use crate::storage::sessions::{self as stored_sessions, SessionRow};
+use crate::storage::sessions::SessionRow;
 use crate::storage::users::{self, UserRow};
 
 /// What a correct password led to.
@@ -258,21 +258,11 @@ async fn decide_locked(
     let now = tx.now();
     let limits = state.limits();
     users::lock(tx.conn(), user.id).await?;
-    let active_sessions = sessions::settle(&mut tx, user.id, state.lifetimes()).await?;
+    let active = sessions::settle(&mut tx, user.id, state.lifetimes()).await?;
+    let active_sessions = active.count;
     // A browser whose own session is still active comes back; it is not one more device.
     let device = match &client.device_id {
-        Some(device_id)
-            if stored_sessions::has_active_in_browser(
-                tx.conn(),
-                user.id,
-                device_id,
-                now,
-                state.lifetimes(),
-            )
-            .await? =>
-        {
-            DeviceTrust::Returning
-        }
+        Some(device_id) if active.in_browser(device_id) => DeviceTrust::Returning,
         _ => device,
     };
     // The requests are read only where a device would be asked. Requests past their time

@@ -192,7 +192,9 @@ async fn answer_locked(
         return tx.commit_refusal(refusal).await;
     }
     // Right code: the limit is counted again, under the lock, before admitting.
-    let active = sessions::settle(&mut tx, user_id, state.lifetimes()).await?;
+    let active = sessions::settle(&mut tx, user_id, state.lifetimes())
+        .await?
+        .count;
     if !may_approve(active, state.limits()) {
         let status = transition(approval.status, Action::RefuseAtLimit)?;
         stored::set_status(tx.conn(), approval_id, status, Some(by.session.id), now).await?;

@@ -425,21 +425,50 @@ pub fn record_lapsed(tx: &mut Tx<'_>, lapsed: &[Lapsed]) {
     }
 }
 
-/// Ends the user's lapsed sessions and counts the active ones, for a decision about the
+/// The user's active sessions, found under the user's lock, as the limit counts them.
+pub struct ActiveSessions {
+    pub count: i64,
+    /// The browsers they were started in (device-cookie ids).
+    browsers: Vec<String>,
+}
+
+impl ActiveSessions {
+    /// Whether one of them is in the browser with this device-cookie id.
+    pub fn in_browser(&self, device_id: &str) -> bool {
+        self.browsers.iter().any(|browser| browser == device_id)
+    }
+}
+
+/// Ends the user's lapsed sessions and finds the active ones, for a decision about the
 /// limit (call under the user's row lock). The common case — nothing lapsed — is one
 /// prepared query over the user's open sessions.
-pub async fn settle(tx: &mut Tx<'_>, user_id: Uuid, lifetimes: Lifetimes) -> Result<i64, Error> {
+pub async fn settle(
+    tx: &mut Tx<'_>,
+    user_id: Uuid,
+    lifetimes: Lifetimes,
+) -> Result<ActiveSessions, Error> {
     let now = tx.now();
-    let open = stored::open_times(tx.conn(), user_id).await?;
-    let active = open
-        .iter()
-        .filter(|(last_seen, expires)| lifetimes.lapse(*last_seen, *expires, now).is_none())
-        .count();
-    if active < open.len() {
+    let open = stored::open_sessions(tx.conn(), user_id).await?;
+    let opened = open.len();
+    let active: Vec<_> = open
+        .into_iter()
+        .filter(|open| {
+            lifetimes
+                .lapse(open.last_seen_at, open.expires_at, now)
+                .is_none()
+        })
+        .collect();
+    if active.len() < opened {
         let lapsed = stored::end_lapsed(tx.conn(), Some(user_id), now, lifetimes).await?;
         record_lapsed(tx, &lapsed);
     }
-    Ok(i64::try_from(active).unwrap_or(i64::MAX))
+    Ok(ActiveSessions {
+        count: i64::try_from(active.len()).unwrap_or(i64::MAX),
+        browsers: active
+            .into_iter()
+            .filter_map(|open| open.device_id)
+            .collect(),
+    })
 }
 
 /// Ends the caller's own session.

@@ -272,24 +272,6 @@ pub async fn end_others(
     .await
 }
 
-/// Whether the user has an active session in the browser with this device-cookie id.
-pub async fn has_active_in_browser(
-    conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-    device_id: &str,
-    now: DateTime<Utc>,
-    lifetimes: Lifetimes,
-) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::device_id.eq(device_id))
-            .filter(active(now, lifetimes)),
-    ))
-    .get_result(conn)
-    .await
-}
-
 /// Ends the user's active sessions in the browser with this device-cookie id but `keep`
 /// (the session that takes their place, `ended_by`).
 pub async fn end_in_browser(
@@ -406,16 +388,29 @@ pub async fn users_with_lapsed(
         .await
 }
 
-/// `(last_seen_at, expires_at)` of the user's open sessions: what a decision about the
-/// limit is taken on (one prepared query over the user's few rows).
-pub async fn open_times(
+/// An open session as a decision about the limit sees it.
+#[derive(Queryable)]
+pub struct OpenSession {
+    pub last_seen_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The browser it was started in (its device cookie's id).
+    pub device_id: Option<String>,
+}
+
+/// The user's open sessions: what a decision about the limit is taken on (one prepared
+/// query over the user's few rows).
+pub async fn open_sessions(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
-) -> QueryResult<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+) -> QueryResult<Vec<OpenSession>> {
     sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::ended_at.is_null())
-        .select((sessions::last_seen_at, sessions::expires_at))
+        .select((
+            sessions::last_seen_at,
+            sessions::expires_at,
+            sessions::device_id,
+        ))
         .load(conn)
         .await
 }
