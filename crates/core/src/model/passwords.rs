@@ -276,7 +276,8 @@ impl HashPool {
 }
 
 fn hash_worker(receiver: &Mutex<Receiver<Job>>, queued: &AtomicUsize) {
-    // Nice ~10: below the async workers and PostgreSQL, still well above idle.
+    // Nice 19 (what the lowest cross-platform value gives on Linux): below the async
+    // workers and PostgreSQL, above `SCHED_IDLE` (tried: BENCHMARKS.md).
     if let Ok(value) = ThreadPriorityValue::try_from(0u8)
         && let Err(error) = set_current_thread_priority(ThreadPriority::Crossplatform(value))
     {
