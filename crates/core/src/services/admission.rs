@@ -259,7 +259,7 @@ async fn decide_locked(
     let limits = state.limits();
     users::lock(tx.conn(), user.id).await?;
     let active = sessions::settle(&mut tx, user.id, state.lifetimes()).await?;
-    let active_sessions = active.count;
+    let active_sessions = active.count();
     // A browser whose own session is still active comes back; it is not one more device.
     let device = match &client.device_id {
         Some(device_id) if active.in_browser(device_id) => DeviceTrust::Returning,

@@ -194,7 +194,7 @@ async fn answer_locked(
     // Right code: the limit is counted again, under the lock, before admitting.
     let active = sessions::settle(&mut tx, user_id, state.lifetimes())
         .await?
-        .count;
+        .count();
     if !may_approve(active, state.limits()) {
         let status = transition(approval.status, Action::RefuseAtLimit)?;
         stored::set_status(tx.conn(), approval_id, status, Some(by.session.id), now).await?;

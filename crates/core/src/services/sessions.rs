@@ -426,16 +426,18 @@ pub fn record_lapsed(tx: &mut Tx<'_>, lapsed: &[Lapsed]) {
 }
 
 /// The user's active sessions, found under the user's lock, as the limit counts them.
-pub struct ActiveSessions {
-    pub count: i64,
-    /// The browsers they were started in (device-cookie ids).
-    browsers: Vec<String>,
-}
+pub struct ActiveSessions(Vec<stored::OpenSession>);
 
 impl ActiveSessions {
+    pub fn count(&self) -> i64 {
+        i64::try_from(self.0.len()).unwrap_or(i64::MAX)
+    }
+
     /// Whether one of them is in the browser with this device-cookie id.
     pub fn in_browser(&self, device_id: &str) -> bool {
-        self.browsers.iter().any(|browser| browser == device_id)
+        self.0
+            .iter()
+            .any(|session| session.device_id.as_deref() == Some(device_id))
     }
 }
 
@@ -462,13 +464,7 @@ pub async fn settle(
         let lapsed = stored::end_lapsed(tx.conn(), Some(user_id), now, lifetimes).await?;
         record_lapsed(tx, &lapsed);
     }
-    Ok(ActiveSessions {
-        count: i64::try_from(active.len()).unwrap_or(i64::MAX),
-        browsers: active
-            .into_iter()
-            .filter_map(|open| open.device_id)
-            .collect(),
-    })
+    Ok(ActiveSessions(active))
 }
 
 /// Ends the caller's own session.
