@@ -2,6 +2,7 @@ pub mod active_sessions;
 pub mod activity_log;
 pub mod approval_prompt;
 pub mod countdown;
+pub mod later;
 pub mod loading;
 pub mod no_request_here;
 pub mod paged;

@@ -9,6 +9,7 @@ use crate::api;
 use crate::components::active_sessions::ActiveSessions;
 use crate::components::activity_log::ActivityLog;
 use crate::components::approval_prompt::{ApprovalPrompt, Prompt};
+use crate::components::later::Later;
 use crate::components::passkeys::Passkeys;
 use crate::components::profile::Profile;
 use crate::components::reauth::{Reauth, ReauthDialog};
@@ -171,22 +172,30 @@ pub fn Dashboard() -> impl IntoView {
             })}
             <VerifyBanner/>
             <SecurityAlerts alerts=alerts secure=secure toast=toast/>
+            // What a phone shows first is drawn first; each card after it in a task of its
+            // own (see `Later`).
             <div class="grid">
                 <ActiveSessions refresh=refresh toast=toast/>
-                <Profile toast=toast/>
-                <SessionLog refresh=refresh/>
-                <ActivityLog refresh=refresh/>
+                <Later><Profile toast=toast/></Later>
+                <Later><SessionLog refresh=refresh/></Later>
+                <Later><ActivityLog refresh=refresh/></Later>
             </div>
-            <section class="security" id="security" aria-labelledby="security-title">
-                <h2 id="security-title">"Security"</h2>
-                <div class="grid">
-                    <Security refresh=refresh toast=toast/>
-                    <Passkeys toast=toast/>
-                </div>
-            </section>
+            // Drawn after the cards above (its heading too): drawn before them, it would
+            // move down as they came (a layout shift).
+            <Later>
+                <section class="security" id="security" aria-labelledby="security-title">
+                    <h2 id="security-title">"Security"</h2>
+                    <div class="grid">
+                        <Security refresh=refresh toast=toast/>
+                        <Later><Passkeys toast=toast/></Later>
+                    </div>
+                </section>
+            </Later>
             <ApprovalPrompt prompts=prompts secure=secure/>
-            <SecureAccount open=secure toast=toast/>
-            <ReauthDialog totp_enabled=totp_enabled/>
+            <Later>
+                <SecureAccount open=secure toast=toast/>
+                <ReauthDialog totp_enabled=totp_enabled/>
+            </Later>
         </div>
     }
 }
