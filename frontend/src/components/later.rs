@@ -20,7 +20,8 @@ pub fn Later(children: Children) -> impl IntoView {
         },
         Duration::ZERO,
     );
-    // Drawn once: `due` turns true and stays so.
+    // Drawn once: `due` turns true and stays so. Untracked, so that no signal the children
+    // read while being drawn can run this again (it would find them taken, and draw nothing).
     let mut children = Some(children);
-    move || due.get().then(|| children.take().map(|draw| draw()))
+    move || due.get().then(|| children.take().map(untrack))
 }
