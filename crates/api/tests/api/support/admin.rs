@@ -65,7 +65,7 @@ impl TestApp {
     /// The admin API of this instance, called with `key`.
     pub fn admin_api(&self, key: &str) -> AdminClient {
         AdminClient {
-            client: reqwest::Client::new(),
+            client: super::http_client().build().expect("client builds"),
             base: self.admin_address.clone(),
             key: Some(key.to_owned()),
         }
@@ -74,7 +74,7 @@ impl TestApp {
     /// The admin API of this instance, called without a key.
     pub fn admin_api_without_key(&self) -> AdminClient {
         AdminClient {
-            client: reqwest::Client::new(),
+            client: super::http_client().build().expect("client builds"),
             base: self.admin_address.clone(),
             key: None,
         }

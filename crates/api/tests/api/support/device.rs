@@ -34,7 +34,7 @@ impl TestApp {
         headers: reqwest::header::HeaderMap,
     ) -> Device {
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        let client = reqwest::Client::builder()
+        let client = super::http_client()
             .cookie_provider(jar.clone())
             .user_agent(user_agent)
             .default_headers(headers)
@@ -57,7 +57,7 @@ impl Device {
 
     /// The same browser (cookie jar and user agent) talking to another instance.
     pub fn via(&self, app: &TestApp) -> Device {
-        let client = reqwest::Client::builder()
+        let client = super::http_client()
             .cookie_provider(self.jar.clone())
             .user_agent(self.user_agent)
             .redirect(reqwest::redirect::Policy::none())
