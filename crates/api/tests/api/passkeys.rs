@@ -470,11 +470,7 @@ async fn an_address_may_begin_as_many_passkey_sign_ins_in_five_minutes_as_config
     }
     let refused = stranger.post("/api/auth/passkey/start", json!({})).await;
     // Until the oldest of the five leaves the five-minute window.
-    let retry_after: i64 = refused.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = retry_after_secs(&refused);
     assert!((240..=300).contains(&retry_after), "{retry_after}");
     assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
     assert_eq!(

@@ -226,6 +226,15 @@ pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The seconds a refusal's `Retry-After` says to wait (it must have one).
+pub fn retry_after_secs(response: &reqwest::Response) -> i64 {
+    response.headers()["retry-after"]
+        .to_str()
+        .expect("Retry-After is text")
+        .parse()
+        .expect("Retry-After is a number of seconds")
+}
+
 /// Asserts the JSON error envelope and returns it.
 pub async fn assert_error(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(
