@@ -7,6 +7,15 @@ use serde_json::{Value, json};
 
 use super::{Socket, TestApp, connect};
 
+/// An HTTP client for the tests' browsers and admin calls. It drops a kept-alive connection
+/// after 2 s idle, before the server closes it (actix-web's keep-alive is 5 s): a request
+/// sent on a connection the server is closing at that moment would fail with "connection
+/// closed before message completed", a race that a slow step between two requests (on a
+/// loaded CI host) can hit.
+pub fn http_client() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(2))
+}
+
 /// One browser: its own cookie jar and user agent.
 pub struct Device {
     pub client: reqwest::Client,
@@ -34,7 +43,7 @@ impl TestApp {
         headers: reqwest::header::HeaderMap,
     ) -> Device {
         let jar = Arc::new(reqwest::cookie::Jar::default());
-        let client = super::http_client()
+        let client = http_client()
             .cookie_provider(jar.clone())
             .user_agent(user_agent)
             .default_headers(headers)
@@ -57,7 +66,7 @@ impl Device {
 
     /// The same browser (cookie jar and user agent) talking to another instance.
     pub fn via(&self, app: &TestApp) -> Device {
-        let client = super::http_client()
+        let client = http_client()
             .cookie_provider(self.jar.clone())
             .user_agent(self.user_agent)
             .redirect(reqwest::redirect::Policy::none())

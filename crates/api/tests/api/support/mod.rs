@@ -36,15 +36,6 @@ pub use crate::database::TestDatabase;
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// An HTTP client for the tests' browsers and admin calls. It drops a kept-alive connection
-/// after 2 s idle, before the server closes it (actix-web's keep-alive is 5 s): a request
-/// sent on a connection the server is closing at that moment would fail with "connection
-/// closed before message completed", a race that a slow step between two requests (on a
-/// loaded CI host) can hit.
-pub fn http_client() -> reqwest::ClientBuilder {
-    reqwest::Client::builder().pool_idle_timeout(std::time::Duration::from_secs(2))
-}
-
 pub const CHROME_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
 pub const FIREFOX_WINDOWS: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
