@@ -3,14 +3,18 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
+use actix_http::HttpService;
+use actix_service::{IntoServiceFactory, map_config};
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity};
 use actix_session::storage::CookieSessionStore;
 use actix_web::cookie::{Key, SameSite};
-use actix_web::dev::Server;
+use actix_web::dev::{AppConfig, Server};
+use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
@@ -325,7 +329,7 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
     ));
     let workers = settings.server.workers;
     let settings_shutdown_timeout = settings.server.shutdown_timeout.as_secs();
-    let server = HttpServer::new(move || {
+    let app = move || {
         let sessions = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
             .cookie_name(cookie_name.clone())
             .cookie_secure(cookie_secure)
@@ -371,14 +375,39 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
             Some(spa) => app.default_service(spa.clone().service()),
             None => app.default_service(web::to(routes::not_found)),
         }
-    })
-    // Signals are ours (see `run_until_signalled`): sockets must be closed before workers stop.
-    .disable_signals()
-    .shutdown_timeout(settings_shutdown_timeout)
-    .workers(workers)
-    .listen(listener)
-    .map_err(StartupError::Server)?
-    .run();
+    };
+    // actix-web's `HttpServer`, built from its parts (with its defaults) for one addition:
+    // upgrade requests go to `http::upgraded`, which serves a held socket without the
+    // dispatcher's two 8 KiB buffers.
+    let address = listener.local_addr().map_err(StartupError::Server)?;
+    let builder = Server::build();
+    let shutdown_signal = builder.graceful_shutdown_signal();
+    let server = builder
+        // Signals are ours (see `run_until_signalled`): sockets must be closed before workers stop.
+        .disable_signals()
+        .shutdown_timeout(settings_shutdown_timeout)
+        .workers(workers)
+        .listen("api", listener, move || {
+            // `HttpServer` would put the listener's address here (its constructor is not
+            // public): read only for a request with no `Host` header, and nothing here reads it.
+            let config = AppConfig::default();
+            let signal = shutdown_signal.clone();
+            let upgrades = crate::http::upgraded::factory(app().into_factory(), config.clone());
+            HttpService::build()
+                .graceful_shutdown_signal(move || {
+                    let signal = signal.clone();
+                    async move { signal.notified().await }
+                })
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(address)
+                .upgrade(upgrades)
+                .finish(map_config(app().into_factory(), move |()| config.clone()))
+                .tcp()
+        })
+        .map_err(StartupError::Server)?
+        .run();
     Ok(server)
 }
 

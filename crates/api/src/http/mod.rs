@@ -15,4 +15,5 @@ pub mod session_cookie;
 pub mod sign_in;
 pub mod spa;
 pub mod telemetry;
+pub mod upgraded;
 pub mod ws;

@@ -127,6 +127,45 @@ async fn an_upgrade_from_a_foreign_origin_is_refused() {
 }
 
 #[tokio::test]
+async fn a_refused_upgrade_gets_the_json_envelope_and_its_connection_closed() {
+    use tokio::io::AsyncReadExt;
+    let app = spawn_app().await;
+    let (head, mut stream, mut rest) = raw_upgrade(app.port, "/api/ws", &[], b"").await;
+    assert!(head.starts_with("HTTP/1.1 401"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{head}"
+    );
+    // The body, then the end of the connection.
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
+        .await
+        .expect("the server closes the connection")
+        .expect("read");
+    let body: serde_json::Value = serde_json::from_slice(&rest).expect("a JSON body");
+    assert_eq!(body["code"], "unauthenticated", "{body}");
+}
+
+#[tokio::test]
+async fn a_message_sent_with_the_handshake_is_read() {
+    let app = spawn_app().await;
+    app.user_with_one_session().await;
+    let waiting = app.pending_approval("ada@example.com", SAFARI_IPHONE).await;
+    let path = shared::routes::with_id(shared::routes::WAITING_SOCKET, &waiting.id);
+    // The first message in the same write as the upgrade request: the server holds it while
+    // the application answers the handshake.
+    let authenticate = json!({"type": "authenticate", "pending_token": waiting.token});
+    let frame = client_text_frame(&authenticate.to_string());
+    let (head, stream, rest) = raw_upgrade(app.port, &path, &[], &frame).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    let mut socket = socket_after_raw_upgrade(stream, rest).await;
+    assert!(matches!(
+        next_pending_message(&mut socket).await,
+        shared::ws::PendingMessage::Pending { .. }
+    ));
+}
+
+#[tokio::test]
 async fn bad_client_messages_get_an_error_and_the_socket_stays_open() {
     let app = spawn_app().await;
     let device = app.signed_up("ada@example.com").await;

@@ -6,12 +6,15 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use shared::ws::{PendingMessage, ServerMessage};
-use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+// futures' channel rather than tokio's: tokio's allocates a block of 32 slots and a
+// cache-padded 512-byte header per channel up front, about 1 KiB for every held socket;
+// this one allocates per message, and a socket is sent a few an hour.
+pub use futures_channel::mpsc::UnboundedReceiver;
+use futures_channel::mpsc::{UnboundedSender, unbounded};
 use uuid::Uuid;
 
-/// What a session socket's task is told to do. Messages are boxed: every socket's channel
-/// allocates room for 32 of these up front, and a message inline would make that 8 KiB of
-/// memory per held socket.
+/// What a session socket's task is told to do. Messages are boxed: the variants stay small
+/// whatever a message holds.
 #[derive(Debug, Clone)]
 pub enum Outgoing {
     Send(Box<ServerMessage>),
@@ -85,9 +88,9 @@ impl Hub {
             return None;
         }
         let conn_id = self.next_conn_id.fetch_add(1, Ordering::Relaxed);
-        let (sender, receiver) = unbounded_channel();
+        let (sender, receiver) = unbounded();
         if registry.stopping {
-            let _ = sender.send(Outgoing::Restart);
+            let _ = sender.unbounded_send(Outgoing::Restart);
         }
         registry
             .by_user
@@ -113,10 +116,10 @@ impl Hub {
 
     pub fn connect_waiting(&self, approval_id: Uuid) -> (u64, UnboundedReceiver<WaitingOutgoing>) {
         let conn_id = self.next_conn_id.fetch_add(1, Ordering::Relaxed);
-        let (sender, receiver) = unbounded_channel();
+        let (sender, receiver) = unbounded();
         let mut registry = self.registry();
         if registry.stopping {
-            let _ = sender.send(WaitingOutgoing::Restart);
+            let _ = sender.unbounded_send(WaitingOutgoing::Restart);
         }
         registry
             .by_approval
@@ -142,7 +145,7 @@ impl Hub {
             for socket in sockets {
                 let _ = socket
                     .sender
-                    .send(Outgoing::Send(Box::new(message.clone())));
+                    .unbounded_send(Outgoing::Send(Box::new(message.clone())));
             }
         }
     }
@@ -161,7 +164,7 @@ impl Hub {
             {
                 let _ = socket
                     .sender
-                    .send(Outgoing::Send(Box::new(message.clone())));
+                    .unbounded_send(Outgoing::Send(Box::new(message.clone())));
             }
         }
     }
@@ -180,7 +183,7 @@ impl Hub {
             {
                 let _ = socket
                     .sender
-                    .send(Outgoing::SendAndClose(Box::new(message.clone())));
+                    .unbounded_send(Outgoing::SendAndClose(Box::new(message.clone())));
             }
         }
     }
@@ -210,7 +213,7 @@ impl Hub {
             if let Some(message) = ended.get(&socket.session_id) {
                 let _ = socket
                     .sender
-                    .send(Outgoing::SendAndClose(Box::new(message.clone())));
+                    .unbounded_send(Outgoing::SendAndClose(Box::new(message.clone())));
             }
         }
     }
@@ -219,7 +222,9 @@ impl Hub {
     pub fn send_to_waiting(&self, approval_id: Uuid, message: &PendingMessage) {
         if let Some(sockets) = self.registry().by_approval.get(&approval_id) {
             for socket in sockets {
-                let _ = socket.sender.send(WaitingOutgoing::Send(message.clone()));
+                let _ = socket
+                    .sender
+                    .unbounded_send(WaitingOutgoing::Send(message.clone()));
             }
         }
     }
@@ -228,10 +233,10 @@ impl Hub {
     pub fn resync_all(&self) {
         let registry = self.registry();
         for socket in registry.by_user.values().flatten() {
-            let _ = socket.sender.send(Outgoing::Resync);
+            let _ = socket.sender.unbounded_send(Outgoing::Resync);
         }
         for socket in registry.by_approval.values().flatten() {
-            let _ = socket.sender.send(WaitingOutgoing::Resync);
+            let _ = socket.sender.unbounded_send(WaitingOutgoing::Resync);
         }
     }
 
@@ -240,10 +245,10 @@ impl Hub {
         let mut registry = self.registry();
         registry.stopping = true;
         for socket in registry.by_user.values().flatten() {
-            let _ = socket.sender.send(Outgoing::Restart);
+            let _ = socket.sender.unbounded_send(Outgoing::Restart);
         }
         for socket in registry.by_approval.values().flatten() {
-            let _ = socket.sender.send(WaitingOutgoing::Restart);
+            let _ = socket.sender.unbounded_send(WaitingOutgoing::Restart);
         }
     }
 

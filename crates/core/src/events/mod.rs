@@ -25,7 +25,7 @@ use shared::ws::{PendingMessage, ServerMessage};
 use shared::{ReplacedBy, SecurityAlert};
 use uuid::Uuid;
 
-pub use hub::{Hub, Outgoing, SocketCounts, WaitingOutgoing};
+pub use hub::{Hub, Outgoing, SocketCounts, UnboundedReceiver, WaitingOutgoing};
 
 use crate::error::Error;
 use crate::model::approval::{ApprovalChannel, ApprovalStatus};

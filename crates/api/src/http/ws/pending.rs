@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use actix_ws::{CloseCode, CloseReason, Session};
+use futures_util::StreamExt;
 use serde::Deserialize;
 use shared::ws::{PendingMessage, WaitingClientMessage};
 use shared::{ErrorBody, Secret};
@@ -193,7 +194,7 @@ async fn run_waiting(
     approval: ApprovalRow,
     mut socket: Session,
     mut stream: IncomingStream,
-    mut updates: tokio::sync::mpsc::UnboundedReceiver<WaitingOutgoing>,
+    mut updates: crate::events::UnboundedReceiver<WaitingOutgoing>,
 ) {
     let first = message_for(&approval);
     if send_json(&mut socket, &first).await.is_err() {
@@ -215,7 +216,7 @@ async fn run_waiting(
     let mut last_heard = Instant::now();
     let close: Option<CloseReason> = loop {
         tokio::select! {
-            update = updates.recv() => {
+            update = updates.next() => {
                 let message = match update {
                     Some(WaitingOutgoing::Send(message)) => Some(message),
                     Some(WaitingOutgoing::Resync) => match approvals::current(state, approval.id).await {

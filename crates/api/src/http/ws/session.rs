@@ -8,6 +8,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use actix_ws::{CloseCode, CloseReason, Session};
+use futures_util::{FutureExt, StreamExt};
 use shared::ErrorBody;
 use shared::ws::{ClientMessage, ServerMessage};
 use tokio::time::Instant;
@@ -56,17 +57,21 @@ pub async fn session_socket(
         .hub()
         .connect_session(user_id, session_id, state.settings.sockets.max_per_user)
         .ok_or(ApiError(Error::TooManySockets))?;
-    actix_web::rt::spawn(async move {
-        let connection = SessionConnection {
-            state: state.clone(),
-            user_id,
-            session_id,
-            socket,
-            prompted_by_sync: Vec::new(),
-        };
-        connection.run(stream, outgoing).await;
-        state.events.hub().disconnect_session(user_id, conn_id);
-    });
+    let connection = SessionConnection {
+        state: state.clone(),
+        user_id,
+        session_id,
+        socket,
+        prompted_by_sync: Vec::new(),
+    };
+    let stream = IncomingStream::new(stream, MAX_MESSAGE);
+    // Chained rather than awaited in an async block, whose captures (the connection, the
+    // stream) would stay in the task beside the loop's own copies for the socket's life.
+    actix_web::rt::spawn(
+        connection
+            .run(stream, outgoing)
+            .map(move |()| state.events.hub().disconnect_session(user_id, conn_id)),
+    );
     Ok(response)
 }
 
@@ -98,10 +103,9 @@ fn policy(description: &str) -> Closing {
 impl SessionConnection {
     async fn run(
         mut self,
-        stream: actix_ws::MessageStream,
-        mut outgoing: tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
+        mut stream: IncomingStream,
+        mut outgoing: crate::events::UnboundedReceiver<Outgoing>,
     ) {
-        let mut stream = IncomingStream::new(stream, MAX_MESSAGE);
         let mut heartbeat = heartbeat(&self.state);
         let mut last_heard = Instant::now();
         let mut rate = RateLimit::new(self.state.settings.sockets.max_messages_per_minute);
@@ -110,7 +114,7 @@ impl SessionConnection {
         let mut closing = Box::pin(self.sync(false)).await;
         while closing.is_none() {
             closing = tokio::select! {
-                command = outgoing.recv() => match command {
+                command = outgoing.next() => match command {
                     Some(Outgoing::Send(message)) if self.already_prompted(&message) => None,
                     Some(Outgoing::Send(message)) => self.send(&message).await,
                     Some(Outgoing::SendAndClose(message)) => {

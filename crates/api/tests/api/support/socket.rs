@@ -137,3 +137,83 @@ pub async fn quiet(socket: &mut Socket) {
         tokio::time::timeout(Duration::from_millis(500), socket.next()).await
     {}
 }
+
+/// An upgrade request for `path` written by hand, with `then` in the same write (bytes a
+/// client may send before it has read the answer), and the answer's head read: the head, the
+/// connection, and whatever came after the head.
+pub async fn raw_upgrade(
+    port: u16,
+    path: &str,
+    headers: &[(&str, String)],
+    then: &[u8],
+) -> (String, tokio::net::TcpStream, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("the server accepts");
+    let mut request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut bytes = request.into_bytes();
+    bytes.extend_from_slice(then);
+    stream.write_all(&bytes).await.expect("the request is sent");
+    let mut received = Vec::new();
+    let mut buffer = [0; 4096];
+    loop {
+        if let Some(end) = received.windows(4).position(|four| four == b"\r\n\r\n") {
+            let rest = received.split_off(end + 4);
+            return (
+                String::from_utf8(received).expect("an ASCII head"),
+                stream,
+                rest,
+            );
+        }
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+            .await
+            .expect("an answer in time")
+            .expect("the connection is readable");
+        assert!(read > 0, "closed before the answer's head: {received:?}");
+        received.extend_from_slice(&buffer[..read]);
+    }
+}
+
+/// A text message in one frame, masked as a client must send it.
+pub fn client_text_frame(text: &str) -> Vec<u8> {
+    let payload = text.as_bytes();
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut frame = vec![0x81];
+    match u8::try_from(payload.len()) {
+        Ok(length) if length < 126 => frame.push(0x80 | length),
+        _ => {
+            frame.push(0x80 | 126);
+            let length = u16::try_from(payload.len()).expect("a short message");
+            frame.extend_from_slice(&length.to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(
+        payload
+            .iter()
+            .zip(mask.iter().cycle())
+            .map(|(byte, key)| byte ^ key),
+    );
+    frame
+}
+
+/// The client's side of a socket whose handshake `raw_upgrade` made; `rest` is what came
+/// after the answer's head.
+pub async fn socket_after_raw_upgrade(stream: tokio::net::TcpStream, rest: Vec<u8>) -> Socket {
+    tokio_tungstenite::WebSocketStream::from_partially_read(
+        tokio_tungstenite::MaybeTlsStream::Plain(stream),
+        rest,
+        tokio_tungstenite::tungstenite::protocol::Role::Client,
+        None,
+    )
+    .await
+}
