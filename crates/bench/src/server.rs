@@ -55,8 +55,11 @@ impl ApiProcess {
             .env("MAX_PENDING_APPROVALS", "3")
             // Section 3 holds thousands of sockets with 64 users' cookies.
             .env("WS_MAX_SOCKETS_PER_USER", "1000000")
-            // The approval round trips ask hundreds of times an hour for one account.
+            // The approval round trips ask hundreds of times an hour for one account, and the
+            // old device answers each over one socket (200 answers in seconds: past the default
+            // of 60 a minute, the socket would be closed as a flood in round 61).
             .env("MAX_APPROVAL_REQUESTS_PER_HOUR", "1000000")
+            .env("WS_MAX_MESSAGES_PER_MINUTE", "1000000")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);

@@ -74,7 +74,7 @@ pub async fn approval_round_trips(
     let cookie = crate::session_cookie(&signup).context("signup sets a session cookie")?;
     let mut old_device = open(&format!("ws://127.0.0.1:{port}/api/ws"), Some(&cookie)).await?;
     let mut samples = Vec::with_capacity(rounds);
-    for _ in 0..rounds {
+    for round in 0..rounds {
         let new_device = reqwest::Client::new();
         let login: Value = new_device
             .post(format!("{new_base}/api/auth/login"))
@@ -95,10 +95,14 @@ pub async fn approval_round_trips(
             None,
         )
         .await?;
-        next_json(&mut waiting).await?; // "pending"
+        next_json(&mut waiting)
+            .await
+            .with_context(|| format!("round {round}: the new device's \"pending\""))?;
         loop {
             // The prompt for this request reaches the old device.
-            let message = next_json(&mut old_device).await?;
+            let message = next_json(&mut old_device)
+                .await
+                .with_context(|| format!("round {round}: the prompt on the old device"))?;
             if message["type"] == "approval_requested" && message["approval"]["id"] == id {
                 break;
             }
@@ -106,7 +110,9 @@ pub async fn approval_round_trips(
         let started = Instant::now();
         let approve = json!({"type": "approve", "approval_id": id, "code": code}).to_string();
         old_device.send(Message::Text(approve.into())).await?;
-        let told = next_json(&mut waiting).await?;
+        let told = next_json(&mut waiting)
+            .await
+            .with_context(|| format!("round {round}: the new device told of the approval"))?;
         samples.push(started.elapsed());
         if told["type"] != "approved" {
             bail!("the new device was told {told}");
