@@ -18,6 +18,7 @@ use std::io;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use actix_codec::{Encoder, Framed};
 use actix_http::body::{BodySize, MessageBody};
@@ -29,7 +30,7 @@ use actix_web::web::{Bytes, BytesMut};
 use futures_util::FutureExt;
 use futures_util::future::{self, LocalBoxFuture};
 use futures_util::stream::Stream;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What actix-http hands to an upgrade service.
 pub type UpgradeRequest = (Request, Framed<TcpStream, h1::Codec>);
@@ -40,6 +41,10 @@ const INBOX_LIMIT: usize = 64 * 1024;
 
 /// Bytes read from the client at most at once.
 const READ_CHUNK: usize = 4096;
+
+/// How long a refused upgrade's connection reads and drops what the client still sends
+/// before it is closed (actix-web's default client disconnect timeout).
+const LINGER: Duration = Duration::from_secs(1);
 
 /// The upgrade service of one worker: the application, built a second time for it.
 pub fn factory<F, B>(
@@ -141,6 +146,10 @@ where
     let parts = framed.into_parts();
     let mut io = parts.io;
     let mut codec = parts.codec;
+    // The answer to a request pipelined before this one may still be waiting to be written.
+    if !parts.write_buf.is_empty() {
+        io.write_all(&parts.write_buf).await?;
+    }
     // A copy, so that the dispatcher's buffers are freed here and not kept by a view.
     let early = Bytes::copy_from_slice(&parts.read_buf);
     drop(parts.read_buf);
@@ -149,7 +158,19 @@ where
     let inbox = Inbox::new(early);
     let payload: actix_http::BoxedPayloadStream = Box::pin(InboxReader(inbox.clone()));
     let (request, _) = request.replace_payload(payload.into());
-    let response: Response<B> = match app.call(request).await {
+    // The client is read while the application answers: a request that reads its body (any
+    // method may carry an `Upgrade` header) gets it, and a client that leaves ends it.
+    let answered = {
+        let mut call = pin!(app.call(request));
+        let mut client_done = false;
+        loop {
+            tokio::select! {
+                answered = &mut call => break answered,
+                done = read_some(&io, &inbox), if !client_done => client_done = done?,
+            }
+        }
+    };
+    let response: Response<B> = match answered {
         Ok(response) => response.into(),
         Err(error) => {
             let (head, body) = Response::from(error).into_parts();
@@ -185,14 +206,23 @@ async fn answer_and_close<B: MessageBody>(
         write(io, codec, h1::Message::Chunk(Some(chunk))).await?;
     }
     write(io, codec, h1::Message::Chunk(None)).await?;
-    io.shutdown().await
+    io.shutdown().await?;
+    // What the client sent and nobody read would make the kernel answer the close with a
+    // reset, which can destroy the answer before the client reads it: read and drop it
+    // first, for as long as actix-http's dispatcher would (its disconnect timeout).
+    let mut discard = [0_u8; READ_CHUNK];
+    let _ = tokio::time::timeout(LINGER, async {
+        while matches!(io.read(&mut discard).await, Ok(read) if read > 0) {}
+    })
+    .await;
+    Ok(())
 }
 
 impl<B: MessageBody> Upgraded<B> {
     /// Moves bytes both ways until the application's side ends (it closes the socket, or
     /// hears the client go away through the payload's end).
     async fn pump(mut self) -> io::Result<()> {
-        let mut client_done = false;
+        let mut client_done = self.inbox.has_ended();
         loop {
             tokio::select! {
                 chunk = poll_fn(|cx| self.body.as_mut().poll_next(cx)) => match chunk {
@@ -200,14 +230,25 @@ impl<B: MessageBody> Upgraded<B> {
                     Some(Err(error)) => return Err(body_error(error)),
                     None => return self.io.shutdown().await,
                 },
-                ready = self.io.readable(), if !client_done && self.inbox.has_room() => {
-                    ready?;
-                    client_done = read_into(&self.io, &self.inbox);
-                }
-                () = self.inbox.room(), if !client_done && !self.inbox.has_room() => {}
+                done = read_some(&self.io, &self.inbox), if !client_done => client_done = done?,
             }
         }
     }
+}
+
+impl<B> Drop for Upgraded<B> {
+    /// Whatever ended the pump, the application's reader hears the end.
+    fn drop(&mut self) {
+        self.inbox.end();
+    }
+}
+
+/// Waits until the client has sent something and the inbox has room, and reads it; true once
+/// the client is done sending. Cancel-safe: nothing is read until it can be stored.
+async fn read_some(io: &TcpStream, inbox: &Inbox) -> io::Result<bool> {
+    inbox.room().await;
+    io.readable().await?;
+    Ok(read_into(io, inbox))
 }
 
 fn body_error(error: impl Into<Box<dyn std::error::Error>>) -> io::Error {
@@ -293,8 +334,8 @@ impl Inbox {
         }
     }
 
-    fn has_room(&self) -> bool {
-        self.0.borrow().buffered < INBOX_LIMIT
+    fn has_ended(&self) -> bool {
+        self.0.borrow().ended
     }
 
     /// Waits until the application has taken enough to read again.

@@ -166,6 +166,59 @@ async fn a_message_sent_with_the_handshake_is_read() {
 }
 
 #[tokio::test]
+async fn an_upgrade_header_does_not_stall_a_request_that_reads_its_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let body = json!({"email": "nobody@example.com", "password": "not the password"}).to_string();
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .expect("the server accepts");
+    let head = format!(
+        "POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        app.port,
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("sent");
+    // The body comes apart from the head: the server must read it while the handler waits.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream.write_all(body.as_bytes()).await.expect("sent");
+    // An upgrade request's body runs to the end of what the client sends.
+    stream.shutdown().await.expect("half-closed");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(answer.contains("invalid_credentials"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_request_pipelined_before_an_upgrade_is_answered_first() {
+    use tokio::io::AsyncReadExt;
+    let app = spawn_app().await;
+    let (head, mut stream, mut rest) = raw_upgrade_after(
+        app.port,
+        &format!(
+            "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n",
+            app.port
+        ),
+        "/api/ws",
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
+        .await
+        .expect("the server closes the connection")
+        .expect("read");
+    let rest = String::from_utf8_lossy(&rest);
+    // The upgrade, without a cookie, is refused after the first answer.
+    assert!(rest.contains("HTTP/1.1 401"), "{rest}");
+}
+
+#[tokio::test]
 async fn bad_client_messages_get_an_error_and_the_socket_stays_open() {
     let app = spawn_app().await;
     let device = app.signed_up("ada@example.com").await;

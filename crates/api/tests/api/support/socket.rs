@@ -147,10 +147,23 @@ pub async fn raw_upgrade(
     headers: &[(&str, String)],
     then: &[u8],
 ) -> (String, tokio::net::TcpStream, Vec<u8>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("the server accepts");
+    let mut bytes = upgrade_request(port, path, headers).into_bytes();
+    bytes.extend_from_slice(then);
+    raw_exchange(port, &bytes).await
+}
+
+/// `before` (a whole request), then an upgrade request for `path`, pipelined in one write;
+/// the first answer's head is read.
+pub async fn raw_upgrade_after(
+    port: u16,
+    before: &str,
+    path: &str,
+) -> (String, tokio::net::TcpStream, Vec<u8>) {
+    let bytes = format!("{before}{}", upgrade_request(port, path, &[]));
+    raw_exchange(port, bytes.as_bytes()).await
+}
+
+fn upgrade_request(port: u16, path: &str, headers: &[(&str, String)]) -> String {
     let mut request = format!(
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: Upgrade\r\n\
          Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
@@ -160,9 +173,17 @@ pub async fn raw_upgrade(
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    let mut bytes = request.into_bytes();
-    bytes.extend_from_slice(then);
-    stream.write_all(&bytes).await.expect("the request is sent");
+    request
+}
+
+/// Writes `bytes` to a new connection and reads the first answer's head: the head, the
+/// connection, and whatever came after the head.
+async fn raw_exchange(port: u16, bytes: &[u8]) -> (String, tokio::net::TcpStream, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("the server accepts");
+    stream.write_all(bytes).await.expect("the request is sent");
     let mut received = Vec::new();
     let mut buffer = [0; 4096];
     loop {
