@@ -128,7 +128,6 @@ async fn an_upgrade_from_a_foreign_origin_is_refused() {
 
 #[tokio::test]
 async fn a_refused_upgrade_gets_the_json_envelope_and_its_connection_closed() {
-    use tokio::io::AsyncReadExt;
     let app = spawn_app().await;
     let (head, mut stream, mut rest) = raw_upgrade(app.port, "/api/ws", &[], b"").await;
     assert!(head.starts_with("HTTP/1.1 401"), "{head}");
@@ -138,10 +137,7 @@ async fn a_refused_upgrade_gets_the_json_envelope_and_its_connection_closed() {
         "{head}"
     );
     // The body, then the end of the connection.
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
-        .await
-        .expect("the server closes the connection")
-        .expect("read");
+    read_until_closed(&mut stream, &mut rest).await;
     let body: serde_json::Value = serde_json::from_slice(&rest).expect("a JSON body");
     assert_eq!(body["code"], "unauthenticated", "{body}");
 }
@@ -167,7 +163,7 @@ async fn a_message_sent_with_the_handshake_is_read() {
 
 #[tokio::test]
 async fn an_upgrade_header_does_not_stall_a_request_that_reads_its_body() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let app = spawn_app().await;
     let body = json!({"email": "nobody@example.com", "password": "not the password"}).to_string();
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
@@ -186,10 +182,7 @@ async fn an_upgrade_header_does_not_stall_a_request_that_reads_its_body() {
     // An upgrade request's body runs to the end of what the client sends.
     stream.shutdown().await.expect("half-closed");
     let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer))
-        .await
-        .expect("answered in time")
-        .expect("read");
+    read_until_closed(&mut stream, &mut answer).await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(answer.contains("invalid_credentials"), "{answer}");
@@ -197,7 +190,6 @@ async fn an_upgrade_header_does_not_stall_a_request_that_reads_its_body() {
 
 #[tokio::test]
 async fn a_request_pipelined_before_an_upgrade_is_answered_first() {
-    use tokio::io::AsyncReadExt;
     let app = spawn_app().await;
     let (head, mut stream, mut rest) = raw_upgrade_after(
         app.port,
@@ -209,10 +201,7 @@ async fn a_request_pipelined_before_an_upgrade_is_answered_first() {
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
-        .await
-        .expect("the server closes the connection")
-        .expect("read");
+    read_until_closed(&mut stream, &mut rest).await;
     let rest = String::from_utf8_lossy(&rest);
     // The upgrade, without a cookie, is refused after the first answer.
     assert!(rest.contains("HTTP/1.1 401"), "{rest}");

@@ -204,6 +204,15 @@ async fn raw_exchange(port: u16, bytes: &[u8]) -> (String, tokio::net::TcpStream
     }
 }
 
+/// Reads into `received` until the server closes the connection, within 10 s.
+pub async fn read_until_closed(stream: &mut tokio::net::TcpStream, received: &mut Vec<u8>) {
+    use tokio::io::AsyncReadExt;
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(received))
+        .await
+        .expect("the server answers and closes the connection in time")
+        .expect("the connection is readable");
+}
+
 /// A text message in one frame, masked as a client must send it.
 pub fn client_text_frame(text: &str) -> Vec<u8> {
     let payload = text.as_bytes();
