@@ -327,6 +327,10 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
     let known_routes = web::Data::new(crate::http::known_routes::KnownRoutes::from_document(
         &api_document,
     ));
+    let published_document = web::Data::new(
+        crate::http::openapi::Published::new(&api_document)
+            .map_err(|error| StartupError::Server(std::io::Error::other(error)))?,
+    );
     let workers = settings.server.workers;
     let settings_shutdown_timeout = settings.server.shutdown_timeout.as_secs();
     let app = move || {
@@ -367,8 +371,14 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
             .into_utoipa_app()
             .configure(routes::configure)
             .into_app()
+            .app_data(published_document.clone())
+            .route(
+                "/api/openapi.json",
+                web::get().to(crate::http::openapi::published),
+            )
             .service(
-                SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", api_document.clone()),
+                SwaggerUi::new("/api/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
             )
             .service(web::redirect("/api/docs", "/api/docs/"));
         match &spa {

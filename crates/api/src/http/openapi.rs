@@ -3,7 +3,8 @@
 //! `/api/docs/`. The handlers are registered through `utoipa_actix_web`, so a route without
 //! an annotation does not compile and the document cannot drift from the router.
 
-use actix_web::App;
+use actix_web::http::header::ContentType;
+use actix_web::{App, HttpResponse, web};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{self, RefOr, Response};
@@ -43,6 +44,24 @@ The sockets (`/api/ws`, `/api/ws/approvals/{id}`) speak JSON text frames: see th
     )),
 )]
 struct ApiDoc;
+
+/// The document as served: serialized once and shared by every worker's application (Swagger
+/// UI's own route would keep a copy of the parsed document, several MiB, in each of them).
+#[derive(Clone)]
+pub struct Published(web::Bytes);
+
+impl Published {
+    pub fn new(document: &openapi::OpenApi) -> Result<Self, serde_json::Error> {
+        serde_json::to_vec(document).map(|json| Self(json.into()))
+    }
+}
+
+/// `GET /api/openapi.json`.
+pub async fn published(document: web::Data<Published>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(document.0.clone())
+}
 
 /// The document of every route `routes::configure` registers, with the session cookie's
 /// name (it depends on `COOKIE_SECURE`) and the errors any operation may return.
