@@ -190,6 +190,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         return ExitCode::FAILURE;
     };
     tracing::info!(?settings, "starting");
+    raise_open_file_limit();
     let application = match Application::build(settings).await {
         Ok(application) => application,
         Err(error) => {
@@ -221,6 +222,20 @@ async fn serve(args: ServeArgs) -> ExitCode {
             tracing::error!(%error, "server failed");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Raises the soft limit on open files to the hard one, as Go's runtime and nginx do: every
+/// held socket is a file, and a soft limit of 1 024 (a common default) would refuse sockets
+/// past about a thousand while the hard limit allows far more.
+fn raise_open_file_limit() {
+    match rlimit::getrlimit(rlimit::Resource::NOFILE) {
+        Ok((soft, hard)) if soft < hard => match rlimit::increase_nofile_limit(hard) {
+            Ok(raised) => tracing::info!(from = soft, to = raised, "open-file limit raised"),
+            Err(error) => tracing::warn!(%error, soft, hard, "cannot raise the open-file limit"),
+        },
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "cannot read the open-file limit"),
     }
 }
 

@@ -692,3 +692,66 @@ async fn with_log_format_json_each_request_is_one_json_line_with_its_id_route_st
         "the request id: {served}"
     );
 }
+
+/// The soft and hard limits on open files of process `pid`.
+fn open_file_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap()
+        .to_owned();
+    let mut fields = line.split_whitespace().skip(3);
+    (
+        fields.next().unwrap().to_owned(),
+        fields.next().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_server_raises_its_soft_open_file_limit_to_the_hard_one() {
+    use std::process::Stdio;
+
+    let database = crate::database::TestDatabase::create().await;
+    let port_file = std::env::temp_dir().join(format!("api-port-{}", uuid::Uuid::new_v4()));
+    // Started with a soft limit of 256, below any hard limit.
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -S -n 256 && exec \"$0\" serve --port-file \"$1\"",
+        ])
+        .arg(env!("CARGO_BIN_EXE_api"))
+        .arg(&port_file)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &database.url)
+        .env("CREATE_DATABASE", "false")
+        .env("PORT", "0")
+        .env("METRICS_BIND", "off")
+        .env("ADMIN_BIND", "off")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut started = false;
+    for _ in 0..200 {
+        if !std::fs::read_to_string(&port_file)
+            .unwrap_or_default()
+            .is_empty()
+        {
+            started = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (soft, hard) = open_file_limits(child.id());
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    let _ = std::fs::remove_file(&port_file);
+    assert!(started, "the server did not start");
+    assert_ne!(
+        hard, "256",
+        "the hard limit must be above the soft one for this test"
+    );
+    assert_eq!(soft, hard);
+}
