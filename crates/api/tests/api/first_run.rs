@@ -200,13 +200,10 @@ async fn serve_once(dir: &std::path::Path, database: &TestDatabase) -> String {
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
-    for _ in 0..200 {
-        if port_file.exists() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(port_file.exists(), "the server never listened");
+    assert!(
+        port_from_file(&port_file).await.is_some(),
+        "the server never listened"
+    );
     child.kill().unwrap();
     let output = child.wait_with_output().unwrap();
     String::from_utf8_lossy(&output.stdout).into_owned()

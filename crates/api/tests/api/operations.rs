@@ -652,14 +652,9 @@ async fn with_log_format_json_each_request_is_one_json_line_with_its_id_route_st
             .map_while(Result::ok)
             .collect::<Vec<_>>()
     });
-    let mut port = String::new();
-    for _ in 0..200 {
-        port = std::fs::read_to_string(&port_file).unwrap_or_default();
-        if !port.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let port = port_from_file(&port_file)
+        .await
+        .expect("the server listens");
     let response = reqwest::Client::new()
         .delete(format!(
             "http://127.0.0.1:{port}/api/sessions/3f0c4b2e-9d8a-4c1b-8e7f-123456789abc"
@@ -733,17 +728,7 @@ async fn the_server_raises_its_soft_open_file_limit_to_the_hard_one() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut started = false;
-    for _ in 0..200 {
-        if !std::fs::read_to_string(&port_file)
-            .unwrap_or_default()
-            .is_empty()
-        {
-            started = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let started = port_from_file(&port_file).await.is_some();
     let (soft, hard) = open_file_limits(child.id());
     let _ = Command::new("kill").arg(child.id().to_string()).status();
     let _ = child.wait();

@@ -374,3 +374,16 @@ impl TestApp {
         device
     }
 }
+
+/// What a server started with `--port-file PATH` wrote there once it listens (its port), or
+/// `None` if it has not within 10 s.
+pub async fn port_from_file(path: &std::path::Path) -> Option<String> {
+    for _ in 0..200 {
+        let port = std::fs::read_to_string(path).unwrap_or_default();
+        if !port.is_empty() {
+            return Some(port);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    None
+}
