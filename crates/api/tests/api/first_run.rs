@@ -185,16 +185,13 @@ fn api_in(dir: &std::path::Path, args: &[&str], vars: &[(&str, String)]) -> Comm
 /// Serves from `dir` until it listens, then stops it; what it printed on stdout.
 async fn serve_once(dir: &std::path::Path, database: &TestDatabase) -> String {
     let port_file = dir.join("port");
-    let mut child = api_in(
-        dir,
-        &["serve", "--port-file", port_file.to_str().unwrap()],
-        &[
-            ("DATABASE_URL", database.url.clone()),
-            ("PORT", "0".to_owned()),
-            ("METRICS_BIND", "off".to_owned()),
-            ("ADMIN_BIND", "off".to_owned()),
-            ("CREATE_DATABASE", "false".to_owned()),
-        ],
+    let mut child = serving_env(
+        &mut api_in(
+            dir,
+            &["serve", "--port-file", port_file.to_str().unwrap()],
+            &[],
+        ),
+        &database.url,
     )
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
@@ -258,19 +255,9 @@ async fn a_closed_database_port_is_named_with_its_host_port_and_the_os_error_onc
     let url = format!("postgres://postgres@127.0.0.1:{port}/nothing_here");
     let dir = std::env::temp_dir();
     for args in [&["admin", "user", "ada@example.com"][..], &["serve"][..]] {
-        let output = api_in(
-            &dir,
-            args,
-            &[
-                ("DATABASE_URL", url.clone()),
-                ("PORT", "0".to_owned()),
-                ("METRICS_BIND", "off".to_owned()),
-                ("ADMIN_BIND", "off".to_owned()),
-                ("ADMIN_BIND", "off".to_owned()),
-            ],
-        )
-        .output()
-        .unwrap();
+        let output = serving_env(&mut api_in(&dir, args, &[]), &url)
+            .output()
+            .unwrap();
         assert!(!output.status.success());
         let said = text(&output);
         assert!(

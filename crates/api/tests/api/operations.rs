@@ -630,21 +630,19 @@ async fn with_log_format_json_each_request_is_one_json_line_with_its_id_route_st
 
     let database = crate::database::TestDatabase::create().await;
     let port_file = std::env::temp_dir().join(format!("api-port-{}", uuid::Uuid::new_v4()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_api"))
-        .args(["serve", "--port-file"])
-        .arg(&port_file)
-        .env_clear()
-        .env("DATABASE_URL", &database.url)
-        .env("CREATE_DATABASE", "false")
-        .env("PORT", "0")
-        .env("METRICS_BIND", "off")
-        .env("ADMIN_BIND", "off")
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
+    let mut child = serving_env(
+        Command::new(env!("CARGO_BIN_EXE_api"))
+            .args(["serve", "--port-file"])
+            .arg(&port_file)
+            .env_clear(),
+        &database.url,
+    )
+    .env("LOG_FORMAT", "json")
+    .env("RUST_LOG", "info")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
     let stdout = child.stdout.take().unwrap();
     let lines = std::thread::spawn(move || {
         BufReader::new(stdout)
@@ -710,24 +708,22 @@ async fn the_server_raises_its_soft_open_file_limit_to_the_hard_one() {
     let database = crate::database::TestDatabase::create().await;
     let port_file = std::env::temp_dir().join(format!("api-port-{}", uuid::Uuid::new_v4()));
     // Started with a soft limit of 256, below any hard limit.
-    let mut child = Command::new("sh")
-        .args([
-            "-c",
-            "ulimit -S -n 256 && exec \"$0\" serve --port-file \"$1\"",
-        ])
-        .arg(env!("CARGO_BIN_EXE_api"))
-        .arg(&port_file)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &database.url)
-        .env("CREATE_DATABASE", "false")
-        .env("PORT", "0")
-        .env("METRICS_BIND", "off")
-        .env("ADMIN_BIND", "off")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = serving_env(
+        Command::new("sh")
+            .args([
+                "-c",
+                "ulimit -S -n 256 && exec \"$0\" serve --port-file \"$1\"",
+            ])
+            .arg(env!("CARGO_BIN_EXE_api"))
+            .arg(&port_file)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default()),
+        &database.url,
+    )
+    .env("RUST_LOG", "warn")
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
     let started = port_from_file(&port_file).await.is_some();
     let (soft, hard) = open_file_limits(child.id());
     let _ = Command::new("kill").arg(child.id().to_string()).status();

@@ -375,6 +375,21 @@ impl TestApp {
     }
 }
 
+/// The variables a test's `api serve` process runs with, beside whatever it sets itself:
+/// `database_url`, which the test made; a free port (written to its `--port-file`); no
+/// metrics or admin listener.
+pub fn serving_env<'a>(
+    command: &'a mut std::process::Command,
+    database_url: &str,
+) -> &'a mut std::process::Command {
+    command
+        .env("DATABASE_URL", database_url)
+        .env("CREATE_DATABASE", "false")
+        .env("PORT", "0")
+        .env("METRICS_BIND", "off")
+        .env("ADMIN_BIND", "off")
+}
+
 /// What a server started with `--port-file PATH` wrote there once it listens (its port), or
 /// `None` if it has not within 10 s.
 pub async fn port_from_file(path: &std::path::Path) -> Option<String> {
