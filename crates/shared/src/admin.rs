@@ -15,8 +15,10 @@ pub struct UserOverview {
     pub id: Uuid,
     pub email: String,
     pub name: String,
+    #[serde(with = "crate::timestamps")]
     pub created_at: DateTime<Utc>,
     /// When the address was confirmed through the link mailed to it; `null`: not yet.
+    #[serde(with = "crate::timestamps::option", default)]
     pub email_verified_at: Option<DateTime<Utc>>,
     /// Oldest first.
     pub active_sessions: Vec<SessionInfo>,
@@ -106,9 +108,12 @@ pub struct WebhookEndpoint {
     pub url: String,
     pub events: Vec<WebhookEventType>,
     pub state: WebhookState,
+    #[serde(with = "crate::timestamps")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::timestamps::option", default)]
     pub disabled_at: Option<DateTime<Utc>>,
     /// The first failure since its last success.
+    #[serde(with = "crate::timestamps::option", default)]
     pub failing_since: Option<DateTime<Utc>>,
     pub consecutive_failures: i32,
 }
@@ -149,10 +154,14 @@ pub struct WebhookDelivery {
     pub id: String,
     pub event_type: WebhookEventType,
     pub state: DeliveryState,
+    #[serde(with = "crate::timestamps")]
     pub created_at: DateTime<Utc>,
     pub attempts: i32,
+    #[serde(with = "crate::timestamps::option", default)]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::timestamps::option", default)]
     pub delivered_at: Option<DateTime<Utc>>,
+    #[serde(with = "crate::timestamps::option", default)]
     pub failed_at: Option<DateTime<Utc>>,
     /// The HTTP status of the last try, if it got an answer.
     pub last_status: Option<i32>,

@@ -90,7 +90,7 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    #[serde(serialize_with = "crate::timestamps::rfc3339")]
+    #[serde(with = "crate::timestamps")]
     pub created_at: DateTime<Utc>,
     /// The address was confirmed through the link mailed to it (only a confirmed address
     /// is used for password recovery).
@@ -120,21 +120,21 @@ pub struct SessionInfo {
     pub ip: String,
     /// ISO 3166 code of the country the device signed in from, when known.
     pub country: Option<String>,
-    #[serde(serialize_with = "crate::timestamps::rfc3339")]
+    #[serde(with = "crate::timestamps")]
     pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "crate::timestamps::rfc3339")]
+    #[serde(with = "crate::timestamps")]
     pub last_seen_at: DateTime<Utc>,
     /// When the session ends if it stays unused.
-    #[serde(serialize_with = "crate::timestamps::rfc3339")]
+    #[serde(with = "crate::timestamps")]
     pub idle_expires_at: DateTime<Utc>,
     /// When the session ends whatever happens (absolute lifetime).
-    #[serde(serialize_with = "crate::timestamps::rfc3339")]
+    #[serde(with = "crate::timestamps")]
     pub expires_at: DateTime<Utc>,
     /// True for the session that made the request.
     pub current: bool,
     /// When the session last proved its user: its sign-in, or a re-authentication (sudo
     /// mode counts from here).
-    #[serde(serialize_with = "crate::timestamps::rfc3339")]
+    #[serde(with = "crate::timestamps")]
     pub proved_at: DateTime<Utc>,
     /// How it did.
     pub proof_method: ProofMethod,
@@ -155,6 +155,7 @@ pub struct ApprovalRequired {
     pub approval_id: Uuid,
     /// The 6-digit code to show on the new device; it is typed on the logged-in one.
     pub code: Secret,
+    #[serde(with = "crate::timestamps")]
     pub expires_at: DateTime<Utc>,
     /// Secret of the waiting device: opens its socket and completes the login.
     pub pending_token: Secret,
@@ -168,6 +169,7 @@ pub struct EmailConfirmationRequired {
     pub approval_id: Uuid,
     /// The address the code went to, masked (`a***@example.com`).
     pub sent_to: String,
+    #[serde(with = "crate::timestamps")]
     pub expires_at: DateTime<Utc>,
     /// Wrong codes allowed before the request locks.
     pub max_attempts: i32,
@@ -308,8 +310,11 @@ pub struct SessionHistoryEntry {
     pub user_agent: String,
     pub ip: String,
     pub country: Option<String>,
+    #[serde(with = "crate::timestamps")]
     pub created_at: DateTime<Utc>,
+    #[serde(with = "crate::timestamps")]
     pub last_seen_at: DateTime<Utc>,
+    #[serde(with = "crate::timestamps::option", default)]
     pub ended_at: Option<DateTime<Utc>>,
     /// Why it ended; `null` while it is active.
     pub end_reason: Option<EndReason>,
@@ -334,6 +339,7 @@ pub struct ActivityEntry {
     pub ip: Option<String>,
     pub device: Option<String>,
     pub detail: Option<String>,
+    #[serde(with = "crate::timestamps")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -376,6 +382,7 @@ pub struct ChangeEmailRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PendingEmailChange {
     pub new_email: String,
+    #[serde(with = "crate::timestamps")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -437,7 +444,9 @@ pub struct PendingApproval {
     pub browser: String,
     pub ip: String,
     pub country: Option<String>,
+    #[serde(with = "crate::timestamps")]
     pub requested_at: DateTime<Utc>,
+    #[serde(with = "crate::timestamps")]
     pub expires_at: DateTime<Utc>,
     pub tries_left: i32,
 }
@@ -531,6 +540,7 @@ pub struct SecurityAlert {
     pub device: String,
     pub ip: String,
     pub country: Option<String>,
+    #[serde(with = "crate::timestamps")]
     pub at: DateTime<Utc>,
 }
 
@@ -539,6 +549,7 @@ pub struct SecurityAlert {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReplacedBy {
     pub device: String,
+    #[serde(with = "crate::timestamps")]
     pub at: DateTime<Utc>,
 }
 
@@ -548,6 +559,7 @@ pub struct WebhookPayload {
     #[serde(rename = "type")]
     pub event_type: WebhookEventType,
     /// When it happened.
+    #[serde(with = "crate::timestamps")]
     pub timestamp: DateTime<Utc>,
     pub data: WebhookData,
 }
@@ -709,8 +721,10 @@ pub struct PasskeyReauthenticationRequest {
 pub struct Passkey {
     pub id: Uuid,
     pub name: String,
+    #[serde(with = "crate::timestamps")]
     pub created_at: DateTime<Utc>,
     /// The last sign-in with it; `null` before the first.
+    #[serde(with = "crate::timestamps::option", default)]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 

@@ -77,6 +77,7 @@ pub enum WaitingClientMessage {
 pub enum PendingMessage {
     /// Sent on connect while nothing is decided yet.
     Pending {
+        #[serde(with = "crate::timestamps")]
         expires_at: chrono::DateTime<chrono::Utc>,
     },
     /// Call `POST /api/login/approvals/{id}/complete` now.
