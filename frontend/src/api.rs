@@ -51,7 +51,7 @@ impl ApiError {
         }
     }
 
-    fn network(error: impl std::fmt::Display) -> Self {
+    pub(crate) fn network(error: impl std::fmt::Display) -> Self {
         Self {
             status: 0,
             code: ErrorCode::Unknown,

@@ -187,19 +187,6 @@ mod lazy {
         }))
     }
 
-    #[cfg(feature = "split")]
-    macro_rules! fetched {
-        ($call:expr) => {
-            $call.await
-        };
-    }
-    #[cfg(not(feature = "split"))]
-    macro_rules! fetched {
-        ($call:expr) => {
-            $call
-        };
-    }
-
     pub fn dashboard() -> impl IntoView {
         shown_when_fetched(async { fetched!(dashboard_page()) })
     }

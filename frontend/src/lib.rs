@@ -7,6 +7,22 @@
 //! `format` and `validation` are pure helpers with unit tests; `return_to` is where a
 //! protected app asked to be sent back to after signing in.
 
+/// The result of a call to a `#[wasm_split]` function: with `split` (scripts/build-frontend)
+/// the call fetches the function's module first, so it is awaited; `trunk serve` builds one
+/// module, where it is a plain call.
+#[cfg(feature = "split")]
+macro_rules! fetched {
+    ($call:expr) => {
+        $call.await
+    };
+}
+#[cfg(not(feature = "split"))]
+macro_rules! fetched {
+    ($call:expr) => {
+        $call
+    };
+}
+
 pub mod api;
 pub mod app;
 pub mod components;

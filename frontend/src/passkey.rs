@@ -2,10 +2,22 @@
 //! binary values in base64url; the browser wants `ArrayBuffer`s. The credential it makes
 //! goes back as the JSON webauthn-rs reads (binary values in base64url again). Both
 //! conversions live here, once; `api.rs` makes the HTTP calls.
+//!
+//! In the production build (`split`, scripts/build-frontend) everything past `supported`,
+//! `autofill_available` and `is_abort` is a wasm module of its own (`passkeys`), fetched at
+//! the first passkey call: the sign-in page's first module does not carry the conversions,
+//! serde_json's `Value` and the passkey calls (about 15 KB). A split function cannot be
+//! async, so each call crosses into the module as a boxed future.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use js_sys::{Array, Function, JSON, Object, Promise, Reflect, Uint8Array};
 use serde_json::Value;
-use shared::{PasskeyChallenge, PasskeyReauthenticationRequest, PasskeySignInRequest, SessionInfo};
+use shared::{
+    Passkey, PasskeyChallenge, PasskeyReauthenticationRequest, PasskeySignInRequest,
+    RegisterPasskeyRequest, SessionInfo,
+};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortSignal, CredentialCreationOptions, CredentialRequestOptions};
@@ -37,9 +49,79 @@ pub async fn autofill_available() -> bool {
         .is_ok_and(|available| available.is_truthy())
 }
 
+/// A call running in the `passkeys` module.
+type Call<T> = Pin<Box<dyn Future<Output = ApiResult<T>>>>;
+
+/// The `passkeys` module could not be fetched (the network, or a newer deployment).
+#[cfg(feature = "split")]
+impl From<leptos::wasm_split::SplitLoaderError> for ApiError {
+    fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
+        ApiError::network("the passkey code could not be fetched")
+    }
+}
+
+/// Signs in with a passkey (`navigator.credentials.get`): the answer of `passkey/finish`.
+/// With `autofill`, the request waits for the user to pick a passkey in the e-mail field's
+/// suggestions (conditional mediation) until `autofill` aborts it.
+pub async fn sign_in(
+    keep_signed_in: bool,
+    autofill: Option<AbortSignal>,
+) -> ApiResult<LoginOutcome> {
+    fetched!(begin_sign_in(keep_signed_in, autofill))?.await
+}
+
+/// Sudo mode with one of the account's passkeys: the session as it now stands.
+pub async fn reauthenticate() -> ApiResult<SessionInfo> {
+    fetched!(begin_reauthentication())?.await
+}
+
+/// Asks the server for options, the browser for a passkey, and the server to keep it under
+/// `name`.
+pub async fn register(name: String) -> ApiResult<Passkey> {
+    fetched!(begin_registration(name))?.await
+}
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(passkeys, fallible, wasm_split_path = ::leptos::wasm_split)
+)]
+fn begin_sign_in(
+    keep_signed_in: bool,
+    autofill: Option<AbortSignal>,
+) -> ApiResult<Call<LoginOutcome>> {
+    Ok(Box::pin(signing_in(keep_signed_in, autofill)))
+}
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(passkeys, fallible, wasm_split_path = ::leptos::wasm_split)
+)]
+fn begin_reauthentication() -> ApiResult<Call<SessionInfo>> {
+    Ok(Box::pin(reauthenticating()))
+}
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(passkeys, fallible, wasm_split_path = ::leptos::wasm_split)
+)]
+fn begin_registration(name: String) -> ApiResult<Call<Passkey>> {
+    Ok(Box::pin(registering(name)))
+}
+
+async fn registering(name: String) -> ApiResult<Passkey> {
+    let challenge = api::start_passkey_registration().await?;
+    let credential = create(&challenge.options).await?;
+    api::finish_passkey_registration(&RegisterPasskeyRequest {
+        challenge_id: challenge.challenge_id,
+        name,
+        credential,
+    })
+    .await
+}
+
 /// Makes a passkey for the registration `options` (`navigator.credentials.create`): the
 /// credential as JSON for `register/finish`.
-pub async fn create(options: &Value) -> ApiResult<Value> {
+async fn create(options: &Value) -> ApiResult<Value> {
     let options = browser_options(options)?;
     if let Ok(user) = Reflect::get(&public_key(&options)?, &"user".into()) {
         to_buffer(&user, "id")?;
@@ -52,10 +134,7 @@ pub async fn create(options: &Value) -> ApiResult<Value> {
     credential_json(&credential, &["attestationObject", "clientDataJSON"])
 }
 
-/// Signs in with a passkey (`navigator.credentials.get`): the answer of `passkey/finish`.
-/// With `autofill`, the request waits for the user to pick a passkey in the e-mail field's
-/// suggestions (conditional mediation) until `autofill` aborts it.
-pub async fn sign_in(
+async fn signing_in(
     keep_signed_in: bool,
     autofill: Option<AbortSignal>,
 ) -> ApiResult<LoginOutcome> {
@@ -77,8 +156,7 @@ pub async fn sign_in(
     .await
 }
 
-/// Sudo mode with one of the account's passkeys: the session as it now stands.
-pub async fn reauthenticate() -> ApiResult<SessionInfo> {
+async fn reauthenticating() -> ApiResult<SessionInfo> {
     let PasskeyChallenge {
         challenge_id,
         options,

@@ -2,27 +2,14 @@
 //! created / last used, rename, remove.
 
 use leptos::prelude::*;
-use shared::{Passkey, RegisterPasskeyRequest};
 use uuid::Uuid;
 
-use crate::api::{self, ApiResult};
+use crate::api;
 use crate::components::loading::{Loaded, use_api_resource};
 use crate::components::reauth::use_reauth;
 use crate::format::{ago, local_time};
 use crate::passkey;
 use crate::state::use_session;
-
-/// Asks the server for options, the browser for a passkey, and the server to keep it.
-async fn add(name: String) -> ApiResult<Passkey> {
-    let challenge = api::start_passkey_registration().await?;
-    let credential = passkey::create(&challenge.options).await?;
-    api::finish_passkey_registration(&RegisterPasskeyRequest {
-        challenge_id: challenge.challenge_id,
-        name,
-        credential,
-    })
-    .await
-}
 
 #[component]
 pub fn Passkeys(toast: RwSignal<Option<String>>) -> impl IntoView {
@@ -36,7 +23,7 @@ pub fn Passkeys(toast: RwSignal<Option<String>>) -> impl IntoView {
     // Adding and removing need a recent proof (sudo mode): the dialog asks, then retries.
     let reauth = use_reauth();
     let last_removed = StoredValue::new(None::<Uuid>);
-    let adding = Action::new_local(|name: &String| add(name.clone()));
+    let adding = Action::new_local(|name: &String| passkey::register(name.clone()));
     Effect::new(move |_| match adding.value().get() {
         Some(Ok(added)) => {
             name.set(String::new());

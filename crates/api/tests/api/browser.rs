@@ -298,8 +298,14 @@ impl Drop for Cluster {
     }
 }
 
-/// A port with the next two free as well (the instances take port+1 and port+2).
-fn free_port_triple() -> u16 {
+/// Where `scripts/cluster --instances 2 --port P` listens, as offsets from P: nginx, the two
+/// instances, the sample app (P+99), metrics (P+101, P+102), admin (P+201, P+202) and
+/// PgBouncer (P+300).
+const CLUSTER_PORT_OFFSETS: [u16; 9] = [0, 1, 2, 99, 101, 102, 201, 202, 300];
+
+/// A port P such that every port the cluster takes from it is free now (checking only the
+/// first three once let the sample app find its port taken by another test's listener).
+fn free_cluster_port() -> u16 {
     for _ in 0..100 {
         let base = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -307,16 +313,18 @@ fn free_port_triple() -> u16 {
             .unwrap()
             .port();
         if base < 65_000
-            && (1..=2).all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
+            && CLUSTER_PORT_OFFSETS
+                .iter()
+                .all(|offset| TcpListener::bind(("127.0.0.1", base + offset)).is_ok())
         {
             return base;
         }
     }
-    panic!("no three free ports in a row");
+    panic!("no free ports for a cluster");
 }
 
 async fn start_cluster(database: &TestDatabase) -> Cluster {
-    let port = free_port_triple();
+    let port = free_cluster_port();
     let script = Command::new(workspace_root().join("scripts/cluster"))
         .args(["--instances", "2", "--port", &port.to_string()])
         .args(["--binary", env!("CARGO_BIN_EXE_api")])
