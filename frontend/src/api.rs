@@ -115,13 +115,17 @@ async fn send(request: Result<Request, gloo_net::Error>) -> ApiResult<Response> 
 async fn json<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
     let status = response.status();
     response.json::<T>().await.map_err(|error| match error {
-        // An answer came, just not one this app can read: no outage.
-        gloo_net::Error::SerdeError(error) => ApiError::unexpected(
-            status,
-            format!("The server's answer could not be read ({error}): reload the page"),
-        ),
+        gloo_net::Error::SerdeError(error) => unreadable(status, &error),
         error => ApiError::network(format!("bad response: {error}")),
     })
+}
+
+/// An answer came, just not one this app can read: no outage.
+fn unreadable(status: u16, error: &serde_json::Error) -> ApiError {
+    ApiError::unexpected(
+        status,
+        format!("The server's answer could not be read ({error}): reload the page"),
+    )
 }
 
 fn with_body(builder: RequestBuilder, body: &impl Serialize) -> Result<Request, gloo_net::Error> {
@@ -150,7 +154,12 @@ async fn login_outcome(response: Response) -> ApiResult<LoginOutcome> {
     if response.status() != 202 {
         return Ok(LoginOutcome::LoggedIn(json(response).await?));
     }
-    match json(response).await? {
+    let status = response.status();
+    let body = response
+        .text()
+        .await
+        .map_err(|error| ApiError::network(format!("bad response: {error}")))?;
+    match LoginAccepted::from_json(&body).map_err(|error| unreadable(status, &error))? {
         LoginAccepted::Approval(request) => Ok(LoginOutcome::NeedsApproval(request)),
         LoginAccepted::EmailConfirmation(request) => Ok(LoginOutcome::NeedsEmailCode(request)),
         LoginAccepted::SecondFactor(challenge) => Ok(LoginOutcome::NeedsSecondFactor(challenge)),

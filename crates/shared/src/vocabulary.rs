@@ -294,6 +294,18 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Which step a `202 Accepted` from login asks for: `LoginAccepted`'s `status`.
+    pub enum LoginStep {
+        /// `LoginAccepted::Approval`.
+        Approval => "approval_required",
+        /// `LoginAccepted::EmailConfirmation`.
+        EmailConfirmation => "email_confirmation_required",
+        /// `LoginAccepted::SecondFactor`.
+        SecondFactor => "second_factor_required",
+    }
+}
+
+vocabulary! {
     /// How the server delivers mail.
     pub enum MailDelivery {
         /// Through an SMTP server.
