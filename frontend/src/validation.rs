@@ -11,6 +11,16 @@ pub fn email_problem(email: &str) -> Option<&'static str> {
     }
 }
 
+/// The sign-in form's check of its address (`rules::sign_in_email`: the server's lookup
+/// answers the rest).
+pub fn sign_in_email_problem(email: &str) -> Option<&'static str> {
+    match rules::sign_in_email(email) {
+        Ok(()) => None,
+        Err(Problem::EmailMissing) => Some("Enter your email address"),
+        Err(_) => Some("This does not look like an email address"),
+    }
+}
+
 pub fn new_password_problem(password: &str) -> Option<String> {
     match rules::new_password(password) {
         Ok(()) => None,
@@ -96,6 +106,13 @@ mod tests {
         assert_eq!(email_problem(""), Some("Enter your email address"));
         assert!(email_problem("ada@example").is_some());
         assert_eq!(email_problem(" Ada@Example.com "), None);
+        // The sign-in form: present and shaped like one; the server's lookup does the rest.
+        assert_eq!(sign_in_email_problem(" "), Some("Enter your email address"));
+        assert_eq!(
+            sign_in_email_problem("ada"),
+            Some("This does not look like an email address")
+        );
+        assert_eq!(sign_in_email_problem("ada@example"), None);
         assert_eq!(
             new_password_problem("short").as_deref(),
             Some("At least 8 characters")

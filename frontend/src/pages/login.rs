@@ -9,7 +9,7 @@ use crate::passkey;
 use crate::pending;
 use crate::return_to;
 use crate::state::{page_title, use_session};
-use crate::validation::{email_problem, login_password_problem};
+use crate::validation::{login_password_problem, sign_in_email_problem};
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -24,7 +24,7 @@ pub fn LoginPage() -> impl IntoView {
     let email_error = move || {
         submitted
             .get()
-            .then(|| email_problem(&email.get()))
+            .then(|| sign_in_email_problem(&email.get()))
             .flatten()
     };
     let password_error = move || {
@@ -135,7 +135,7 @@ pub fn LoginPage() -> impl IntoView {
         event.prevent_default();
         submitted.set(true);
         error.set(None);
-        if email_problem(&email.get()).is_some()
+        if sign_in_email_problem(&email.get()).is_some()
             || login_password_problem(&password.get()).is_some()
         {
             return;

@@ -435,6 +435,20 @@ async fn three_devices(url: &str, shots: &str) {
     wait_for_count(&device1, "#active-sessions li.session", 1).await;
     screenshot(&device1, "03-dashboard-device1").await;
 
+    // The sign-in form says what is missing or malformed before asking the server.
+    device2.goto(&url).await.unwrap();
+    wait_for(&device2, "#login-form").await;
+    click(&device2, "#login-form button[type=submit]").await;
+    wait_for_text(&device2, "#login-email-error", "Enter your email address").await;
+    fill(&device2, "#login-email", "ada").await;
+    wait_for_text(
+        &device2,
+        "#login-email-error",
+        "This does not look like an email address",
+    )
+    .await;
+    assert_invalid(&device2, "#login-email", true).await;
+
     // Device 2 asks, then thinks better of it: device 1's prompt comes and goes, live.
     log_in(&device2, &url, "ada@example.com").await;
     wait_for(&device2, "#approval-code").await;
