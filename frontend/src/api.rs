@@ -116,8 +116,13 @@ async fn json<T: DeserializeOwned>(response: Response) -> ApiResult<T> {
     let status = response.status();
     response.json::<T>().await.map_err(|error| match error {
         gloo_net::Error::SerdeError(error) => unreadable(status, &error),
-        error => ApiError::network(format!("bad response: {error}")),
+        error => broken_off(&error),
     })
+}
+
+/// The answer stopped coming while its body was read: the network.
+fn broken_off(error: &gloo_net::Error) -> ApiError {
+    ApiError::network(format!("bad response: {error}"))
 }
 
 /// An answer came, just not one this app can read: no outage.
@@ -154,12 +159,8 @@ async fn login_outcome(response: Response) -> ApiResult<LoginOutcome> {
     if response.status() != 202 {
         return Ok(LoginOutcome::LoggedIn(json(response).await?));
     }
-    let status = response.status();
-    let body = response
-        .text()
-        .await
-        .map_err(|error| ApiError::network(format!("bad response: {error}")))?;
-    match LoginAccepted::from_json(&body).map_err(|error| unreadable(status, &error))? {
+    let body = response.text().await.map_err(|error| broken_off(&error))?;
+    match LoginAccepted::from_json(&body).map_err(|error| unreadable(202, &error))? {
         LoginAccepted::Approval(request) => Ok(LoginOutcome::NeedsApproval(request)),
         LoginAccepted::EmailConfirmation(request) => Ok(LoginOutcome::NeedsEmailCode(request)),
         LoginAccepted::SecondFactor(challenge) => Ok(LoginOutcome::NeedsSecondFactor(challenge)),

@@ -52,12 +52,21 @@ pub async fn autofill_available() -> bool {
 /// A call running in the `passkeys` module.
 type Call<T> = Pin<Box<dyn Future<Output = ApiResult<T>>>>;
 
-/// The `passkeys` module could not be fetched (the network, or a newer deployment).
+/// The `passkeys` module could not be fetched: most likely a newer deployment replaced it
+/// while this tab was open (the server itself may answer), so a reload, not an outage.
 #[cfg(feature = "split")]
 impl From<leptos::wasm_split::SplitLoaderError> for ApiError {
     fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
-        ApiError::network("the passkey code could not be fetched")
+        ApiError::local(NOT_LOADED)
     }
+}
+
+const NOT_LOADED: &str = "The passkey part of this page could not be loaded: reload the page";
+
+/// Whether an error is the `passkeys` module's failure to load (the sign-in page's autofill,
+/// which nobody asked for, stays silent about it).
+pub fn is_not_loaded(error: &ApiError) -> bool {
+    error.message == NOT_LOADED
 }
 
 /// Signs in with a passkey (`navigator.credentials.get`): the answer of `passkey/finish`.

@@ -4,21 +4,20 @@ use shared::PasswordStrength;
 use shared::rules::{self, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, Problem};
 
 pub fn email_problem(email: &str) -> Option<&'static str> {
-    match rules::email(email) {
-        Ok(_) => None,
-        Err(Problem::EmailMissing) => Some("Enter your email address"),
-        Err(_) => Some("This does not look like an email address"),
-    }
+    address_message(rules::email(email).err())
 }
 
 /// The sign-in form's check of its address (`rules::sign_in_email`: the server's lookup
 /// answers the rest).
 pub fn sign_in_email_problem(email: &str) -> Option<&'static str> {
-    match rules::sign_in_email(email) {
-        Ok(()) => None,
-        Err(Problem::EmailMissing) => Some("Enter your email address"),
-        Err(_) => Some("This does not look like an email address"),
-    }
+    address_message(rules::sign_in_email(email).err())
+}
+
+fn address_message(problem: Option<Problem>) -> Option<&'static str> {
+    problem.map(|problem| match problem {
+        Problem::EmailMissing => "Enter your email address",
+        _ => "This does not look like an email address",
+    })
 }
 
 pub fn new_password_problem(password: &str) -> Option<String> {

@@ -113,9 +113,12 @@ pub fn LoginPage() -> impl IntoView {
             let signal = controller.signal();
             autofill.set_value(Some(controller));
             match passkey::sign_in(keep_signed_in.get_untracked(), Some(signal)).await {
-                // Nobody asked for this one yet: a refusal to begin it (a busy address) stays
-                // silent; the button still works.
-                Err(failure) if failure.code == ErrorCode::TooManyAttempts => {}
+                // Nobody asked for this one yet: a refusal to begin it (a busy address) or
+                // passkey code that could not be fetched stays silent; the button still
+                // works (and says so).
+                Err(failure)
+                    if failure.code == ErrorCode::TooManyAttempts
+                        || passkey::is_not_loaded(&failure) => {}
                 result => settle(result),
             }
         });
