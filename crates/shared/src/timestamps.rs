@@ -34,8 +34,7 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTim
 /// `Option<DateTime<Utc>>`: `null` for none.
 pub mod option {
     use chrono::{DateTime, Utc};
-    use serde::Serializer;
-    use serde::de::{Deserializer, Visitor};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(
         time: &Option<DateTime<Utc>>,
@@ -50,33 +49,13 @@ pub mod option {
     pub fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<DateTime<Utc>>, D::Error> {
-        deserializer.deserialize_option(Optional)
+        Ok(Option::<Read>::deserialize(deserializer)?.map(|Read(time)| time))
     }
 
-    struct Optional;
-
-    impl<'de> Visitor<'de> for Optional {
-        type Value = Option<DateTime<Utc>>;
-
-        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
-            formatter.write_str("an RFC 3339 date and time, or null")
-        }
-
-        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-
-        fn visit_some<D: Deserializer<'de>>(
-            self,
-            deserializer: D,
-        ) -> Result<Self::Value, D::Error> {
-            super::deserialize(deserializer).map(Some)
-        }
-    }
+    /// One timestamp, read by `super::deserialize`.
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    struct Read(#[serde(deserialize_with = "super::deserialize")] DateTime<Utc>);
 }
 
 struct Written<'a>(&'a DateTime<Utc>);
