@@ -1,7 +1,7 @@
 //! The routes: which page each URL shows, and who may see it.
 
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::components::{FlatRoutes, Redirect, Route, Router};
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::path;
 
@@ -32,7 +32,9 @@ fn Shell() -> impl IntoView {
         <main class="app">
             <Show when=move || session.checked.get()
                 fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-                <Routes fallback=|| view! { <Redirect path="/"/> }>
+                // Flat, not nested: no page has an <Outlet/>, and the nested router's code was
+                // 10 KB (brotli) of the sign-in page's module (BENCHMARKS.md).
+                <FlatRoutes fallback=|| view! { <Redirect path="/"/> }>
                     <Route path=path!("/") view=SignedInOnly/>
                     <Route path=path!("/login") view=|| view! { <SignedOutOnly><LoginPage/></SignedOutOnly> }/>
                     <Route path=path!("/signup") view=|| view! { <SignedOutOnly>{lazy::visitor(VisitorPage::Signup)}</SignedOutOnly> }/>
@@ -44,7 +46,7 @@ fn Shell() -> impl IntoView {
                     <Route path=path!("/verify-email") view=|| lazy::visitor(VisitorPage::VerifyEmail)/>
                     <Route path=path!("/secure-account") view=|| lazy::visitor(VisitorPage::SecureAccount)/>
                     <Route path=path!("/confirm-email-change") view=|| lazy::visitor(VisitorPage::ConfirmEmailChange)/>
-                </Routes>
+                </FlatRoutes>
             </Show>
         </main>
     }
