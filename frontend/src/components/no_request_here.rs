@@ -1,7 +1,6 @@
 //! What a waiting device's page shows when this tab holds no request for its URL.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
@@ -15,7 +14,7 @@ pub fn NoRequestHere() -> impl IntoView {
         <section class="card waiting-card" aria-labelledby="waiting-title">
             <h1 id="waiting-title">"No sign-in request here"</h1>
             <p>"This sign-in request was made in another tab, or it is over."</p>
-            <A href="/login" attr:id="back-to-login">"Back to sign in"</A>
+            <a href="/login" id="back-to-login">"Back to sign in"</a>
         </section>
     }
 }

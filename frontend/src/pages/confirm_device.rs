@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 use shared::EmailConfirmationRequired;
 
 use crate::api::{self, LoginOutcome};
@@ -128,7 +127,7 @@ fn ConfirmDevice(request: EmailConfirmationRequired) -> impl IntoView {
             </button>
             <p class="hint">
                 "Did not sign in just now? Someone knows your password: "
-                <A href="/forgot-password" attr:id="confirm-to-reset">"reset it"</A>
+                <a href="/forgot-password" id="confirm-to-reset">"reset it"</a>
                 "."
             </p>
         </section>

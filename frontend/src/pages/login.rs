@@ -1,6 +1,5 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use leptos_router::components::A;
 use shared::{ErrorCode, LoginRequest, ProofMethod, SecondFactorRequired, Secret};
 
 use crate::api::{self, ApiResult, LoginOutcome};
@@ -218,11 +217,11 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             })}
             <p class="switch">
-                <A href="/forgot-password" attr:id="to-forgot-password">"Forgot your password?"</A>
+                <a href="/forgot-password" id="to-forgot-password">"Forgot your password?"</a>
             </p>
             <p class="switch">
                 "New here? "
-                <A href="/signup" attr:id="to-signup">"Create an account"</A>
+                <a href="/signup" id="to-signup">"Create an account"</a>
             </p>
         </section>
     }

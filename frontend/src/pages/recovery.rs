@@ -1,7 +1,6 @@
 //! The pages a mailed link leads to, and the one that asks for a reset link.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::ErrorCode;
 
 use crate::api;
@@ -75,7 +74,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
                     </form>
                 }.into_any(),
             }}
-            <p class="switch"><A href="/login" attr:id="forgot-to-login">"Back to sign in"</A></p>
+            <p class="switch"><a href="/login" id="forgot-to-login">"Back to sign in"</a></p>
         </section>
     }
 }
@@ -92,7 +91,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
                     <p class="form-error" role="alert">"This page needs the link from the mail."</p>
                 }.into_any(),
             }}
-            <p class="switch"><A href="/forgot-password">"Ask for a new link"</A></p>
+            <p class="switch"><a href="/forgot-password">"Ask for a new link"</a></p>
         </section>
     }
 }
@@ -190,7 +189,7 @@ pub fn SecureAccountPage() -> impl IntoView {
                 }.into_any(),
                 Some(Err(failure)) => view! {
                     <p class="form-error" id="secure-error" role="alert">{failure.message}</p>
-                    <p class="switch"><A href="/forgot-password">"Reset your password instead"</A></p>
+                    <p class="switch"><a href="/forgot-password">"Reset your password instead"</a></p>
                 }.into_any(),
                 None if has_token => view! {
                     <p>"If you did not sign in, someone knows your password. This signs out every device of your account (this one too) and cancels every sign-in request waiting; then you choose a new password."</p>
@@ -201,7 +200,7 @@ pub fn SecureAccountPage() -> impl IntoView {
                 }.into_any(),
                 None => view! {
                     <p class="form-error" role="alert">"This page needs the link from the mail."</p>
-                    <p class="switch"><A href="/forgot-password">"Reset your password instead"</A></p>
+                    <p class="switch"><a href="/forgot-password">"Reset your password instead"</a></p>
                 }.into_any(),
             }}
         </section>
@@ -245,7 +244,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
                     <p class="form-error" id="verify-error" role="alert">{message}</p>
                 }.into_any(),
             }}
-            <p class="switch"><A href="/">"Continue"</A></p>
+            <p class="switch"><a href="/">"Continue"</a></p>
         </section>
     }
 }
@@ -301,7 +300,7 @@ pub fn ConfirmEmailChangePage() -> impl IntoView {
                     <p class="form-error" role="alert">"This page needs the link from the mail."</p>
                 }.into_any(),
             }}
-            <p class="switch"><A href="/">"Continue"</A></p>
+            <p class="switch"><a href="/">"Continue"</a></p>
         </section>
     }
 }

@@ -1,5 +1,4 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
 use shared::{ErrorCode, PasswordStrength, Secret, SignupRequest};
 
 use crate::api;
@@ -117,7 +116,7 @@ pub fn SignupPage() -> impl IntoView {
             </form>
             <p class="switch">
                 "Already have an account? "
-                <A href="/login" attr:id="to-login">"Sign in"</A>
+                <a href="/login" id="to-login">"Sign in"</a>
             </p>
         </section>
     }
