@@ -12,24 +12,17 @@ use crate::{Row, row, verdict};
 /// The issue's budget for the first page, brotli as served.
 const FIRST_PAGE_BUDGET: u64 = 150 * 1024;
 
-/// Local files a text names as `"/name"`, `'/name'`, `"./name"` or `'./name'` (the page's
-/// links and start script, an ES module's imports), when they exist in `dist`.
+/// Local files a text names as `/name` or `./name`, quoted or not (the page's links and start
+/// script, minified HTML's unquoted attributes, an ES module's imports), when they exist in
+/// `dist`.
 fn named_files(text: &str, dist: &Path) -> BTreeSet<String> {
-    let mut names = BTreeSet::new();
-    for quote in ['"', '\''] {
-        // Every piece between two quotes (prose's apostrophes shift which pieces are quoted,
-        // but prose never names an existing file exactly).
-        for piece in text.split(quote) {
-            let name = piece
-                .strip_prefix("./")
-                .or_else(|| piece.strip_prefix('/'))
-                .unwrap_or_default();
-            if !name.is_empty() && !name.contains('/') && dist.join(name).is_file() {
-                names.insert(name.to_owned());
-            }
-        }
-    }
-    names
+    // Every piece between quotes, spaces, `=` and angle brackets (prose never names an
+    // existing file exactly).
+    text.split(['"', '\'', '=', '<', '>', ' ', '\n', '\t'])
+        .filter_map(|piece| piece.strip_prefix("./").or_else(|| piece.strip_prefix('/')))
+        .filter(|name| !name.is_empty() && !name.contains('/') && dist.join(name).is_file())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A file's size as served: its brotli copy when there is one.
@@ -105,3 +98,4 @@ pub fn rows(dist: &Path) -> Result<Vec<Row>> {
     ));
     Ok(rows)
 }
+
