@@ -24,14 +24,32 @@ macro_rules! vocabulary {
         ///
         /// `unknown` is never sent: it is what a client older than the server reads for a
         /// name it does not know.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$variant_meta])* #[serde(rename = $text)] $variant,)+
             /// A name this build does not know (a newer server sent it); never sent.
-            #[serde(other)]
             Unknown,
+        }
+
+        /// A string, looked up in `KNOWN` (`From<&str>`). Serde's derived reader for an enum
+        /// matched every name twice (as text and as bytes) through its enum access: the
+        /// larger code, in every wasm module that reads a vocabulary.
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Name;
+                impl serde::de::Visitor<'_> for Name {
+                    type Value = $name;
+                    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        formatter.write_str(concat!("a name of ", stringify!($name)))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<$name, E> {
+                        Ok($name::from(text))
+                    }
+                }
+                deserializer.deserialize_str(Name)
+            }
         }
 
         impl $name {
@@ -433,6 +451,33 @@ mod tests {
         );
         // Only a string is a name: anything else is still a malformed response.
         assert_eq!(parse::<ErrorCode>("42"), None);
+        assert_eq!(parse::<ErrorCode>("null"), None);
+        assert_eq!(parse::<ErrorCode>(r#"{"session_expired":null}"#), None);
+    }
+
+    #[test]
+    fn a_name_reads_however_the_json_spells_it_and_wherever_it_is_buffered() {
+        // Escaped (the reader gets an owned string, not the input's slice).
+        assert_eq!(
+            parse::<ErrorCode>(r#""session\u005fexpired""#),
+            Some(ErrorCode::SessionExpired)
+        );
+        // From a parsed `Value`, and inside an internally tagged enum (serde buffers it).
+        assert_eq!(
+            serde_json::from_value::<EndReason>(serde_json::json!("revoked")).ok(),
+            Some(EndReason::Revoked)
+        );
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        #[serde(tag = "type")]
+        enum Tagged {
+            Ended { reason: EndReason },
+        }
+        assert_eq!(
+            parse::<Tagged>(r#"{"type":"Ended","reason":"idle_timeout"}"#),
+            Some(Tagged::Ended {
+                reason: EndReason::IdleTimeout
+            })
+        );
     }
 
     #[test]
