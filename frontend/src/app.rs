@@ -33,7 +33,7 @@ fn Shell() -> impl IntoView {
             <Show when=move || session.checked.get()
                 fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
                 // Flat, not nested: no page has an <Outlet/>, and the nested router's code was
-                // 10 KB (brotli) of the sign-in page's module (BENCHMARKS.md).
+                // 11 KB (brotli) of the sign-in page's module (BENCHMARKS.md).
                 <FlatRoutes fallback=|| view! { <Redirect path="/"/> }>
                     <Route path=path!("/") view=SignedInOnly/>
                     <Route path=path!("/login") view=|| view! { <SignedOutOnly><LoginPage/></SignedOutOnly> }/>

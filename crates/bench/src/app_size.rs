@@ -98,4 +98,3 @@ pub fn rows(dist: &Path) -> Result<Vec<Row>> {
     ));
     Ok(rows)
 }
-
