@@ -15,8 +15,8 @@
 //! Unicode minus in the offset, a year of other than four digits) it refuses.
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveTime, SecondsFormat, Timelike, Utc};
+use serde::Serializer;
 use serde::de::{self, Deserializer, Visitor};
-use serde::{Serialize, Serializer};
 
 pub fn serialize<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     let mut text = Digits::default();
@@ -34,14 +34,14 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DateTim
 /// `Option<DateTime<Utc>>`: `null` for none.
 pub mod option {
     use chrono::{DateTime, Utc};
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     pub fn serialize<S: Serializer>(
         time: &Option<DateTime<Utc>>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         match time {
-            Some(time) => serializer.serialize_some(&super::Written(time)),
+            Some(time) => serializer.serialize_some(&Written(time)),
             None => serializer.serialize_none(),
         }
     }
@@ -52,18 +52,15 @@ pub mod option {
         Ok(Option::<Read>::deserialize(deserializer)?.map(|Read(time)| time))
     }
 
+    /// One timestamp, written by `super::serialize`.
+    #[derive(Serialize)]
+    #[serde(transparent)]
+    struct Written<'a>(#[serde(serialize_with = "super::serialize")] &'a DateTime<Utc>);
+
     /// One timestamp, read by `super::deserialize`.
     #[derive(Deserialize)]
     #[serde(transparent)]
     struct Read(#[serde(deserialize_with = "super::deserialize")] DateTime<Utc>);
-}
-
-struct Written<'a>(&'a DateTime<Utc>);
-
-impl Serialize for Written<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serialize(self.0, serializer)
-    }
 }
 
 struct Rfc3339;
@@ -144,26 +141,27 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
 struct Cursor<'a>(&'a [u8]);
 
 impl Cursor<'_> {
-    fn next(&mut self) -> Option<u8> {
+    /// The next byte, consumed if `accept` takes it; `None` (and nothing consumed) otherwise.
+    fn next_if(&mut self, accept: impl Fn(u8) -> bool) -> Option<u8> {
         let (&first, rest) = self.0.split_first()?;
-        self.0 = rest;
-        Some(first)
+        accept(first).then(|| {
+            self.0 = rest;
+            first
+        })
     }
 
-    /// One of `allowed`, consumed; `None` (and nothing consumed) otherwise.
+    fn next(&mut self) -> Option<u8> {
+        self.next_if(|_| true)
+    }
+
+    /// One of `allowed`, consumed.
     fn expect(&mut self, allowed: &[u8]) -> Option<()> {
-        let first = *self.0.first()?;
-        allowed.contains(&first).then(|| {
-            self.0 = self.0.get(1..).unwrap_or_default();
-        })
+        self.next_if(|byte| allowed.contains(&byte)).map(drop)
     }
 
     fn digit(&mut self) -> Option<u32> {
-        let first = *self.0.first()?;
-        first.is_ascii_digit().then(|| {
-            self.0 = self.0.get(1..).unwrap_or_default();
-            u32::from(first - b'0')
-        })
+        self.next_if(|byte| byte.is_ascii_digit())
+            .map(|digit| u32::from(digit - b'0'))
     }
 
     /// Exactly `width` decimal digits.
