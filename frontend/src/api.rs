@@ -1,7 +1,10 @@
 //! Every call the app makes to the API, in one place. Requests are same-origin, so the
 //! session cookie travels with them (the API serves the app, or `trunk serve` proxies).
 
+use std::cell::Cell;
+
 use gloo_net::http::{Request, RequestBuilder, Response};
+use gloo_timers::future::TimeoutFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use shared::routes;
@@ -386,8 +389,42 @@ pub async fn update_name(name: String) -> ApiResult<User> {
     .await
 }
 
+/// Changes the password. The answer replaces the session cookie; until it comes, the old one
+/// is already refused (see `cookie_settled`).
 pub async fn change_password(request: &ChangePasswordRequest) -> ApiResult<AuthResponse> {
+    let _rotating = CookieRotation::start();
     json(send(with_body(Request::post(routes::PASSWORD), request)).await?).await
+}
+
+thread_local! {
+    /// Calls in flight whose answer replaces the session cookie.
+    static COOKIE_ROTATIONS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Counts a call whose answer replaces the session cookie, while it is in flight.
+struct CookieRotation;
+
+impl CookieRotation {
+    fn start() -> Self {
+        COOKIE_ROTATIONS.with(|count| count.set(count.get().saturating_add(1)));
+        Self
+    }
+}
+
+impl Drop for CookieRotation {
+    fn drop(&mut self) {
+        COOKIE_ROTATIONS.with(|count| count.set(count.get().saturating_sub(1)));
+    }
+}
+
+/// Resolves once no call that replaces the session cookie is in flight. The server refuses the
+/// old cookie from its commit on, and its events can reach the socket (and the refetches they
+/// cause) before the answer that sets the new one: an `invalid_session` seen meanwhile says
+/// nothing until then.
+pub async fn cookie_settled() {
+    while COOKIE_ROTATIONS.with(Cell::get) > 0 {
+        TimeoutFuture::new(50).await;
+    }
 }
 
 /// Deletes the account (the current password again).

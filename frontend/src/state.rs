@@ -103,12 +103,14 @@ impl Session {
     /// An `invalid_session` may answer a request sent with the cookie that a password
     /// change just replaced (its events can reach this tab's socket, and the refetches they
     /// cause, before the change's own response sets the new cookie; or another tab changed
-    /// it). The server is asked once more, with whatever cookie the browser holds now.
+    /// it). The server is asked once more, once this tab's change has its answer, with
+    /// whatever cookie the browser holds then.
     fn recheck_before_signing_out(self, reason: ErrorCode) {
         let signed_in_as = self
             .current
             .with_untracked(|current| current.as_ref().map(|auth| auth.session.id));
         spawn_local(async move {
+            api::cookie_settled().await;
             match api::session_probe().await {
                 Ok(probe)
                     if probe.authenticated
