@@ -1,25 +1,31 @@
-//! Parts of a page drawn after the rest, each in a browser task of its own. Drawing the
-//! whole dashboard at once is one long task on a slow phone; several shorter ones leave the
-//! page answering input between them (Lighthouse's Total Blocking Time counts each task's
-//! time over 50 ms).
+//! Parts of a page drawn after the rest, each in a browser task of its own, after the browser
+//! has painted what was drawn at once. Drawing the whole dashboard at once is one long task on
+//! a slow phone; several shorter ones leave the page answering input between them
+//! (Lighthouse's Total Blocking Time counts each task's time over 50 ms), and painting first
+//! shows the top of the page before the rest is built (its Largest Contentful Paint).
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 
-/// `children`, drawn in a task after the current one, with no placeholder before. Only for
+/// `children`, drawn in a task after the next paint, with no placeholder before. Only for
 /// what comes after everything drawn at once: whatever was drawn below it would move down
 /// when it came (a layout shift).
 #[component]
 pub fn Later(children: Children) -> impl IntoView {
     let due = RwSignal::new(false);
-    // A task of its own: each timer's callback is one. The page may be gone by then.
-    set_timeout(
-        move || {
-            let _ = due.try_set(true);
-        },
-        Duration::ZERO,
-    );
+    // The page may be gone by then.
+    let draw = move || {
+        let _ = due.try_set(true);
+    };
+    if document().hidden() {
+        // A hidden tab runs no animation frames (and paints nothing).
+        set_timeout(draw, Duration::ZERO);
+    } else {
+        // A zero timer set from an animation frame's callback runs after that frame is
+        // painted; one set now would mostly run before it (the browser runs due timers first).
+        request_animation_frame(move || set_timeout(draw, Duration::ZERO));
+    }
     // Drawn once: `due` turns true and stays so. Untracked, so that no signal the children
     // read while being drawn can run this again (it would find them taken, and draw nothing).
     let mut children = Some(children);
