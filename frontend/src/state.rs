@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::{AuthResponse, ClientConfig, ErrorCode, LimitPolicy, MailDelivery};
+use shared::{
+    AuthResponse, BOOT_STATE_ID, BootState, ClientConfig, ErrorCode, LimitPolicy, MailDelivery,
+    SessionProbe,
+};
 
 use crate::api;
 use crate::format::{SignedOut, signed_out_reason};
@@ -152,7 +155,13 @@ impl Session {
     }
 
     /// Asks the server who is signed in (and its rules); on an outage, the banner offers a retry.
+    /// The first time, the document the server sent has already answered (`BootState`).
     pub fn check_signed_in(self) {
+        if let Some(boot) = take_boot_state() {
+            self.config.set(Some(boot.config));
+            self.settle(boot.session);
+            return;
+        }
         spawn_local(async move {
             // Both at once: the first page waits for one round trip, not two.
             let known = self.config.get_untracked().is_some();
@@ -176,17 +185,32 @@ impl Session {
             if let Some(Ok(config)) = config {
                 self.config.set(Some(config));
             }
-            self.outage.set(None);
-            self.current.set(probe.ok().and_then(|probe| {
-                Some(AuthResponse {
-                    user: probe.user?,
-                    session: probe.session?,
-                })
-            }));
-            self.checked.set(true);
-            self.refresh.update(|n| *n += 1);
+            if let Ok(probe) = probe {
+                self.settle(probe);
+            }
         });
     }
+
+    /// The server has said who is signed in.
+    fn settle(self, probe: SessionProbe) {
+        self.outage.set(None);
+        self.current.set(
+            probe
+                .user
+                .zip(probe.session)
+                .map(|(user, session)| AuthResponse { user, session }),
+        );
+        self.checked.set(true);
+        self.refresh.update(|n| *n += 1);
+    }
+}
+
+/// The `BootState` the server wrote into this document, taken out of it: only the first check
+/// reads it (a later one would find it stale).
+fn take_boot_state() -> Option<BootState> {
+    let element = document().get_element_by_id(BOOT_STATE_ID)?;
+    element.remove();
+    serde_json::from_str(&element.text_content()?).ok()
 }
 
 fn outage_message() -> String {

@@ -517,6 +517,19 @@ pub struct Health {
     pub database: HealthStatus,
 }
 
+/// What the app's document carries for its start, in `<script type="application/json"
+/// id="boot-state">` (`BOOT_STATE_ID`): the answers `GET /api/config` and `GET /api/auth/session`
+/// would give, so that the first page waits for no round trip. Absent where the server could
+/// not tell (the app then asks).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootState {
+    pub config: ClientConfig,
+    pub session: SessionProbe,
+}
+
+/// The id of the document's element holding the `BootState`.
+pub const BOOT_STATE_ID: &str = "boot-state";
+
 /// `GET /api/config`: the rules the app shows, so it never hard-codes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -2,6 +2,7 @@
 //! that knows actix-web.
 
 pub mod admin;
+pub mod boot;
 pub mod cookies;
 pub mod error;
 pub mod extractors;

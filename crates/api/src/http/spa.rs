@@ -1,7 +1,8 @@
 //! Serves the built app (`STATIC_DIR`, e.g. `dist/`) as a production site: files as they
 //! are — precompressed (brotli, gzip) when the browser accepts it, hashed assets cached for
-//! a year, `index.html` revalidated — and `index.html` for any other non-API path, so that
-//! client-side routes survive a reload. The document's Content-Security-Policy allows its
+//! a year — and `index.html` for any other non-API path, so that client-side routes survive
+//! a reload. The document carries the app's boot state (`shared::BootState`: who is signed
+//! in), so it is written for each request and never stored. The document's Content-Security-Policy allows its
 //! scripts by hash (`SpaPolicy`).
 
 use std::path::{Component, Path, PathBuf};
@@ -12,9 +13,13 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha2::{Digest, Sha256};
 
+use shared::BootState;
+
 use crate::config::Settings;
 use crate::error::Error;
+use crate::http::boot;
 use crate::http::error::ApiError;
+use crate::state::AppState;
 
 /// The Content-Security-Policy of the app's document, built once from the configuration
 /// and the built app: never from a request's headers (a crafted `Host` would otherwise
@@ -162,23 +167,73 @@ impl Spa {
     }
 
     pub fn service(self) -> actix_web::Route {
-        web::to(move |request: HttpRequest| {
+        web::to(move |request: HttpRequest, state: web::Data<AppState>| {
             let spa = self.clone();
-            async move { spa.serve(&request).await }
+            async move { spa.serve(&request, &state).await }
         })
     }
 
-    async fn serve(&self, request: &HttpRequest) -> Result<HttpResponse, ApiError> {
+    async fn serve(
+        &self,
+        request: &HttpRequest,
+        state: &AppState,
+    ) -> Result<HttpResponse, ApiError> {
         let (file, mut response) = serve(&self.dir, request).await?;
-        let is_document = file.file_name().is_some_and(|name| name == "index.html");
-        if let Some(preloads) = &self.signed_in_preloads
-            && is_document
-            && request.cookie(&self.session_cookie_name).is_some()
-        {
-            response.insert_header((header::LINK, preloads.clone()));
+        if is_document(&file) {
+            if let Some(preloads) = &self.signed_in_preloads
+                && request.cookie(&self.session_cookie_name).is_some()
+            {
+                response.insert_header((header::LINK, preloads.clone()));
+            }
+            match boot::session_probe(state, request).await {
+                Ok(session) => {
+                    let boot_state = BootState {
+                        config: boot::client_config(state),
+                        session,
+                    };
+                    response.body = with_boot_state(&response.body, &boot_state)?;
+                }
+                // The app asks for itself, and shows the outage.
+                Err(error) => {
+                    tracing::warn!(error = %error.chain(), "the app's document goes without its boot state");
+                }
+            }
+            // Written for this request, so compressed for it (the files' copies are made at build).
+            if accepts(request, "br")
+                && let Some(compressed) = brotli(&response.body)
+            {
+                response.body = compressed;
+                response.insert_header((header::CONTENT_ENCODING, "br"));
+            }
         }
         Ok(response.finish_with_body())
     }
+}
+
+fn is_document(file: &Path) -> bool {
+    file.file_name().is_some_and(|name| name == "index.html")
+}
+
+/// The document with `boot_state` in a JSON data block before `</body>` (a data block runs
+/// nothing, so the CSP's script hashes do not name it). `<`, `>` and `&` are written as JSON
+/// escapes: no text of the state (a user's name) can close the block or open a tag.
+fn with_boot_state(document: &[u8], boot_state: &BootState) -> Result<Vec<u8>, ApiError> {
+    let json =
+        serde_json::to_string(boot_state).map_err(|error| ApiError(Error::internal(error)))?;
+    let json = json
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    let block = format!(
+        r#"<script type="application/json" id="{}">{json}</script>"#,
+        shared::BOOT_STATE_ID
+    );
+    let end = document
+        .windows(7)
+        .rposition(|window| window == b"</body>")
+        .unwrap_or(document.len());
+    let (head, tail) = document.split_at(end);
+    Ok([head, block.as_bytes(), tail].concat())
 }
 
 /// `</file>; rel=preload; as=fetch; crossorigin, …` for each build-hashed file name listed
@@ -248,22 +303,16 @@ async fn serve(dir: &Path, request: &HttpRequest) -> Result<(PathBuf, PreparedRe
     } else {
         dir.join("index.html")
     };
-    let accepts = |encoding: &str| {
-        request
-            .headers()
-            .get_all(header::ACCEPT_ENCODING)
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .any(|item| {
-                let mut parts = item.split(';');
-                parts.next().is_some_and(|name| name.trim() == encoding)
-                    && !parts.any(|param| param.trim().replace(' ', "") == "q=0")
-            })
-    };
     let mut body = None;
     let mut encoding = None;
-    for (name, extension) in [("br", "br"), ("gzip", "gz")] {
-        if accepts(name) {
+    // The document is written anew for each request (its boot state): sent as it is.
+    let encodings: &[(&str, &str)] = if is_document(&file) {
+        &[]
+    } else {
+        &[("br", "br"), ("gzip", "gz")]
+    };
+    for &(name, extension) in encodings {
+        if accepts(request, name) {
             let mut compressed = file.clone().into_os_string();
             compressed.push(".");
             compressed.push(extension);
@@ -286,8 +335,9 @@ async fn serve(dir: &Path, request: &HttpRequest) -> Result<(PathBuf, PreparedRe
     if let Some(encoding) = encoding {
         response.insert_header((header::CONTENT_ENCODING, encoding));
     }
-    let caching = if file.file_name().is_some_and(|name| name == "index.html") {
-        "no-cache"
+    let caching = if is_document(&file) {
+        // It tells who is signed in.
+        "no-store"
     } else if is_hashed(&file) {
         "public, max-age=31536000, immutable"
     } else {
@@ -295,6 +345,31 @@ async fn serve(dir: &Path, request: &HttpRequest) -> Result<(PathBuf, PreparedRe
     };
     response.insert_header((header::CACHE_CONTROL, caching));
     Ok((file, PreparedResponse { response, body }))
+}
+
+/// Whether the request's `Accept-Encoding` takes `encoding`.
+fn accepts(request: &HttpRequest, encoding: &str) -> bool {
+    request
+        .headers()
+        .get_all(header::ACCEPT_ENCODING)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            parts.next().is_some_and(|name| name.trim() == encoding)
+                && !parts.any(|param| param.trim().replace(' ', "") == "q=0")
+        })
+}
+
+/// Brotli at a quality that takes microseconds for a document of a few KB.
+fn brotli(bytes: &[u8]) -> Option<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 5,
+        ..Default::default()
+    };
+    let mut compressed = Vec::with_capacity(bytes.len());
+    brotli::BrotliCompress(&mut &*bytes, &mut compressed, &params).ok()?;
+    Some(compressed)
 }
 
 /// A response whose headers may still change.

@@ -259,7 +259,7 @@ async fn authenticated_json_is_never_cached_and_logout_clears_site_data() {
 }
 
 #[tokio::test]
-async fn hashed_assets_are_immutable_precompressed_and_the_document_revalidated() {
+async fn hashed_assets_are_immutable_precompressed_and_the_document_never_stored() {
     let site = static_site();
     let app = spawn_app_with(move |settings| settings.server.static_dir = Some(site)).await;
     let client = reqwest::Client::builder().no_brotli().build().unwrap();
@@ -283,14 +283,91 @@ async fn hashed_assets_are_immutable_precompressed_and_the_document_revalidated(
         .unwrap();
     assert_eq!(header(&plain, "content-encoding"), "");
     assert_eq!(plain.bytes().await.unwrap().as_ref(), b"\0asm");
+    // It says who is signed in (its boot state).
     let document = reqwest::get(app.url("/approve/123")).await.unwrap();
-    assert_eq!(header(&document, "cache-control"), "no-cache");
+    assert_eq!(header(&document, "cache-control"), "no-store");
     // A build's file that is missing (an earlier deployment's) is a 404, not the document.
     let gone = reqwest::get(app.url("/split_dashboard-fedcba9876543210.wasm"))
         .await
         .unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
     assert_eq!(gone.json::<Value>().await.unwrap()["code"], "not_found");
+}
+
+/// The document's boot state (`shared::BootState`), read as the app reads it.
+async fn boot_state(response: reqwest::Response) -> Value {
+    let html = response.text().await.unwrap();
+    let start = html
+        .find(r#"<script type="application/json" id="boot-state">"#)
+        .unwrap_or_else(|| panic!("no boot state in {html}"));
+    let block = &html[start..];
+    let json = &block[block.find('>').unwrap() + 1..block.find("</script>").unwrap()];
+    serde_json::from_str(json).unwrap()
+}
+
+#[tokio::test]
+async fn the_document_carries_the_rules_and_who_is_signed_in_so_the_app_asks_nothing_first() {
+    let site = static_site();
+    let app = spawn_app_with(move |settings| settings.server.static_dir = Some(site)).await;
+    let config: Value = reqwest::get(app.url("/api/config"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let visitor = boot_state(reqwest::get(app.url("/login")).await.unwrap()).await;
+    assert_eq!(visitor["config"], config);
+    assert_eq!(visitor["session"], json!({ "authenticated": false }));
+
+    // Signed in: what `/api/auth/session` says, with a name no document may carry as markup.
+    let device = app.user_with_one_session().await;
+    let renamed = device
+        .patch(
+            "/api/me",
+            json!({ "name": "Ada </script><script>alert(1)</script> & Co" }),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let probe: Value = device.get("/api/auth/session").await.json().await.unwrap();
+    let document = device.get("/").await;
+    assert_eq!(header(&document, "cache-control"), "no-store");
+    let html = document.text().await.unwrap();
+    assert_eq!(html.matches("</script>").count(), 2, "{html}");
+    assert!(!html.contains("<script>alert"), "{html}");
+    let signed_in = boot_state(device.get("/").await).await;
+    assert_eq!(signed_in["config"], config);
+    assert_eq!(signed_in["session"]["authenticated"], true);
+    assert_eq!(signed_in["session"]["user"], probe["user"]);
+    assert_eq!(
+        signed_in["session"]["user"]["name"],
+        "Ada </script><script>alert(1)</script> & Co"
+    );
+    assert_eq!(
+        signed_in["session"]["session"]["id"],
+        probe["session"]["id"]
+    );
+
+    // Signed out, the document says so.
+    let logout = device.post("/api/auth/logout", json!({})).await;
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let after = boot_state(device.get("/").await).await;
+    assert_eq!(after["session"]["authenticated"], false);
+
+    // Written for each request, so compressed for it.
+    let raw = reqwest::Client::builder().no_brotli().build().unwrap();
+    let compressed = raw
+        .get(app.url("/"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&compressed, "content-encoding"), "br");
+    let bytes = compressed.bytes().await.unwrap();
+    let mut html = Vec::new();
+    brotli::BrotliDecompress(&mut bytes.as_ref(), &mut html).unwrap();
+    let html = String::from_utf8(html).unwrap();
+    assert!(html.contains(r#"id="boot-state">{"config":"#), "{html}");
 }
 
 #[tokio::test]

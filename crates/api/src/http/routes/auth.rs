@@ -7,9 +7,10 @@ use shared::{
 };
 
 use crate::error::Error;
+use crate::http::boot;
 use crate::http::cookies::known_device;
 use crate::http::error::ApiError;
-use crate::http::extractors::{Authenticated, ClientInfo, session_token};
+use crate::http::extractors::{Authenticated, ClientInfo};
 use crate::http::sign_in;
 use crate::services::accounts::{self, Signup};
 use crate::services::admission::{self, LoginAttempt};
@@ -130,27 +131,7 @@ pub async fn session_probe(
     request: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let signed_out = SessionProbe {
-        authenticated: false,
-        user: None,
-        session: None,
-    };
-    let Ok(token) = session_token(&request) else {
-        return Ok(HttpResponse::Ok().json(signed_out));
-    };
-    match sessions::authenticate(&state, &token).await {
-        Ok(auth) => Ok(HttpResponse::Ok().json(SessionProbe {
-            authenticated: true,
-            user: Some(wire::user(&auth.user, &state.settings)),
-            session: Some(wire::session(
-                &auth.session,
-                Some(auth.session.id),
-                state.lifetimes(),
-            )),
-        })),
-        Err(error) if error.is_server_side() => Err(error.into()),
-        Err(_) => Ok(HttpResponse::Ok().json(signed_out)),
-    }
+    Ok(HttpResponse::Ok().json(boot::session_probe(&state, &request).await?))
 }
 
 #[utoipa::path(
