@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::{
-    AuthResponse, BOOT_STATE_ID, BootState, ClientConfig, ErrorCode, LimitPolicy, MailDelivery,
-    SessionProbe,
+    AuthResponse, BOOT_CONFIG_ID, BOOT_SESSION_ID, ClientConfig, ErrorCode, LimitPolicy,
+    MailDelivery, SessionProbe,
 };
 
 use crate::api;
@@ -157,9 +157,9 @@ impl Session {
     /// Asks the server who is signed in (and its rules); on an outage, the banner offers a retry.
     /// The first time, the document the server sent has already answered (`BootState`).
     pub fn check_signed_in(self) {
-        if let Some(boot) = take_boot_state() {
-            self.config.set(Some(boot.config));
-            self.settle(boot.session);
+        if let Some((config, session)) = take_boot_state() {
+            self.config.set(Some(config));
+            self.settle(session);
             return;
         }
         spawn_local(async move {
@@ -207,10 +207,16 @@ impl Session {
 
 /// The `BootState` the server wrote into this document, taken out of it: only the first check
 /// reads it (a later one would find it stale).
-fn take_boot_state() -> Option<BootState> {
-    let element = document().get_element_by_id(BOOT_STATE_ID)?;
+fn take_boot_state() -> Option<(ClientConfig, SessionProbe)> {
+    let config = serde_json::from_str(&take_data_block(BOOT_CONFIG_ID)?).ok()?;
+    let session = serde_json::from_str(&take_data_block(BOOT_SESSION_ID)?).ok()?;
+    Some((config, session))
+}
+
+fn take_data_block(id: &str) -> Option<String> {
+    let element = document().get_element_by_id(id)?;
     element.remove();
-    serde_json::from_str(&element.text_content()?).ok()
+    element.text_content()
 }
 
 fn outage_message() -> String {

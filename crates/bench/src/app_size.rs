@@ -6,11 +6,36 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use api::http::spa::{brotli, with_boot_state};
+use shared::{BootState, ClientConfig, LimitPolicy, MailDelivery, SessionProbe};
 
 use crate::{Row, row, verdict};
 
 /// The budget for the first page, brotli as served.
 const FIRST_PAGE_BUDGET: u64 = 150 * 1024;
+
+/// What a visitor's document carries under the server's default settings.
+fn visitor_boot_state() -> BootState {
+    BootState {
+        config: ClientConfig {
+            app_name: "Session Manager".to_owned(),
+            mail_delivery: MailDelivery::Log,
+            max_sessions: 2,
+            limit_policy: LimitPolicy::Approve,
+            fresh_session_secs: 86_400,
+            idle_timeout_secs: 3_600,
+            approval_ttl_secs: 120,
+            password_min: 8,
+            password_max: 128,
+            return_to_origins: Vec::new(),
+        },
+        session: SessionProbe {
+            authenticated: false,
+            user: None,
+            session: None,
+        },
+    }
+}
 
 /// Local files a text names as `/name` or `./name`, quoted or not (the page's links and start
 /// script, minified HTML's unquoted attributes, an ES module's imports), when they exist in
@@ -57,8 +82,14 @@ pub fn rows(dist: &Path) -> Result<Vec<Row>> {
                 .filter(|imported| imported.ends_with(".js")),
         );
     }
-    let mut first_bytes = 0;
-    for name in &first_page {
+    // The document as the server sends it to a visitor: with its boot state, compressed then.
+    let document = std::fs::read(dist.join("index.html"))?;
+    let document = with_boot_state(&document, &visitor_boot_state())
+        .ok()
+        .and_then(|document| brotli(&document))
+        .context("the document with a boot state")?;
+    let mut first_bytes = u64::try_from(document.len())?;
+    for name in first_page.iter().filter(|name| *name != "index.html") {
         first_bytes += served_size(dist, name)?;
     }
     let mut lazy = Vec::new();

@@ -517,18 +517,22 @@ pub struct Health {
     pub database: HealthStatus,
 }
 
-/// What the app's document carries for its start, in `<script type="application/json"
-/// id="boot-state">` (`BOOT_STATE_ID`): the answers `GET /api/config` and `GET /api/auth/session`
-/// would give, so that the first page waits for no round trip. Absent where the server could
-/// not tell (the app then asks).
+/// What the app's document carries for its start: the answers `GET /api/config` and
+/// `GET /api/auth/session` would give, each in a JSON data block
+/// (`<script type="application/json" id="…">`, `BOOT_CONFIG_ID` and `BOOT_SESSION_ID`; two
+/// blocks, so that the app reads each with the reader its answer already needs), so that the
+/// first page waits for no round trip. Absent where the server could not tell (the app then
+/// asks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BootState {
     pub config: ClientConfig,
     pub session: SessionProbe,
 }
 
-/// The id of the document's element holding the `BootState`.
-pub const BOOT_STATE_ID: &str = "boot-state";
+/// The id of the document's data block holding the `BootState`'s `config`.
+pub const BOOT_CONFIG_ID: &str = "boot-config";
+/// The id of the document's data block holding the `BootState`'s `session`.
+pub const BOOT_SESSION_ID: &str = "boot-session";
 
 /// `GET /api/config`: the rules the app shows, so it never hard-codes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -214,26 +214,29 @@ fn is_document(file: &Path) -> bool {
     file.file_name().is_some_and(|name| name == "index.html")
 }
 
-/// The document with `boot_state` in a JSON data block before `</body>` (a data block runs
+/// The document with `boot_state` in two JSON data blocks before `</body>` (a data block runs
 /// nothing, so the CSP's script hashes do not name it). `<`, `>` and `&` are written as JSON
-/// escapes: no text of the state (a user's name) can close the block or open a tag.
-fn with_boot_state(document: &[u8], boot_state: &BootState) -> Result<Vec<u8>, ApiError> {
-    let json =
-        serde_json::to_string(boot_state).map_err(|error| ApiError(Error::internal(error)))?;
-    let json = json
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026");
-    let block = format!(
-        r#"<script type="application/json" id="{}">{json}</script>"#,
-        shared::BOOT_STATE_ID
-    );
+/// escapes: no text of the state (a user's name) can close a block or open a tag.
+pub fn with_boot_state(document: &[u8], boot_state: &BootState) -> Result<Vec<u8>, ApiError> {
+    let blocks = data_block(shared::BOOT_CONFIG_ID, &boot_state.config)?
+        + &data_block(shared::BOOT_SESSION_ID, &boot_state.session)?;
     let end = document
         .windows(7)
         .rposition(|window| window == b"</body>")
         .unwrap_or(document.len());
     let (head, tail) = document.split_at(end);
-    Ok([head, block.as_bytes(), tail].concat())
+    Ok([head, blocks.as_bytes(), tail].concat())
+}
+
+fn data_block(id: &str, value: &impl serde::Serialize) -> Result<String, ApiError> {
+    let json = serde_json::to_string(value).map_err(|error| ApiError(Error::internal(error)))?;
+    let json = json
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    Ok(format!(
+        r#"<script type="application/json" id="{id}">{json}</script>"#
+    ))
 }
 
 /// `</file>; rel=preload; as=fetch; crossorigin, …` for each build-hashed file name listed
@@ -361,8 +364,9 @@ fn accepts(request: &HttpRequest, encoding: &str) -> bool {
         })
 }
 
-/// Brotli at a quality that takes microseconds for a document of a few KB.
-fn brotli(bytes: &[u8]) -> Option<Vec<u8>> {
+/// Brotli at a quality that takes microseconds for a document of a few KB (scripts/bench
+/// counts the document so).
+pub fn brotli(bytes: &[u8]) -> Option<Vec<u8>> {
     let params = brotli::enc::BrotliEncoderParams {
         quality: 5,
         ..Default::default()

@@ -294,15 +294,18 @@ async fn hashed_assets_are_immutable_precompressed_and_the_document_never_stored
     assert_eq!(gone.json::<Value>().await.unwrap()["code"], "not_found");
 }
 
-/// The document's boot state (`shared::BootState`), read as the app reads it.
+/// The document's boot state (`shared::BootState`), read as the app reads it: its two blocks.
 async fn boot_state(response: reqwest::Response) -> Value {
     let html = response.text().await.unwrap();
-    let start = html
-        .find(r#"<script type="application/json" id="boot-state">"#)
-        .unwrap_or_else(|| panic!("no boot state in {html}"));
-    let block = &html[start..];
-    let json = &block[block.find('>').unwrap() + 1..block.find("</script>").unwrap()];
-    serde_json::from_str(json).unwrap()
+    let block = |id: &str| -> Value {
+        let start = html
+            .find(&format!(r#"<script type="application/json" id="{id}">"#))
+            .unwrap_or_else(|| panic!("no {id} in {html}"));
+        let block = &html[start..];
+        let json = &block[block.find('>').unwrap() + 1..block.find("</script>").unwrap()];
+        serde_json::from_str(json).unwrap()
+    };
+    json!({ "config": block("boot-config"), "session": block("boot-session") })
 }
 
 #[tokio::test]
@@ -333,7 +336,8 @@ async fn the_document_carries_the_rules_and_who_is_signed_in_so_the_app_asks_not
     let document = device.get("/").await;
     assert_eq!(header(&document, "cache-control"), "no-store");
     let html = document.text().await.unwrap();
-    assert_eq!(html.matches("</script>").count(), 2, "{html}");
+    // The start script's and the two blocks' ends, no more.
+    assert_eq!(html.matches("</script>").count(), 3, "{html}");
     assert!(!html.contains("<script>alert"), "{html}");
     let signed_in = boot_state(device.get("/").await).await;
     assert_eq!(signed_in["config"], config);
@@ -367,7 +371,7 @@ async fn the_document_carries_the_rules_and_who_is_signed_in_so_the_app_asks_not
     let mut html = Vec::new();
     brotli::BrotliDecompress(&mut bytes.as_ref(), &mut html).unwrap();
     let html = String::from_utf8(html).unwrap();
-    assert!(html.contains(r#"id="boot-state">{"config":"#), "{html}");
+    assert!(html.contains(r#"id="boot-config">{"app_name":"#), "{html}");
 }
 
 #[tokio::test]
