@@ -132,19 +132,9 @@ fn OutageBanner() -> impl IntoView {
 /// and calls them directly.
 mod lazy {
     use leptos::prelude::*;
-    use leptos::reactive::computed::ScopedFuture;
 
+    use crate::lazy::{NotLoaded, page_when_fetched};
     use crate::pages::{confirm_device, dashboard, recovery, signup, waiting};
-
-    /// A group's module could not be fetched (the network, or a newer deployment).
-    pub struct NotLoaded;
-
-    #[cfg(feature = "split")]
-    impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
-        fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
-            NotLoaded
-        }
-    }
 
     /// The visitors' pages (one group). A plain byte: with `split` it crosses an
     /// `extern "C"` call into the group's module.
@@ -190,62 +180,10 @@ mod lazy {
     }
 
     pub fn dashboard() -> impl IntoView {
-        shown_when_fetched(async { fetched!(dashboard_page()) })
+        page_when_fetched(async { fetched!(dashboard_page()) })
     }
 
     pub fn visitor(page: VisitorPage) -> impl IntoView {
-        shown_when_fetched(async move { fetched!(visitor_page(page)) })
-    }
-
-    /// What a group's fetch has come to.
-    enum Fetch {
-        Pending,
-        /// The page, until the view takes it (once).
-        Ready(Option<AnyView>),
-        Failed,
-    }
-
-    /// "Loading…" until the page's module is there; a way out if it cannot be fetched.
-    /// A signal, not `<Suspense>`: under a Suspense every resource the page reads (its lists)
-    /// would put the whole page back to "Loading…" each time it reloads.
-    fn shown_when_fetched(
-        page: impl Future<Output = Result<AnyView, NotLoaded>> + 'static,
-    ) -> impl IntoView {
-        let fetch = RwSignal::new_local(Fetch::Pending);
-        // Polled under this view's owner: the page is built there, and finds its contexts.
-        leptos::task::spawn_local(ScopedFuture::new_untracked(async move {
-            let fetched = match page.await {
-                Ok(page) => Fetch::Ready(Some(page)),
-                Err(NotLoaded) => Fetch::Failed,
-            };
-            // The visitor may have left the page meanwhile (the signal is gone).
-            let _ = fetch.try_set(fetched);
-        }));
-        move || {
-            fetch.track();
-            match &mut *fetch.write_untracked() {
-                Fetch::Pending => {
-                    view! { <p class="loading" role="status">"Loading…"</p> }.into_any()
-                }
-                Fetch::Ready(page) => page.take().unwrap_or_else(|| ().into_any()),
-                Fetch::Failed => view! { <NotFetched/> }.into_any(),
-            }
-        }
-    }
-
-    #[component]
-    fn NotFetched() -> impl IntoView {
-        let reload = |_| {
-            if let Some(window) = web_sys::window() {
-                let _ = window.location().reload();
-            }
-        };
-        view! {
-            <section class="card" id="page-not-fetched" role="alert">
-                <h1>"This page could not be loaded"</h1>
-                <p>"Check your connection, or the app may have been updated meanwhile. Reloading fetches it again."</p>
-                <button type="button" id="reload-page" on:click=reload>"Reload"</button>
-            </section>
-        }
+        page_when_fetched(async move { fetched!(visitor_page(page)) })
     }
 }

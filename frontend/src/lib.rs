@@ -1,7 +1,7 @@
 //! The browser app: signup, login, second-device approval and the session dashboard.
 //!
 //! `api` holds every call to the server, `socket` the two sockets, `state` what the pages share,
-//! `app` the routes, `pages/` the screens and `components/` their parts, among them what
+//! `app` the routes (`lazy` shows what split modules draw), `pages/` the screens and `components/` their parts, among them what
 //! several share: `loading` (lists fetched from the API), `countdown`, `no_request_here`.
 //! `passkey` is `navigator.credentials` (and the JSON it trades with the server).
 //! `format` and `validation` are pure helpers with unit tests; `return_to` is where a
@@ -27,6 +27,7 @@ pub mod api;
 pub mod app;
 pub mod components;
 pub mod format;
+pub mod lazy;
 pub mod pages;
 pub mod passkey;
 pub mod pending;

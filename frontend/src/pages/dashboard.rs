@@ -19,6 +19,7 @@ use crate::components::security_alerts::SecurityAlerts;
 use crate::components::session_log::SessionLog;
 use crate::components::verify_banner::VerifyBanner;
 use crate::format::{approval_outcome, local_time};
+use crate::lazy::{NotLoaded, Part, part_when_fetched};
 use crate::socket::keep_session_socket;
 use crate::state::{page_title, use_session};
 
@@ -40,6 +41,12 @@ pub fn Dashboard() -> impl IntoView {
             .current
             .get()
             .is_some_and(|auth| auth.user.totp_enabled)
+    });
+    provide_context(LowerShares {
+        refresh,
+        toast,
+        secure,
+        totp_enabled,
     });
 
     keep_session_socket(
@@ -172,17 +179,70 @@ pub fn Dashboard() -> impl IntoView {
             })}
             <VerifyBanner/>
             <SecurityAlerts alerts=alerts secure=secure toast=toast/>
-            // What a phone shows first is drawn first; each card after it in a task of its
-            // own (see `Later`).
+            // What a phone shows first is drawn first; each part after it in a task of its own
+            // once that is painted, from a module of its own (see `Lower`).
             <div class="grid">
                 <ActiveSessions refresh=refresh toast=toast/>
-                <Later><Profile toast=toast/></Later>
-                <Later><SessionLog refresh=refresh/></Later>
-                <Later><ActivityLog refresh=refresh/></Later>
+                <LowerPart part=Lower::Profile/>
+                <LowerPart part=Lower::SessionLog/>
+                <LowerPart part=Lower::ActivityLog/>
             </div>
             // Drawn after the cards above (its heading too): drawn before them, it would
             // move down as they came (a layout shift).
-            <Later>
+            <LowerPart part=Lower::Security/>
+            <ApprovalPrompt prompts=prompts secure=secure/>
+            <LowerPart part=Lower::Dialogs/>
+        </div>
+    }
+}
+
+/// The dashboard's parts below its first screen. With `split` they are a module of their own,
+/// fetched once the top of the dashboard is painted: the top (the LCP element) then waits only
+/// for the dashboard's own module, about half as large (BENCHMARKS.md). A plain byte: it
+/// crosses an `extern "C"` call into that module.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Lower {
+    Profile,
+    SessionLog,
+    ActivityLog,
+    Security,
+    Dialogs,
+}
+
+/// What the lower parts share with the dashboard: through context, since only plain values
+/// cross into their module.
+#[derive(Clone, Copy)]
+struct LowerShares {
+    refresh: RwSignal<u32>,
+    toast: RwSignal<Option<String>>,
+    secure: RwSignal<bool>,
+    totp_enabled: Signal<bool>,
+}
+
+/// A lower part, drawn after the dashboard's top is painted (see `Later`).
+#[component]
+fn LowerPart(part: Lower) -> impl IntoView {
+    view! { <Later>{part_when_fetched(async move { fetched!(lower_part(part)) })}</Later> }
+}
+
+#[cfg_attr(
+    feature = "split",
+    leptos::wasm_split::wasm_split(dashboard_lower, fallible, wasm_split_path = ::leptos::wasm_split)
+)]
+fn lower_part(part: Lower) -> Result<Part, NotLoaded> {
+    Ok(Box::new(move || {
+        let LowerShares {
+            refresh,
+            toast,
+            secure,
+            totp_enabled,
+        } = expect_context::<LowerShares>();
+        match part {
+            Lower::Profile => view! { <Profile toast=toast/> }.into_any(),
+            Lower::SessionLog => view! { <SessionLog refresh=refresh/> }.into_any(),
+            Lower::ActivityLog => view! { <ActivityLog refresh=refresh/> }.into_any(),
+            Lower::Security => view! {
                 <section class="security" id="security" aria-labelledby="security-title">
                     <h2 id="security-title">"Security"</h2>
                     <div class="grid">
@@ -190,12 +250,13 @@ pub fn Dashboard() -> impl IntoView {
                         <Later><Passkeys toast=toast/></Later>
                     </div>
                 </section>
-            </Later>
-            <ApprovalPrompt prompts=prompts secure=secure/>
-            <Later>
+            }
+            .into_any(),
+            Lower::Dialogs => view! {
                 <SecureAccount open=secure toast=toast/>
                 <ReauthDialog totp_enabled=totp_enabled/>
-            </Later>
-        </div>
-    }
+            }
+            .into_any(),
+        }
+    }))
 }
