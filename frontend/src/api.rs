@@ -417,12 +417,15 @@ impl Drop for CookieRotation {
     }
 }
 
-/// Resolves once no call that replaces the session cookie is in flight. The server refuses the
-/// old cookie from its commit on, and its events can reach the socket (and the refetches they
-/// cause) before the answer that sets the new one: an `invalid_session` seen meanwhile says
-/// nothing until then.
+/// Resolves once no call that replaces the session cookie is in flight, or after 10 s (a call
+/// that hangs does not keep a dead session open). The server refuses the old cookie from its
+/// commit on, and its events can reach the socket (and the refetches they cause) before the
+/// answer that sets the new one: an `invalid_session` seen meanwhile says nothing until then.
 pub async fn cookie_settled() {
-    while COOKIE_ROTATIONS.with(Cell::get) > 0 {
+    for _ in 0..200 {
+        if COOKIE_ROTATIONS.with(Cell::get) == 0 {
+            return;
+        }
         TimeoutFuture::new(50).await;
     }
 }

@@ -8,7 +8,7 @@ use leptos_router::path;
 use crate::pages::login::LoginPage;
 use crate::return_to;
 use crate::state::{Session, use_session};
-use lazy::VisitorPage;
+use groups::VisitorPage;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -37,15 +37,15 @@ fn Shell() -> impl IntoView {
                 <FlatRoutes fallback=|| view! { <Redirect path="/"/> }>
                     <Route path=path!("/") view=SignedInOnly/>
                     <Route path=path!("/login") view=|| view! { <SignedOutOnly><LoginPage/></SignedOutOnly> }/>
-                    <Route path=path!("/signup") view=|| view! { <SignedOutOnly>{lazy::visitor(VisitorPage::Signup)}</SignedOutOnly> }/>
-                    <Route path=path!("/approve/:id") view=|| lazy::visitor(VisitorPage::Waiting)/>
-                    <Route path=path!("/confirm-device/:id") view=|| view! { <SignedOutOnly>{lazy::visitor(VisitorPage::ConfirmDevice)}</SignedOutOnly> }/>
-                    <Route path=path!("/forgot-password") view=|| view! { <SignedOutOnly>{lazy::visitor(VisitorPage::ForgotPassword)}</SignedOutOnly> }/>
+                    <Route path=path!("/signup") view=|| view! { <SignedOutOnly>{groups::visitor(VisitorPage::Signup)}</SignedOutOnly> }/>
+                    <Route path=path!("/approve/:id") view=|| groups::visitor(VisitorPage::Waiting)/>
+                    <Route path=path!("/confirm-device/:id") view=|| view! { <SignedOutOnly>{groups::visitor(VisitorPage::ConfirmDevice)}</SignedOutOnly> }/>
+                    <Route path=path!("/forgot-password") view=|| view! { <SignedOutOnly>{groups::visitor(VisitorPage::ForgotPassword)}</SignedOutOnly> }/>
                     // Links from mail: they work signed in or not, on any device.
-                    <Route path=path!("/reset-password") view=|| lazy::visitor(VisitorPage::ResetPassword)/>
-                    <Route path=path!("/verify-email") view=|| lazy::visitor(VisitorPage::VerifyEmail)/>
-                    <Route path=path!("/secure-account") view=|| lazy::visitor(VisitorPage::SecureAccount)/>
-                    <Route path=path!("/confirm-email-change") view=|| lazy::visitor(VisitorPage::ConfirmEmailChange)/>
+                    <Route path=path!("/reset-password") view=|| groups::visitor(VisitorPage::ResetPassword)/>
+                    <Route path=path!("/verify-email") view=|| groups::visitor(VisitorPage::VerifyEmail)/>
+                    <Route path=path!("/secure-account") view=|| groups::visitor(VisitorPage::SecureAccount)/>
+                    <Route path=path!("/confirm-email-change") view=|| groups::visitor(VisitorPage::ConfirmEmailChange)/>
                 </FlatRoutes>
             </Show>
         </main>
@@ -59,7 +59,7 @@ fn SignedInOnly() -> impl IntoView {
     let signed_in = Memo::new(move |_| session.current.with(Option::is_some));
     move || {
         if signed_in.get() {
-            lazy::dashboard().into_any()
+            groups::dashboard().into_any()
         } else {
             view! { <Redirect path="/login"/> }.into_any()
         }
@@ -130,10 +130,10 @@ fn OutageBanner() -> impl IntoView {
 /// not one module per page: code that several modules share becomes a module of its own,
 /// and many small fetches cost a slow network more than one). `trunk serve` builds one module
 /// and calls them directly.
-mod lazy {
+mod groups {
     use leptos::prelude::*;
 
-    use crate::lazy::{NotLoaded, page_when_fetched};
+    use crate::lazy::{NotLoaded, Part, page_when_fetched};
     use crate::pages::{confirm_device, dashboard, recovery, signup, waiting};
 
     /// The visitors' pages (one group). A plain byte: with `split` it crosses an
@@ -156,18 +156,16 @@ mod lazy {
         feature = "split",
         leptos::wasm_split::wasm_split(dashboard, fallible, wasm_split_path = ::leptos::wasm_split)
     )]
-    fn dashboard_page() -> Result<AnyView, NotLoaded> {
-        // As `view! { <Page/> }` does: the page's own reads do not make the surrounding view
-        // run it again.
-        Ok(untrack(|| dashboard::Dashboard().into_any()))
+    fn dashboard_page() -> Result<Part, NotLoaded> {
+        Ok(Box::new(|| dashboard::Dashboard().into_any()))
     }
 
     #[cfg_attr(
         feature = "split",
         leptos::wasm_split::wasm_split(visitors, fallible, wasm_split_path = ::leptos::wasm_split)
     )]
-    fn visitor_page(page: VisitorPage) -> Result<AnyView, NotLoaded> {
-        Ok(untrack(|| match page {
+    fn visitor_page(page: VisitorPage) -> Result<Part, NotLoaded> {
+        Ok(Box::new(move || match page {
             VisitorPage::Signup => signup::SignupPage().into_any(),
             VisitorPage::Waiting => waiting::WaitingPage().into_any(),
             VisitorPage::ConfirmDevice => confirm_device::ConfirmDevicePage().into_any(),

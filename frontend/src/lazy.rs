@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use leptos::reactive::computed::ScopedFuture;
 
 /// A module could not be fetched.
 pub struct NotLoaded;
@@ -16,11 +15,16 @@ impl From<leptos::wasm_split::SplitLoaderError> for NotLoaded {
     }
 }
 
+/// What a split module hands back: the view's constructor. It is called where the view is
+/// drawn, under that view's owner, and only while it is on the page (a page left before its
+/// module came never builds it).
+pub type Part = Box<dyn FnOnce() -> AnyView>;
+
 /// What a fetch has come to.
 enum Fetch {
     Pending,
-    /// The view, until the view function takes it (once).
-    Ready(Option<AnyView>),
+    /// The constructor, until the view takes it (once).
+    Ready(Option<Part>),
     Failed,
 }
 
@@ -28,53 +32,61 @@ enum Fetch {
 /// A signal, not `<Suspense>`: under a Suspense every resource the page reads (its lists)
 /// would put the whole page back to "Loading…" each time it reloads.
 pub fn page_when_fetched(
-    page: impl Future<Output = Result<AnyView, NotLoaded>> + 'static,
+    page: impl Future<Output = Result<Part, NotLoaded>> + 'static,
 ) -> impl IntoView {
-    when_fetched(page, || {
-        view! { <p class="loading" role="status">"Loading…"</p> }.into_any()
-    })
+    when_fetched(page, loading, not_fetched)
 }
-
-/// What a split module hands back for a part of a page: the part's constructor, called once
-/// the module is there, in a task of its own.
-pub type Part = Box<dyn FnOnce() -> AnyView>;
 
 /// A part of a page below what is drawn at once: nothing until its module is there, then the
 /// part, built and drawn in a browser task of its own (parts whose module came together would
-/// otherwise be built in one long task).
+/// otherwise be built in one long task); `failed` if the module cannot be fetched.
 pub fn part_when_fetched(
     part: impl Future<Output = Result<Part, NotLoaded>> + 'static,
+    failed: fn() -> AnyView,
 ) -> impl IntoView {
     let part = async move {
-        let part = part.await?;
+        let part = part.await;
         gloo_timers::future::sleep(Duration::ZERO).await;
-        Ok(untrack(part))
+        part
     };
-    when_fetched(part, || ().into_any())
+    when_fetched(part, nothing, failed)
 }
 
 fn when_fetched(
-    view: impl Future<Output = Result<AnyView, NotLoaded>> + 'static,
+    view: impl Future<Output = Result<Part, NotLoaded>> + 'static,
     pending: fn() -> AnyView,
+    failed: fn() -> AnyView,
 ) -> impl IntoView {
     let fetch = RwSignal::new_local(Fetch::Pending);
-    // Polled under this view's owner: the view is built there, and finds its contexts.
-    leptos::task::spawn_local(ScopedFuture::new_untracked(async move {
+    leptos::task::spawn_local(async move {
         let fetched = match view.await {
             Ok(view) => Fetch::Ready(Some(view)),
             Err(NotLoaded) => Fetch::Failed,
         };
         // The visitor may have left the page meanwhile (the signal is gone).
         let _ = fetch.try_set(fetched);
-    }));
+    });
     move || {
         fetch.track();
         match &mut *fetch.write_untracked() {
             Fetch::Pending => pending(),
-            Fetch::Ready(view) => view.take().unwrap_or_else(|| ().into_any()),
-            Fetch::Failed => view! { <NotFetched/> }.into_any(),
+            // As `view! { <Page/> }` does: the view's own reads do not make this run again.
+            Fetch::Ready(view) => view.take().map_or_else(nothing, untrack),
+            Fetch::Failed => failed(),
         }
     }
+}
+
+fn loading() -> AnyView {
+    view! { <p class="loading" role="status">"Loading…"</p> }.into_any()
+}
+
+fn nothing() -> AnyView {
+    ().into_any()
+}
+
+fn not_fetched() -> AnyView {
+    view! { <NotFetched/> }.into_any()
 }
 
 #[component]

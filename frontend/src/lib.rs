@@ -1,11 +1,11 @@
 //! The browser app: signup, login, second-device approval and the session dashboard.
 //!
 //! `api` holds every call to the server, `socket` the two sockets, `state` what the pages share,
-//! `app` the routes (`lazy` shows what split modules draw), `pages/` the screens and `components/` their parts, among them what
-//! several share: `loading` (lists fetched from the API), `countdown`, `no_request_here`.
-//! `passkey` is `navigator.credentials` (and the JSON it trades with the server).
-//! `format` and `validation` are pure helpers with unit tests; `return_to` is where a
-//! protected app asked to be sent back to after signing in.
+//! `app` the routes, `lazy` what the split modules draw, `pages/` the screens and `components/`
+//! their parts, among them what several share: `loading` (lists fetched from the API),
+//! `countdown`, `no_request_here`. `passkey` is `navigator.credentials` (and the JSON it
+//! trades with the server). `format` and `validation` are pure helpers with unit tests;
+//! `return_to` is where a protected app asked to be sent back to after signing in.
 
 /// The result of a call to a `#[wasm_split]` function: with `split` (scripts/build-frontend)
 /// the call fetches the function's module first, so it is awaited; `trunk serve` builds one
@@ -46,7 +46,7 @@ extern "C" {
 pub fn mount() {
     // A panic's message and place in the console (a wasm panic says only `unreachable`).
     // console_error_panic_hook would add the JavaScript stack, of no use where the functions
-    // have no names, for 0.8 KB of the first page.
+    // have no names, for 0.4 KB of the first page.
     std::panic::set_hook(Box::new(|panic| console_error(&panic.to_string())));
     // The static placeholder of index.html gives way to the app.
     if let Some(boot) = web_sys::window()

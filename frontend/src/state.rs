@@ -208,9 +208,14 @@ impl Session {
 /// The `BootState` the server wrote into this document, taken out of it: only the first check
 /// reads it (a later one would find it stale).
 fn take_boot_state() -> Option<(ClientConfig, SessionProbe)> {
-    let config = serde_json::from_str(&take_data_block(BOOT_CONFIG_ID)?).ok()?;
-    let session = serde_json::from_str(&take_data_block(BOOT_SESSION_ID)?).ok()?;
-    Some((config, session))
+    let (config, session) = (
+        take_data_block(BOOT_CONFIG_ID),
+        take_data_block(BOOT_SESSION_ID),
+    );
+    Some((
+        serde_json::from_str(&config?).ok()?,
+        serde_json::from_str(&session?).ok()?,
+    ))
 }
 
 fn take_data_block(id: &str) -> Option<String> {

@@ -15,18 +15,18 @@ use crate::{Row, row, verdict};
 const FIRST_PAGE_BUDGET: u64 = 150 * 1024;
 
 /// What a visitor's document carries under the server's default settings.
-fn visitor_boot_state() -> BootState {
-    BootState {
+fn visitor_boot_state() -> Result<BootState> {
+    Ok(BootState {
         config: ClientConfig {
-            app_name: "Session Manager".to_owned(),
+            app_name: api::config::server::DEFAULT_APP_NAME.to_owned(),
             mail_delivery: MailDelivery::Log,
             max_sessions: 2,
             limit_policy: LimitPolicy::Approve,
             fresh_session_secs: 86_400,
             idle_timeout_secs: 3_600,
             approval_ttl_secs: 120,
-            password_min: 8,
-            password_max: 128,
+            password_min: u32::try_from(shared::rules::PASSWORD_MIN)?,
+            password_max: u32::try_from(shared::rules::PASSWORD_MAX)?,
             return_to_origins: Vec::new(),
         },
         session: SessionProbe {
@@ -34,7 +34,7 @@ fn visitor_boot_state() -> BootState {
             user: None,
             session: None,
         },
-    }
+    })
 }
 
 /// Local files a text names as `/name` or `./name`, quoted or not (the page's links and start
@@ -84,7 +84,7 @@ pub fn rows(dist: &Path) -> Result<Vec<Row>> {
     }
     // The document as the server sends it to a visitor: with its boot state, compressed then.
     let document = std::fs::read(dist.join("index.html"))?;
-    let document = with_boot_state(&document, &visitor_boot_state())
+    let document = with_boot_state(&document, &visitor_boot_state()?)
         .ok()
         .and_then(|document| brotli(&document))
         .context("the document with a boot state")?;

@@ -73,7 +73,7 @@ pub struct PasswordStrength {
 }
 
 /// `GET /api/auth/session`: whether this browser is signed in, without an error when it is
-/// not (the app's first request).
+/// not (the app's document carries it too: `BootState`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionProbe {

@@ -42,12 +42,7 @@ pub fn Dashboard() -> impl IntoView {
             .get()
             .is_some_and(|auth| auth.user.totp_enabled)
     });
-    provide_context(LowerShares {
-        refresh,
-        toast,
-        secure,
-        totp_enabled,
-    });
+    provide_context(LowerShares { refresh, toast });
 
     keep_session_socket(
         move |first| {
@@ -191,7 +186,12 @@ pub fn Dashboard() -> impl IntoView {
             // move down as they came (a layout shift).
             <LowerPart part=Lower::Security/>
             <ApprovalPrompt prompts=prompts secure=secure/>
-            <LowerPart part=Lower::Dialogs/>
+            // In this module: the top's own buttons open them ("This wasn't me", a revocation
+            // that asks for the password again).
+            <Later>
+                <SecureAccount open=secure toast=toast/>
+                <ReauthDialog totp_enabled=totp_enabled/>
+            </Later>
         </div>
     }
 }
@@ -200,14 +200,13 @@ pub fn Dashboard() -> impl IntoView {
 /// fetched once the top of the dashboard is painted: the top (the LCP element) then waits only
 /// for the dashboard's own module, about half as large (BENCHMARKS.md). A plain byte: it
 /// crosses an `extern "C"` call into that module.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 enum Lower {
     Profile,
     SessionLog,
     ActivityLog,
     Security,
-    Dialogs,
 }
 
 /// What the lower parts share with the dashboard: through context, since only plain values
@@ -216,14 +215,33 @@ enum Lower {
 struct LowerShares {
     refresh: RwSignal<u32>,
     toast: RwSignal<Option<String>>,
-    secure: RwSignal<bool>,
-    totp_enabled: Signal<bool>,
 }
 
-/// A lower part, drawn after the dashboard's top is painted (see `Later`).
+/// A lower part, drawn after the dashboard's top is painted (see `Later`). The first says so
+/// when their module cannot be fetched (the others draw nothing then).
 #[component]
 fn LowerPart(part: Lower) -> impl IntoView {
-    view! { <Later>{part_when_fetched(async move { fetched!(lower_part(part)) })}</Later> }
+    let failed = if part == Lower::Profile {
+        parts_not_fetched
+    } else {
+        || ().into_any()
+    };
+    view! { <Later>{part_when_fetched(async move { fetched!(lower_part(part)) }, failed)}</Later> }
+}
+
+fn parts_not_fetched() -> AnyView {
+    let reload = |_| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    };
+    view! {
+        <section class="card" id="parts-not-fetched" role="alert">
+            <p>"Part of this page could not be loaded: your profile, the logs and the security settings."</p>
+            <button type="button" class="secondary" on:click=reload>"Reload"</button>
+        </section>
+    }
+    .into_any()
 }
 
 #[cfg_attr(
@@ -232,12 +250,7 @@ fn LowerPart(part: Lower) -> impl IntoView {
 )]
 fn lower_part(part: Lower) -> Result<Part, NotLoaded> {
     Ok(Box::new(move || {
-        let LowerShares {
-            refresh,
-            toast,
-            secure,
-            totp_enabled,
-        } = expect_context::<LowerShares>();
+        let LowerShares { refresh, toast } = expect_context::<LowerShares>();
         match part {
             Lower::Profile => view! { <Profile toast=toast/> }.into_any(),
             Lower::SessionLog => view! { <SessionLog refresh=refresh/> }.into_any(),
@@ -250,11 +263,6 @@ fn lower_part(part: Lower) -> Result<Part, NotLoaded> {
                         <Later><Passkeys toast=toast/></Later>
                     </div>
                 </section>
-            }
-            .into_any(),
-            Lower::Dialogs => view! {
-                <SecureAccount open=secure toast=toast/>
-                <ReauthDialog totp_enabled=totp_enabled/>
             }
             .into_any(),
         }

@@ -2,10 +2,11 @@
 //! are — precompressed (brotli, gzip) when the browser accepts it, hashed assets cached for
 //! a year — and `index.html` for any other non-API path, so that client-side routes survive
 //! a reload. The document carries the app's boot state (`shared::BootState`: who is signed
-//! in), so it is written for each request and never stored. The document's Content-Security-Policy allows its
-//! scripts by hash (`SpaPolicy`).
+//! in), so it is written for each request and never stored. Its Content-Security-Policy
+//! allows its scripts by hash (`SpaPolicy`).
 
 use std::path::{Component, Path, PathBuf};
+use std::time::Duration;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -148,9 +149,9 @@ pub struct Spa {
     session_cookie_name: String,
     /// A `Link` header preloading the signed-in page's modules (`signed-in-preloads.txt`,
     /// written by `scripts/build-frontend`), sent with the document when the request carries a
-    /// session cookie: the dashboard's module then downloads while the main one starts and
-    /// checks the session, instead of after. A cookie that turns out stale costs a download
-    /// the browser caches for a year.
+    /// session cookie: the dashboard's module then downloads beside the main one, instead of
+    /// after it has started. A cookie that turns out stale costs a download the browser caches
+    /// for a year.
     signed_in_preloads: Option<header::HeaderValue>,
 }
 
@@ -185,8 +186,8 @@ impl Spa {
             {
                 response.insert_header((header::LINK, preloads.clone()));
             }
-            match boot::session_probe(state, request).await {
-                Ok(session) => {
+            match tokio::time::timeout(BOOT_STATE_WAIT, boot::session_probe(state, request)).await {
+                Ok(Ok(session)) => {
                     let boot_state = BootState {
                         config: boot::client_config(state),
                         session,
@@ -194,9 +195,16 @@ impl Spa {
                     response.body = with_boot_state(&response.body, &boot_state)?;
                 }
                 // The app asks for itself, and shows the outage.
-                Err(error) => {
-                    tracing::warn!(error = %error.chain(), "the app's document goes without its boot state");
+                Ok(Err(error)) => {
+                    tracing::warn!(
+                        error = %error.chain(),
+                        "the app's document goes without its boot state"
+                    );
                 }
+                Err(_) => tracing::warn!(
+                    waited_ms = BOOT_STATE_WAIT.as_millis(),
+                    "the app's document goes without its boot state: the database is slow"
+                ),
             }
             // Written for this request, so compressed for it (the files' copies are made at build).
             if accepts(request, "br")
@@ -210,6 +218,11 @@ impl Spa {
     }
 }
 
+/// How long the document waits for the database to say who is signed in. Past it, the page
+/// comes without its boot state and the app asks (a slow or absent database shows as the
+/// app's outage banner, not as a blank page).
+const BOOT_STATE_WAIT: Duration = Duration::from_millis(300);
+
 fn is_document(file: &Path) -> bool {
     file.file_name().is_some_and(|name| name == "index.html")
 }
@@ -220,9 +233,10 @@ fn is_document(file: &Path) -> bool {
 pub fn with_boot_state(document: &[u8], boot_state: &BootState) -> Result<Vec<u8>, ApiError> {
     let blocks = data_block(shared::BOOT_CONFIG_ID, &boot_state.config)?
         + &data_block(shared::BOOT_SESSION_ID, &boot_state.session)?;
+    const BODY_END: &[u8] = b"</body>";
     let end = document
-        .windows(7)
-        .rposition(|window| window == b"</body>")
+        .windows(BODY_END.len())
+        .rposition(|window| window == BODY_END)
         .unwrap_or(document.len());
     let (head, tail) = document.split_at(end);
     Ok([head, blocks.as_bytes(), tail].concat())

@@ -296,7 +296,12 @@ impl DatabaseLink {
 #[tokio::test]
 async fn a_database_outage_is_a_503_with_the_envelope_and_the_service_recovers() {
     let link = DatabaseLink::start().await;
-    let app = spawn_app_with(|settings| {
+    let site = std::env::temp_dir().join(format!("sm-site-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&site).unwrap();
+    std::fs::write(site.join("index.html"), "<!doctype html><body></body>").unwrap();
+    let static_dir = site.clone();
+    let app = spawn_app_with(move |settings| {
+        settings.server.static_dir = Some(static_dir);
         settings.database.url = settings
             .database
             .url
@@ -331,6 +336,13 @@ async fn a_database_outage_is_a_503_with_the_envelope_and_the_service_recovers()
     }
     let health = reqwest::get(app.url("/healthz")).await.unwrap();
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // The app's page still comes, without its boot state: the app asks, and shows the outage.
+    let document = device.get("/").await;
+    assert_eq!(document.status(), StatusCode::OK);
+    assert_eq!(
+        document.text().await.unwrap(),
+        "<!doctype html><body></body>"
+    );
     let login = app
         .device(FIREFOX_WINDOWS)
         .login("ada@example.com", PASSWORD)
@@ -352,4 +364,10 @@ async fn a_database_outage_is_a_503_with_the_envelope_and_the_service_recovers()
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(recovered, "the API answers again once PostgreSQL is back");
+    let document = device.get("/").await.text().await.unwrap();
+    assert!(
+        document.contains(r#"id="boot-session">{"authenticated":true"#),
+        "{document}"
+    );
+    let _ = std::fs::remove_dir_all(&site);
 }

@@ -117,8 +117,8 @@ pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpR
         .body(bytes))
 }
 
-/// Whether this browser is signed in: 200 either way (a signed-out visitor's first request
-/// is no error). A dead or unknown cookie reads as signed out.
+/// Whether this browser is signed in: 200 either way (a signed-out visitor is no error). A
+/// dead or unknown cookie reads as signed out. The app's document carries the same answer.
 #[utoipa::path(
     tag = "auth",
     operation_id = "session_probe",
