@@ -81,6 +81,11 @@ impl ApiError {
     pub fn is_outage(&self) -> bool {
         self.unanswered || matches!(self.status, 502..=504)
     }
+
+    /// A failure in the browser itself (`ApiError::local`): no server said anything.
+    pub fn is_local(&self) -> bool {
+        self.status == 0 && !self.unanswered
+    }
 }
 
 /// The message is what people read (`ErrorBoundary` shows it).

@@ -89,13 +89,16 @@ fn not_fetched() -> AnyView {
     view! { <NotFetched/> }.into_any()
 }
 
+/// Reloads the page: the way out when a module could not be fetched.
+pub fn reload_page() {
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().reload();
+    }
+}
+
 #[component]
 fn NotFetched() -> impl IntoView {
-    let reload = |_| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.location().reload();
-        }
-    };
+    let reload = |_| reload_page();
     view! {
         <section class="card" id="page-not-fetched" role="alert">
             <h1>"This page could not be loaded"</h1>

@@ -57,16 +57,8 @@ type Call<T> = Pin<Box<dyn Future<Output = ApiResult<T>>>>;
 #[cfg(feature = "split")]
 impl From<leptos::wasm_split::SplitLoaderError> for ApiError {
     fn from(_: leptos::wasm_split::SplitLoaderError) -> Self {
-        ApiError::local(NOT_LOADED)
+        ApiError::local("The passkey part of this page could not be loaded: reload the page")
     }
-}
-
-const NOT_LOADED: &str = "The passkey part of this page could not be loaded: reload the page";
-
-/// Whether an error is the `passkeys` module's failure to load (the sign-in page's autofill,
-/// which nobody asked for, stays silent about it).
-pub fn is_not_loaded(error: &ApiError) -> bool {
-    error.message == NOT_LOADED
 }
 
 /// Signs in with a passkey (`navigator.credentials.get`): the answer of `passkey/finish`.

@@ -19,7 +19,7 @@ use crate::components::security_alerts::SecurityAlerts;
 use crate::components::session_log::SessionLog;
 use crate::components::verify_banner::VerifyBanner;
 use crate::format::{approval_outcome, local_time};
-use crate::lazy::{NotLoaded, Part, part_when_fetched};
+use crate::lazy::{NotLoaded, Part, part_when_fetched, reload_page};
 use crate::socket::keep_session_socket;
 use crate::state::{page_title, use_session};
 
@@ -230,11 +230,7 @@ fn LowerPart(part: Lower) -> impl IntoView {
 }
 
 fn parts_not_fetched() -> AnyView {
-    let reload = |_| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.location().reload();
-        }
-    };
+    let reload = |_| reload_page();
     view! {
         <section class="card" id="parts-not-fetched" role="alert">
             <p>"Part of this page could not be loaded: your profile, the logs and the security settings."</p>

@@ -112,12 +112,13 @@ pub fn LoginPage() -> impl IntoView {
             let signal = controller.signal();
             autofill.set_value(Some(controller));
             match passkey::sign_in(keep_signed_in.get_untracked(), Some(signal)).await {
-                // Nobody asked for this one yet: a refusal to begin it (a busy address) or
-                // passkey code that could not be fetched stays silent; the button still
-                // works (and says so).
+                // Nobody asked for this one yet: a refusal to begin it (a busy address), passkey
+                // code that could not be fetched, or the browser's own refusal (an address
+                // that is not PUBLIC_URL's, a timeout) stays silent; the button still works
+                // (and says so). Said here, it would also push the page's links down under a
+                // pointer about to click them.
                 Err(failure)
-                    if failure.code == ErrorCode::TooManyAttempts
-                        || passkey::is_not_loaded(&failure) => {}
+                    if failure.code == ErrorCode::TooManyAttempts || failure.is_local() => {}
                 result => settle(result),
             }
         });

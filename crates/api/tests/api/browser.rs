@@ -1244,26 +1244,14 @@ async fn fetched_wasm(client: &Client) -> Vec<String> {
         .collect()
 }
 
-/// Each resource this page has fetched, with when its fetch started (ms into the page).
-async fn resource_start_times(client: &Client) -> Vec<(String, f64)> {
+/// Each resource this page has fetched, with one of its times (ms into the page):
+/// `startTime`, `responseEnd`.
+async fn resource_times(client: &Client, time: &str) -> Vec<(String, f64)> {
     let entries = client
         .execute(
             "return performance.getEntriesByType('resource')\
-             .map(entry => [entry.name, entry.startTime])",
-            vec![],
-        )
-        .await
-        .unwrap();
-    serde_json::from_value(entries).unwrap()
-}
-
-/// When each resource the page fetched had arrived (ms since the page began).
-async fn resource_end_times(client: &Client) -> Vec<(String, f64)> {
-    let entries = client
-        .execute(
-            "return performance.getEntriesByType('resource')\
-             .map(entry => [entry.name, entry.responseEnd])",
-            vec![],
+             .map(entry => [entry.name, entry[arguments[0]]])",
+            vec![serde_json::json!(time)],
         )
         .await
         .unwrap();
@@ -1316,8 +1304,8 @@ async fn the_sign_in_page_loads_without_the_dashboard_whose_module_comes_when_si
     // the main module has even arrived.
     client.goto(&url).await.unwrap();
     wait_for(&client, "#active-sessions").await;
-    let started = resource_start_times(&client).await;
-    let main_module_arrived = resource_end_times(&client)
+    let started = resource_times(&client, "startTime").await;
+    let main_module_arrived = resource_times(&client, "responseEnd")
         .await
         .into_iter()
         .find(|(name, _)| name.ends_with("_bg.wasm"))
