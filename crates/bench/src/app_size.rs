@@ -29,11 +29,7 @@ fn visitor_boot_state() -> Result<BootState> {
             password_max: u32::try_from(shared::rules::PASSWORD_MAX)?,
             return_to_origins: Vec::new(),
         },
-        session: SessionProbe {
-            authenticated: false,
-            user: None,
-            session: None,
-        },
+        session: SessionProbe::signed_out(),
     })
 }
 

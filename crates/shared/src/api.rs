@@ -84,6 +84,17 @@ pub struct SessionProbe {
     pub session: Option<SessionInfo>,
 }
 
+impl SessionProbe {
+    /// A visitor: no session, or one the server does not accept.
+    pub fn signed_out() -> Self {
+        Self {
+            authenticated: false,
+            user: None,
+            session: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
@@ -523,7 +534,8 @@ pub struct Health {
 /// blocks, so that the app reads each with the reader its answer already needs), so that the
 /// first page waits for no round trip. Absent where the server could not tell (the app then
 /// asks).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// (The server writes each half as its own block; nothing reads or writes the pair whole.)
+#[derive(Debug, Clone)]
 pub struct BootState {
     pub config: ClientConfig,
     pub session: SessionProbe,

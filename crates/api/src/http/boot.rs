@@ -37,13 +37,8 @@ pub fn client_config(state: &AppState) -> ClientConfig {
 /// Whether the request's browser is signed in. A missing, dead or unknown cookie reads as
 /// signed out; only the server's own failures (the database) are errors.
 pub async fn session_probe(state: &AppState, request: &HttpRequest) -> Result<SessionProbe, Error> {
-    let signed_out = SessionProbe {
-        authenticated: false,
-        user: None,
-        session: None,
-    };
     let Ok(token) = session_token(request) else {
-        return Ok(signed_out);
+        return Ok(SessionProbe::signed_out());
     };
     match sessions::authenticate(state, &token).await {
         Ok(auth) => Ok(SessionProbe {
@@ -56,6 +51,6 @@ pub async fn session_probe(state: &AppState, request: &HttpRequest) -> Result<Se
             )),
         }),
         Err(error) if error.is_server_side() => Err(error),
-        Err(_) => Ok(signed_out),
+        Err(_) => Ok(SessionProbe::signed_out()),
     }
 }

@@ -1337,24 +1337,31 @@ async fn the_sign_in_page_loads_without_the_dashboard_whose_module_comes_when_si
     assert_no_csp_violations(&app).await;
 }
 
+/// A copy of the built app without the files whose names start with `prefix` (a module that
+/// cannot be fetched), and the paths of those left out in `dist/`.
+fn dist_without(prefix: &str) -> (PathBuf, Vec<PathBuf>) {
+    let dist = tempfile_dir();
+    let mut left_out = Vec::new();
+    for entry in std::fs::read_dir(workspace_root().join("dist")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(prefix) {
+            left_out.push(path);
+        } else {
+            std::fs::copy(&path, dist.join(&name)).unwrap();
+        }
+    }
+    (dist, left_out)
+}
+
 /// The dashboard's lower parts come from a module of their own, fetched once its top is
 /// painted; when it cannot be fetched, the top still works and the page says so once.
 #[tokio::test]
 async fn the_dashboards_top_works_without_its_lower_parts_module_and_says_it_is_missing() {
     require_browser!();
-    let dist = tempfile_dir();
-    let mut lower_module = false;
-    for entry in std::fs::read_dir(workspace_root().join("dist")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("split_dashboard_lower-") {
-            lower_module = true;
-        } else {
-            std::fs::copy(&path, dist.join(&name)).unwrap();
-        }
-    }
+    let (dist, lower_module) = dist_without("split_dashboard_lower-");
     assert!(
-        lower_module,
+        !lower_module.is_empty(),
         "dist/ holds the dashboard's lower parts' module"
     );
     let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist.clone())).await;
@@ -1382,18 +1389,11 @@ async fn the_dashboards_top_works_without_its_lower_parts_module_and_says_it_is_
 async fn a_page_whose_module_cannot_be_fetched_says_so_and_a_reload_shows_it() {
     require_browser!();
     // A copy of the app without the dashboard's module.
-    let dist = tempfile_dir();
-    let mut dashboard_module = None;
-    for entry in std::fs::read_dir(workspace_root().join("dist")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with("split_dashboard-") {
-            dashboard_module.get_or_insert_with(Vec::new).push(path);
-        } else {
-            std::fs::copy(&path, dist.join(&name)).unwrap();
-        }
-    }
-    let dashboard_module = dashboard_module.expect("dist/ holds the dashboard's own module");
+    let (dist, dashboard_module) = dist_without("split_dashboard-");
+    assert!(
+        !dashboard_module.is_empty(),
+        "dist/ holds the dashboard's own module"
+    );
     let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist.clone())).await;
     let url = format!("http://127.0.0.1:{}/", app.port);
     let driver = start_chromedriver().await;

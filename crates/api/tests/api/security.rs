@@ -295,8 +295,7 @@ async fn hashed_assets_are_immutable_precompressed_and_the_document_never_stored
 }
 
 /// The document's boot state (`shared::BootState`), read as the app reads it: its two blocks.
-async fn boot_state(response: reqwest::Response) -> Value {
-    let html = response.text().await.unwrap();
+fn boot_state(html: &str) -> Value {
     let block = |id: &str| -> Value {
         let start = html
             .find(&format!(r#"<script type="application/json" id="{id}">"#))
@@ -319,7 +318,8 @@ async fn the_document_carries_the_rules_and_who_is_signed_in_so_the_app_asks_not
         .await
         .unwrap();
 
-    let visitor = boot_state(reqwest::get(app.url("/login")).await.unwrap()).await;
+    let visitor = reqwest::get(app.url("/login")).await.unwrap();
+    let visitor = boot_state(&visitor.text().await.unwrap());
     assert_eq!(visitor["config"], config);
     assert_eq!(visitor["session"], json!({ "authenticated": false }));
 
@@ -339,7 +339,7 @@ async fn the_document_carries_the_rules_and_who_is_signed_in_so_the_app_asks_not
     // The start script's and the two blocks' ends, no more.
     assert_eq!(html.matches("</script>").count(), 3, "{html}");
     assert!(!html.contains("<script>alert"), "{html}");
-    let signed_in = boot_state(device.get("/").await).await;
+    let signed_in = boot_state(&html);
     assert_eq!(signed_in["config"], config);
     assert_eq!(signed_in["session"]["authenticated"], true);
     assert_eq!(signed_in["session"]["user"], probe["user"]);
@@ -355,7 +355,7 @@ async fn the_document_carries_the_rules_and_who_is_signed_in_so_the_app_asks_not
     // Signed out, the document says so.
     let logout = device.post("/api/auth/logout", json!({})).await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    let after = boot_state(device.get("/").await).await;
+    let after = boot_state(&device.get("/").await.text().await.unwrap());
     assert_eq!(after["session"]["authenticated"], false);
 
     // Written for each request, so compressed for it.
