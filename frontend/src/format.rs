@@ -1,12 +1,11 @@
 //! Dates, durations and labels for people. Everything but `local_time` and `now_ms` is pure
 //! (and unit-tested on the host).
 
-use chrono::{DateTime, Utc};
-use js_sys::Intl::{DateTimeFormat, DateTimeFormatOptions, DateTimeStyle};
+use chrono::{DateTime, FixedOffset, Utc};
 use shared::{
     ActivityKind, AlertKind, ApprovalStatus, EndReason, ErrorCode, LimitPolicy, ProofMethod,
 };
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 
 /// Milliseconds since the epoch, from the browser's clock.
 pub fn now_ms() -> i64 {
@@ -16,37 +15,30 @@ pub fn now_ms() -> i64 {
     now
 }
 
-thread_local! {
-    /// The user's languages (`navigator.languages`, as the browser sends them in
-    /// `Accept-Language`; its own default if unknown) and the browser's time zone (none
-    /// given). Made once: a formatter is costly to build and the logs format many dates.
-    static DATE_AND_TIME: DateTimeFormat = {
-        let options = DateTimeFormatOptions::new();
-        options.set_date_style(DateTimeStyle::Medium);
-        options.set_time_style(DateTimeStyle::Short);
-        DateTimeFormat::new(&preferred_languages(), &options)
-    };
-}
-
-/// `navigator.languages`, or none (the browser's default locale).
-fn preferred_languages() -> js_sys::Array {
-    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("navigator"))
-        .and_then(|navigator| js_sys::Reflect::get(&navigator, &JsValue::from_str("languages")))
-        .ok()
-        .and_then(|languages| languages.dyn_into::<js_sys::Array>().ok())
-        .unwrap_or_default()
-}
-
-/// Date and time in the browser's locale and time zone: "22 Nov 2026, 20:43" (en-GB),
-/// "Nov 22, 2026, 8:43 PM" (en-US), "22.11.2026, 20:43" (de).
+/// Date and time in the browser's time zone, in the app's one language: "5 Dec 2026, 20:43".
+/// Not `Intl.DateTimeFormat`: the page's first `Intl` call loads the browser's locale data,
+/// some 19 ms of the main thread here (110 ms on the phone Lighthouse emulates, its largest
+/// single cost on the dashboard; BENCHMARKS.md), while the zone's offset costs nothing.
 pub fn local_time(at: DateTime<Utc>) -> String {
     #[allow(clippy::as_conversions)] // JavaScript dates are floats of milliseconds
-    let millis = at.timestamp_millis() as f64;
-    let date = js_sys::Date::new(&JsValue::from_f64(millis));
-    DATE_AND_TIME
-        .with(|format| format.format().call1(&JsValue::UNDEFINED, &date).ok())
-        .and_then(|text| text.as_string())
-        .unwrap_or_else(|| at.format("%Y-%m-%d %H:%M UTC").to_string())
+    let date = js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64));
+    // Minutes west of UTC, for that date (summer time included); whole minutes for any date
+    // this app shows (only dates before time zones existed have seconds).
+    #[allow(clippy::as_conversions)]
+    let minutes_west = date.get_timezone_offset().round() as i32;
+    clock_time(at, minutes_west.saturating_neg())
+}
+
+/// `at` as a wall clock `minutes_east` of UTC shows it, or in UTC (saying so) for an offset no
+/// time zone has.
+pub fn clock_time(at: DateTime<Utc>, minutes_east: i32) -> String {
+    match FixedOffset::east_opt(minutes_east.saturating_mul(60)) {
+        Some(zone) => at
+            .with_timezone(&zone)
+            .format("%-d %b %Y, %H:%M")
+            .to_string(),
+        None => at.format("%-d %b %Y, %H:%M UTC").to_string(),
+    }
 }
 
 /// "just now", "5 min ago", "3 h ago", or `None` when it is older than a day.
@@ -315,6 +307,21 @@ mod tests {
             Some("3 h ago")
         );
         assert_eq!(ago_text(at, base + 2 * 86_400_000), None);
+    }
+
+    #[test]
+    fn times_read_as_the_wall_clock_of_the_browsers_zone() {
+        let at = DateTime::parse_from_rfc3339("2026-11-22T19:43:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(clock_time(at, 0), "22 Nov 2026, 19:43");
+        assert_eq!(clock_time(at, 60), "22 Nov 2026, 20:43");
+        // A zone behind UTC, and one a half hour off: the date turns with the clock.
+        assert_eq!(clock_time(at, -300), "22 Nov 2026, 14:43");
+        assert_eq!(clock_time(at, 330), "23 Nov 2026, 01:13");
+        // No zone is a day or more off UTC: the time stays right, in UTC.
+        assert_eq!(clock_time(at, 24 * 60), "22 Nov 2026, 19:43 UTC");
+        assert_eq!(clock_time(at, i32::MIN), "22 Nov 2026, 19:43 UTC");
     }
 
     #[test]

@@ -37,6 +37,9 @@ async fn start_chromedriver() -> ChromeDriver {
     let binary = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
     let process = Command::new(&binary)
         .arg(format!("--port={port}"))
+        // The browsers in a zone half an hour off UTC (as the machine's is not): a time shown
+        // in UTC, or with its offset the wrong way round, fails the test of dates.
+        .env("TZ", "Asia/Kolkata")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -433,6 +436,34 @@ async fn three_devices(url: &str, shots: &str) {
     // No SMTP server here: nothing was mailed, and the banner says where the link is.
     wait_for_text(&device1, "#verify-banner", "the link is in the server log").await;
     wait_for_count(&device1, "#active-sessions li.session", 1).await;
+    // Times are the browser's wall clock: what its own local-time getters say for now (or a
+    // minute ago, should the minute have turned since the sign-up).
+    let signed_in = device1
+        .find(Locator::Css("#active-sessions li.session .small"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let wall_clock: Vec<String> = serde_json::from_value(
+        device1
+            .execute(
+                "const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+                 const two = n => String(n).padStart(2, '0');
+                 return [0, 60000].map(ago => new Date(Date.now() - ago)).map(d =>
+                     `${d.getDate()} ${months[d.getMonth()]} ${d.getFullYear()}, ${two(d.getHours())}:${two(d.getMinutes())}`);",
+                vec![],
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        wall_clock
+            .iter()
+            .any(|now| signed_in.starts_with(&format!("Signed in {now} · last active"))),
+        "{signed_in:?} is not the browser's wall clock {wall_clock:?}"
+    );
     screenshot(&device1, "03-dashboard-device1").await;
 
     // The sign-in form says what is missing or malformed before asking the server.
