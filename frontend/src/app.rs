@@ -30,8 +30,7 @@ fn Shell() -> impl IntoView {
         <OutageBanner/>
         <Masthead/>
         <main class="app">
-            <Show when=move || session.checked.get()
-                fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            <Show when=move || session.checked.get() fallback=crate::lazy::loading>
                 // Flat, not nested: no page has an <Outlet/>, and the nested router's code was
                 // 11 KB (brotli) of the sign-in page's module (BENCHMARKS.md).
                 <FlatRoutes fallback=|| view! { <Redirect path="/"/> }>

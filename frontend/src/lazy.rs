@@ -77,7 +77,8 @@ fn when_fetched(
     }
 }
 
-fn loading() -> AnyView {
+/// What a page shows while what it needs is on its way (its module, the session's check).
+pub fn loading() -> AnyView {
     view! { <p class="loading" role="status">"Loading…"</p> }.into_any()
 }
 
