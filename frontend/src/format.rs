@@ -17,8 +17,8 @@ pub fn now_ms() -> i64 {
 
 /// Date and time in the browser's time zone, in the app's one language: "5 Dec 2026, 20:43".
 /// Not `Intl.DateTimeFormat`: the page's first `Intl` call loads the browser's locale data,
-/// some 19 ms of the main thread here (110 ms on the phone Lighthouse emulates, its largest
-/// single cost on the dashboard; BENCHMARKS.md), while the zone's offset costs nothing.
+/// 15–19 ms of the main thread here (84–94 ms at Lighthouse's mobile slowdown, the largest
+/// single cost of the dashboard's load; BENCHMARKS.md), while the zone's offset costs nothing.
 pub fn local_time(at: DateTime<Utc>) -> String {
     #[allow(clippy::as_conversions)] // JavaScript dates are floats of milliseconds
     let date = js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64));
