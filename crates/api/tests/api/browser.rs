@@ -1368,21 +1368,56 @@ async fn the_sign_in_page_loads_without_the_dashboard_whose_module_comes_when_si
     assert_no_csp_violations(&app).await;
 }
 
-/// A copy of the built app without the files whose names start with `prefix` (a module that
-/// cannot be fetched), and the paths of those left out in `dist/`.
-fn dist_without(prefix: &str) -> (PathBuf, Vec<PathBuf>) {
-    let dist = tempfile_dir();
-    let mut left_out = Vec::new();
-    for entry in std::fs::read_dir(workspace_root().join("dist")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.starts_with(prefix) {
-            left_out.push(path);
-        } else {
-            std::fs::copy(&path, dist.join(&name)).unwrap();
+/// The app served from a copy of the built app without the files whose names start with a
+/// prefix (a module that cannot be fetched), and a browser to load it in.
+struct AppWithoutModule {
+    /// The copy served.
+    dist: PathBuf,
+    /// The files left out, in `dist/`.
+    left_out: Vec<PathBuf>,
+    url: String,
+    client: Client,
+    profiles: PathBuf,
+    _driver: ChromeDriver,
+    _app: TestApp,
+}
+
+impl AppWithoutModule {
+    async fn start(prefix: &str) -> Self {
+        let dist = tempfile_dir();
+        let mut left_out = Vec::new();
+        for entry in std::fs::read_dir(workspace_root().join("dist")).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with(prefix) {
+                left_out.push(path);
+            } else {
+                std::fs::copy(&path, dist.join(&name)).unwrap();
+            }
+        }
+        assert!(!left_out.is_empty(), "dist/ holds a module named {prefix}…");
+        let static_dir = dist.clone();
+        let app = spawn_app_with(|settings| settings.server.static_dir = Some(static_dir)).await;
+        let url = format!("http://127.0.0.1:{}/", app.port);
+        let driver = start_chromedriver().await;
+        let profiles = tempfile_dir();
+        let client = browser(&driver, &profiles.join("device1"), 1280, 900).await;
+        Self {
+            dist,
+            left_out,
+            url,
+            client,
+            profiles,
+            _driver: driver,
+            _app: app,
         }
     }
-    (dist, left_out)
+
+    async fn finish(self) {
+        let _ = self.client.close().await;
+        let _ = std::fs::remove_dir_all(&self.profiles);
+        let _ = std::fs::remove_dir_all(&self.dist);
+    }
 }
 
 /// The dashboard's lower parts come from a module of their own, fetched once its top is
@@ -1390,28 +1425,18 @@ fn dist_without(prefix: &str) -> (PathBuf, Vec<PathBuf>) {
 #[tokio::test]
 async fn the_dashboards_top_works_without_its_lower_parts_module_and_says_it_is_missing() {
     require_browser!();
-    let (dist, lower_module) = dist_without("split_dashboard_lower-");
-    assert!(
-        !lower_module.is_empty(),
-        "dist/ holds the dashboard's lower parts' module"
-    );
-    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist.clone())).await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let client = browser(&driver, &profiles.join("device1"), 1280, 900).await;
+    let app = AppWithoutModule::start("split_dashboard_lower-").await;
+    let client = &app.client;
 
-    sign_up(&client, &url, "Ada Lovelace").await;
-    wait_for(&client, "#active-sessions li.session").await;
-    wait_for_text(&client, "#parts-not-fetched", "could not be loaded").await;
-    assert_eq!(count(&client, "#parts-not-fetched").await, 1);
-    assert_eq!(count(&client, "#profile").await, 0);
+    sign_up(client, &app.url, "Ada Lovelace").await;
+    wait_for(client, "#active-sessions li.session").await;
+    wait_for_text(client, "#parts-not-fetched", "could not be loaded").await;
+    assert_eq!(count(client, "#parts-not-fetched").await, 1);
+    assert_eq!(count(client, "#profile").await, 0);
     // The top's own actions still work: signing out.
-    click(&client, "#logout").await;
-    wait_for(&client, "#login-form").await;
-    let _ = client.close().await;
-    let _ = std::fs::remove_dir_all(&profiles);
-    let _ = std::fs::remove_dir_all(&dist);
+    click(client, "#logout").await;
+    wait_for(client, "#login-form").await;
+    app.finish().await;
 }
 
 /// A lazy page whose module cannot be fetched (the network, or a deployment that replaced
@@ -1419,27 +1444,17 @@ async fn the_dashboards_top_works_without_its_lower_parts_module_and_says_it_is_
 #[tokio::test]
 async fn a_page_whose_module_cannot_be_fetched_says_so_and_a_reload_shows_it() {
     require_browser!();
-    // A copy of the app without the dashboard's module.
-    let (dist, dashboard_module) = dist_without("split_dashboard-");
-    assert!(
-        !dashboard_module.is_empty(),
-        "dist/ holds the dashboard's own module"
-    );
-    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist.clone())).await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let client = browser(&driver, &profiles.join("device1"), 1280, 900).await;
+    // The app without the dashboard's own module.
+    let app = AppWithoutModule::start("split_dashboard-").await;
+    let client = &app.client;
 
-    submit_signup(&client, &url, "Ada Lovelace").await;
-    wait_for_text(&client, "#page-not-fetched", "could not be loaded").await;
+    submit_signup(client, &app.url, "Ada Lovelace").await;
+    wait_for_text(client, "#page-not-fetched", "could not be loaded").await;
 
-    for path in dashboard_module {
-        std::fs::copy(&path, dist.join(path.file_name().unwrap())).unwrap();
+    for path in &app.left_out {
+        std::fs::copy(path, app.dist.join(path.file_name().unwrap())).unwrap();
     }
-    click(&client, "#reload-page").await;
-    wait_for(&client, "#dashboard").await;
-    let _ = client.close().await;
-    let _ = std::fs::remove_dir_all(&profiles);
-    let _ = std::fs::remove_dir_all(&dist);
+    click(client, "#reload-page").await;
+    wait_for(client, "#dashboard").await;
+    app.finish().await;
 }
