@@ -147,13 +147,15 @@ impl Changes {
         let mail_queued = self.queue_mail(conn).await?;
         let deliveries = webhooks::deliveries(&self.events, &self.log, now)?;
         let webhooks_queued = stored_webhooks::enqueue(conn, &deliveries, now).await? > 0;
-        publish(conn, &self.events).await?;
-        if mail_queued {
-            publish(conn, &[Event::MailQueued]).await?;
-        }
-        if webhooks_queued {
-            publish(conn, &[Event::WebhookQueued]).await?;
-        }
+        let wake_workers = [
+            mail_queued.then_some(Event::MailQueued),
+            webhooks_queued.then_some(Event::WebhookQueued),
+        ];
+        publish(
+            conn,
+            self.events.iter().chain(wake_workers.iter().flatten()),
+        )
+        .await?;
         count(&self.events);
         Ok(())
     }
@@ -229,23 +231,31 @@ fn count(events: &[Event]) {
 /// The channel every instance listens on.
 pub const CHANNEL: &str = "session_events";
 
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// `migrations/2026-12-14-000001_login_statements_prepared`: `pg_notify` for each payload,
+    /// in order; how many.
+    fn publish_events(channel: Text, payloads: Array<Text>) -> diesel::sql_types::Integer;
+}
+
 /// Publishes events in the caller's transaction (one statement for them all, in order).
-pub async fn publish(conn: &mut AsyncPgConnection, events: &[Event]) -> Result<(), Error> {
-    if events.is_empty() {
-        return Ok(());
-    }
+pub async fn publish<'a>(
+    conn: &mut AsyncPgConnection,
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Result<(), Error> {
     let payloads = events
-        .iter()
+        .into_iter()
         .map(serde_json::to_string)
         .collect::<Result<Vec<_>, _>>()
         .map_err(Error::internal)?;
-    diesel::sql_query(
-        "SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS e(payload, n) ORDER BY n",
-    )
-    .bind::<Text, _>(CHANNEL)
-    .bind::<Array<Text>, _>(payloads)
-    .execute(conn)
-    .await?;
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    // A function call, which diesel keeps prepared (`pg_notify` over `unnest` could only be
+    // sent as raw SQL, planned anew in every transaction).
+    diesel::select(publish_events(CHANNEL, &payloads))
+        .get_result::<i32>(conn)
+        .await?;
     Ok(())
 }
 

@@ -10,7 +10,9 @@ use crate::storage::schema::activity;
 
 /// One entry to write.
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = activity)]
+// `None` as NULL, not DEFAULT (the same here: these columns default to NULL): a DEFAULT makes
+// diesel send the statement unprepared.
+#[diesel(table_name = activity, treat_none_as_default_value = false)]
 pub struct NewEntry {
     pub user_id: Uuid,
     pub kind: ActivityKind,
@@ -64,20 +66,20 @@ pub struct EntryRow {
 }
 
 pub async fn insert(conn: &mut AsyncPgConnection, entries: &[NewEntry]) -> QueryResult<()> {
-    match entries {
-        [] => Ok(()),
-        // One row (the usual case) is a fixed statement, prepared once per connection.
-        [entry] => diesel::insert_into(activity::table)
-            .values(entry)
-            .execute(conn)
-            .await
-            .map(|_| ()),
-        _ => diesel::insert_into(activity::table)
-            .values(entries)
-            .execute(conn)
-            .await
-            .map(|_| ()),
+    // One to three rows (a login writes up to three) as fixed statements, which diesel keeps
+    // prepared per connection; a slice's statement varies with its length and is sent
+    // unprepared.
+    let insert = diesel::insert_into(activity::table);
+    if let [entry] = entries {
+        insert.values(entry).execute(conn).await?;
+    } else if let Ok(two) = <&[NewEntry; 2]>::try_from(entries) {
+        insert.values(two).execute(conn).await?;
+    } else if let Ok(three) = <&[NewEntry; 3]>::try_from(entries) {
+        insert.values(three).execute(conn).await?;
+    } else if !entries.is_empty() {
+        insert.values(entries).execute(conn).await?;
     }
+    Ok(())
 }
 
 /// Newest first, after the entry `before_id` (keyset paging).

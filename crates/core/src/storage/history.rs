@@ -1,18 +1,19 @@
 //! Queries on `sign_in_history`: what an account has signed in from before.
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::{Array, Bool, Text, Timestamptz};
+use diesel::sql_types::{Array, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-#[derive(diesel::QueryableByName)]
-struct Seen {
-    #[diesel(sql_type = Text)]
-    kind: String,
-    #[diesel(sql_type = Bool)]
-    had_history: bool,
-    #[diesel(sql_type = Bool)]
-    inserted: bool,
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// `migrations/2026-12-14-000001_login_statements_prepared`.
+    fn record_sign_in(
+        user_id: diesel::sql_types::Uuid,
+        kinds: Array<Text>,
+        values: Array<Text>,
+        now: Timestamptz,
+    ) -> Array<Bool>;
 }
 
 /// Records each `(kind, value)` as seen on the account, in one statement (a sign-in records
@@ -26,32 +27,11 @@ pub async fn record(
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<bool>> {
     let (kinds, values): (Vec<&str>, Vec<&str>) = seen.iter().copied().unzip();
-    // The CTEs see the table as it was before the insert: "before" is the history as it was.
-    let rows: Vec<Seen> = diesel::sql_query(
-        "WITH input AS (SELECT * FROM unnest($2::text[], $3::text[]) AS input (kind, value)), \
-              before AS (SELECT DISTINCT kind FROM sign_in_history \
-                         WHERE user_id = $1 AND kind = ANY ($2)), \
-              added AS (INSERT INTO sign_in_history (user_id, kind, value, first_seen_at) \
-                        SELECT $1, kind, value, $4 FROM input \
-                        ON CONFLICT DO NOTHING RETURNING kind) \
-         SELECT input.kind, \
-                EXISTS (SELECT 1 FROM before WHERE before.kind = input.kind) AS had_history, \
-                EXISTS (SELECT 1 FROM added WHERE added.kind = input.kind) AS inserted \
-         FROM input",
-    )
-    .bind::<diesel::sql_types::Uuid, _>(user_id)
-    .bind::<Array<Text>, _>(&kinds)
-    .bind::<Array<Text>, _>(&values)
-    .bind::<Timestamptz, _>(now)
-    .load(conn)
-    .await?;
-    Ok(kinds
-        .iter()
-        .map(|kind| {
-            rows.iter()
-                .any(|row| row.kind == *kind && row.had_history && row.inserted)
-        })
-        .collect())
+    // A function call, which diesel keeps prepared (the data-modifying CTE inside it could
+    // only be sent as raw SQL, planned anew at every sign-in).
+    diesel::select(record_sign_in(user_id, &kinds, &values, now))
+        .get_result(conn)
+        .await
 }
 
 /// What the account signed in from before (devices, networks, countries), oldest first.

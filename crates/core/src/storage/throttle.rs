@@ -5,17 +5,24 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Double, Integer, Interval, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Integer, Interval, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 use crate::storage::schema::login_attempts;
 
-#[derive(QueryableByName)]
-struct Taken {
-    #[diesel(sql_type = Nullable<Array<BigInt>>)]
-    slot_ids: Option<Vec<i64>>,
-    #[diesel(sql_type = Double)]
-    retry_after_secs: f64,
+#[diesel::declare_sql_function]
+extern "SQL" {
+    /// `migrations/2026-11-23-000002_login_attempts`: the slots' ids, or none and the seconds
+    /// until one frees up.
+    fn take_login_slots(
+        keys: Array<Text>,
+        limits: Array<Integer>,
+        now: Timestamptz,
+        window: Interval,
+    ) -> Record<(Nullable<Array<BigInt>>, Double)>;
+
+    /// `migrations/2026-12-14-000001_login_statements_prepared`: how many rows went.
+    fn release_login_slots(slot_ids: Array<BigInt>, forget_key: Nullable<Text>) -> Integer;
 }
 
 /// What asking for slots came to.
@@ -40,20 +47,14 @@ pub async fn take(
     let window = diesel::data_types::PgInterval::from_microseconds(
         i64::try_from(window.as_micros()).unwrap_or(i64::MAX),
     );
-    let taken = diesel::sql_query(
-        "SELECT slot_ids, retry_after_secs FROM take_login_slots($1, $2, $3, $4)",
-    )
-    .bind::<Array<Text>, _>(names)
-    .bind::<Array<Integer>, _>(limits)
-    .bind::<Timestamptz, _>(now)
-    .bind::<Interval, _>(window)
-    .get_result::<Taken>(conn)
-    .await?;
-    Ok(match taken.slot_ids {
+    // A function call, which diesel keeps prepared (as raw SQL it was planned at every login).
+    let (slot_ids, retry_after_secs): (Option<Vec<i64>>, f64) =
+        diesel::select(take_login_slots(&names, &limits, now, window))
+            .get_result(conn)
+            .await?;
+    Ok(match slot_ids {
         Some(ids) => Slots::Taken(ids),
-        None => Slots::Refused {
-            retry_after_secs: taken.retry_after_secs,
-        },
+        None => Slots::Refused { retry_after_secs },
     })
 }
 
@@ -63,16 +64,12 @@ pub async fn release(
     slot_ids: &[i64],
     forget_key: Option<&str>,
 ) -> QueryResult<()> {
-    diesel::delete(
-        login_attempts::table.filter(
-            login_attempts::id
-                .eq_any(slot_ids)
-                .or(login_attempts::key.nullable().eq(forget_key)),
-        ),
-    )
-    .execute(conn)
-    .await
-    .map(|_| ())
+    // A function, whose plan PostgreSQL keeps: as a statement of its own, it was planned anew
+    // at every login.
+    diesel::select(release_login_slots(slot_ids, forget_key))
+        .get_result::<i32>(conn)
+        .await
+        .map(|_| ())
 }
 
 /// Forgets every slot of a key (an administrator unlocking an account).
