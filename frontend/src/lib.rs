@@ -5,7 +5,8 @@
 //! their parts, among them what several share: `loading` (lists fetched from the API),
 //! `countdown`, `no_request_here`. `passkey` is `navigator.credentials` (and the JSON it
 //! trades with the server). `format` and `validation` are pure helpers with unit tests;
-//! `return_to` is where a protected app asked to be sent back to after signing in.
+//! `return_to` is where a protected app asked to be sent back to after signing in; `paint`
+//! waits for the browser to paint.
 
 /// The result of a call to a `#[wasm_split]` function: with `split` (scripts/build-frontend)
 /// the call fetches the function's module first, so it is awaited; `trunk serve` builds one
@@ -29,6 +30,7 @@ pub mod components;
 pub mod format;
 pub mod lazy;
 pub mod pages;
+pub mod paint;
 pub mod passkey;
 pub mod pending;
 pub mod return_to;

@@ -27,6 +27,10 @@ pub fn keep_session_socket(
     on_drop: impl Fn() + 'static,
 ) {
     spawn_local_scoped_with_cancellation(async move {
+        // Opened after the page's first paint, in a task of its own: opened with the page's
+        // first render, it made the dashboard's first task a quarter longer (BENCHMARKS.md).
+        // Nothing is missed meanwhile: on connecting, the server sends the prompts pending.
+        crate::paint::after_next_paint().await;
         let mut failures = 0;
         let mut first = true;
         loop {

@@ -4,9 +4,9 @@
 //! (Lighthouse's Total Blocking Time counts each task's time over 50 ms), and painting first
 //! shows the top of the page before the rest is built (its Largest Contentful Paint).
 
-use std::time::Duration;
-
 use leptos::prelude::*;
+
+use crate::paint::after_next_paint;
 
 /// `children`, drawn in a task after the next paint, with no placeholder before. Only for
 /// what comes after everything drawn at once: whatever was drawn below it would move down
@@ -14,18 +14,11 @@ use leptos::prelude::*;
 #[component]
 pub fn Later(children: Children) -> impl IntoView {
     let due = RwSignal::new(false);
-    // The page may be gone by then.
-    let draw = move || {
+    leptos::task::spawn_local(async move {
+        after_next_paint().await;
+        // The page may be gone by then.
         let _ = due.try_set(true);
-    };
-    if document().hidden() {
-        // A hidden tab runs no animation frames (and paints nothing).
-        set_timeout(draw, Duration::ZERO);
-    } else {
-        // A zero timer set from an animation frame's callback runs after that frame is
-        // painted; one set now would mostly run before it (the browser runs due timers first).
-        request_animation_frame(move || set_timeout(draw, Duration::ZERO));
-    }
+    });
     // Drawn once: `due` turns true and stays so. Untracked, so that no signal the children
     // read while being drawn can run this again (it would find them taken, and draw nothing).
     let mut children = Some(children);

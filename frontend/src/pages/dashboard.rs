@@ -23,6 +23,26 @@ use crate::lazy::{NotLoaded, Part, part_when_fetched, reload_page};
 use crate::socket::keep_session_socket;
 use crate::state::{page_title, use_session};
 
+/// The session socket's state, in the bar.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// Before the first connection (the socket opens after the page's first paint).
+    Connecting,
+    Live,
+    /// After a drop: connecting again, with backoff.
+    Reconnecting,
+}
+
+impl Link {
+    fn label(self) -> &'static str {
+        match self {
+            Link::Connecting => "○ Connecting…",
+            Link::Live => "● Live",
+            Link::Reconnecting => "○ Reconnecting…",
+        }
+    }
+}
+
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let session = use_session();
@@ -33,7 +53,7 @@ pub fn Dashboard() -> impl IntoView {
     let toast = RwSignal::new(None::<String>);
     let alerts = RwSignal::new(Vec::<shared::SecurityAlert>::new());
     let secure = RwSignal::new(false);
-    let live = RwSignal::new(false);
+    let link = RwSignal::new(Link::Connecting);
     let bump = move || refresh.update(|n| *n += 1);
     Reauth::provide();
     let totp_enabled = Signal::derive(move || {
@@ -46,7 +66,7 @@ pub fn Dashboard() -> impl IntoView {
 
     keep_session_socket(
         move |first| {
-            live.set(true);
+            link.set(Link::Live);
             if !first {
                 // Events may have been missed while disconnected.
                 bump();
@@ -105,7 +125,7 @@ pub fn Dashboard() -> impl IntoView {
             ServerMessage::Unknown => {}
         },
         move || {
-            live.set(false);
+            link.set(Link::Reconnecting);
             // A socket that drops may mean the session is gone: ask.
             spawn_local(async move {
                 if let Err(error) = api::me().await {
@@ -154,8 +174,8 @@ pub fn Dashboard() -> impl IntoView {
         <div class="dashboard" id="dashboard">
             <header class="topbar">
                 <span class="brand" id="app-name">{move || session.app_name()}</span>
-                <span class=move || if live.get() { "live on" } else { "live off" } role="status">
-                    {move || if live.get() { "● Live" } else { "○ Reconnecting…" }}
+                <span class=move || if link.get() == Link::Live { "live on" } else { "live off" } role="status">
+                    {move || link.get().label()}
                 </span>
                 <span class="who">
                     <strong id="user-name">{name}</strong>
