@@ -1,6 +1,7 @@
 # Sourced by scripts/lighthouse, scripts/lighthouse-ab and scripts/profile-app (not run by
 # itself): the API serving a build of the app (dist/) on a database of its own, with one
-# account signed up, for a browser to load the signed-in app from.
+# account signed up, for a browser to load the signed-in app from; and Lighthouse run on it,
+# the same way in every script (their scores compare).
 
 # start_signed_in_api BINARY DATABASE_URL LOG [STATIC_DIR]: starts BINARY on DATABASE_URL
 # (created by its migrations) at a free port, serving STATIC_DIR (default dist), waits until it
@@ -22,4 +23,24 @@ start_signed_in_api() {
     "http://127.0.0.1:$port/api/auth/signup" >/dev/null
   cookie=$(awk '$6 ~ /sm_session$/ { print $6 "=" $7 }' "$jar")
   rm -f "$jar"
+}
+
+# install_lighthouse: the browser tests' Chromium (scripts/setup) and npm's Lighthouse 12 in
+# .tools/, unless present.
+install_lighthouse() {
+  scripts/setup --browser >/dev/null
+  [[ -x .tools/node_modules/.bin/lighthouse ]] ||
+    npm install --prefix .tools --no-audit --no-fund --silent lighthouse@12
+}
+
+# lighthouse_once URL REPORT [LIGHTHOUSE_ARGUMENT...]: one Lighthouse run of URL in that
+# Chromium, headless, its JSON report written to REPORT. A run that fails writes a report with
+# a runtimeError, or none: the caller checks.
+lighthouse_once() {
+  local url="$1" report="$2"
+  shift 2
+  CHROME_PATH="$(command -v chromium)" .tools/node_modules/.bin/lighthouse "$url" \
+    --quiet --output=json --output-path="$report" \
+    --chrome-flags="--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-background-networking --disable-component-update --no-first-run" \
+    "$@" >/dev/null 2>&1 || true
 }
