@@ -241,6 +241,38 @@ async fn the_name_can_be_changed_and_is_validated() {
 }
 
 #[tokio::test]
+async fn a_change_to_the_account_shows_in_the_next_check_of_each_of_its_sessions() {
+    // The session check reads the copy of the user each session carries (kept by
+    // triggers): whoever writes the user's row, the next request of every open session of
+    // the account sees the change.
+    let app = spawn_app().await;
+    let (first, second) = app.user_with_two_sessions().await;
+    let renamed = first.patch("/api/me", json!({"name": "Ada L."})).await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let me: Value = second.me().await.json().await.unwrap();
+    assert_eq!(me["user"]["name"], "Ada L.");
+    assert_eq!(me["user"]["email_verified"], false);
+
+    // A writer outside the API (an operator's SQL) is followed too.
+    app.execute("UPDATE users SET email_verified_at = now(), name = 'Ada Lovelace'")
+        .await;
+    for device in [&first, &second] {
+        let me: Value = device.me().await.json().await.unwrap();
+        assert_eq!(me["user"]["name"], "Ada Lovelace");
+        assert_eq!(me["user"]["email_verified"], true);
+    }
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM sessions s JOIN users u ON u.id = s.user_id
+              WHERE s.ended_at IS NULL AND s.user_name = u.name
+                AND s.user_email_verified_at = u.email_verified_at"
+        )
+        .await,
+        2
+    );
+}
+
+#[tokio::test]
 async fn changing_the_password_needs_the_current_one_and_ends_every_other_session() {
     let app = spawn_app().await;
     let (first, second) = app.user_with_two_sessions().await;

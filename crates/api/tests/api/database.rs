@@ -176,23 +176,57 @@ impl TestDatabase {
     }
 }
 
+/// Open sessions whose copy of their user's fields (what the session check reads instead of
+/// `users`) differs from the user's row; `None` if the database cannot be read.
+async fn stale_user_copies(url: &str) -> Option<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut conn = AsyncPgConnection::establish(url).await.ok()?;
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.ended_at IS NULL
+            AND (s.user_email, s.user_name, s.user_created_at, s.user_updated_at,
+                 s.user_email_verified_at, s.user_device_generation,
+                 s.user_devices_forgotten_at, s.user_totp_enabled_at)
+                IS DISTINCT FROM
+                (u.email, u.name, u.created_at, u.updated_at, u.email_verified_at,
+                 u.device_generation, u.devices_forgotten_at, u.totp_enabled_at)",
+    )
+    .get_result::<Found>(&mut conn)
+    .await
+    .ok()
+    .map(|found| found.n)
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         // Drop runs outside any runtime we may block: use a thread with its own.
         let name = self.name.clone();
+        let url = self.url.clone();
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a runtime");
             runtime.block_on(async {
+                // Every test checks, whatever it did, that the triggers kept each open
+                // session's copy of its user (migration `sessions_carry_their_user`).
+                let stale = stale_user_copies(&url).await;
                 let mut conn = admin().await;
                 drop_database(&mut conn, &name).await;
-            });
+                stale
+            })
         })
         .join();
-        if dropped.is_err() {
-            eprintln!("could not drop the test database {}", self.name);
+        match dropped {
+            Ok(Some(stale)) if stale > 0 && !std::thread::panicking() => {
+                panic!("{stale} open session(s) hold a copy of their user that differs from it")
+            }
+            Ok(_) => {}
+            Err(_) => eprintln!("could not drop the test database {}", self.name),
         }
     }
 }

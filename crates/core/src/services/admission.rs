@@ -133,13 +133,14 @@ async fn check_and_admit(
     )
     .await?;
     // The connection goes back to the pool while the password hashes.
-    let user = users::find_by_email(&mut *state.pool.get().await?, &email).await?;
+    let (user, stored_hash) =
+        match users::find_with_password_hash(&mut *state.pool.get().await?, &email).await? {
+            Some((user, hash)) => (Some(user), Some(hash)),
+            None => (None, None),
+        };
     let valid = state
         .hasher
-        .verify(
-            password.into_secret(),
-            user.as_ref().map(|user| user.password_hash.clone()),
-        )
+        .verify(password.into_secret(), stored_hash)
         .await?;
     match user {
         Some(user) if valid => {

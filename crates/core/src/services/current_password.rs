@@ -7,6 +7,7 @@ use crate::model::input::{Email, LoginPassword};
 use crate::services::sessions::Authenticated;
 use crate::services::throttle;
 use crate::state::AppState;
+use crate::storage::users;
 
 /// Proves the current password (before a password change, a change of address, a
 /// deletion, a re-authentication): throttled by the session's own slot, each failure heard
@@ -20,9 +21,10 @@ pub async fn prove(
     // has its counter.
     let email = Email::stored(&auth.user.email);
     let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
+    let stored_hash = users::password_hash(&mut *state.pool.get().await?, auth.user.id).await?;
     if !state
         .hasher
-        .verify(current.into_secret(), Some(auth.user.password_hash.clone()))
+        .verify(current.into_secret(), Some(stored_hash))
         .await?
     {
         throttle::failed(attempt);

@@ -12,8 +12,9 @@
 //! query's SQL text (about thirty quoted column names) was built anew for every batch, the
 //! largest single cost of a session check. The text still comes from diesel
 //! (`sessions::sessions_with_users_by_tokens_sql`), and its rows are decoded by position in
-//! the order of `SessionRow` and `UserRow`'s fields, checked against the column names and
-//! types the server reports when the statement is prepared.
+//! the order of `SessionRow` and `UserCopy`'s fields, checked against the column names and
+//! types the server reports when the statement is prepared. The user comes from the copy of
+//! its fields that the session's row carries (kept by triggers): one row read per token.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -58,7 +59,7 @@ enum LookupError {
 }
 
 /// The columns of the lookup, in the order they are decoded, with their types.
-const COLUMNS: [(&str, Type); 29] = [
+const COLUMNS: [(&str, Type); 28] = [
     ("token_hash", Type::BYTEA),
     // SessionRow
     ("id", Type::UUID),
@@ -79,17 +80,16 @@ const COLUMNS: [(&str, Type); 29] = [
     ("device_id", Type::TEXT),
     ("proved_at", Type::TIMESTAMPTZ),
     ("proof_method", Type::TEXT),
-    // UserRow
-    ("id", Type::UUID),
-    ("email", Type::TEXT),
-    ("name", Type::TEXT),
-    ("password_hash", Type::TEXT),
-    ("created_at", Type::TIMESTAMPTZ),
-    ("updated_at", Type::TIMESTAMPTZ),
-    ("email_verified_at", Type::TIMESTAMPTZ),
-    ("device_generation", Type::INT4),
-    ("devices_forgotten_at", Type::TIMESTAMPTZ),
-    ("totp_enabled_at", Type::TIMESTAMPTZ),
+    // UserCopy, the session's copy of its user
+    ("user_id", Type::UUID),
+    ("user_email", Type::TEXT),
+    ("user_name", Type::TEXT),
+    ("user_created_at", Type::TIMESTAMPTZ),
+    ("user_updated_at", Type::TIMESTAMPTZ),
+    ("user_email_verified_at", Type::TIMESTAMPTZ),
+    ("user_device_generation", Type::INT4),
+    ("user_devices_forgotten_at", Type::TIMESTAMPTZ),
+    ("user_totp_enabled_at", Type::TIMESTAMPTZ),
 ];
 
 /// A worker's connection and its prepared lookup.
@@ -325,7 +325,6 @@ fn decode(row: &Row) -> Result<(Vec<u8>, (SessionRow, UserRow)), LookupError> {
         id: get(row, next())?,
         email: get(row, next())?,
         name: get(row, next())?,
-        password_hash: get(row, next())?,
         created_at: get(row, next())?,
         updated_at: get(row, next())?,
         email_verified_at: get(row, next())?,

@@ -167,6 +167,14 @@ diesel::table! {
         device_id -> Nullable<Text>,
         proved_at -> Timestamptz,
         proof_method -> Text,
+        user_email -> Text,
+        user_name -> Text,
+        user_created_at -> Timestamptz,
+        user_updated_at -> Timestamptz,
+        user_email_verified_at -> Nullable<Timestamptz>,
+        user_device_generation -> Int4,
+        user_devices_forgotten_at -> Nullable<Timestamptz>,
+        user_totp_enabled_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::model::device::ClientInfo;
 use crate::model::second_factor::ProofMethod;
 use crate::model::session::{EndReason, Lifetimes, chrono_duration};
-use crate::storage::schema::{sessions, users};
+use crate::storage::schema::sessions;
 use crate::storage::users::UserRow;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -43,6 +43,58 @@ pub struct SessionRow {
 }
 
 stored_device!(SessionRow);
+
+/// The copy of its user's fields that every session carries, kept by triggers (migration
+/// `sessions_carry_their_user`): the session check reads a session and its user from one row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
+pub struct UserCopy {
+    #[diesel(column_name = user_id)]
+    id: Uuid,
+    #[diesel(column_name = user_email)]
+    email: String,
+    #[diesel(column_name = user_name)]
+    name: String,
+    #[diesel(column_name = user_created_at)]
+    created_at: DateTime<Utc>,
+    #[diesel(column_name = user_updated_at)]
+    updated_at: DateTime<Utc>,
+    #[diesel(column_name = user_email_verified_at)]
+    email_verified_at: Option<DateTime<Utc>>,
+    #[diesel(column_name = user_device_generation)]
+    device_generation: i32,
+    #[diesel(column_name = user_devices_forgotten_at)]
+    devices_forgotten_at: Option<DateTime<Utc>>,
+    #[diesel(column_name = user_totp_enabled_at)]
+    totp_enabled_at: Option<DateTime<Utc>>,
+}
+
+impl From<UserCopy> for UserRow {
+    fn from(copy: UserCopy) -> Self {
+        let UserCopy {
+            id,
+            email,
+            name,
+            created_at,
+            updated_at,
+            email_verified_at,
+            device_generation,
+            devices_forgotten_at,
+            totp_enabled_at,
+        } = copy;
+        Self {
+            id,
+            email,
+            name,
+            created_at,
+            updated_at,
+            email_verified_at,
+            device_generation,
+            devices_forgotten_at,
+            totp_enabled_at,
+        }
+    }
+}
 
 type Active = And<
     And<IsNull<sessions::ended_at>, Gt<sessions::expires_at, DateTime<Utc>>>,
@@ -117,18 +169,18 @@ pub async fn find_with_user(
     conn: &mut AsyncPgConnection,
     id: Uuid,
 ) -> QueryResult<Option<(SessionRow, UserRow)>> {
-    sessions::table
-        .inner_join(users::table)
+    let found: Option<(SessionRow, UserCopy)> = sessions::table
         .filter(sessions::id.eq(id))
-        .select((SessionRow::as_select(), UserRow::as_select()))
+        .select((SessionRow::as_select(), UserCopy::as_select()))
         .first(conn)
         .await
-        .optional()
+        .optional()?;
+    Ok(found.map(|(session, user)| (session, user.into())))
 }
 
 /// The SQL text of the batched session check (`storage::lookup`): the sessions whose token
-/// hash is in `$1` (a `bytea[]`) with their users, columns in the order of `token_hash`,
-/// `SessionRow` and `UserRow`'s fields. Built by diesel once, from the same expression and
+/// hash is in `$1` (a `bytea[]`) with their users (the copy each carries), columns in the
+/// order of `token_hash`, `SessionRow` and `UserCopy`'s fields. Built by diesel once, from the same expression and
 /// structs as every other query here; the lookup prepares it once per connection and
 /// decodes its rows by position (`lookup` checks the column names when it prepares).
 pub fn sessions_with_users_by_tokens_sql() -> QueryResult<String> {
@@ -136,12 +188,11 @@ pub fn sessions_with_users_by_tokens_sql() -> QueryResult<String> {
     use diesel::query_builder::{QueryBuilder, QueryFragment};
     let no_hashes: &[&[u8]] = &[];
     let query = sessions::table
-        .inner_join(users::table)
         .filter(sessions::token_hash.eq_any(no_hashes))
         .select((
             sessions::token_hash,
             SessionRow::as_select(),
-            UserRow::as_select(),
+            UserCopy::as_select(),
         ));
     let mut builder = PgQueryBuilder::default();
     <_ as QueryFragment<Pg>>::to_sql(&query, &mut builder, &Pg)?;

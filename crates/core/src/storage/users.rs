@@ -15,7 +15,6 @@ pub struct UserRow {
     pub id: Uuid,
     pub email: String,
     pub name: String,
-    pub password_hash: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub email_verified_at: Option<DateTime<Utc>>,
@@ -76,6 +75,29 @@ pub async fn find_by_email(
         .first(conn)
         .await
         .optional()
+}
+
+/// The user with this address and its password hash, for a sign-in. (The hash is read only
+/// where a password is checked: `UserRow` leaves it out, and so does the copy every session
+/// carries.)
+pub async fn find_with_password_hash(
+    conn: &mut AsyncPgConnection,
+    email: &Email,
+) -> QueryResult<Option<(UserRow, String)>> {
+    users::table
+        .filter(users::email.eq(email.as_str()))
+        .select((UserRow::as_select(), users::password_hash))
+        .first(conn)
+        .await
+        .optional()
+}
+
+pub async fn password_hash(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<String> {
+    users::table
+        .find(user_id)
+        .select(users::password_hash)
+        .first(conn)
+        .await
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<UserRow> {
