@@ -21,7 +21,10 @@ pub async fn prove(
     // has its counter.
     let email = Email::stored(&auth.user.email);
     let attempt = throttle::begin_password_check(state, &email, auth.session.id).await?;
-    let stored_hash = users::password_hash(&mut *state.pool.get().await?, auth.user.id).await?;
+    // Deleted since this request's session check: its session is over.
+    let stored_hash = users::password_hash(&mut *state.pool.get().await?, auth.user.id)
+        .await?
+        .ok_or(Error::InvalidSession)?;
     if !state
         .hasher
         .verify(current.into_secret(), Some(stored_hash))

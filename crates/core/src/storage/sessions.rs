@@ -71,27 +71,16 @@ pub struct UserCopy {
 
 impl From<UserCopy> for UserRow {
     fn from(copy: UserCopy) -> Self {
-        let UserCopy {
-            id,
-            email,
-            name,
-            created_at,
-            updated_at,
-            email_verified_at,
-            device_generation,
-            devices_forgotten_at,
-            totp_enabled_at,
-        } = copy;
         Self {
-            id,
-            email,
-            name,
-            created_at,
-            updated_at,
-            email_verified_at,
-            device_generation,
-            devices_forgotten_at,
-            totp_enabled_at,
+            id: copy.id,
+            email: copy.email,
+            name: copy.name,
+            created_at: copy.created_at,
+            updated_at: copy.updated_at,
+            email_verified_at: copy.email_verified_at,
+            device_generation: copy.device_generation,
+            devices_forgotten_at: copy.devices_forgotten_at,
+            totp_enabled_at: copy.totp_enabled_at,
         }
     }
 }

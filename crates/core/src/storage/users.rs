@@ -92,12 +92,17 @@ pub async fn find_with_password_hash(
         .optional()
 }
 
-pub async fn password_hash(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<String> {
+/// The user's password hash; `None` once the account is gone.
+pub async fn password_hash(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<Option<String>> {
     users::table
         .find(user_id)
         .select(users::password_hash)
         .first(conn)
         .await
+        .optional()
 }
 
 pub async fn find(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<UserRow> {
