@@ -71,23 +71,4 @@ CREATE TRIGGER users_copy_to_their_sessions AFTER UPDATE ON users
            NEW.device_generation, NEW.devices_forgotten_at, NEW.totp_enabled_at))
     EXECUTE FUNCTION users_copy_to_their_sessions();
 
--- Every session, ended ones too, so that the columns can be NOT NULL. (The table is locked
--- from the ALTER above: no session is added meanwhile without its copy.)
-UPDATE sessions s
-   SET user_email = u.email,
-       user_name = u.name,
-       user_created_at = u.created_at,
-       user_updated_at = u.updated_at,
-       user_email_verified_at = u.email_verified_at,
-       user_device_generation = u.device_generation,
-       user_devices_forgotten_at = u.devices_forgotten_at,
-       user_totp_enabled_at = u.totp_enabled_at
-  FROM users u
- WHERE u.id = s.user_id;
-
-ALTER TABLE sessions
-    ALTER COLUMN user_email SET NOT NULL,
-    ALTER COLUMN user_name SET NOT NULL,
-    ALTER COLUMN user_created_at SET NOT NULL,
-    ALTER COLUMN user_updated_at SET NOT NULL,
-    ALTER COLUMN user_device_generation SET NOT NULL;
+-- The copy of the sessions made before this migration: the next one; NOT NULL: the one after.
