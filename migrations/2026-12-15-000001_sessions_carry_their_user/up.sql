@@ -45,6 +45,8 @@ $$;
 CREATE TRIGGER sessions_copy_their_user BEFORE INSERT ON sessions
     FOR EACH ROW EXECUTE FUNCTION sessions_copy_their_user();
 
+-- It locks the user's open sessions while the user's row is locked: the order every transaction
+-- on a user's sessions takes (the user's row first), so it adds no deadlock.
 CREATE FUNCTION users_copy_to_their_sessions() RETURNS TRIGGER
 LANGUAGE plpgsql AS $$
 BEGIN
