@@ -152,8 +152,8 @@ pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResul
         .await
 }
 
-/// A session and its user, by the session's id (sockets check theirs this way: the cookie
-/// token may have been rotated since they opened).
+/// A session and its user (the copy it carries), by the session's id (sockets check theirs
+/// this way: the cookie token may have been rotated since they opened).
 pub async fn find_with_user(
     conn: &mut AsyncPgConnection,
     id: Uuid,
