@@ -59,7 +59,7 @@ enum LookupError {
 }
 
 /// The columns of the lookup, in the order they are decoded, with their types.
-const COLUMNS: [(&str, Type); 28] = [
+const COLUMNS: [(&str, Type); 27] = [
     ("token_hash", Type::BYTEA),
     // SessionRow
     ("id", Type::UUID),
@@ -80,8 +80,7 @@ const COLUMNS: [(&str, Type); 28] = [
     ("device_id", Type::TEXT),
     ("proved_at", Type::TIMESTAMPTZ),
     ("proof_method", Type::TEXT),
-    // UserCopy, the session's copy of its user
-    ("user_id", Type::UUID),
+    // UserCopy, the session's copy of its user (whose id is the session's user_id)
     ("user_email", Type::TEXT),
     ("user_name", Type::TEXT),
     ("user_created_at", Type::TIMESTAMPTZ),
@@ -322,7 +321,7 @@ fn decode(row: &Row) -> Result<(Vec<u8>, (SessionRow, UserRow)), LookupError> {
         )?,
     };
     let user = UserRow {
-        id: get(row, next())?,
+        id: session.user_id,
         email: get(row, next())?,
         name: get(row, next())?,
         created_at: get(row, next())?,

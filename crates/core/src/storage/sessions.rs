@@ -46,11 +46,10 @@ stored_device!(SessionRow);
 
 /// The copy of its user's fields that every session carries, kept by triggers (migration
 /// `sessions_carry_their_user`): the session check reads a session and its user from one row.
+/// (The user's id is the session's own `user_id`.)
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
 pub struct UserCopy {
-    #[diesel(column_name = user_id)]
-    id: Uuid,
     #[diesel(column_name = user_email)]
     email: String,
     #[diesel(column_name = user_name)]
@@ -69,18 +68,19 @@ pub struct UserCopy {
     totp_enabled_at: Option<DateTime<Utc>>,
 }
 
-impl From<UserCopy> for UserRow {
-    fn from(copy: UserCopy) -> Self {
-        Self {
-            id: copy.id,
-            email: copy.email,
-            name: copy.name,
-            created_at: copy.created_at,
-            updated_at: copy.updated_at,
-            email_verified_at: copy.email_verified_at,
-            device_generation: copy.device_generation,
-            devices_forgotten_at: copy.devices_forgotten_at,
-            totp_enabled_at: copy.totp_enabled_at,
+impl UserCopy {
+    /// The user whose copy this is: `id` is its session's `user_id`.
+    fn into_user(self, id: Uuid) -> UserRow {
+        UserRow {
+            id,
+            email: self.email,
+            name: self.name,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            email_verified_at: self.email_verified_at,
+            device_generation: self.device_generation,
+            devices_forgotten_at: self.devices_forgotten_at,
+            totp_enabled_at: self.totp_enabled_at,
         }
     }
 }
@@ -164,7 +164,10 @@ pub async fn find_with_user(
         .first(conn)
         .await
         .optional()?;
-    Ok(found.map(|(session, user)| (session, user.into())))
+    Ok(found.map(|(session, copy)| {
+        let user = copy.into_user(session.user_id);
+        (session, user)
+    }))
 }
 
 /// The SQL text of the batched session check (`storage::lookup`): the sessions whose token
