@@ -109,16 +109,17 @@ impl SessionConnection {
         let mut heartbeat = heartbeat(&self.state);
         let mut last_heard = Instant::now();
         let mut rate = RateLimit::new(self.state.settings.sockets.max_messages_per_minute);
-        // The database work (`sync`, `handle_text`) runs in boxed futures: inline, their
-        // states would be part of this task, which every held socket keeps for its lifetime.
+        // The database work (`sync`, `handle_text`) and the sends run in boxed futures: inline,
+        // their states would be part of this task, which every held socket keeps for its
+        // lifetime (the sends alone: 1 304 → 1 032 bytes; a box per message sent instead).
         let mut closing = Box::pin(self.sync(false)).await;
         while closing.is_none() {
             closing = tokio::select! {
                 command = outgoing.next() => match command {
                     Some(Outgoing::Send(message)) if self.already_prompted(&message) => None,
-                    Some(Outgoing::Send(message)) => self.send(&message).await,
+                    Some(Outgoing::Send(message)) => Box::pin(self.send(&message)).await,
                     Some(Outgoing::SendAndClose(message)) => {
-                        let _ = send_json(&mut self.socket, &message).await;
+                        let _ = Box::pin(send_json(&mut self.socket, &message)).await;
                         Some(policy("session ended"))
                     }
                     Some(Outgoing::Resync) => Box::pin(self.sync(true)).await,
@@ -134,7 +135,7 @@ impl SessionConnection {
                         Some(Closing::With(None))
                     } else {
                         // The session itself is re-read by `recheck_held`, for all sockets at once.
-                        self.socket.ping(b"").await.err().map(|_| Closing::Gone)
+                        Box::pin(self.socket.ping(b"")).await.err().map(|_| Closing::Gone)
                     }
                 }
                 incoming = stream.recv() => {
@@ -145,10 +146,11 @@ impl SessionConnection {
                         }
                         Some(Incoming::Text(text)) => Box::pin(self.handle_text(&text)).await,
                         Some(Incoming::Binary(_)) => {
-                            self.send(&protocol_error("Binary messages are not supported")).await
+                            let refusal = protocol_error("Binary messages are not supported");
+                            Box::pin(self.send(&refusal)).await
                         }
                         Some(Incoming::Ping(bytes)) => {
-                            self.socket.pong(&bytes).await.err().map(|_| Closing::Gone)
+                            Box::pin(self.socket.pong(&bytes)).await.err().map(|_| Closing::Gone)
                         }
                         Some(Incoming::Pong) => None,
                         Some(Incoming::Close(reason)) => Some(Closing::With(reason)),
@@ -163,7 +165,7 @@ impl SessionConnection {
             };
         }
         if let Some(Closing::With(reason)) = closing {
-            let _ = self.socket.close(reason).await;
+            let _ = Box::pin(self.socket.close(reason)).await;
         }
     }
 
