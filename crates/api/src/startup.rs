@@ -360,10 +360,11 @@ fn server(listener: TcpListener, state: web::Data<AppState>) -> Result<Server, S
             .app_data(web::PathConfig::default().error_handler(extractors::path))
             // Bodies of requests that are not JSON (none expected) are capped too.
             .app_data(web::PayloadConfig::default().limit(json_limit))
-            // Only requests that may write the cookie pass through actix-session; every
-            // handler reads it with `session_cookie` (it decrypts eagerly, on every request).
+            // Only requests that may write the cookie pass through actix-session, and through
+            // the cookie's lifetime after it; every handler reads it with `session_cookie`
+            // (actix-session decrypts eagerly, on every request).
             .wrap(ForCookieWrites(sessions))
-            .wrap(from_fn(persist_session_cookie))
+            .wrap(ForCookieWrites(from_fn(persist_session_cookie)))
             .wrap(from_fn(origin_guard))
             .wrap(from_fn(security_headers))
             .wrap(from_fn(record_request))

@@ -30,7 +30,8 @@ impl PersistUntil {
 }
 
 /// Gives the session cookie set in this response its `Max-Age`, when the handler asked for
-/// one (actix-session sets the same lifetime for every session; this is per session).
+/// one (actix-session sets the same lifetime for every session; this is per session). Runs on
+/// the requests that may write the cookie, as actix-session does (`ForCookieWrites`).
 pub async fn persist_session_cookie(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
