@@ -17,13 +17,15 @@
 //! its fields that the session's row carries (kept by triggers): one row read per token.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+// The maps here live for one batch (or hold a few workers) and are keyed by SHA-256 outputs:
+// foldhash, seeded per process, in place of std's SipHash (four hashes of a token per request).
+use foldhash::{HashMap, HashMapExt};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_postgres::types::{FromSql, Type};
@@ -380,8 +382,9 @@ mod tests {
             .into_iter()
             .map(|hash| (hash.to_vec(), oneshot::channel().0))
             .collect();
-        let expected: HashMap<&[u8], usize> =
-            HashMap::from([(&b"a"[..], 2), (&b"b"[..], 1), (&b"c"[..], 3)]);
+        let expected: HashMap<&[u8], usize> = [(&b"a"[..], 2), (&b"b"[..], 1), (&b"c"[..], 3)]
+            .into_iter()
+            .collect();
         assert_eq!(last_asks(&batch), expected);
     }
 }
