@@ -133,11 +133,9 @@ async fn check_and_admit(
     )
     .await?;
     // The connection goes back to the pool while the password hashes.
-    let (user, stored_hash) =
-        match users::find_with_password_hash(&mut *state.pool.get().await?, &email).await? {
-            Some((user, hash)) => (Some(user), Some(hash)),
-            None => (None, None),
-        };
+    let (user, stored_hash) = users::find_with_password_hash(&mut *state.pool.get().await?, &email)
+        .await?
+        .unzip();
     let valid = state
         .hasher
         .verify(password.into_secret(), stored_hash)

@@ -172,9 +172,10 @@ pub async fn find_with_user(
 
 /// The SQL text of the batched session check (`storage::lookup`): the sessions whose token
 /// hash is in `$1` (a `bytea[]`) with their users (the copy each carries), columns in the
-/// order of `token_hash`, `SessionRow` and `UserCopy`'s fields. Built by diesel once, from the same expression and
-/// structs as every other query here; the lookup prepares it once per connection and
-/// decodes its rows by position (`lookup` checks the column names when it prepares).
+/// order of `token_hash`, `SessionRow` and `UserCopy`'s fields. Built by diesel once, from
+/// the same expression and structs as every other query here; the lookup prepares it once
+/// per connection and decodes its rows by position (`lookup` checks the column names when it
+/// prepares).
 pub fn sessions_with_users_by_tokens_sql() -> QueryResult<String> {
     use diesel::pg::{Pg, PgQueryBuilder};
     use diesel::query_builder::{QueryBuilder, QueryFragment};
