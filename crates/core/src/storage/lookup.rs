@@ -262,7 +262,7 @@ impl SessionLookups {
                 tracing::debug!(%error, "session lookup connection closed");
             }
         });
-        // The lookup's plan never depends on its tokens (a unique index either way), yet with
+        // The lookup's plan never depends on its tokens (an index lookup either way), yet with
         // an array parameter PostgreSQL keeps planning it anew for each batch: a fifth of
         // its CPU under load (BENCHMARKS.md). The one generic plan is the plan it would pick.
         client

@@ -1,0 +1,1 @@
+DROP INDEX sessions_found_by_token_hash;
