@@ -28,7 +28,8 @@ pub fn app_state(request: &HttpRequest) -> Result<web::Data<AppState>, Error> {
 
 /// The caller's session as an extractor. Newtypes over the core's types, because the orphan
 /// rule keeps actix's `FromRequest` for them out of this crate; both deref to the core type.
-pub struct Authenticated(pub sessions::Authenticated);
+/// The session is boxed: it moves through the extractor's future and the handler's arguments.
+pub struct Authenticated(pub Box<sessions::Authenticated>);
 
 pub struct ClientInfo(pub device::ClientInfo);
 
@@ -57,7 +58,9 @@ impl FromRequest for Authenticated {
         Box::pin(async move {
             let state = app_state(&request)?;
             let token = session_token(&request)?;
-            Ok(Self(sessions::authenticate(&state, &token).await?))
+            Ok(Self(Box::new(
+                sessions::authenticate(&state, &token).await?,
+            )))
         })
     }
 }

@@ -40,7 +40,7 @@ impl Authenticated {
 /// on its very next request: every check reads the row.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, Error> {
     let found = state.lookups.find(secrets::hash_token(token)).await?;
-    let (session, user) = found.ok_or(Error::InvalidSession)?;
+    let (session, user) = *found.ok_or(Error::InvalidSession)?;
     // A routing layer would trust the prefix: one that is not the user's proves nothing.
     if ShardKey::of_token(token).is_some_and(|key| key != ShardKey::of_user(session.user_id)) {
         return Err(Error::InvalidSession);

@@ -38,7 +38,10 @@ use crate::model::session::EndReason;
 use crate::storage::sessions::{self, SessionRow};
 use crate::storage::users::UserRow;
 
-pub type Found = Option<(SessionRow, UserRow)>;
+/// Boxed: the row (about 450 bytes) passes through the batch's map, a channel and several
+/// futures before a handler reads it; each of those moves copies a pointer instead.
+pub type Found = Option<Box<SessionAndUser>>;
+type SessionAndUser = (SessionRow, UserRow);
 type Waiter = (Vec<u8>, oneshot::Sender<Result<Found, Error>>);
 
 /// Why a batch failed; shared by every request of the batch.
@@ -225,7 +228,7 @@ impl SessionLookups {
         &self,
         worker: &Rc<RefCell<Worker>>,
         hashes: &[&[u8]],
-    ) -> Result<HashMap<Vec<u8>, (SessionRow, UserRow)>, LookupError> {
+    ) -> Result<HashMap<Vec<u8>, Box<SessionAndUser>>, LookupError> {
         let existing = worker.borrow().conn.clone();
         let conn = match existing {
             Some(conn) => conn,
@@ -292,7 +295,7 @@ impl SessionLookups {
 }
 
 /// One row of the lookup: its token hash, session and user (columns as in `COLUMNS`).
-fn decode(row: &Row) -> Result<(Vec<u8>, (SessionRow, UserRow)), LookupError> {
+fn decode(row: &Row) -> Result<(Vec<u8>, Box<SessionAndUser>), LookupError> {
     let mut at = 0..;
     let mut next = || at.next().unwrap_or_default();
     let hash = get(row, next())?;
@@ -333,7 +336,7 @@ fn decode(row: &Row) -> Result<(Vec<u8>, (SessionRow, UserRow)), LookupError> {
         devices_forgotten_at: get(row, next())?,
         totp_enabled_at: get(row, next())?,
     };
-    Ok((hash, (session, user)))
+    Ok((hash, Box::new((session, user))))
 }
 
 fn get<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> Result<T, LookupError> {
