@@ -1,11 +1,11 @@
 -- Every authenticated request finds its session by token hash (`token_hash = ANY($1)`, a batch
 -- of tokens per query). A hash index answers that with one bucket read per token where the
--- unique B-tree descends three levels comparing 32-byte keys: about a third less of
+-- unique B-tree descends three levels comparing 32-byte keys: a quarter to a third less of
 -- PostgreSQL's CPU per token (BENCHMARKS.md, "The session lookup through a hash index"). The
 -- B-tree stays: it is the unique key (token hash and user, as sharding wants).
 --
 -- Built without CONCURRENTLY: migrations run in a transaction under the instances' advisory
 -- lock, where a concurrent build would wait on the instances waiting for that lock. The
--- table's writes (sign-ins, touches, sign-outs) wait while it builds (0.3 s for 200 000
+-- table's writes (sign-ins, touches, sign-outs) wait while it builds (0.2 s for 200 000
 -- sessions here); session checks, which only read, go on.
 CREATE INDEX sessions_found_by_token_hash ON sessions USING hash (token_hash);
