@@ -41,15 +41,14 @@ pub async fn session_probe(state: &AppState, request: &HttpRequest) -> Result<Se
         return Ok(SessionProbe::signed_out());
     };
     match sessions::authenticate(state, &token).await {
-        Ok(auth) => Ok(SessionProbe {
-            authenticated: true,
-            user: Some(wire::user(&auth.user, &state.settings)),
-            session: Some(wire::session(
-                &auth.session,
-                Some(auth.session.id),
-                state.lifetimes(),
-            )),
-        }),
+        Ok(sessions::Authenticated { user, session }) => {
+            let current = Some(session.id);
+            Ok(SessionProbe {
+                authenticated: true,
+                user: Some(wire::user_from(user, &state.settings)),
+                session: Some(wire::session_from(session, current, state.lifetimes())),
+            })
+        }
         Err(error) if error.is_server_side() => Err(error),
         Err(_) => Ok(SessionProbe::signed_out()),
     }
