@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::http::extractors::session_token;
 use crate::services::sessions;
 use crate::state::AppState;
+use crate::storage::sessions::SessionWithUser;
 use crate::wire;
 
 /// The rules the app shows, its name and whether mail really leaves.
@@ -41,7 +42,8 @@ pub async fn session_probe(state: &AppState, request: &HttpRequest) -> Result<Se
         return Ok(SessionProbe::signed_out());
     };
     match sessions::authenticate(state, &token).await {
-        Ok(sessions::Authenticated { user, session }) => {
+        Ok(checked) => {
+            let SessionWithUser { user, session } = checked.into_rows();
             let current = Some(session.id);
             Ok(SessionProbe {
                 authenticated: true,

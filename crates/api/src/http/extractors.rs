@@ -28,8 +28,7 @@ pub fn app_state(request: &HttpRequest) -> Result<web::Data<AppState>, Error> {
 
 /// The caller's session as an extractor. Newtypes over the core's types, because the orphan
 /// rule keeps actix's `FromRequest` for them out of this crate; both deref to the core type.
-/// The session is boxed: it moves through the extractor's future and the handler's arguments.
-pub struct Authenticated(pub Box<sessions::Authenticated>);
+pub struct Authenticated(pub sessions::Authenticated);
 
 pub struct ClientInfo(pub device::ClientInfo);
 
@@ -58,9 +57,7 @@ impl FromRequest for Authenticated {
         Box::pin(async move {
             let state = app_state(&request)?;
             let token = session_token(&request)?;
-            Ok(Self(Box::new(
-                sessions::authenticate(&state, &token).await?,
-            )))
+            Ok(Self(sessions::authenticate(&state, &token).await?))
         })
     }
 }

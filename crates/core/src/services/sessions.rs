@@ -1,6 +1,8 @@
 //! Sessions: the check behind every authenticated request, starting one (the only place a
 //! session row and its token are made), ending, listing and the session log.
 
+use std::ops::Deref;
+
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use shared::{ReplacedBy, SessionHistoryEntry, SessionInfo};
@@ -18,18 +20,30 @@ use crate::model::shard::ShardKey;
 use crate::services::in_flight::{self, Cancelling};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
-use crate::storage::sessions::{self as stored, Lapsed, NewSession, SessionRow};
-use crate::storage::users::{self, UserRow};
+use crate::storage::sessions::{self as stored, Lapsed, NewSession, SessionRow, SessionWithUser};
+use crate::storage::users;
 use crate::wire;
 
-/// A request made with a valid, active session.
+/// A request made with a valid, active session: only `authenticate` and
+/// `authenticate_by_id` make one. It holds the row the lookup boxed (read through `Deref`),
+/// so a check moves one pointer from the lookup to the handler.
 #[derive(Debug, Clone)]
-pub struct Authenticated {
-    pub user: UserRow,
-    pub session: SessionRow,
+pub struct Authenticated(Box<SessionWithUser>);
+
+impl Deref for Authenticated {
+    type Target = SessionWithUser;
+
+    fn deref(&self) -> &SessionWithUser {
+        &self.0
+    }
 }
 
 impl Authenticated {
+    /// The session and user, for a caller that consumes them.
+    pub fn into_rows(self) -> SessionWithUser {
+        *self.0
+    }
+
     /// "by Chrome 120 on Linux (Desktop) (203.0.113.9)", for the log.
     pub fn by(&self) -> String {
         format!("by {} ({})", self.session.device_label(), self.session.ip)
@@ -40,12 +54,13 @@ impl Authenticated {
 /// on its very next request: every check reads the row.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, Error> {
     let found = state.lookups.find(secrets::hash_token(token)).await?;
-    let (session, user) = *found.ok_or(Error::InvalidSession)?;
+    let found = found.ok_or(Error::InvalidSession)?;
     // A routing layer would trust the prefix: one that is not the user's proves nothing.
-    if ShardKey::of_token(token).is_some_and(|key| key != ShardKey::of_user(session.user_id)) {
+    if ShardKey::of_token(token).is_some_and(|key| key != ShardKey::of_user(found.session.user_id))
+    {
         return Err(Error::InvalidSession);
     }
-    accept(state, session, user).await
+    accept(state, found).await
 }
 
 /// The same check for a session known by id (a socket acting for its session: the cookie's
@@ -57,20 +72,16 @@ pub async fn authenticate_by_id(
     let mut conn = state.pool.get().await?;
     let found = stored::find_with_user(&mut conn, session_id).await?;
     drop(conn);
-    let (session, user) = found.ok_or(Error::InvalidSession)?;
-    accept(state, session, user).await
+    accept(state, found.ok_or(Error::InvalidSession)?).await
 }
 
 /// An open session in use: ended if its time is up, otherwise its use is recorded.
-async fn accept(
-    state: &AppState,
-    mut session: SessionRow,
-    user: UserRow,
-) -> Result<Authenticated, Error> {
+async fn accept(state: &AppState, mut found: Box<SessionWithUser>) -> Result<Authenticated, Error> {
+    let session = &mut found.session;
     let now = state.now();
     if let Some(reason) = session.end_reason {
         return Err(match reason {
-            EndReason::Replaced => match replaced_by(state, &session).await? {
+            EndReason::Replaced => match replaced_by(state, session).await? {
                 Some(by) => Error::SessionReplaced {
                     by: by.device,
                     at: by.at,
@@ -81,7 +92,7 @@ async fn accept(
             _ => Error::InvalidSession,
         });
     }
-    if end_if_lapsed(state, &session, now).await?.is_some() {
+    if end_if_lapsed(state, session, now).await?.is_some() {
         return Err(Error::SessionExpired);
     }
     // Writing last_seen_at on every request would turn each read into a write.
@@ -91,7 +102,7 @@ async fn accept(
         stored::touch(&mut *state.pool.get().await?, session.id, now).await?;
         session.last_seen_at = now;
     }
-    Ok(Authenticated { user, session })
+    Ok(Authenticated(found))
 }
 
 /// Ends an open session whose time is up, now rather than at the next sweep, so that the

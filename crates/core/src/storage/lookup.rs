@@ -35,13 +35,12 @@ use crate::config::Settings;
 use crate::error::Error;
 use crate::model::second_factor::ProofMethod;
 use crate::model::session::EndReason;
-use crate::storage::sessions::{self, SessionRow};
+use crate::storage::sessions::{self, SessionRow, SessionWithUser};
 use crate::storage::users::UserRow;
 
-/// Boxed: the row (about 450 bytes) passes through the batch's map, a channel and several
-/// futures before a handler reads it; each of those moves copies a pointer instead.
-pub type Found = Option<Box<SessionAndUser>>;
-type SessionAndUser = (SessionRow, UserRow);
+/// Boxed: the row (about 450 bytes) passes through the batch's map, a channel, several
+/// futures and, checked, the handler's arguments; each of those moves copies a pointer.
+pub type Found = Option<Box<SessionWithUser>>;
 type Waiter = (Vec<u8>, oneshot::Sender<Result<Found, Error>>);
 
 /// Why a batch failed; shared by every request of the batch.
@@ -228,7 +227,7 @@ impl SessionLookups {
         &self,
         worker: &Rc<RefCell<Worker>>,
         hashes: &[&[u8]],
-    ) -> Result<HashMap<Vec<u8>, Box<SessionAndUser>>, LookupError> {
+    ) -> Result<HashMap<Vec<u8>, Box<SessionWithUser>>, LookupError> {
         let existing = worker.borrow().conn.clone();
         let conn = match existing {
             Some(conn) => conn,
@@ -295,7 +294,7 @@ impl SessionLookups {
 }
 
 /// One row of the lookup: its token hash, session and user (columns as in `COLUMNS`).
-fn decode(row: &Row) -> Result<(Vec<u8>, Box<SessionAndUser>), LookupError> {
+fn decode(row: &Row) -> Result<(Vec<u8>, Box<SessionWithUser>), LookupError> {
     let mut at = 0..;
     let mut next = || at.next().unwrap_or_default();
     let hash = get(row, next())?;
@@ -336,7 +335,7 @@ fn decode(row: &Row) -> Result<(Vec<u8>, Box<SessionAndUser>), LookupError> {
         devices_forgotten_at: get(row, next())?,
         totp_enabled_at: get(row, next())?,
     };
-    Ok((hash, Box::new((session, user))))
+    Ok((hash, Box::new(SessionWithUser { user, session })))
 }
 
 fn get<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> Result<T, LookupError> {

@@ -14,6 +14,14 @@ use crate::model::session::{EndReason, Lifetimes, chrono_duration};
 use crate::storage::schema::sessions;
 use crate::storage::users::UserRow;
 
+/// A session's row with its user's, as a session check reads them (`lookup`,
+/// `find_with_user`); once checked, what a request acts with (`services::sessions::Authenticated`).
+#[derive(Debug, Clone)]
+pub struct SessionWithUser {
+    pub user: UserRow,
+    pub session: SessionRow,
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions, check_for_backend(diesel::pg::Pg))]
 pub struct SessionRow {
@@ -157,7 +165,7 @@ pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResul
 pub async fn find_with_user(
     conn: &mut AsyncPgConnection,
     id: Uuid,
-) -> QueryResult<Option<(SessionRow, UserRow)>> {
+) -> QueryResult<Option<Box<SessionWithUser>>> {
     let found: Option<(SessionRow, UserCopy)> = sessions::table
         .filter(sessions::id.eq(id))
         .select((SessionRow::as_select(), UserCopy::as_select()))
@@ -166,7 +174,7 @@ pub async fn find_with_user(
         .optional()?;
     Ok(found.map(|(session, copy)| {
         let user = copy.into_user(session.user_id);
-        (session, user)
+        Box::new(SessionWithUser { user, session })
     }))
 }
 

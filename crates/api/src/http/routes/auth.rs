@@ -16,6 +16,7 @@ use crate::services::accounts::{self, Signup};
 use crate::services::admission::{self, LoginAttempt};
 use crate::services::sessions::{self, Keep};
 use crate::state::AppState;
+use crate::storage::sessions::SessionWithUser;
 use crate::wire;
 
 #[utoipa::path(
@@ -103,7 +104,7 @@ pub async fn login(
 )]
 #[get("/api/auth/me")]
 pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let sessions::Authenticated { user, session } = *auth.0;
+    let SessionWithUser { user, session } = auth.0.into_rows();
     let current = Some(session.id);
     let body = AuthResponse {
         user: wire::user_from(user, &state.settings),

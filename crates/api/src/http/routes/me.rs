@@ -115,7 +115,7 @@ pub async fn export_data(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     export::begin(&state, &auth).await?;
-    let chunks = export::document(state.into_inner(), *auth.0)
+    let chunks = export::document(state.into_inner(), auth.0)
         .map(|chunk| chunk.map(actix_web::web::Bytes::from));
     Ok(HttpResponse::Ok()
         .content_type("application/json")
