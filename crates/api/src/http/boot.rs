@@ -43,7 +43,7 @@ pub async fn session_probe(state: &AppState, request: &HttpRequest) -> Result<Se
     };
     match sessions::authenticate(state, &token).await {
         Ok(checked) => {
-            let SessionWithUser { user, session } = checked.into_rows();
+            let SessionWithUser { session, user } = checked.into_rows();
             let current = Some(session.id);
             Ok(SessionProbe {
                 authenticated: true,

@@ -25,8 +25,9 @@ use crate::storage::users;
 use crate::wire;
 
 /// A request made with a valid, active session: only `authenticate` and
-/// `authenticate_by_id` make one. It holds the row the lookup boxed (read through `Deref`),
-/// so a check moves one pointer from the lookup to the handler.
+/// `authenticate_by_id` make one. It holds the box the read made (`lookup`, or
+/// `find_with_user` for a socket; read through `Deref`), so a check moves one pointer to its
+/// user.
 #[derive(Debug, Clone)]
 pub struct Authenticated(Box<SessionWithUser>);
 

@@ -335,7 +335,7 @@ fn decode(row: &Row) -> Result<(Vec<u8>, Box<SessionWithUser>), LookupError> {
         devices_forgotten_at: get(row, next())?,
         totp_enabled_at: get(row, next())?,
     };
-    Ok((hash, Box::new(SessionWithUser { user, session })))
+    Ok((hash, Box::new(SessionWithUser { session, user })))
 }
 
 fn get<'a, T: FromSql<'a>>(row: &'a Row, index: usize) -> Result<T, LookupError> {

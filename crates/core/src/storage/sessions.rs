@@ -15,11 +15,12 @@ use crate::storage::schema::sessions;
 use crate::storage::users::UserRow;
 
 /// A session's row with its user's, as a session check reads them (`lookup`,
-/// `find_with_user`); once checked, what a request acts with (`services::sessions::Authenticated`).
+/// `find_with_user`); once checked, what a request acts with
+/// (`services::sessions::Authenticated`).
 #[derive(Debug, Clone)]
 pub struct SessionWithUser {
-    pub user: UserRow,
     pub session: SessionRow,
+    pub user: UserRow,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -174,7 +175,7 @@ pub async fn find_with_user(
         .optional()?;
     Ok(found.map(|(session, copy)| {
         let user = copy.into_user(session.user_id);
-        Box::new(SessionWithUser { user, session })
+        Box::new(SessionWithUser { session, user })
     }))
 }
 

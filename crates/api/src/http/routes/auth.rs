@@ -104,7 +104,7 @@ pub async fn login(
 )]
 #[get("/api/auth/me")]
 pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let SessionWithUser { user, session } = auth.0.into_rows();
+    let SessionWithUser { session, user } = auth.0.into_rows();
     let current = Some(session.id);
     let body = AuthResponse {
         user: wire::user_from(user, &state.settings),
