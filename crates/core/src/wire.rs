@@ -12,7 +12,7 @@ use crate::model::second_factor::ProofMethod;
 use crate::model::session::{EndReason, Lifetimes};
 use crate::storage::activity::EntryRow;
 use crate::storage::approvals::ApprovalRow;
-use crate::storage::sessions::SessionRow;
+use crate::storage::sessions::{SessionRow, SessionWithUser};
 use crate::storage::users::UserRow;
 
 /// `From` a server enum to its twin in `shared`, variant for variant: the match is
@@ -114,9 +114,23 @@ pub fn user(row: &UserRow, settings: &Settings) -> User {
     user_from(row.clone(), settings)
 }
 
-/// [`user`] from a row the caller gives up: its strings move instead of being copied (the
-/// session check's answer, the hottest response).
-pub fn user_from(row: UserRow, settings: &Settings) -> User {
+/// A checked session's user and the session itself (marked current), from rows the caller
+/// gives up: their strings move instead of being copied (`/api/auth/me`, the hottest
+/// response, and the session probe).
+pub fn signed_in(
+    rows: SessionWithUser,
+    settings: &Settings,
+    lifetimes: Lifetimes,
+) -> (User, SessionInfo) {
+    let SessionWithUser { session, user } = rows;
+    let current = Some(session.id);
+    (
+        user_from(user, settings),
+        session_from(session, current, lifetimes),
+    )
+}
+
+fn user_from(row: UserRow, settings: &Settings) -> User {
     let password_only = row
         .factors(settings.mail.checks_new_devices_by_email())
         .password_only();
@@ -145,8 +159,7 @@ pub fn session(row: &SessionRow, current: Option<Uuid>, lifetimes: Lifetimes) ->
     session_from(row.clone(), current, lifetimes)
 }
 
-/// [`session`] from a row the caller gives up: its strings move instead of being copied.
-pub fn session_from(row: SessionRow, current: Option<Uuid>, lifetimes: Lifetimes) -> SessionInfo {
+fn session_from(row: SessionRow, current: Option<Uuid>, lifetimes: Lifetimes) -> SessionInfo {
     SessionInfo {
         id: row.id,
         device: row.device,

@@ -10,7 +10,6 @@ use crate::error::Error;
 use crate::http::extractors::session_token;
 use crate::services::sessions;
 use crate::state::AppState;
-use crate::storage::sessions::SessionWithUser;
 use crate::wire;
 
 /// The rules the app shows, its name and whether mail really leaves.
@@ -43,12 +42,12 @@ pub async fn session_probe(state: &AppState, request: &HttpRequest) -> Result<Se
     };
     match sessions::authenticate(state, &token).await {
         Ok(checked) => {
-            let SessionWithUser { session, user } = checked.into_rows();
-            let current = Some(session.id);
+            let (user, session) =
+                wire::signed_in(checked.into_rows(), &state.settings, state.lifetimes());
             Ok(SessionProbe {
                 authenticated: true,
-                user: Some(wire::user_from(user, &state.settings)),
-                session: Some(wire::session_from(session, current, state.lifetimes())),
+                user: Some(user),
+                session: Some(session),
             })
         }
         Err(error) if error.is_server_side() => Err(error),

@@ -16,7 +16,6 @@ use crate::services::accounts::{self, Signup};
 use crate::services::admission::{self, LoginAttempt};
 use crate::services::sessions::{self, Keep};
 use crate::state::AppState;
-use crate::storage::sessions::SessionWithUser;
 use crate::wire;
 
 #[utoipa::path(
@@ -104,12 +103,8 @@ pub async fn login(
 )]
 #[get("/api/auth/me")]
 pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let SessionWithUser { session, user } = auth.0.into_rows();
-    let current = Some(session.id);
-    let body = AuthResponse {
-        user: wire::user_from(user, &state.settings),
-        session: wire::session_from(session, current, state.lifetimes()),
-    };
+    let (user, session) = wire::signed_in(auth.0.into_rows(), &state.settings, state.lifetimes());
+    let body = AuthResponse { user, session };
     // Sized for the whole body at once (`json` starts at 128 bytes and grows it three times):
     // this is the hottest response. About 600 bytes; below glibc's 1 KiB "large" requests,
     // which consolidate its fast bins (`malloc_consolidate`, ~1% of the CPU under load).
