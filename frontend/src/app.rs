@@ -25,6 +25,17 @@ fn Shell() -> impl IntoView {
     let session = Session::new(move |path| navigate(path, Default::default()));
     provide_context(session);
     session.check_signed_in();
+    // The dashboard's top that the server wrote into the document gives way as the dashboard
+    // draws its own (or says its module could not be fetched); anywhere else (signed out
+    // meanwhile, another page) at once.
+    let pathname = use_location().pathname;
+    Effect::new(move |_| {
+        let on_dashboard = pathname.with(|path| path == shared::routes::DASHBOARD_PAGE)
+            && session.current.with(Option::is_some);
+        if !on_dashboard {
+            crate::paint::drop_prepaint();
+        }
+    });
 
     view! {
         <OutageBanner/>

@@ -87,6 +87,8 @@ fn nothing() -> AnyView {
 }
 
 fn not_fetched() -> AnyView {
+    // In the place of a dashboard's top that the server painted, if any (`http::prepaint`).
+    crate::paint::drop_prepaint();
     view! { <NotFetched/> }.into_any()
 }
 

@@ -50,10 +50,12 @@ pub fn mount() {
     // console_error_panic_hook would add the JavaScript stack, of no use where the functions
     // have no names, for 0.4 KB of the first page.
     std::panic::set_hook(Box::new(|panic| console_error(&panic.to_string())));
-    // The static placeholder of index.html gives way to the app.
+    // The static placeholder of index.html gives way to the app; the dashboard's top that the
+    // server wrote in its place stays until the app's own is drawn (`paint::drop_prepaint`).
     if let Some(boot) = web_sys::window()
         .and_then(|window| window.document())
-        .and_then(|document| document.get_element_by_id("boot"))
+        .and_then(|document| document.get_element_by_id(shared::BOOT_ID))
+        && boot.get_attribute("class").as_deref() != Some(shared::PREPAINT_CLASS)
     {
         boot.remove();
     }

@@ -243,7 +243,3 @@ pub fn page_title(page: &'static str) {
         document().set_title(&title);
     });
 }
-
-/// What a page says instead of "we mailed" when the server only logs mail.
-pub const MAIL_IS_LOGGED: &str =
-    "Mail is not set up on this server; the link is in the server log.";

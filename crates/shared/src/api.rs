@@ -546,6 +546,14 @@ pub const BOOT_CONFIG_ID: &str = "boot-config";
 /// The id of the document's data block holding the `BootState`'s `session`.
 pub const BOOT_SESSION_ID: &str = "boot-session";
 
+/// The id of the document's first paint, shown before the app has loaded: a placeholder,
+/// which the app removes when it starts; or, in a signed-in browser's document of the
+/// dashboard, that page's top as the server wrote it (class `PREPAINT_CLASS`), which the app
+/// keeps until its own top takes its place.
+pub const BOOT_ID: &str = "boot";
+/// The class of a first paint that is the dashboard's top (see `BOOT_ID`).
+pub const PREPAINT_CLASS: &str = "prepaint";
+
 /// `GET /api/config`: the rules the app shows, so it never hard-codes them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

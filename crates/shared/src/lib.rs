@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod banners;
 pub mod routes;
 pub mod rules;
 pub mod secret;

@@ -131,6 +131,8 @@ pub const ALL: &[&str] = &[
     WAITING_SOCKET_DEPRECATED,
 ];
 
+/// The app's dashboard, a signed-in browser's page.
+pub const DASHBOARD_PAGE: &str = "/";
 /// The app's sign-in page, where a protected app sends a browser without a session.
 pub const SIGN_IN_PAGE: &str = "/login";
 /// The sign-in page's query parameter: where to go back to once signed in (the app goes

@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 
 use crate::api;
-use crate::state::{MAIL_IS_LOGGED, use_session};
+use crate::state::use_session;
+use shared::banners;
 
 #[component]
 pub fn VerifyBanner() -> impl IntoView {
@@ -39,25 +40,16 @@ pub fn VerifyBanner() -> impl IntoView {
             Some(view! {
                 <div class="banner info" role="status" id="verify-banner">
                     <span>
-                        "Please confirm your address, "
+                        {banners::CONFIRM_ADDRESS}
                         <strong>{email}</strong>
-                        {move || if session.mail_is_logged() {
-                            format!(". {MAIL_IS_LOGGED}")
-                        } else {
-                            ": we mailed a link to it.".to_owned()
-                        }}
-                        " A confirmed address can recover your account."
-                        {move || password_only.get().then_some(
-                            " Until then your password alone protects it: while none of your \
-                             devices is signed in, anyone who has the password can sign in, and \
-                             approve their own devices after. Confirmed, the address gets a code \
-                             for each new device instead."
-                        )}
+                        {move || banners::after_address(session.mail_is_logged())}
+                        {banners::CONFIRMED_ADDRESS_RECOVERS}
+                        {move || password_only.get().then_some(banners::UNTIL_CONFIRMED_PASSWORD_ONLY)}
                     </span>
                     <button type="button" class="secondary" id="resend-verification"
                         disabled=move || resend.pending().get()
                         on:click=move |_| { resend.dispatch(()); }>
-                        "Send it again"
+                        {banners::SEND_AGAIN}
                     </button>
                     {move || message.get().map(|text| view! { <span class="muted" id="resend-result">{text}</span> })}
                 </div>
@@ -68,13 +60,7 @@ pub fn VerifyBanner() -> impl IntoView {
             Some(
                 view! {
                     <div class="banner info" role="status" id="password-only-notice">
-                        <span>
-                            "Your password alone protects this account: this service mails no \
-                             sign-in codes, so while none of your devices is signed in, anyone who \
-                             has your password can sign in. Use a password you use nowhere else, \
-                             and stay signed in on a device you trust: new devices then need its \
-                             approval."
-                        </span>
+                        <span>{banners::PASSWORD_ONLY}</span>
                     </div>
                 }
                 .into_any(),

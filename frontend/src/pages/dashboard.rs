@@ -63,6 +63,8 @@ pub fn Dashboard() -> impl IntoView {
             .is_some_and(|auth| auth.user.totp_enabled)
     });
     provide_context(LowerShares { refresh, toast });
+    // The top the server painted (`http::prepaint`) gives way to this one.
+    spawn_local(crate::paint::drop_prepaint_after_next_paint());
 
     keep_session_socket(
         move |first| {

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod paging;
+pub mod prepaint;
 pub mod routes;
 pub mod session_cookie;
 pub mod sign_in;

@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::error::Error;
 use crate::http::boot;
 use crate::http::error::ApiError;
+use crate::http::prepaint;
 use crate::state::AppState;
 
 /// The Content-Security-Policy of the app's document, built once from the configuration
@@ -193,6 +194,19 @@ impl Spa {
                         session,
                     };
                     response.body = with_boot_state(&response.body, &boot_state)?;
+                    if request.path() == shared::routes::DASHBOARD_PAGE
+                        && let Some(user) = &boot_state.session.user
+                    {
+                        // Without it the page is painted when the app has loaded, as before.
+                        match prepaint::dashboard_top(&boot_state.config, user) {
+                            Ok(top) => {
+                                response.body = prepaint::with_prepaint(&response.body, &top)
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "the dashboard's top left out of its document")
+                            }
+                        }
+                    }
                 }
                 // The app asks for itself, and shows the outage.
                 Ok(Err(error)) => {

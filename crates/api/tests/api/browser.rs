@@ -1114,6 +1114,113 @@ impl fantoccini::wd::WebDriverCompatibleCommand for WebAuthnCommand {
     }
 }
 
+/// A Chrome DevTools Protocol command through ChromeDriver (`/session/{id}/goog/cdp/execute`).
+#[derive(Debug)]
+struct CdpCommand {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+async fn cdp(client: &Client, cmd: &'static str, params: serde_json::Value) {
+    client
+        .issue_cmd(CdpCommand { cmd, params })
+        .await
+        .unwrap_or_else(|error| panic!("{cmd}: {error}"));
+}
+
+/// The rendered text of the first element `css` selects ("" where it is hidden).
+async fn text_of(client: &Client, css: &str) -> String {
+    wait_for(client, css).await.text().await.unwrap()
+}
+
+/// A returning browser's document paints the dashboard's top (its bar and the banner about
+/// the address; `http::prepaint`) before the app has loaded: with no wasm at all it is what
+/// the page shows. With the app, the app's own top takes its place, word for word.
+#[tokio::test]
+async fn a_returning_browser_is_painted_its_dashboards_top_before_the_app_which_takes_its_place() {
+    require_browser!();
+    let dist = workspace_root().join("dist");
+    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
+    let url = format!("http://127.0.0.1:{}/", app.port);
+    let driver = start_chromedriver().await;
+    let profiles = tempfile_dir();
+    let client = browser(&driver, &profiles.join("device1"), 1280, 900).await;
+
+    sign_up(&client, &url, "Ada Lovelace").await;
+    wait_for_text(&client, "#verify-banner", "the link is in the server log").await;
+    let app_name = text_of(&client, "#app-name").await;
+    let who = text_of(&client, ".topbar .who").await;
+    let banner = text_of(&client, "#verify-banner > span").await;
+    assert!(who.contains("Ada Lovelace"), "{who:?}");
+
+    // No wasm: what the server wrote is all there is, and it is painted.
+    cdp(&client, "Network.enable", json!({})).await;
+    cdp(
+        &client,
+        "Network.setCacheDisabled",
+        json!({ "cacheDisabled": true }),
+    )
+    .await;
+    cdp(
+        &client,
+        "Network.setBlockedURLs",
+        json!({ "urls": ["*.wasm"] }),
+    )
+    .await;
+    client.goto(&url).await.unwrap();
+    let painted = wait_for(&client, ".prepaint .banner").await;
+    assert!(painted.is_displayed().await.unwrap());
+    assert_eq!(text_of(&client, ".prepaint .brand").await, app_name);
+    assert_eq!(text_of(&client, ".prepaint .who").await, who);
+    assert_eq!(text_of(&client, ".prepaint .banner > span").await, banner);
+    // Its buttons wait for the app.
+    for button in client
+        .find_all(Locator::Css(".prepaint button"))
+        .await
+        .unwrap()
+    {
+        assert!(!button.is_enabled().await.unwrap());
+    }
+    assert_eq!(count(&client, "#dashboard").await, 0);
+    screenshot(&client, "prepaint-without-the-app").await;
+
+    // With the app: its top in that place, and the painted one gone.
+    cdp(&client, "Network.setBlockedURLs", json!({ "urls": [] })).await;
+    client.goto(&url).await.unwrap();
+    wait_for(&client, "#active-sessions li.session").await;
+    assert_eq!(count(&client, ".prepaint").await, 0);
+    assert!(
+        wait_for(&client, "#dashboard")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    assert_eq!(text_of(&client, ".topbar .who").await, who);
+    assert_eq!(text_of(&client, "#verify-banner > span").await, banner);
+    let _ = client.close().await;
+    let _ = std::fs::remove_dir_all(&profiles);
+    assert_no_csp_violations(&app).await;
+}
+
 /// Gives the browser a virtual platform authenticator that holds passkeys and verifies
 /// its user without asking: its id.
 async fn virtual_authenticator(client: &Client) -> String {
@@ -1450,6 +1557,11 @@ async fn a_page_whose_module_cannot_be_fetched_says_so_and_a_reload_shows_it() {
 
     submit_signup(client, &app.url, "Ada Lovelace").await;
     wait_for_text(client, "#page-not-fetched", "could not be loaded").await;
+    // A returning browser's document paints the dashboard's top first; it gives way to the
+    // message when the module does not come (hidden under it, the message would never show).
+    client.goto(&app.url).await.unwrap();
+    wait_for_text(client, "#page-not-fetched", "could not be loaded").await;
+    assert_eq!(count(client, ".prepaint").await, 0);
 
     for path in &app.left_out {
         std::fs::copy(path, app.dist.join(path.file_name().unwrap())).unwrap();

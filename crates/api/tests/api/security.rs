@@ -374,6 +374,74 @@ async fn the_document_carries_the_rules_and_who_is_signed_in_so_the_app_asks_not
     assert!(html.contains(r#"id="boot-config">{"app_name":"#), "{html}");
 }
 
+/// A built app whose document offers its first paint to the dashboard's top, minified as
+/// Trunk writes it (frontend/index.html).
+fn static_site_with_first_paint() -> std::path::PathBuf {
+    let dir = static_site();
+    std::fs::write(
+        dir.join("index.html"),
+        "<!doctype html><html><head><script type=\"module\">boot();</script></head><body>\
+         <div id=boot class=boot data-prepaint><p class=boot-title>Session Manager</div>\
+         <noscript>This app needs JavaScript.</noscript></body></html>",
+    )
+    .unwrap();
+    dir
+}
+
+/// The dashboard's top in a signed-in browser's document (`http::prepaint`), whose name and
+/// address are anyone's text: written as text, never as markup.
+#[tokio::test]
+async fn a_signed_in_browsers_dashboard_document_paints_its_top_with_the_name_as_text() {
+    let site = static_site_with_first_paint();
+    let app = spawn_app_with(move |settings| settings.server.static_dir = Some(site)).await;
+    let placeholder = "<p class=boot-title>Session Manager</div>";
+
+    let visitor = reqwest::get(app.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(visitor.contains(placeholder), "{visitor}");
+    assert!(!visitor.contains(r#"class="prepaint""#), "{visitor}");
+
+    let device = app.user_with_one_session().await;
+    let renamed = device
+        .patch(
+            "/api/me",
+            json!({ "name": "Ada <img src=x onerror=alert(1)> & Co" }),
+        )
+        .await;
+    assert_eq!(renamed.status(), StatusCode::OK);
+    let html = device.get("/").await.text().await.unwrap();
+    assert!(!html.contains(placeholder), "{html}");
+    assert!(
+        html.contains(r#"<div id="boot" class="prepaint">"#),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong>Ada &#60;img src=x onerror=alert(1)&#62; &#38; Co</strong>"),
+        "{html}"
+    );
+    assert!(!html.contains("<img"), "{html}");
+    // The banner of an unconfirmed address, on a server that only logs its mail.
+    let banner = format!(
+        "<span>{}<strong>ada@example.com</strong>. {}{}{}</span>",
+        shared::banners::CONFIRM_ADDRESS,
+        shared::banners::MAIL_IS_LOGGED,
+        shared::banners::CONFIRMED_ADDRESS_RECOVERS,
+        shared::banners::UNTIL_CONFIRMED_PASSWORD_ONLY,
+    );
+    assert!(html.contains(&banner), "{html}");
+    // The rest of the document as it was: its end, the boot state.
+    assert!(html.contains("<noscript>"), "{html}");
+    assert_eq!(boot_state(&html)["session"]["authenticated"], true);
+
+    // Only the dashboard's document: another page is drawn by the app alone.
+    let other = device.get("/login").await.text().await.unwrap();
+    assert!(other.contains(placeholder), "{other}");
+}
+
 #[tokio::test]
 async fn a_returning_browsers_document_preloads_the_signed_in_pages_modules() {
     let site = static_site();

@@ -57,7 +57,7 @@ pub async fn resend_verification(
     let message = if mail_leaves(&state) {
         format!("A new link is on its way to {}.", auth.user.email)
     } else {
-        MAIL_IS_LOGGED.to_owned()
+        shared::banners::MAIL_IS_LOGGED.to_owned()
     };
     Ok(HttpResponse::Accepted().json(MailQueued { message }))
 }
@@ -93,9 +93,6 @@ pub async fn request_password_reset(
         message: message.to_owned(),
     }))
 }
-
-/// What a request for mail is told when mail is only written to the log (no `SMTP_URL`).
-const MAIL_IS_LOGGED: &str = "Mail is not set up on this server; the link is in the server log.";
 
 /// Whether mail really leaves (`SMTP_URL`); without it the mailer writes mail to the log,
 /// and saying "on its way" would be untrue.
