@@ -1206,7 +1206,7 @@ async fn a_returning_browser_is_painted_its_dashboards_top_before_the_app_which_
     cdp(&client, "Network.setBlockedURLs", json!({ "urls": [] })).await;
     client.goto(&url).await.unwrap();
     wait_for(&client, "#active-sessions li.session").await;
-    assert_eq!(count(&client, ".prepaint").await, 0);
+    wait_for_count(&client, ".prepaint", 0).await;
     assert!(
         wait_for(&client, "#dashboard")
             .await

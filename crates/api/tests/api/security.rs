@@ -442,6 +442,29 @@ async fn a_signed_in_browsers_dashboard_document_paints_its_top_with_the_name_as
     assert!(other.contains(placeholder), "{other}");
 }
 
+/// A confirmed account on a server that mails no codes to new devices: no "confirm your
+/// address", but the notice that its password alone protects it, as the app draws them.
+#[tokio::test]
+async fn a_confirmed_accounts_dashboard_document_paints_the_notice_its_protection_calls_for() {
+    let site = static_site_with_first_paint();
+    let (app, mailbox) = app_with_mailbox_and(move |settings| {
+        settings.server.static_dir = Some(site);
+        settings.mail.new_device_email_check = Some(false);
+    })
+    .await;
+    let device = verified_user(&app, &mailbox).await;
+    let html = device.get("/").await.text().await.unwrap();
+    assert!(
+        html.contains(r#"<div id="boot" class="prepaint">"#),
+        "{html}"
+    );
+    assert!(!html.contains(shared::banners::CONFIRM_ADDRESS), "{html}");
+    assert!(
+        html.contains(&format!("<span>{}</span>", shared::banners::PASSWORD_ONLY)),
+        "{html}"
+    );
+}
+
 #[tokio::test]
 async fn a_returning_browsers_document_preloads_the_signed_in_pages_modules() {
     let site = static_site();
