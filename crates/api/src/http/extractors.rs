@@ -113,3 +113,47 @@ pub fn session_token(request: &HttpRequest) -> Result<String, Error> {
         CookieToken::Absent => Err(Error::Unauthenticated),
     }
 }
+
+/// A JSON request body, which must be an object. serde's derived `Deserialize` of a struct also
+/// takes an array of its fields in order (`["a password", null]`), which no client sends and
+/// the OpenAPI document does not allow (Schemathesis found it accepted). Read as actix's
+/// `web::Json` reads it (its `JsonConfig`: the size limit, the content type, the error
+/// envelope); an array or any other non-object is a 422 `validation`. Named `Json` so that
+/// utoipa still infers the request body from a handler's arguments.
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Deref for Json<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let body = web::Json::<JsonObject<T>>::from_request(request, payload);
+        Box::pin(async move { body.await.map(|body| Json(body.into_inner().0)) })
+    }
+}
+
+/// `T` from a JSON object only.
+struct JsonObject<T>(T);
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for JsonObject<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let object = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        T::deserialize(serde_json::Value::Object(object))
+            .map(JsonObject)
+            .map_err(serde::de::Error::custom)
+    }
+}

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::http::admin::keys::{AdminKey, WriteKey};
 use crate::http::error::ApiError;
+use crate::http::extractors::Json;
 use crate::services::webhooks;
 use crate::state::AppState;
 
@@ -42,7 +43,7 @@ pub async fn list(_key: AdminKey, state: web::Data<AppState>) -> Result<HttpResp
 #[post("/admin/v1/webhooks")]
 pub async fn add(
     _key: WriteKey,
-    body: web::Json<NewWebhook>,
+    body: Json<NewWebhook>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let NewWebhook { url, events } = body.into_inner();

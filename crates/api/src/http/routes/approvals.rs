@@ -8,7 +8,7 @@ use shared::{
 use uuid::Uuid;
 
 use crate::http::error::ApiError;
-use crate::http::extractors::Authenticated;
+use crate::http::extractors::{Authenticated, Json};
 use crate::http::sign_in;
 use crate::model::approval::ApprovalStatus;
 use crate::model::input::ApprovalCode;
@@ -58,7 +58,7 @@ pub async fn list_approvals(
 pub async fn approve(
     auth: Authenticated,
     path: web::Path<Uuid>,
-    body: web::Json<ApproveRequest>,
+    body: Json<ApproveRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let code = ApprovalCode::parse(&body.code)?;
@@ -86,7 +86,7 @@ pub async fn approve(
 pub async fn deny(
     auth: Authenticated,
     path: web::Path<Uuid>,
-    body: Option<web::Json<DenyRequest>>,
+    body: Option<Json<DenyRequest>>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -112,7 +112,7 @@ pub async fn deny(
 #[post("/api/login/approvals/{id}/cancel")]
 pub async fn cancel(
     path: web::Path<Uuid>,
-    body: web::Json<CompleteApprovalRequest>,
+    body: Json<CompleteApprovalRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -140,7 +140,7 @@ pub async fn cancel(
 pub async fn complete(
     request: HttpRequest,
     path: web::Path<Uuid>,
-    body: web::Json<CompleteApprovalRequest>,
+    body: Json<CompleteApprovalRequest>,
     state: web::Data<AppState>,
     cookie: Session,
 ) -> Result<HttpResponse, ApiError> {
@@ -179,7 +179,7 @@ pub async fn complete(
 pub async fn confirm_email_code(
     request: HttpRequest,
     path: web::Path<Uuid>,
-    body: web::Json<EmailCodeRequest>,
+    body: Json<EmailCodeRequest>,
     state: web::Data<AppState>,
     cookie: Session,
 ) -> Result<HttpResponse, ApiError> {

@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::http::boot;
 use crate::http::cookies::known_device;
 use crate::http::error::ApiError;
-use crate::http::extractors::{Authenticated, ClientInfo};
+use crate::http::extractors::{Authenticated, ClientInfo, Json};
 use crate::http::sign_in;
 use crate::services::accounts::{self, Signup};
 use crate::services::admission::{self, LoginAttempt};
@@ -34,7 +34,7 @@ use crate::wire;
 pub async fn signup(
     request: HttpRequest,
     client: ClientInfo,
-    body: web::Json<SignupRequest>,
+    body: Json<SignupRequest>,
     state: web::Data<AppState>,
     cookie: Session,
 ) -> Result<HttpResponse, ApiError> {
@@ -77,7 +77,7 @@ pub async fn signup(
 pub async fn login(
     request: HttpRequest,
     client: ClientInfo,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
     state: web::Data<AppState>,
     cookie: Session,
 ) -> Result<HttpResponse, ApiError> {
@@ -164,7 +164,7 @@ pub async fn logout(
 )]
 #[post("/api/password/strength")]
 pub async fn password_strength(
-    body: web::Json<PasswordStrengthRequest>,
+    body: Json<PasswordStrengthRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let context = [body.email, body.name].into_iter().flatten().collect();

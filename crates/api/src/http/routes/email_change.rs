@@ -5,7 +5,7 @@ use shared::{ChangeEmailRequest, EmailChangeStatus, ErrorBody, LinkToken, User};
 
 use crate::http::cookies::device_cookie;
 use crate::http::error::ApiError;
-use crate::http::extractors::{Authenticated, ClientInfo};
+use crate::http::extractors::{Authenticated, ClientInfo, Json};
 use crate::services::email_change;
 use crate::state::AppState;
 use crate::wire;
@@ -28,7 +28,7 @@ use crate::wire;
 pub async fn request_email_change(
     auth: Authenticated,
     client: ClientInfo,
-    body: web::Json<ChangeEmailRequest>,
+    body: Json<ChangeEmailRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -89,7 +89,7 @@ pub async fn confirm_email_change(
     request: HttpRequest,
     auth: Option<Authenticated>,
     client: ClientInfo,
-    body: web::Json<LinkToken>,
+    body: Json<LinkToken>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let user = email_change::confirm(&state, &body.token, auth.as_deref(), &client).await?;

@@ -6,7 +6,7 @@ use shared::{ErrorBody, User};
 
 use crate::http::cookies::PersistUntil;
 use crate::http::error::ApiError;
-use crate::http::extractors::{Authenticated, ClientInfo};
+use crate::http::extractors::{Authenticated, ClientInfo, Json};
 use crate::http::session_cookie;
 use crate::services::{accounts, deletion, export};
 use crate::state::AppState;
@@ -22,7 +22,7 @@ use crate::wire;
 #[patch("/api/me")]
 pub async fn update_profile(
     auth: Authenticated,
-    body: web::Json<UpdateProfileRequest>,
+    body: Json<UpdateProfileRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let user = accounts::rename(&state, &auth, &body.name).await?;
@@ -46,7 +46,7 @@ pub async fn update_profile(
 #[post("/api/me/password")]
 pub async fn change_password(
     auth: Authenticated,
-    body: web::Json<ChangePasswordRequest>,
+    body: Json<ChangePasswordRequest>,
     state: web::Data<AppState>,
     cookie: Session,
 ) -> Result<HttpResponse, ApiError> {
@@ -84,7 +84,7 @@ pub async fn change_password(
 pub async fn delete_account(
     auth: Authenticated,
     client: ClientInfo,
-    body: web::Json<DeleteAccountRequest>,
+    body: Json<DeleteAccountRequest>,
     state: web::Data<AppState>,
     cookie: Session,
 ) -> Result<HttpResponse, ApiError> {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::http::cookies::known_device;
 use crate::http::error::ApiError;
-use crate::http::extractors::{Authenticated, ClientInfo};
+use crate::http::extractors::{Authenticated, ClientInfo, Json};
 use crate::http::sign_in;
 use crate::model::policy::MAX_PASSKEYS;
 use crate::services::admission;
@@ -66,7 +66,7 @@ pub async fn start_registration(
 pub async fn finish_registration(
     auth: Authenticated,
     client: ClientInfo,
-    body: web::Json<RegisterPasskeyRequest>,
+    body: Json<RegisterPasskeyRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -121,7 +121,7 @@ pub async fn list_passkeys(
 pub async fn rename_passkey(
     auth: Authenticated,
     path: web::Path<Uuid>,
-    body: web::Json<RenamePasskeyRequest>,
+    body: Json<RenamePasskeyRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let row = passkeys::rename(&state, &auth, path.into_inner(), &body.name).await?;
@@ -193,7 +193,7 @@ pub async fn start_sign_in(
 pub async fn finish_sign_in(
     request: HttpRequest,
     client: ClientInfo,
-    body: web::Json<PasskeySignInRequest>,
+    body: Json<PasskeySignInRequest>,
     state: web::Data<AppState>,
     cookie: Session,
 ) -> Result<HttpResponse, ApiError> {
@@ -246,7 +246,7 @@ pub async fn start_reauthentication(
 #[post("/api/auth/reauthenticate/passkey/finish")]
 pub async fn finish_reauthentication(
     auth: Authenticated,
-    body: web::Json<PasskeyReauthenticationRequest>,
+    body: Json<PasskeyReauthenticationRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();

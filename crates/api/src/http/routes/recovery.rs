@@ -9,7 +9,7 @@ use shared::{
 
 use crate::http::cookies::device_cookie;
 use crate::http::error::ApiError;
-use crate::http::extractors::{Authenticated, ClientInfo};
+use crate::http::extractors::{Authenticated, ClientInfo, Json};
 use crate::services::recovery;
 use crate::state::AppState;
 use crate::wire;
@@ -28,7 +28,7 @@ use crate::wire;
 )]
 #[post("/api/auth/verify-email")]
 pub async fn verify_email(
-    body: web::Json<LinkToken>,
+    body: Json<LinkToken>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let user = recovery::verify_email(&state, &body.token).await?;
@@ -76,7 +76,7 @@ pub async fn resend_verification(
 )]
 #[post("/api/auth/password-reset")]
 pub async fn request_password_reset(
-    body: web::Json<PasswordResetRequest>,
+    body: Json<PasswordResetRequest>,
     client: ClientInfo,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -115,7 +115,7 @@ fn mail_leaves(state: &AppState) -> bool {
 #[post("/api/auth/password-reset/complete")]
 pub async fn complete_password_reset(
     request: HttpRequest,
-    body: web::Json<PasswordResetCompletion>,
+    body: Json<PasswordResetCompletion>,
     client: ClientInfo,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -141,7 +141,7 @@ pub async fn complete_password_reset(
 )]
 #[post("/api/auth/secure-account")]
 pub async fn secure_account(
-    body: web::Json<LinkToken>,
+    body: Json<LinkToken>,
     client: ClientInfo,
     state: web::Data<AppState>,
     cookie: Session,

@@ -9,7 +9,7 @@ use shared::{
 };
 
 use crate::http::error::ApiError;
-use crate::http::extractors::{Authenticated, ClientInfo};
+use crate::http::extractors::{Authenticated, ClientInfo, Json};
 use crate::http::sign_in;
 use crate::services::admission;
 use crate::services::second_factor::{self, Reauthentication};
@@ -37,7 +37,7 @@ const REAUTH_403: &str = "`reauthentication_required`: the session's last proof 
 #[post("/api/auth/second-factor")]
 pub async fn answer_second_factor(
     request: HttpRequest,
-    body: web::Json<SecondFactorRequest>,
+    body: Json<SecondFactorRequest>,
     state: web::Data<AppState>,
     cookie: Session,
 ) -> Result<HttpResponse, ApiError> {
@@ -64,7 +64,7 @@ pub async fn answer_second_factor(
 #[post("/api/auth/reauthenticate")]
 pub async fn reauthenticate(
     auth: Authenticated,
-    body: web::Json<ReauthenticateRequest>,
+    body: Json<ReauthenticateRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
@@ -135,7 +135,7 @@ pub async fn begin_totp(
 pub async fn confirm_totp(
     auth: Authenticated,
     client: ClientInfo,
-    body: web::Json<TotpCodeRequest>,
+    body: Json<TotpCodeRequest>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let recovery_codes = second_factor::confirm_totp(&state, &auth, &client, &body.code).await?;
