@@ -28,11 +28,9 @@ fn Shell() -> impl IntoView {
     // The dashboard's top that the server wrote into the document gives way as the dashboard
     // draws its own (or says its module could not be fetched); anywhere else (signed out
     // meanwhile, another page) at once.
-    let pathname = use_location().pathname;
+    let on_dashboard = on_dashboard(session);
     Effect::new(move |_| {
-        let on_dashboard = pathname.with(|path| path == shared::routes::DASHBOARD_PAGE)
-            && session.current.with(Option::is_some);
-        if !on_dashboard {
+        if !on_dashboard() {
             crate::paint::drop_prepaint();
         }
     });
@@ -100,9 +98,7 @@ fn SignedOutOnly(children: ChildrenFn) -> impl IntoView {
 #[component]
 fn Masthead() -> impl IntoView {
     let session = use_session();
-    let pathname = use_location().pathname;
-    let on_dashboard =
-        move || pathname.with(|path| path == "/") && session.current.with(Option::is_some);
+    let on_dashboard = on_dashboard(session);
     move || {
         (!on_dashboard()).then(|| {
             view! {
@@ -111,6 +107,15 @@ fn Masthead() -> impl IntoView {
                 </header>
             }
         })
+    }
+}
+
+/// Whether the page shown is the dashboard: its path, signed in.
+fn on_dashboard(session: Session) -> impl Fn() -> bool + Copy {
+    let pathname = use_location().pathname;
+    move || {
+        pathname.with(|path| path == shared::routes::DASHBOARD_PAGE)
+            && session.current.with(Option::is_some)
     }
 }
 

@@ -1,8 +1,8 @@
 //! The dashboard's top in a signed-in browser's document: its bar (the app's name, who is
 //! signed in) and the banner about the account's address, as HTML the browser paints before
-//! the app has loaded. The app draws the same top in the same place and removes this one as it
-//! does (`paint::drop_prepaint`), so nothing moves; meanwhile the app's own first nodes are
-//! hidden under it (`.prepaint` in style.css) and its buttons wait, disabled.
+//! the app has loaded. The app draws the same top in the same place, hidden under this one,
+//! and removes this one once that frame is painted (`paint::drop_prepaint_after_next_paint`),
+//! so nothing moves; its buttons here wait, disabled.
 //!
 //! Why: that top holds the page's largest text (Lighthouse's LCP element), which otherwise
 //! waited for the dashboard's wasm, about 100 KiB more on a slow link (BENCHMARKS.md).
@@ -14,31 +14,17 @@ use shared::{ClientConfig, MailDelivery, User, banners};
 #[template(path = "prepaint.html")]
 struct DashboardTop<'a> {
     app_name: &'a str,
-    name: &'a str,
-    email: &'a str,
-    /// "Please confirm your address, …" (`VerifyBanner`'s first banner).
-    confirm_address: bool,
+    user: &'a User,
+    /// Where the confirmation link went (mailed, or the server's log).
     after_address: String,
-    until_confirmed: &'static str,
-    /// The notice of a confirmed account that its password alone protects.
-    password_only: bool,
 }
 
 /// The dashboard's top for `user`, as the app would first draw it.
 pub fn dashboard_top(config: &ClientConfig, user: &User) -> askama::Result<String> {
-    let unconfirmed = !user.email_verified;
     DashboardTop {
         app_name: &config.app_name,
-        name: &user.name,
-        email: &user.email,
-        confirm_address: unconfirmed,
+        user,
         after_address: banners::after_address(config.mail_delivery == MailDelivery::Log),
-        until_confirmed: if unconfirmed && user.password_only {
-            banners::UNTIL_CONFIRMED_PASSWORD_ONLY
-        } else {
-            ""
-        },
-        password_only: user.password_only,
     }
     .render()
 }
