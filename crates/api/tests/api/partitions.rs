@@ -130,3 +130,43 @@ async fn the_sweeper_makes_partitions_ahead_and_drops_expired_ones_losing_nothin
         "an entry inside the retention was lost"
     );
 }
+
+#[tokio::test]
+async fn making_a_partition_while_logins_take_their_slots_fails_neither() {
+    let app = spawn_app_with(|settings| settings.throttle.passkey_sign_in_max_per_ip = 1_000).await;
+    let stranger = app.device(FIREFOX_WINDOWS);
+    let start_passkey_sign_in = || async {
+        stranger
+            .post("/api/auth/passkey/start", json!({}))
+            .await
+            .status()
+    };
+    // The pass of the app's start is over (it would hold the sweeper's lock).
+    app.sweep().await;
+    for round in 0..6 {
+        // Four hours on: no partition holds the hour (they are made three ahead), so the
+        // first slots land in the DEFAULT partition and the pass must move them out of it
+        // while more slots are taken through the parent.
+        app.clock.advance(Duration::hours(4));
+        assert_eq!(start_passkey_sign_in().await, StatusCode::OK);
+        let slots_meanwhile =
+            futures_util::future::join_all((0..16).map(|_| start_passkey_sign_in()));
+        let (swept, statuses) =
+            tokio::join!(api::services::sweeper::sweep(&app.state), slots_meanwhile);
+        let swept = swept.expect("the pass runs");
+        assert!(
+            statuses.iter().all(|status| *status == StatusCode::OK),
+            "round {round}: {statuses:?}"
+        );
+        assert!(swept.ran, "round {round}: another pass held the lock");
+        assert!(
+            swept.partitions_created > 0,
+            "round {round}: the partitions were not made (see the log's warning)"
+        );
+        assert!(
+            partitions_of(&app, "login_attempts")
+                .await
+                .contains(&partition_name("login_attempts", "hour", app.clock.now()))
+        );
+    }
+}

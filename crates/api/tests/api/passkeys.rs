@@ -466,7 +466,7 @@ async fn an_address_may_begin_as_many_passkey_sign_ins_in_five_minutes_as_config
     let stranger = app.device(FIREFOX_WINDOWS);
     for _ in 0..5 {
         let started = stranger.post("/api/auth/passkey/start", json!({})).await;
-        assert_eq!(started.status(), StatusCode::OK);
+        assert_status(started, StatusCode::OK).await;
     }
     let refused = stranger.post("/api/auth/passkey/start", json!({})).await;
     // Until the oldest of the five leaves the five-minute window.
@@ -482,13 +482,11 @@ async fn an_address_may_begin_as_many_passkey_sign_ins_in_five_minutes_as_config
     // independent of how long the requests took and of a wall clock stepped back a little.
     app.clock
         .advance(Duration::seconds(retry_after) + Duration::seconds(30));
-    assert_eq!(
-        stranger
-            .post("/api/auth/passkey/start", json!({}))
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    assert_status(
+        stranger.post("/api/auth/passkey/start", json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
 }
 
 #[tokio::test]

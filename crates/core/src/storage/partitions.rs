@@ -1,7 +1,9 @@
 //! Time partitions of the tables that grow with every request (migration
 //! `2026-12-11-000001_partitioned_history`): created ahead of the rows that will need them,
 //! dropped whole once past their retention. The work is done by two SQL functions of that
-//! migration; this module names the tables and calls them.
+//! migration (since `2026-12-17-000001_partition_maintenance_locks_the_parent_first`, they lock
+//! the parent before any partition, as queries do: no deadlock with a login taking its slots);
+//! this module names the tables and calls them.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::sql_types::{Integer, Text, Timestamptz};

@@ -244,6 +244,14 @@ pub fn retry_after_secs(response: &reqwest::Response) -> i64 {
         .expect("Retry-After is a number of seconds")
 }
 
+/// Asserts a response's status, showing its body when it is another (a refusal says why).
+pub async fn assert_status(response: reqwest::Response, status: StatusCode) -> String {
+    let actual = response.status();
+    let body = response.text().await.expect("a body");
+    assert_eq!(actual, status, "body: {body}");
+    body
+}
+
 /// Asserts the JSON error envelope and returns it.
 pub async fn assert_error(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
     assert_eq!(
