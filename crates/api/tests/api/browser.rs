@@ -59,12 +59,63 @@ async fn start_chromedriver() -> ChromeDriver {
     panic!("chromedriver did not start");
 }
 
-/// A browser with its own fresh profile: one device.
-async fn browser(driver: &ChromeDriver, profile: &Path, width: u32, height: u32) -> Client {
-    browser_as(driver, profile, width, height, None).await
+/// An instance serves the app as `scripts/build-frontend` built it (`dist/`).
+fn serve_the_built_app(settings: &mut api::config::Settings) {
+    settings.server.static_dir = Some(workspace_root().join("dist"));
 }
 
-/// A browser that reports another user agent (another device, as the server sees it).
+fn page_url(app: &TestApp) -> String {
+    format!("http://127.0.0.1:{}/", app.port)
+}
+
+/// What every scenario sets up for its browsers: chromedriver, a folder for their fresh
+/// profiles (removed when the scenario ends) and the prefix of its screenshots' names.
+struct Browsers {
+    driver: ChromeDriver,
+    profiles: PathBuf,
+}
+
+impl Browsers {
+    async fn start(shots: &str) -> Self {
+        SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = shots.to_owned());
+        Self {
+            driver: start_chromedriver().await,
+            profiles: tempfile_dir(),
+        }
+    }
+
+    /// One device: a browser with a fresh profile of its own.
+    async fn open(&self, device: &str, width: u32, height: u32) -> Client {
+        browser_as(
+            &self.driver,
+            &self.profiles.join(device),
+            width,
+            height,
+            None,
+        )
+        .await
+    }
+
+    /// A device whose browser reports another user agent (another device, as the server sees it).
+    async fn open_as(&self, device: &str, width: u32, height: u32, user_agent: &str) -> Client {
+        browser_as(
+            &self.driver,
+            &self.profiles.join(device),
+            width,
+            height,
+            Some(user_agent),
+        )
+        .await
+    }
+}
+
+impl Drop for Browsers {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.profiles);
+    }
+}
+
+/// A browser with its own fresh profile, reporting `user_agent` if given.
 async fn browser_as(
     driver: &ChromeDriver,
     profile: &Path,
@@ -263,9 +314,8 @@ macro_rules! require_browser {
 #[tokio::test]
 async fn three_devices_in_real_browsers_sign_up_approve_get_refused_and_revoke() {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
+    let app = spawn_app_with(serve_the_built_app).await;
+    let url = page_url(&app);
     three_devices(&url, "").await;
     assert_no_csp_violations(&app).await;
 }
@@ -377,12 +427,10 @@ async fn the_same_three_devices_through_the_load_balancer_of_two_instances() {
 /// revocation. `shots` prefixes the screenshots' names.
 async fn three_devices(url: &str, shots: &str) {
     let url = url.to_owned();
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = shots.to_owned());
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let device1 = browser(&driver, &profiles.join("device1"), 1280, 900).await;
-    let device2 = browser(&driver, &profiles.join("device2"), 1280, 900).await;
-    let device3 = browser(&driver, &profiles.join("device3"), 390, 844).await;
+    let browsers = Browsers::start(shots).await;
+    let device1 = browsers.open("device1", 1280, 900).await;
+    let device2 = browsers.open("device2", 1280, 900).await;
+    let device3 = browsers.open("device3", 390, 844).await;
 
     // Device 1 signs up. The sign-in page names the app and says how devices get in.
     device1.goto(&url).await.unwrap();
@@ -572,7 +620,6 @@ async fn three_devices(url: &str, shots: &str) {
     for client in [device1, device2, device3] {
         let _ = client.close().await;
     }
-    let _ = std::fs::remove_dir_all(&profiles);
 }
 
 async fn sign_up(client: &Client, url: &str, name: &str) {
@@ -621,25 +668,17 @@ async fn sign_up_and_confirm(
 #[tokio::test]
 async fn a_device_replaced_under_the_single_policy_is_told_which_sign_in_replaced_it() {
     require_browser!();
-    let dist = workspace_root().join("dist");
     let app = spawn_app_with(|settings| {
-        settings.server.static_dir = Some(dist);
+        serve_the_built_app(settings);
         settings.session.limit_policy = api::config::LimitPolicy::Single;
     })
     .await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let device1 = browser(&driver, &profiles.join("device1"), 1280, 900).await;
-    let device2 = browser_as(
-        &driver,
-        &profiles.join("device2"),
-        1280,
-        900,
-        Some(FIREFOX_WINDOWS),
-    )
-    .await;
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "single-".to_owned());
+    let url = page_url(&app);
+    let browsers = Browsers::start("single-").await;
+    let device1 = browsers.open("device1", 1280, 900).await;
+    let device2 = browsers
+        .open_as("device2", 1280, 900, FIREFOX_WINDOWS)
+        .await;
 
     sign_up(&device1, &url, "Ada Lovelace").await;
     device2.goto(&url).await.unwrap();
@@ -663,33 +702,24 @@ async fn a_device_replaced_under_the_single_policy_is_told_which_sign_in_replace
     for client in [device1, device2] {
         let _ = client.close().await;
     }
-    let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
 
 #[tokio::test]
 async fn a_new_device_alert_leads_from_this_wasnt_me_to_the_password_change() {
     require_browser!();
-    let dist = workspace_root().join("dist");
     let app = spawn_app_with(|settings| {
-        settings.server.static_dir = Some(dist);
+        serve_the_built_app(settings);
         settings.session.limit_policy = api::config::LimitPolicy::Refuse;
         settings.session.max_sessions = 3;
     })
     .await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let owner = browser(&driver, &profiles.join("owner"), 1280, 900).await;
-    let intruder = browser_as(
-        &driver,
-        &profiles.join("intruder"),
-        1280,
-        900,
-        Some(FIREFOX_WINDOWS),
-    )
-    .await;
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "alert-".to_owned());
+    let url = page_url(&app);
+    let browsers = Browsers::start("alert-").await;
+    let owner = browsers.open("owner", 1280, 900).await;
+    let intruder = browsers
+        .open_as("intruder", 1280, 900, FIREFOX_WINDOWS)
+        .await;
 
     sign_up(&owner, &url, "Ada Lovelace").await;
     wait_for_text(&owner, ".live", "Live").await;
@@ -715,23 +745,16 @@ async fn a_new_device_alert_leads_from_this_wasnt_me_to_the_password_change() {
     for client in [owner, intruder] {
         let _ = client.close().await;
     }
-    let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
 
 #[tokio::test]
 async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_was_confirmed() {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let (app, mailbox) = crate::support::app_with_mailbox_and(move |settings| {
-        settings.server.static_dir = Some(dist)
-    })
-    .await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let device = browser(&driver, &profiles.join("device"), 1280, 900).await;
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "recovery-".to_owned());
+    let (app, mailbox) = crate::support::app_with_mailbox_and(serve_the_built_app).await;
+    let url = page_url(&app);
+    let browsers = Browsers::start("recovery-").await;
+    let device = browsers.open("device", 1280, 900).await;
     let token_of = async |subject: &str| {
         let mut mails = mailbox
             .wait_for_subject_within(subject, 1, std::time::Duration::from_secs(10))
@@ -763,31 +786,17 @@ async fn a_forgotten_password_is_reset_from_the_mailed_link_after_the_address_wa
     wait_for(&device, "#dashboard").await;
     screenshot(&device, "03-signed-in-again").await;
     let _ = device.close().await;
-    let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
 
 #[tokio::test]
 async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_the_account() {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let (app, mailbox) = crate::support::app_with_mailbox_and(move |settings| {
-        settings.server.static_dir = Some(dist)
-    })
-    .await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let owner = browser(&driver, &profiles.join("owner"), 1280, 900).await;
-    let laptop = browser_as(
-        &driver,
-        &profiles.join("laptop"),
-        1280,
-        900,
-        Some(FIREFOX_WINDOWS),
-    )
-    .await;
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "mailed-code-".to_owned());
+    let (app, mailbox) = crate::support::app_with_mailbox_and(serve_the_built_app).await;
+    let url = page_url(&app);
+    let browsers = Browsers::start("mailed-code-").await;
+    let owner = browsers.open("owner", 1280, 900).await;
+    let laptop = browsers.open_as("laptop", 1280, 900, FIREFOX_WINDOWS).await;
 
     // A confirmed address, and no device signed in.
     sign_up_and_confirm(&owner, &url, &mailbox, None).await;
@@ -840,20 +849,16 @@ async fn a_new_browser_signs_in_with_the_mailed_code_and_this_wasnt_me_secures_t
     for client in [owner, laptop] {
         let _ = client.close().await;
     }
-    let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
 
 #[tokio::test]
 async fn an_account_deleted_from_the_profile_signs_out_and_its_address_can_sign_up_again() {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let device = browser(&driver, &profiles.join("device"), 1280, 900).await;
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "delete-".to_owned());
+    let app = spawn_app_with(serve_the_built_app).await;
+    let url = page_url(&app);
+    let browsers = Browsers::start("delete-").await;
+    let device = browsers.open("device", 1280, 900).await;
 
     sign_up(&device, &url, "Ada Lovelace").await;
     click(&device, "#delete-account").await;
@@ -892,23 +897,16 @@ async fn an_account_deleted_from_the_profile_signs_out_and_its_address_can_sign_
     wait_for_text(&device, "#profile", "Delete my account").await;
     screenshot(&device, "03-signed-up-again").await;
     let _ = device.close().await;
-    let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
 
 #[tokio::test]
 async fn an_address_changed_from_the_profile_waits_for_the_mailed_link_then_heads_the_dashboard() {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let (app, mailbox) = crate::support::app_with_mailbox_and(move |settings| {
-        settings.server.static_dir = Some(dist)
-    })
-    .await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let device = browser(&driver, &profiles.join("device"), 1280, 900).await;
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "change-email-".to_owned());
+    let (app, mailbox) = crate::support::app_with_mailbox_and(serve_the_built_app).await;
+    let url = page_url(&app);
+    let browsers = Browsers::start("change-email-").await;
+    let device = browsers.open("device", 1280, 900).await;
 
     sign_up(&device, &url, "Ada Lovelace").await;
     fill(&device, "#new-email", "ada@new.example").await;
@@ -956,7 +954,6 @@ async fn an_address_changed_from_the_profile_waits_for_the_mailed_link_then_head
     wait_for_text(&device, "#dashboard .who", "ada@new.example").await;
     wait_for_count(&device, "#email-change-pending", 0).await;
     let _ = device.close().await;
-    let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
 
@@ -976,8 +973,7 @@ fn tempfile_dir() -> PathBuf {
 #[tokio::test]
 async fn a_protected_app_behind_nginx_sends_the_browser_to_sign_in_and_gets_it_back() {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let Some(site) = spawn_site(|settings| settings.server.static_dir = Some(dist)).await else {
+    let Some(site) = spawn_site(serve_the_built_app).await else {
         return;
     };
     // An account with no session open.
@@ -986,10 +982,8 @@ async fn a_protected_app_behind_nginx_sends_the_browser_to_sign_in_and_gets_it_b
         setup.post("/api/auth/logout", json!({})).await.status(),
         204
     );
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let client = browser(&driver, &profiles.join("device"), 1280, 900).await;
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "forward-auth-".to_owned());
+    let browsers = Browsers::start("forward-auth-").await;
+    let client = browsers.open("device", 1280, 900).await;
 
     let protected = site.nginx.url("/app/reports?year=2026");
     log_in(&client, &protected, "ada@example.com").await;
@@ -1020,20 +1014,16 @@ async fn a_protected_app_behind_nginx_sends_the_browser_to_sign_in_and_gets_it_b
         site.origin()
     );
     let _ = client.close().await;
-    let _ = std::fs::remove_dir_all(&profiles);
 }
 
 #[tokio::test]
 async fn the_authenticator_app_is_turned_on_from_its_qr_code_and_a_late_password_change_asks_who_you_are()
  {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let device = browser(&driver, &profiles.join("device"), 1280, 1000).await;
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "second-factor-".to_owned());
+    let app = spawn_app_with(serve_the_built_app).await;
+    let url = page_url(&app);
+    let browsers = Browsers::start("second-factor-").await;
+    let device = browsers.open("device", 1280, 1000).await;
 
     sign_up(&device, &url, "Ada Lovelace").await;
     click(&device, "#totp-begin").await;
@@ -1157,12 +1147,10 @@ async fn text_of(client: &Client, css: &str) -> String {
 #[tokio::test]
 async fn a_returning_browser_is_painted_its_dashboards_top_before_the_app_which_takes_its_place() {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let client = browser(&driver, &profiles.join("device1"), 1280, 900).await;
+    let app = spawn_app_with(serve_the_built_app).await;
+    let url = page_url(&app);
+    let browsers = Browsers::start("").await;
+    let client = browsers.open("device1", 1280, 900).await;
 
     sign_up(&client, &url, "Ada Lovelace").await;
     wait_for_text(&client, "#verify-banner", "the link is in the server log").await;
@@ -1217,7 +1205,6 @@ async fn a_returning_browser_is_painted_its_dashboards_top_before_the_app_which_
     assert_eq!(text_of(&client, ".topbar .who").await, who);
     assert_eq!(text_of(&client, "#verify-banner > span").await, banner);
     let _ = client.close().await;
-    let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
 
@@ -1295,22 +1282,12 @@ async fn add_passkeys(client: &Client, authenticator: &str, credentials: &[serde
 #[tokio::test]
 async fn a_passkey_added_on_the_dashboard_signs_in_a_second_browser() {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
+    let app = spawn_app_with(serve_the_built_app).await;
     // WebAuthn wants a domain: localhost, which PUBLIC_URL is by default.
     let url = format!("http://localhost:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let laptop = browser(&driver, &profiles.join("laptop"), 1280, 900).await;
-    let phone = browser_as(
-        &driver,
-        &profiles.join("phone"),
-        1280,
-        900,
-        Some(FIREFOX_WINDOWS),
-    )
-    .await;
-    SHOTS_PREFIX.with(|prefix| *prefix.borrow_mut() = "passkey-".to_owned());
+    let browsers = Browsers::start("passkey-").await;
+    let laptop = browsers.open("laptop", 1280, 900).await;
+    let phone = browsers.open_as("phone", 1280, 900, FIREFOX_WINDOWS).await;
     let on_laptop = virtual_authenticator(&laptop).await;
     let on_phone = virtual_authenticator(&phone).await;
 
@@ -1362,7 +1339,6 @@ async fn a_passkey_added_on_the_dashboard_signs_in_a_second_browser() {
     for client in [laptop, phone] {
         let _ = client.close().await;
     }
-    let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
 
@@ -1401,12 +1377,10 @@ async fn resource_times(client: &Client, time: &str) -> Vec<(String, f64)> {
 #[tokio::test]
 async fn the_sign_in_page_loads_without_the_dashboard_whose_module_comes_when_signed_in() {
     require_browser!();
-    let dist = workspace_root().join("dist");
-    let app = spawn_app_with(|settings| settings.server.static_dir = Some(dist)).await;
-    let url = format!("http://127.0.0.1:{}/", app.port);
-    let driver = start_chromedriver().await;
-    let profiles = tempfile_dir();
-    let client = browser(&driver, &profiles.join("device1"), 1280, 900).await;
+    let app = spawn_app_with(serve_the_built_app).await;
+    let url = page_url(&app);
+    let browsers = Browsers::start("").await;
+    let client = browsers.open("device1", 1280, 900).await;
     let is_dashboard = |name: &String| name.contains("/split_dashboard-");
 
     client.goto(&format!("{url}login")).await.unwrap();
@@ -1471,7 +1445,6 @@ async fn the_sign_in_page_loads_without_the_dashboard_whose_module_comes_when_si
          arrived at {main_module_arrived} ms: {started:?}"
     );
     let _ = client.close().await;
-    let _ = std::fs::remove_dir_all(&profiles);
     assert_no_csp_violations(&app).await;
 }
 
@@ -1484,8 +1457,7 @@ struct AppWithoutModule {
     left_out: Vec<PathBuf>,
     url: String,
     client: Client,
-    profiles: PathBuf,
-    _driver: ChromeDriver,
+    _browsers: Browsers,
     _app: TestApp,
 }
 
@@ -1505,24 +1477,21 @@ impl AppWithoutModule {
         assert!(!left_out.is_empty(), "dist/ holds a module named {prefix}…");
         let static_dir = dist.clone();
         let app = spawn_app_with(|settings| settings.server.static_dir = Some(static_dir)).await;
-        let url = format!("http://127.0.0.1:{}/", app.port);
-        let driver = start_chromedriver().await;
-        let profiles = tempfile_dir();
-        let client = browser(&driver, &profiles.join("device1"), 1280, 900).await;
+        let url = page_url(&app);
+        let browsers = Browsers::start("").await;
+        let client = browsers.open("device1", 1280, 900).await;
         Self {
             dist,
             left_out,
             url,
             client,
-            profiles,
-            _driver: driver,
+            _browsers: browsers,
             _app: app,
         }
     }
 
     async fn finish(self) {
         let _ = self.client.close().await;
-        let _ = std::fs::remove_dir_all(&self.profiles);
         let _ = std::fs::remove_dir_all(&self.dist);
     }
 }
