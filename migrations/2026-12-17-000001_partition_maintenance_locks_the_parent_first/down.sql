@@ -81,3 +81,5 @@ BEGIN
     RETURN v_dropped;
 END;
 $$;
+
+DROP FUNCTION lock_for_partition_ddl(REGCLASS);

@@ -2,8 +2,8 @@
 //! `2026-12-11-000001_partitioned_history`): created ahead of the rows that will need them,
 //! dropped whole once past their retention. The work is done by two SQL functions of that
 //! migration (since `2026-12-17-000001_partition_maintenance_locks_the_parent_first`, they lock
-//! the parent before any partition, as queries do: no deadlock with a login taking its slots);
-//! this module names the tables and calls them.
+//! what the DDL needs in the application's order: the tables the foreign keys point to, then
+//! the parent, before any partition); this module names the tables and calls them.
 
 use chrono::{DateTime, Duration, Utc};
 use diesel::sql_types::{Integer, Text, Timestamptz};
