@@ -155,16 +155,6 @@ async fn making_a_partition_while_logins_take_their_slots_fails_neither() {
         let response = stranger.post("/api/auth/passkey/start", json!({})).await;
         (response.status(), response.text().await.unwrap_or_default())
     };
-    // A pass that waits out any other one (the app's first, at its start, may be running).
-    let one_pass = async || loop {
-        let swept = api::services::sweeper::sweep(&app.state)
-            .await
-            .expect("the pass runs");
-        if swept.ran {
-            return swept;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
     let in_default = "SELECT count(*) AS n FROM partitions.login_attempts_default";
     for round in 0..6 {
         // Four hours on: no partition holds the hour (they are made three ahead), so the
@@ -175,7 +165,7 @@ async fn making_a_partition_while_logins_take_their_slots_fails_neither() {
         assert!(app.count(in_default).await > 0, "round {round}");
         let slots_meanwhile =
             futures_util::future::join_all((0..16).map(|_| start_passkey_sign_in()));
-        let (_, answers) = tokio::join!(one_pass(), slots_meanwhile);
+        let (_, answers) = tokio::join!(app.sweep(), slots_meanwhile);
         for (status, body) in answers {
             assert_eq!(status, StatusCode::OK, "round {round}: {body}");
         }
@@ -194,16 +184,7 @@ async fn making_a_partition_while_logins_take_their_slots_fails_neither() {
 #[tokio::test]
 async fn making_a_month_of_the_log_while_accounts_sign_up_fails_neither() {
     let app = spawn_app_with(|settings| settings.throttle.signup_max_per_ip = 1_000).await;
-    let one_pass = async || loop {
-        let swept = api::services::sweeper::sweep(&app.state)
-            .await
-            .expect("the pass runs");
-        if swept.ran {
-            return swept;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
-    one_pass().await;
+    app.sweep().await;
     let mut signed_up = 0;
     for round in 0..6 {
         // A month on: the pass makes the month two ahead, whose partition copies the log's
@@ -223,7 +204,7 @@ async fn making_a_month_of_the_log_while_accounts_sign_up_fails_neither() {
                 (response.status(), response.text().await.unwrap_or_default())
             }
         }));
-        let (_, answers) = tokio::join!(one_pass(), signups);
+        let (_, answers) = tokio::join!(app.sweep(), signups);
         for (status, body) in answers {
             assert_eq!(status, StatusCode::CREATED, "round {round}: {body}");
         }
