@@ -115,7 +115,7 @@ impl Application {
         }
         db::run_migrations(settings.database.url.expose()).await?;
         let pool = db::build_pool(&settings)?;
-        db::check_connection_budget(&pool, &settings).await;
+        db::check_server_settings(&pool, &settings).await;
 
         let address = format!("{}:{}", settings.server.bind, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {

@@ -163,8 +163,10 @@ async fn delete_unless_kept(
                 },
             )
             .await?;
-            // Mail not yet sent is not sent (a worker sending one now holds its row: this
-            // waits for it).
+            // Mail not yet sent is not sent (a worker claiming one now holds its row: this
+            // waits for it; if that claim is minting the mail's "this wasn't me" link, whose
+            // foreign key waits for this user's row, PostgreSQL ends one of the two as a
+            // deadlock: this runs again, or the mail stays queued for the worker's next pass).
             outbox::delete_for_user(tx.conn(), user.id).await?;
             if !users::delete(tx.conn(), user.id).await? {
                 return tx.commit(None).await;

@@ -141,14 +141,24 @@ pub async fn confirm(
         return Err(Error::InvalidLink);
     }
     let token_hash = hash_token(token);
+    // The user's row is locked first, as in every transaction: whose link, read unlocked.
+    let owner = email_links::peek(
+        &mut *state.pool.get().await?,
+        LinkPurpose::ChangeEmail.as_str(),
+        &token_hash,
+        state.now(),
+    )
+    .await?
+    .ok_or(Error::InvalidLink)?;
     let user = state
         .unit_of_work(async |mut tx| {
             let now = tx.now();
+            users::lock(tx.conn(), owner).await?;
             let change = email_links::redeem_change(tx.conn(), &token_hash, now)
                 .await?
+                .filter(|change| change.user_id == owner)
                 .ok_or(Error::InvalidLink)?;
             let user_id = change.user_id;
-            users::lock(tx.conn(), user_id).await?;
             let old = users::find(tx.conn(), user_id).await?;
             // Taken meanwhile: no switch (this rolls the redemption back too).
             let user = users::set_email(tx.conn(), user_id, &change.new_email, now)

@@ -168,11 +168,23 @@ pub async fn secure_account(
 #[tracing::instrument(skip_all)]
 pub async fn verify_email(state: &AppState, token: &Secret) -> Result<UserRow, Error> {
     let purpose = LinkPurpose::VerifyEmail;
+    let token_hash = hash_of(token)?;
+    // The user's row is locked first, as in every transaction: whose link, read unlocked.
+    let owner = email_links::peek(
+        &mut *state.pool.get().await?,
+        purpose.as_str(),
+        &token_hash,
+        state.now(),
+    )
+    .await?
+    .ok_or(Error::InvalidLink)?;
     state
         .unit_of_work(async |mut tx| {
             let now = tx.now();
-            let user_id = email_links::redeem(tx.conn(), purpose.as_str(), &hash_of(token)?, now)
+            users::lock(tx.conn(), owner).await?;
+            let user_id = email_links::redeem(tx.conn(), purpose.as_str(), &token_hash, now)
                 .await?
+                .filter(|user_id| *user_id == owner)
                 .ok_or(Error::InvalidLink)?;
             let user = users::set_email_verified(tx.conn(), user_id, now).await?;
             tx.log(NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email));

@@ -139,20 +139,24 @@ pub fn connections_per_instance(settings: &Settings) -> usize {
 }
 
 /// Warns at start-up when `EXPECTED_INSTANCES` instances would not fit in PostgreSQL's
-/// `max_connections` (less the connections reserved for superusers).
-pub async fn check_connection_budget(pool: &DbPool, settings: &Settings) {
+/// `max_connections` (less the connections reserved for superusers), and when the server's
+/// messages are not in English (see `messages_recognised`).
+pub async fn check_server_settings(pool: &DbPool, settings: &Settings) {
     #[derive(diesel::QueryableByName)]
     struct Limits {
         #[diesel(sql_type = diesel::sql_types::Integer)]
         max_connections: i32,
         #[diesel(sql_type = diesel::sql_types::Integer)]
         reserved: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        lc_messages: String,
     }
     let read = async {
         let mut conn = pool.get().await.map_err(|error| error.to_string())?;
         diesel::sql_query(
             "SELECT current_setting('max_connections')::int AS max_connections, \
-                    current_setting('superuser_reserved_connections')::int AS reserved",
+                    current_setting('superuser_reserved_connections')::int AS reserved, \
+                    current_setting('lc_messages') AS lc_messages",
         )
         .get_result::<Limits>(&mut conn)
         .await
@@ -165,6 +169,15 @@ pub async fn check_connection_budget(pool: &DbPool, settings: &Settings) {
             return;
         }
     };
+    if !messages_recognised(&limits.lc_messages) {
+        tracing::warn!(
+            lc_messages = %limits.lc_messages,
+            "PostgreSQL's messages are not in English: a transaction it aborts to break a \
+             deadlock is not recognised (its driver keeps the message, not the code), so it \
+             answers 500 instead of being run again; set lc_messages = 'C' for this database \
+             (ALTER DATABASE ... SET lc_messages = 'C', as a superuser)"
+        );
+    }
     let available = usize::try_from(limits.max_connections - limits.reserved).unwrap_or(0);
     let per_instance = connections_per_instance(settings);
     let needed = per_instance.saturating_mul(settings.database.expected_instances);
@@ -181,6 +194,18 @@ pub async fn check_connection_budget(pool: &DbPool, settings: &Settings) {
     } else {
         tracing::info!(per_instance, needed, available, "connection budget fits");
     }
+}
+
+/// Whether PostgreSQL writes its messages in English under this `lc_messages`, as
+/// `storage::transaction::is_conflict` expects of a deadlock's ("deadlock detected"). Empty
+/// means the server's environment, usually the C locale.
+fn messages_recognised(lc_messages: &str) -> bool {
+    let locale = lc_messages.to_ascii_lowercase();
+    locale.is_empty()
+        || locale == "c"
+        || locale == "posix"
+        || locale.starts_with("c.")
+        || locale.starts_with("en")
 }
 
 /// Closes pooled connections unused for `idle`, so that a quiet instance holds few.
@@ -305,7 +330,17 @@ pub async fn run_migrations(database_url: &str) -> Result<(), DbSetupError> {
 
 #[cfg(test)]
 mod tests {
-    use super::maintenance_url;
+    use super::{maintenance_url, messages_recognised};
+
+    #[test]
+    fn english_and_c_locales_are_recognised_and_others_are_not() {
+        for english in ["", "C", "POSIX", "C.UTF-8", "en_US.UTF-8", "en_GB.utf8"] {
+            assert!(messages_recognised(english), "{english}");
+        }
+        for other in ["de_DE.UTF-8", "fr_FR.UTF-8", "ja_JP.UTF-8"] {
+            assert!(!messages_recognised(other), "{other}");
+        }
+    }
 
     #[test]
     fn maintenance_url_swaps_the_database_name() {
