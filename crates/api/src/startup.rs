@@ -147,6 +147,7 @@ impl Application {
                  keep sessions across restarts"
             );
         }
+        sweeper::prepare_partitions(&state).await;
         // Listening before serving: no event of this instance's sockets can be missed.
         let listener_task = tokio::spawn(events::listener::run(
             state.events.clone(),

@@ -111,11 +111,13 @@ pub struct ReplicatedPostgres {
 impl ReplicatedPostgres {
     /// `server_options` go to both servers (e.g. `-c shared_buffers=256MB`).
     pub fn start(server_options: &str) -> Result<Self> {
-        let cluster = Self {
+        // Each port is picked just before its server binds it: another process could take a
+        // port freed seconds earlier (initdb and the base backup take most of the 15 s).
+        let mut cluster = Self {
             bin: pg_bindir()?,
             dir: temporary_directory("replica")?,
-            primary_port: free_port()?,
-            replica_port: free_port()?,
+            primary_port: 0,
+            replica_port: 0,
         };
         let primary = cluster.data("primary");
         initdb(&cluster.bin, &primary)?;
@@ -124,6 +126,7 @@ impl ReplicatedPostgres {
             .open(format!("{primary}/pg_hba.conf"))?
             .write_all(b"\nhost replication all 127.0.0.1/32 trust\n")
             .context("adding the replication line to pg_hba.conf")?;
+        cluster.primary_port = free_port()?;
         start_server(
             &cluster.bin,
             &cluster.dir,
@@ -147,6 +150,7 @@ impl ReplicatedPostgres {
                 "stream",
             ],
         )?;
+        cluster.replica_port = free_port()?;
         start_server(
             &cluster.bin,
             &cluster.dir,

@@ -26,12 +26,12 @@ pub fn server(listener: TcpListener, state: web::Data<AppState>) -> std::io::Res
 
 async fn scrape(state: web::Data<AppState>) -> HttpResponse {
     // The in-process gauges are set even when the database does not answer.
-    if let Err(error) = operations::observe(&state).await {
+    let (gauges, error) = operations::observe(&state).await;
+    if let Some(error) = error {
         tracing::warn!(error = %error.chain(), "metrics: cannot count the active sessions");
     }
-    let handle = metrics::install();
-    handle.run_upkeep();
+    let body = metrics::render(|| gauges.record());
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(handle.render())
+        .body(body)
 }

@@ -86,45 +86,68 @@ async fn an_email_can_sign_up_only_once_whatever_its_case() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_email_get_the_same_answer_in_similar_time() {
-    let app = spawn_app().await;
+    // Enough failed logins allowed for the samples (the throttle has tests of its own).
+    let app = spawn_app_with(|settings| {
+        settings.throttle.login_max_failures = 1000;
+        settings.throttle.login_max_failures_per_ip = 1000;
+    })
+    .await;
     let owner = app.signed_up("ada@example.com").await;
     let stranger = app.device(FIREFOX_WINDOWS);
+    let mut wrong_passwords = 0;
+    let mut answer: Option<Value> = None;
+    let mut time = async |email: &str| {
+        let started = Instant::now();
+        let response = stranger.login(email, "wrong password").await;
+        let took = started.elapsed();
+        let body = assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+        assert_eq!(body["error"], "Invalid email or password");
+        // The same answer, word for word, whichever the email.
+        assert_eq!(answer.get_or_insert_with(|| body.clone()), &body);
+        wrong_passwords += usize::from(email == "ada@example.com");
+        took
+    };
     // Warm up both paths once.
-    stranger.login("ada@example.com", "wrong password").await;
-    stranger.login("nobody@example.com", "wrong password").await;
-
-    let mut wrong_password = std::time::Duration::ZERO;
-    let mut unknown_email = std::time::Duration::ZERO;
-    for _ in 0..5 {
-        let started = Instant::now();
-        let response = stranger.login("ada@example.com", "wrong password").await;
-        wrong_password += started.elapsed();
-        let first = assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-
-        let started = Instant::now();
-        let response = stranger.login("nobody@example.com", "wrong password").await;
-        unknown_email += started.elapsed();
-        let second = assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-        assert_eq!(first, second);
-        assert_eq!(first["error"], "Invalid email or password");
-    }
+    time("ada@example.com").await;
+    time("nobody@example.com").await;
     // Both run one argon2id verification; without the dummy hash the unknown email would
-    // answer many times faster.
-    let ratio = unknown_email.as_secs_f64() / wrong_password.as_secs_f64();
+    // answer many times faster. Medians of interleaved pairs, in up to three rounds: the
+    // hashing threads run at low priority, so another test can stall a few samples of a
+    // round; a real difference between the paths shows in every round.
+    let mut rounds = Vec::new();
+    for _ in 0..3 {
+        let (mut known, mut unknown) = (Vec::new(), Vec::new());
+        for _ in 0..11 {
+            known.push(time("ada@example.com").await);
+            unknown.push(time("nobody@example.com").await);
+        }
+        let (known, unknown) = (median(known), median(unknown));
+        let ratio = unknown.as_secs_f64() / known.as_secs_f64();
+        if ratio > 0.5 && ratio < 2.0 {
+            break;
+        }
+        rounds.push((known, unknown));
+    }
     assert!(
-        ratio > 0.5 && ratio < 2.0,
-        "unknown {unknown_email:?} vs wrong {wrong_password:?}"
+        rounds.len() < 3,
+        "an unknown email answers in another time than a wrong password in every round \
+         (medians: wrong password, unknown email): {rounds:?}"
     );
 
     // Failed logins of a real account are in its activity log.
-    let activity: Value = owner.get("/api/activity").await.json().await.unwrap();
+    let activity: Value = owner
+        .get("/api/activity?limit=100")
+        .await
+        .json()
+        .await
+        .unwrap();
     let failures = activity["items"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|item| item["kind"] == "login_failed")
         .count();
-    assert_eq!(failures, 6);
+    assert_eq!(failures, wrong_passwords);
 }
 
 #[tokio::test]

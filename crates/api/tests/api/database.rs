@@ -93,6 +93,7 @@ async fn template() -> &'static str {
                 .await
                 .expect("rename the template");
             }
+            refresh_partitions(&name).await;
             diesel::sql_query("SELECT pg_advisory_unlock(7215001)")
                 .execute(&mut conn)
                 .await
@@ -100,6 +101,24 @@ async fn template() -> &'static str {
             name
         })
         .await
+}
+
+/// Brings the template's time partitions up to date, as a sweeper pass would now and in an
+/// hour: the template is reused across runs, and each test app's first pass, at its start,
+/// would otherwise lock the partitioned tables for DDL while the test's first requests run.
+async fn refresh_partitions(template: &str) {
+    use api::services::sweeper::{maintain_partitions, partition_plan};
+    let url = format!("{}/{template}", server_url());
+    let settings = api::config::Settings::for_tests(&url);
+    let mut conn = AsyncPgConnection::establish(&url)
+        .await
+        .expect("connect to the template");
+    let now = chrono::Utc::now();
+    for at in [now, now + chrono::Duration::hours(1)] {
+        maintain_partitions(&mut conn, at, &partition_plan(&settings, at))
+            .await
+            .expect("the template's partitions are made");
+    }
 }
 
 async fn exists(conn: &mut AsyncPgConnection, name: &str) -> bool {

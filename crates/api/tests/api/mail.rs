@@ -161,12 +161,11 @@ async fn a_correct_password_refused_at_the_limit_is_mailed_once_however_often_it
 #[tokio::test]
 async fn mail_queued_while_the_smtp_server_is_down_is_sent_when_it_is_back_and_only_once_by_two_instances()
  {
-    // A port with nothing listening on it yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port with nothing listening on it yet: bound, so that no other socket takes it
+    // before the mailbox listens, and refusing connections until then.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
     let pair = spawn_two_instances_with(mail_to(format!("smtp://127.0.0.1:{port}"))).await;
     let device = pair.a.user_with_one_session().await;
     change_password(&device).await;
@@ -188,7 +187,7 @@ async fn mail_queued_while_the_smtp_server_is_down_is_sent_when_it_is_back_and_o
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let mailbox = Mailbox::start_on(port).await;
+    let mailbox = Mailbox::start_with(socket.listen(64).unwrap());
     mailbox
         .wait_for_subject("Your password was changed", 1)
         .await;

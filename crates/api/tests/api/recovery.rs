@@ -447,12 +447,6 @@ async fn a_reset_link_expires_after_thirty_minutes_and_dies_with_a_newer_use() {
     .await;
 }
 
-/// The median of some durations.
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
-}
-
 #[tokio::test]
 async fn asking_for_a_reset_takes_as_long_for_a_confirmed_account_as_for_no_account() {
     // Mail goes to the log: a mail server would add work after some requests only.

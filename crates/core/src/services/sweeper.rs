@@ -3,7 +3,10 @@
 //! used for `UNCONFIRMED_ACCOUNT_DAYS`. Every instance runs the loop; whichever
 //! holds the PostgreSQL advisory lock does the pass, the others skip it.
 
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
+
+use crate::config::Settings;
 
 use crate::error::Error;
 use crate::events::unit_of_work;
@@ -35,13 +38,36 @@ pub struct Swept {
 }
 
 pub async fn run(state: &AppState) {
-    let mut interval = tokio::time::interval(state.settings.retention.sweep_interval);
+    // The first pass comes one interval after the start: the start made the partitions
+    // (`prepare_partitions`), and what else a pass does can wait that long.
+    let period = state.settings.retention.sweep_interval;
+    let mut interval = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         if let Err(error) = sweep(state).await {
             tracing::warn!(error = %error.chain(), "sweep failed; retrying at the next tick");
         }
+    }
+}
+
+/// Makes the partitions of the hours and months ahead (and drops those past retention)
+/// before the instance serves: after a pause of every instance longer than the partitions
+/// made ahead, requests would otherwise land in the DEFAULT partitions until a pass moved them
+/// out, beside those requests. Not fatal: logged, and every pass tries again.
+pub async fn prepare_partitions(state: &AppState) {
+    let now = state.now();
+    let prepared = async {
+        let mut conn = state.pool.get().await?;
+        maintain_partitions(&mut conn, now, &partition_plan(&state.settings, now)).await
+    };
+    match prepared.await {
+        Ok((0, 0)) => {}
+        Ok((created, dropped)) => tracing::info!(created, dropped, "time partitions prepared"),
+        Err(error) => tracing::warn!(
+            error = %error.chain(),
+            "cannot prepare the time partitions at start-up; the sweeper's passes retry"
+        ),
     }
 }
 
@@ -97,28 +123,13 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
     .await?;
 
     // History older than the retention goes: ended sessions (an index range, never a scan
-    // of the table), and whole partitions of activity and of login slots (slots once they
-    // left the longest window any throttle counts them in).
-    let history_cutoff = chrono::Duration::from_std(state.settings.retention.history)
-        .ok()
-        .and_then(|retention| now.checked_sub_signed(retention));
+    // of the table), and whole partitions of activity and of login slots.
+    let tables = partition_plan(&state.settings, now);
+    let [(_, history_cutoff), _] = tables;
     let purged_sessions = match history_cutoff {
         Some(cutoff) => stored_sessions::purge_ended_before(conn, cutoff).await?,
         None => 0,
     };
-    let longest = state
-        .settings
-        .throttle
-        .login_failure_window
-        .max(state.settings.throttle.signup_window)
-        .max(MAIL_REQUEST_WINDOW);
-    let attempts_cutoff = chrono::Duration::from_std(longest)
-        .ok()
-        .and_then(|window| now.checked_sub_signed(window));
-    let tables = [
-        (partitions::ACTIVITY, history_cutoff),
-        (partitions::LOGIN_ATTEMPTS, attempts_cutoff),
-    ];
     // Not fatal: rows meanwhile land in the DEFAULT partition, and the next pass retries.
     let (partitions_created, partitions_dropped) = match maintain_partitions(conn, now, &tables)
         .await
@@ -185,9 +196,33 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
     })
 }
 
+/// The time-partitioned tables with the cutoff before which their partitions go (`None`:
+/// kept), in this order: the account's log after the history's retention, login slots once
+/// they left the longest window any throttle counts them in.
+pub fn partition_plan(
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> [(partitions::TimePartitioned, Option<DateTime<Utc>>); 2] {
+    let history_cutoff = chrono::Duration::from_std(settings.retention.history)
+        .ok()
+        .and_then(|retention| now.checked_sub_signed(retention));
+    let longest = settings
+        .throttle
+        .login_failure_window
+        .max(settings.throttle.signup_window)
+        .max(MAIL_REQUEST_WINDOW);
+    let attempts_cutoff = chrono::Duration::from_std(longest)
+        .ok()
+        .and_then(|window| now.checked_sub_signed(window));
+    [
+        (partitions::ACTIVITY, history_cutoff),
+        (partitions::LOGIN_ATTEMPTS, attempts_cutoff),
+    ]
+}
+
 /// Creates each table's partitions ahead of `now` and drops those wholly before its cutoff
 /// (`None`: kept), with bounded lock waits. Returns (created, dropped).
-async fn maintain_partitions(
+pub async fn maintain_partitions(
     conn: &mut AsyncPgConnection,
     now: chrono::DateTime<chrono::Utc>,
     tables: &[(

@@ -3,7 +3,7 @@
 //! recorded where things happen; gauges are read when Prometheus scrapes
 //! (`services::operations::observe`).
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
@@ -76,6 +76,18 @@ pub fn install() -> &'static PrometheusHandle {
         }
         handle
     })
+}
+
+/// Sets the gauges (`set`) and renders every series, one scrape at a time: the recorder is
+/// the process's, and in the tests several applications share it, each setting its own
+/// gauges before rendering.
+pub fn render(set: impl FnOnce()) -> String {
+    static RENDERING: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = RENDERING.lock().unwrap_or_else(PoisonError::into_inner);
+    set();
+    let handle = install();
+    handle.run_upkeep();
+    handle.render()
 }
 
 fn describe() {

@@ -59,6 +59,7 @@ pub async fn spawn_app_on(
 ) -> TestApp {
     let (app, application) = build_app_on(database, configure).await;
     tokio::spawn(application.run_until_stopped());
+    app.wait_until_listening().await;
     app
 }
 
@@ -68,6 +69,7 @@ pub async fn spawn_app_with_memory_mail(database: Arc<TestDatabase>) -> (TestApp
     let (app, application) =
         build_app_with_transport(database, |_| {}, Some(mailbox.transport())).await;
     tokio::spawn(application.run_until_stopped());
+    app.wait_until_listening().await;
     (app, mailbox)
 }
 
@@ -162,6 +164,19 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("the instance never became ready");
+    }
+
+    /// Waits until this instance listens for events: one committed before that would not
+    /// reach its sockets (a reconnect resynchronises their sessions, not their alerts).
+    pub async fn wait_until_listening(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !self.state.events.is_listening() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the instance never listened for events"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -125,11 +125,12 @@ impl Drop for Mailbox {
 
 impl Mailbox {
     pub async fn start() -> Self {
-        Self::start_on(0).await
+        Self::start_with(TcpListener::bind("127.0.0.1:0").await.unwrap())
     }
 
-    pub async fn start_on(port: u16) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    /// A mailbox answering on `listener` (one made from a socket bound earlier: a port no
+    /// other process can take meanwhile).
+    pub fn start_with(listener: TcpListener) -> Self {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();

@@ -17,6 +17,7 @@ mod proxy;
 mod receiver;
 mod replica;
 mod socket;
+mod timing;
 mod waiting;
 
 pub use admin::*;
@@ -30,6 +31,7 @@ pub use proxy::*;
 pub use receiver::*;
 pub use replica::*;
 pub use socket::*;
+pub use timing::*;
 pub use waiting::*;
 
 pub use crate::database::TestDatabase;

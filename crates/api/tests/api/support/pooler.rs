@@ -26,13 +26,17 @@ impl PooledPostgres {
     /// Blocking: call it in `spawn_blocking`. PgBouncer gives PostgreSQL at most
     /// `server_connections` connections in all.
     pub fn start(pgbouncer: &str, max_connections: u32, server_connections: u32) -> Self {
-        let cluster = Self {
+        let mut cluster = Self {
             bin: pg_bindir().expect("pg_config runs"),
             dir: temporary_directory("pooled").expect("a temporary directory"),
-            postgres_port: free_port().expect("a free port"),
-            pgbouncer_port: free_port().expect("a free port"),
+            postgres_port: 0,
+            pgbouncer_port: 0,
         };
         initdb(&cluster.bin, &format!("{}/data", cluster.dir)).expect("initdb runs");
+        // Picked after initdb (seconds), just before each is bound: a port freed earlier
+        // could meanwhile be taken by another process.
+        cluster.postgres_port = free_port().expect("a free port");
+        cluster.pgbouncer_port = free_port().expect("a free port");
         start_server(
             &cluster.bin,
             &cluster.dir,

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 /// One request as the receiver got it.
 #[derive(Debug, Clone)]
@@ -23,6 +23,9 @@ pub struct Receiver {
     received: Arc<Mutex<Vec<WebhookRequest>>>,
     status: Arc<AtomicU16>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// While stopped: the port, bound but not listening (connections are refused, and no
+    /// other socket can take the port before `restart`).
+    held: Option<TcpSocket>,
 }
 
 impl Receiver {
@@ -35,6 +38,7 @@ impl Receiver {
             received: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
             server: None,
+            held: None,
         };
         receiver.serve(listener);
         receiver
@@ -64,11 +68,19 @@ impl Receiver {
             server.abort();
             let _ = server.await;
         }
+        let socket = TcpSocket::new_v4().unwrap();
+        // The connections it accepted may linger in TIME_WAIT on the port.
+        socket.set_reuseaddr(true).unwrap();
+        socket.bind(([127, 0, 0, 1], self.port).into()).unwrap();
+        self.held = Some(socket);
     }
 
     /// Listens on the same port again.
     pub async fn restart(&mut self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.unwrap();
+        let listener = match self.held.take() {
+            Some(socket) => socket.listen(64).unwrap(),
+            None => TcpListener::bind(("127.0.0.1", self.port)).await.unwrap(),
+        };
         self.serve(listener);
     }
 
