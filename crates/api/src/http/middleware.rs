@@ -185,13 +185,21 @@ pub async fn security_headers(
     let secure = request
         .app_data::<web::Data<AppState>>()
         .is_some_and(|state| state.settings.session.cookie_secure);
-    let policy = request.app_data::<web::Data<SpaPolicy>>().cloned();
     let mut response = next.call(request).await?.map_into_boxed_body();
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.starts_with("text/html"));
+    // Read for documents only, and borrowed (see `extractors::app_state_ref`).
+    let document_policy = if is_html && !api && !docs {
+        response
+            .request()
+            .app_data::<web::Data<SpaPolicy>>()
+            .and_then(|policy| HeaderValue::from_str(policy.header()).ok())
+    } else {
+        None
+    };
     let headers = response.headers_mut();
     // Static values: no parsing or allocation per response (this runs on every request).
     for (name, value) in [
@@ -230,10 +238,7 @@ pub async fn security_headers(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
         );
-    } else if is_html
-        && let Some(policy) = policy
-        && let Ok(value) = HeaderValue::from_str(policy.header())
-    {
+    } else if let Some(value) = document_policy {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     Ok(response)

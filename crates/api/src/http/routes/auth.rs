@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::http::boot;
 use crate::http::cookies::known_device;
 use crate::http::error::ApiError;
-use crate::http::extractors::{Authenticated, ClientInfo, Json};
+use crate::http::extractors::{self, Authenticated, ClientInfo, Json};
 use crate::http::sign_in;
 use crate::services::accounts::{self, Signup};
 use crate::services::admission::{self, LoginAttempt};
@@ -102,7 +102,8 @@ pub async fn login(
     responses((status = 200, description = "The user and the current session", body = AuthResponse), (status = 401, description = crate::http::error::NOT_SIGNED_IN, body = ErrorBody))
 )]
 #[get("/api/auth/me")]
-pub async fn me(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn me(auth: Authenticated, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let state = extractors::app_state_ref(&request).map_err(ApiError)?;
     let (user, session) = wire::signed_in(auth.0.into_rows(), &state.settings, state.lifetimes());
     let body = AuthResponse { user, session };
     // Sized for the whole body at once (`json` starts at 128 bytes and grows it three times):
