@@ -135,19 +135,7 @@ async fn wrong_password_and_unknown_email_get_the_same_answer_in_similar_time() 
     );
 
     // Failed logins of a real account are in its activity log.
-    let activity: Value = owner
-        .get("/api/activity?limit=100")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let failures = activity["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|item| item["kind"] == "login_failed")
-        .count();
-    assert_eq!(failures, wrong_passwords);
+    assert_eq!(owner.activity_count("login_failed").await, wrong_passwords);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::ws::{PendingMessage, ServerMessage};
 
 use crate::support::*;
@@ -237,19 +237,7 @@ async fn fifty_parallel_wrong_passwords_over_both_instances_hash_at_most_the_lim
     assert_eq!(count(StatusCode::UNAUTHORIZED), 10, "{statuses:?}");
     assert_eq!(count(StatusCode::TOO_MANY_REQUESTS), 40, "{statuses:?}");
     // Only the ten that got a slot were checked (each hashed and logged once).
-    let activity: Value = owner
-        .get("/api/activity?limit=100")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let failures = activity["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|item| item["kind"] == "login_failed")
-        .count();
-    assert_eq!(failures, 10);
+    assert_eq!(owner.activity_count("login_failed").await, 10);
 }
 
 #[tokio::test]

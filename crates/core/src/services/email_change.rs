@@ -141,15 +141,7 @@ pub async fn confirm(
         return Err(Error::InvalidLink);
     }
     let token_hash = hash_token(token);
-    // The user's row is locked first, as in every transaction: whose link, read unlocked.
-    let owner = email_links::peek(
-        &mut *state.pool.get().await?,
-        LinkPurpose::ChangeEmail.as_str(),
-        &token_hash,
-        state.now(),
-    )
-    .await?
-    .ok_or(Error::InvalidLink)?;
+    let owner = super::recovery::link_owner(state, LinkPurpose::ChangeEmail, &token_hash).await?;
     let user = state
         .unit_of_work(async |mut tx| {
             let now = tx.now();

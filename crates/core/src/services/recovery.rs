@@ -101,15 +101,7 @@ pub async fn secure_account(
 ) -> Result<Secured, Error> {
     let token_hash = hash_of(token)?;
     let purpose = LinkPurpose::SecureAccount;
-    // The user's row is locked first, as in every transaction: whose link, read unlocked.
-    let owner = email_links::peek(
-        &mut *state.pool.get().await?,
-        purpose.as_str(),
-        &token_hash,
-        state.now(),
-    )
-    .await?
-    .ok_or(Error::InvalidLink)?;
+    let owner = link_owner(state, purpose, &token_hash).await?;
     let secured = state
         .unit_of_work(async |mut tx| {
             let now = tx.now();
@@ -164,20 +156,30 @@ pub async fn secure_account(
     Ok(secured)
 }
 
+/// Whose link this is, if it could be used now, read without a lock: a transaction that uses
+/// a link locks its user's row first, as every transaction does, and then uses the link only
+/// if it is still that user's.
+pub(super) async fn link_owner(
+    state: &AppState,
+    purpose: LinkPurpose,
+    token_hash: &[u8],
+) -> Result<Uuid, Error> {
+    email_links::peek(
+        &mut *state.pool.get().await?,
+        purpose.as_str(),
+        token_hash,
+        state.now(),
+    )
+    .await?
+    .ok_or(Error::InvalidLink)
+}
+
 /// Confirms the address the link was sent to.
 #[tracing::instrument(skip_all)]
 pub async fn verify_email(state: &AppState, token: &Secret) -> Result<UserRow, Error> {
     let purpose = LinkPurpose::VerifyEmail;
     let token_hash = hash_of(token)?;
-    // The user's row is locked first, as in every transaction: whose link, read unlocked.
-    let owner = email_links::peek(
-        &mut *state.pool.get().await?,
-        purpose.as_str(),
-        &token_hash,
-        state.now(),
-    )
-    .await?
-    .ok_or(Error::InvalidLink)?;
+    let owner = link_owner(state, purpose, &token_hash).await?;
     state
         .unit_of_work(async |mut tx| {
             let now = tx.now();

@@ -146,6 +146,22 @@ impl Device {
             .to_owned()
     }
 
+    /// How many of the account's latest 100 activity entries are of this kind.
+    pub async fn activity_count(&self, kind: &str) -> usize {
+        let activity: Value = self
+            .get("/api/activity?limit=100")
+            .await
+            .json()
+            .await
+            .expect("json");
+        activity["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|item| item["kind"] == kind)
+            .count()
+    }
+
     /// The value of one of this device's cookies.
     pub fn cookie_value(&self, name: &str) -> Option<String> {
         self.cookie_header()
