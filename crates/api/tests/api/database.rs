@@ -104,8 +104,8 @@ async fn template() -> &'static str {
 }
 
 /// Brings the template's time partitions up to date, as a sweeper pass would now and in an
-/// hour: the template is reused across runs, and each test app's first pass, at its start,
-/// would otherwise lock the partitioned tables for DDL while the test's first requests run.
+/// hour: the template is reused across runs, and each test app's start
+/// (`sweeper::prepare_partitions`) would otherwise make them, DDL in every test.
 async fn refresh_partitions(template: &str) {
     use api::services::sweeper::{maintain_partitions, partition_plan};
     let url = format!("{}/{template}", server_url());

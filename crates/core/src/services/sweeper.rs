@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 
 use crate::config::Settings;
-
 use crate::error::Error;
 use crate::events::unit_of_work;
 use crate::model::policy::{
