@@ -42,9 +42,6 @@ async fn eight_instances_through_pgbouncer_keep_answering_within_fifty_connectio
             .await,
         );
     }
-    for instance in &instances {
-        instance.wait_until_ready().await;
-    }
 
     // An account, then every instance answering it at once, several requests each.
     let first = &instances[0];

@@ -223,11 +223,8 @@ pub fn partition_plan(
 /// (`None`: kept), with bounded lock waits. Returns (created, dropped).
 pub async fn maintain_partitions(
     conn: &mut AsyncPgConnection,
-    now: chrono::DateTime<chrono::Utc>,
-    tables: &[(
-        partitions::TimePartitioned,
-        Option<chrono::DateTime<chrono::Utc>>,
-    )],
+    now: DateTime<Utc>,
+    tables: &[(partitions::TimePartitioned, Option<DateTime<Utc>>)],
 ) -> Result<(usize, usize), Error> {
     partitions::bound_lock_waits(conn).await?;
     let result = create_and_drop(conn, now, tables).await;
@@ -237,11 +234,8 @@ pub async fn maintain_partitions(
 
 async fn create_and_drop(
     conn: &mut AsyncPgConnection,
-    now: chrono::DateTime<chrono::Utc>,
-    tables: &[(
-        partitions::TimePartitioned,
-        Option<chrono::DateTime<chrono::Utc>>,
-    )],
+    now: DateTime<Utc>,
+    tables: &[(partitions::TimePartitioned, Option<DateTime<Utc>>)],
 ) -> Result<(usize, usize), Error> {
     let (mut created, mut dropped) = (0, 0);
     for &(table, cutoff) in tables {

@@ -52,7 +52,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     spawn_app_on(database, configure).await
 }
 
-/// Starts another instance on an existing test database.
+/// Starts another instance on an existing test database, handed over once it hears events.
 pub async fn spawn_app_on(
     database: Arc<TestDatabase>,
     configure: impl FnOnce(&mut Settings),
@@ -143,11 +143,9 @@ pub async fn spawn_two_instances() -> Pair {
 
 pub async fn spawn_two_instances_with(configure: impl Fn(&mut Settings)) -> Pair {
     let database = Arc::new(TestDatabase::create().await);
+    // Each is handed over once it hears events (`spawn_app_on`).
     let a = spawn_app_on(database.clone(), &configure).await;
     let b = spawn_app_on(database, &configure).await;
-    // Both hear events before the test acts.
-    a.wait_until_ready().await;
-    b.wait_until_ready().await;
     Pair { a, b }
 }
 
