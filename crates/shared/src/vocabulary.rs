@@ -490,4 +490,28 @@ mod tests {
         assert_eq!(EndReason::from("revoked"), EndReason::Revoked);
         assert_eq!(EndReason::from("moon_landing"), EndReason::Unknown);
     }
+
+    /// A client reads what a code means in README.md: the HTTP errors' table, or the socket's
+    /// messages for a code only a socket sends.
+    #[test]
+    fn the_readme_explains_every_error_code() {
+        let readme = include_str!("../../../README.md");
+        let section = |title: &str| {
+            readme
+                .split(&format!("\n### {title}\n"))
+                .nth(1)
+                .and_then(|rest| rest.split("\n#").next())
+                .unwrap_or_default()
+        };
+        let explained = [section("Errors"), section("WebSocket messages")].concat();
+        let missing: Vec<&str> = ErrorCode::KNOWN
+            .iter()
+            .map(|code| code.as_str())
+            .filter(|code| !explained.contains(&format!("`{code}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "README.md's Errors table does not list {missing:?}"
+        );
+    }
 }

@@ -463,6 +463,13 @@ async fn this_wasnt_me_in_a_new_sign_in_mail_ends_every_session_and_request_and_
     let secured: Value = secured.json().await.unwrap();
     assert_eq!(secured["sessions_ended"], 2, "{secured}");
     assert_eq!(secured["requests_cancelled"], 1);
+    let message = secured["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(
+            "Every device was signed out (2 sessions) and 1 sign-in request was cancelled."
+        ),
+        "{message}"
+    );
     for device in [&owner, &intruder] {
         assert_error(
             device.me().await,

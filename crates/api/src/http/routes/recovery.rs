@@ -151,12 +151,22 @@ pub async fn secure_account(
     cookie.purge();
     Ok(HttpResponse::Ok().json(AccountSecured {
         message: format!(
-            "Every device was signed out ({} sessions) and {} sign-in requests were cancelled. \
+            "Every device was signed out ({}) and {} cancelled. \
              Now choose a new password: whoever signed in knows the old one.",
-            secured.sessions_ended, secured.requests_cancelled
+            counted(secured.sessions_ended, "session", "sessions"),
+            counted(
+                secured.requests_cancelled,
+                "sign-in request was",
+                "sign-in requests were"
+            ),
         ),
         sessions_ended: secured.sessions_ended,
         requests_cancelled: secured.requests_cancelled,
         reset_token: secured.reset_token,
     }))
+}
+
+/// "1 session", "2 sessions".
+fn counted(count: usize, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
 }
