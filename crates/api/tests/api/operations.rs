@@ -179,6 +179,59 @@ async fn metrics_count_logins_approvals_and_revocations_by_outcome_route_and_sta
 }
 
 #[tokio::test]
+async fn a_sweeper_step_failing_pass_after_pass_keeps_none_of_the_others_from_running() {
+    let app = spawn_app().await;
+    app.sweep().await;
+    // Two steps read the sign-in requests: ending lapsed ones and purging finished ones.
+    app.execute("ALTER TABLE login_approvals RENAME TO login_approvals_gone")
+        .await;
+    // Nothing was made this far ahead: a pass that reaches its partitions step makes some.
+    app.clock.advance(chrono::Duration::days(200));
+    let before = Scrape::of(&app).await;
+
+    let month = {
+        use api::config::Clock;
+        use chrono::Datelike;
+        let now = app.clock.now();
+        format!("activity_{:04}{:02}01t00", now.year(), now.month())
+    };
+    for pass in ["first", "second"] {
+        let swept = loop {
+            let swept = api::services::sweeper::sweep(&app.state).await.unwrap();
+            if swept.ran {
+                break swept;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        assert_eq!(swept.failed_steps, 2, "{pass} pass: {swept:?}");
+        // Made by this pass or by the instance's own in between: either failed the same way.
+        let made = format!("SELECT count(*) AS n FROM pg_class WHERE relname = '{month}'");
+        assert_eq!(
+            app.count(&made).await,
+            1,
+            "{pass} pass: the later steps ran"
+        );
+    }
+    let after = Scrape::of(&app).await;
+    for step in ["end_lapsed", "purge_approvals"] {
+        assert!(
+            grew(
+                &before,
+                &after,
+                "sm_sweeper_failed_steps_total",
+                &[("step", step)]
+            ) >= 2.0,
+            "{step}"
+        );
+    }
+
+    app.execute("ALTER TABLE login_approvals_gone RENAME TO login_approvals")
+        .await;
+    // Every step again (the helper asserts that none failed).
+    app.sweep().await;
+}
+
+#[tokio::test]
 async fn the_grafana_dashboard_queries_only_series_the_server_exports() {
     let app = spawn_app().await;
     let device = app.user_with_one_session().await;

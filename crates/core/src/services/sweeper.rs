@@ -20,6 +20,7 @@ use crate::storage::{
     approvals as stored_approvals, email_links, locks, outbox, partitions, passkeys,
     sessions as stored_sessions, users, webhooks,
 };
+use crate::telemetry::metrics::{SWEEPER_FAILED_STEPS, SWEEPER_ROWS, SWEEPER_RUNS};
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,6 +35,61 @@ pub struct Swept {
     pub partitions_dropped: usize,
     /// Accounts never confirmed nor used (`UNCONFIRMED_ACCOUNT_DAYS`).
     pub accounts_deleted: usize,
+    /// Steps that failed (each logged, counted in `sm_sweeper_failed_steps_total`); the
+    /// others still ran, and the next pass tries every step again.
+    pub failed_steps: usize,
+}
+
+/// A pass's steps, each on its own: one that fails (a deadlock lost to a user's transaction,
+/// a table locked past the bound) neither stops nor undoes the others, so a purge failing
+/// pass after pass cannot keep the partitions from being made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    EndLapsed,
+    PurgeSessions,
+    Partitions,
+    PurgeApprovals,
+    PurgeMail,
+    PurgeWebhooks,
+    PurgeChallenges,
+    DeleteUnconfirmed,
+}
+
+impl Step {
+    /// Its label in the logs and metrics.
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::EndLapsed => "end_lapsed",
+            Self::PurgeSessions => "purge_sessions",
+            Self::Partitions => "partitions",
+            Self::PurgeApprovals => "purge_approvals",
+            Self::PurgeMail => "purge_mail",
+            Self::PurgeWebhooks => "purge_webhooks",
+            Self::PurgeChallenges => "purge_challenges",
+            Self::DeleteUnconfirmed => "delete_unconfirmed",
+        }
+    }
+}
+
+/// The steps' failures: each is logged where it is handled, here, and the pass goes on.
+#[derive(Default)]
+struct Failures(usize);
+
+impl Failures {
+    /// What the step did, or nothing (its default) when it failed.
+    fn of<T: Default, E: Into<Error>>(&mut self, step: Step, result: Result<T, E>) -> T {
+        result.unwrap_or_else(|error| {
+            let error: Error = error.into();
+            self.0 += 1;
+            metrics::counter!(SWEEPER_FAILED_STEPS, "step" => step.as_str()).increment(1);
+            tracing::warn!(
+                step = step.as_str(),
+                error = %error.chain(),
+                "a sweeper step failed; the pass goes on, and the next one tries it again"
+            );
+            T::default()
+        })
+    }
 }
 
 pub async fn run(state: &AppState) {
@@ -76,33 +132,31 @@ pub async fn sweep(state: &AppState) -> Result<Swept, Error> {
     if !locks::try_lock(&mut conn, locks::SWEEPER).await? {
         return Ok(Swept::default());
     }
-    let result = sweep_locked(state, &mut conn).await;
-    if let Ok(swept) = &result {
-        use crate::telemetry::metrics::{SWEEPER_ROWS, SWEEPER_RUNS};
-        metrics::counter!(SWEEPER_RUNS).increment(1);
-        for (kind, rows) in [
-            ("sessions_ended", swept.sessions_ended),
-            ("approvals_expired", swept.approvals_expired),
-            ("rows_purged", swept.rows_purged),
-            ("partitions_created", swept.partitions_created),
-            ("partitions_dropped", swept.partitions_dropped),
-            ("accounts_deleted", swept.accounts_deleted),
-        ] {
-            metrics::counter!(SWEEPER_ROWS, "kind" => kind)
-                .increment(u64::try_from(rows).unwrap_or(u64::MAX));
-        }
+    let swept = sweep_locked(state, &mut conn).await;
+    metrics::counter!(SWEEPER_RUNS).increment(1);
+    for (kind, rows) in [
+        ("sessions_ended", swept.sessions_ended),
+        ("approvals_expired", swept.approvals_expired),
+        ("rows_purged", swept.rows_purged),
+        ("partitions_created", swept.partitions_created),
+        ("partitions_dropped", swept.partitions_dropped),
+        ("accounts_deleted", swept.accounts_deleted),
+    ] {
+        metrics::counter!(SWEEPER_ROWS, "kind" => kind)
+            .increment(u64::try_from(rows).unwrap_or(u64::MAX));
     }
     // A connection that cannot unlock is broken, and closing it releases the lock.
     if let Err(error) = locks::unlock(&mut conn, locks::SWEEPER).await {
         tracing::warn!(%error, "cannot release the sweeper's lock");
     }
-    result
+    Ok(swept)
 }
 
-async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<Swept, Error> {
+async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Swept {
     let now = state.now();
+    let mut failures = Failures::default();
     // On the connection that holds the sweeper's lock.
-    let (sessions_ended, approvals_expired) = unit_of_work::run(conn, now, async |mut tx| {
+    let ended = unit_of_work::run(conn, now, async |mut tx| {
         // The users' rows first, as in every transaction on a user's sessions and
         // requests (here in the order of their ids): those whose sessions or requests
         // lapsed, from unlocked reads. At a fixed `now` what has lapsed only becomes
@@ -119,37 +173,49 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         let expired = approvals::expire(&mut tx, Scope::All).await?;
         tx.commit((lapsed.len(), expired)).await
     })
-    .await?;
+    .await;
+    let (sessions_ended, approvals_expired) = failures.of(Step::EndLapsed, ended);
 
     // History older than the retention goes: ended sessions (an index range, never a scan
     // of the table), and whole partitions of activity and of login slots.
     let tables = partition_plan(&state.settings, now);
     let [(_, history_cutoff), _] = tables;
     let purged_sessions = match history_cutoff {
-        Some(cutoff) => stored_sessions::purge_ended_before(conn, cutoff).await?,
+        Some(cutoff) => failures.of(
+            Step::PurgeSessions,
+            stored_sessions::purge_ended_before(conn, cutoff).await,
+        ),
         None => 0,
     };
-    // Not fatal: rows meanwhile land in the DEFAULT partition, and the next pass retries.
-    let (partitions_created, partitions_dropped) = match maintain_partitions(conn, now, &tables)
-        .await
-    {
-        Ok(done) => done,
-        Err(error) => {
-            tracing::warn!(error = %error.chain(), "partition maintenance failed; retrying at the next tick");
-            (0, 0)
-        }
-    };
-    let purged_approvals =
-        stored_approvals::purge_finished(conn, now - FINISHED_APPROVAL_RETENTION).await?;
-    let purged_mail = outbox::purge_done_before(conn, now - SENT_MAIL_RETENTION).await?
-        + email_links::purge_expired_before(conn, now - EXPIRED_LINK_RETENTION).await?;
-    let purged_webhooks =
-        webhooks::purge_done_before(conn, now - FINISHED_WEBHOOK_RETENTION).await?;
+    // Meanwhile rows land in the DEFAULT partition, and the next pass moves them.
+    let (partitions_created, partitions_dropped) = failures.of(
+        Step::Partitions,
+        maintain_partitions(conn, now, &tables).await,
+    );
+    let purged_approvals = failures.of(
+        Step::PurgeApprovals,
+        stored_approvals::purge_finished(conn, now - FINISHED_APPROVAL_RETENTION).await,
+    );
+    let purged_mail = failures.of(
+        Step::PurgeMail,
+        outbox::purge_done_before(conn, now - SENT_MAIL_RETENTION).await,
+    ) + failures.of(
+        Step::PurgeMail,
+        email_links::purge_expired_before(conn, now - EXPIRED_LINK_RETENTION).await,
+    );
+    let purged_webhooks = failures.of(
+        Step::PurgeWebhooks,
+        webhooks::purge_done_before(conn, now - FINISHED_WEBHOOK_RETENTION).await,
+    );
     // Second-factor challenges past their 5 minutes answer nothing any more, and passkey
     // ceremonies begun and never finished.
-    let purged_challenges = crate::storage::second_factor::delete_expired_challenges(conn, now)
-        .await?
-        + passkeys::purge_expired_challenges(conn, now).await?;
+    let purged_challenges = failures.of(
+        Step::PurgeChallenges,
+        crate::storage::second_factor::delete_expired_challenges(conn, now).await,
+    ) + failures.of(
+        Step::PurgeChallenges,
+        passkeys::purge_expired_challenges(conn, now).await,
+    );
     let rows_purged =
         purged_sessions + purged_challenges + purged_approvals + purged_mail + purged_webhooks;
     // A squatted or abandoned signup frees its address (each deletion is its own transaction,
@@ -161,7 +227,10 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         .and_then(|kept| chrono::Duration::from_std(kept).ok())
         .and_then(|kept| now.checked_sub_signed(kept))
     {
-        Some(unused_since) => deletion::delete_unconfirmed_unused(state, unused_since).await?,
+        Some(unused_since) => failures.of(
+            Step::DeleteUnconfirmed,
+            deletion::delete_unconfirmed_unused(state, unused_since).await,
+        ),
         None => 0,
     };
     if sessions_ended > 0
@@ -184,7 +253,7 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
             "sweep"
         );
     }
-    Ok(Swept {
+    Swept {
         ran: true,
         sessions_ended,
         approvals_expired,
@@ -192,7 +261,8 @@ async fn sweep_locked(state: &AppState, conn: &mut AsyncPgConnection) -> Result<
         partitions_created,
         partitions_dropped,
         accounts_deleted,
-    })
+        failed_steps: failures.0,
+    }
 }
 
 /// The time-partitioned tables with the cutoff before which their partitions go (`None`:

@@ -24,6 +24,7 @@ pub const POOL_IN_USE: &str = "sm_db_pool_in_use";
 pub const POOL_WAITERS: &str = "sm_db_pool_waiters";
 pub const SWEEPER_RUNS: &str = "sm_sweeper_runs_total";
 pub const SWEEPER_ROWS: &str = "sm_sweeper_rows_total";
+pub const SWEEPER_FAILED_STEPS: &str = "sm_sweeper_failed_steps_total";
 pub const EVENTS_LISTENING: &str = "sm_events_listener_connected";
 pub const MAIL: &str = "sm_mail_total";
 pub const MAIL_WAITING: &str = "sm_mail_waiting";
@@ -147,6 +148,10 @@ fn describe() {
         SWEEPER_ROWS,
         "Rows the sweeper changed, by kind: sessions_ended, approvals_expired, rows_purged, \
          accounts_deleted; and time partitions: partitions_created, partitions_dropped"
+    );
+    describe_counter!(
+        SWEEPER_FAILED_STEPS,
+        "Sweeper steps that failed, by step (the pass went on without them; the next retries)"
     );
     describe_counter!(
         REPLICA_READS,

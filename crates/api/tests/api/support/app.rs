@@ -191,6 +191,10 @@ impl TestApp {
                 .await
                 .expect("sweep runs");
             if swept.ran {
+                assert_eq!(
+                    swept.failed_steps, 0,
+                    "a sweeper step failed (the log says which)"
+                );
                 return;
             }
             assert!(
