@@ -322,6 +322,77 @@ async fn a_squatted_address_is_taken_back_through_a_mailed_link_that_confirms_it
 }
 
 #[tokio::test]
+async fn taking_a_squatted_address_back_removes_the_passkey_and_authenticator_app_the_squatter_set_up()
+ {
+    let (app, mailbox) = app_with_mailbox().await;
+    // Someone signs up with Ada's address and sets up ways in that need no password, or
+    // that would ask Ada for a code only they have.
+    let squatter = app.user_with_one_session().await;
+    let mut squatters_key = PasskeyAuthenticator::for_app(&app);
+    squatter
+        .added_passkey(&mut squatters_key, "Squatter's key")
+        .await;
+    let _squatters_app = app.turn_on_totp(&squatter).await;
+    let moved = squatter
+        .post(
+            "/api/me/email",
+            json!({"new_email": "squatter@example.com", "current_password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(moved.status(), StatusCode::ACCEPTED);
+    let move_link = mail_with_subject(&mailbox, "Confirm your new e-mail address").await;
+
+    // Ada's signup is refused and mails her the link that takes the address back.
+    let ada = app.device(FIREFOX_WINDOWS);
+    let refused = ada
+        .post(
+            "/api/auth/signup",
+            json!({"email": "ada@example.com", "password": NEW_PASSWORD, "name": "Ada"}),
+        )
+        .await;
+    assert_error(refused, StatusCode::CONFLICT, "email_taken").await;
+    let claim = mail_with_subject(&mailbox, "Someone tried to sign up with your address").await;
+    let reset = ada
+        .post(
+            "/api/auth/password-reset/complete",
+            json!({"token": claim.link_token(), "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::OK);
+    let user: Value = reset.json().await.unwrap();
+    assert_eq!(user["email_verified"], true);
+    assert_eq!(user["totp_enabled"], false, "{user}");
+
+    // The squatter's passkey signs in no more, nor does their move of the address happen.
+    let elsewhere = app.device(CHROME_LINUX);
+    assert_error(
+        elsewhere.sign_in_with_passkey(&mut squatters_key).await,
+        StatusCode::BAD_REQUEST,
+        "passkey_rejected",
+    )
+    .await;
+    let confirmed_move = elsewhere
+        .post(
+            "/api/auth/confirm-email-change",
+            json!({"token": move_link.link_token()}),
+        )
+        .await;
+    assert_error(confirmed_move, StatusCode::BAD_REQUEST, "invalid_link").await;
+    // Ada signs in with her password alone, and her log says what went.
+    let signed_in = ada.login("ada@example.com", NEW_PASSWORD).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let activity: Value = ada.get("/api/activity").await.json().await.unwrap();
+    let kinds: Vec<&str> = activity["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"passkey_removed"), "{kinds:?}");
+    assert!(kinds.contains(&"second_factor_disabled"), "{kinds:?}");
+}
+
+#[tokio::test]
 async fn accounts_never_confirmed_nor_used_for_a_week_are_deleted_and_free_their_address() {
     let app = spawn_app_with(|settings| settings.throttle.signup_max_per_ip = 100).await;
     let squatter = app.signed_up("ada@example.com").await;

@@ -288,7 +288,8 @@ pub async fn offer_claim(
 /// Sets a new password through a reset link: every session ends, every request in flight
 /// is cancelled, the other reset links die, and the owner gets a mail saying so. The link
 /// proved the mailbox: an unconfirmed address is confirmed (whoever opened the account
-/// with it is out: sessions, requests and device cookies all end).
+/// with it is out: sessions, requests, device cookies, passkeys, the authenticator app and
+/// a pending change of address all end).
 #[tracing::instrument(skip_all)]
 pub async fn complete_password_reset(
     state: &AppState,
@@ -329,6 +330,20 @@ pub async fn complete_password_reset(
             users::forget_devices(tx.conn(), user_id, now).await?;
             let mut user = users::find(tx.conn(), user_id).await?;
             if user.email_verified_at.is_none() {
+                // The address is proved for the first time: whoever opened the account with it
+                // may be a squatter, and the ways in they set up go with them (a passkey signs
+                // in without the password; an authenticator app would lock the owner out),
+                // and so does an address change they asked for.
+                let why = "removed when a password reset first confirmed the address";
+                passkeys::remove_all(&mut tx, user_id, why).await?;
+                second_factor::remove(&mut tx, &user, why).await?;
+                email_links::void_unused(
+                    tx.conn(),
+                    user_id,
+                    LinkPurpose::ChangeEmail.as_str(),
+                    now,
+                )
+                .await?;
                 user = users::set_email_verified(tx.conn(), user_id, now).await?;
                 tx.log(
                     NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email),

@@ -103,7 +103,7 @@ fn describe() {
     );
     describe_counter!(
         LOGINS,
-        "Sign-in attempts and mailed codes typed, by outcome: ok, approval_required, email_code_required, refused_limit, bad_credentials, bad_code, throttled, error"
+        "Sign-ins (password and passkey) and mailed or second-factor codes typed, by outcome: ok, approval_required, email_code_required, second_factor_required, refused_limit, bad_credentials, bad_code, throttled, error"
     );
     describe_counter!(
         APPROVALS,
@@ -184,4 +184,35 @@ pub fn gauge_value(count: usize) -> f64 {
 
 pub fn seconds(duration: Duration) -> f64 {
     duration.as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Operators look a series up in README.md's Metrics table: every one named here is there.
+    #[test]
+    fn the_readme_lists_every_series() {
+        let readme = include_str!("../../../../README.md");
+        let table = readme
+            .split("\n### Metrics (Prometheus)\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n### ").next())
+            .unwrap_or_default();
+        let names: Vec<&str> = include_str!("metrics.rs")
+            .lines()
+            .filter_map(|line| line.strip_prefix("pub const "))
+            .filter_map(|line| line.split('"').nth(1))
+            .collect();
+        assert!(
+            names.len() > 20,
+            "the series' names are read from this file"
+        );
+        let missing: Vec<&&str> = names
+            .iter()
+            .filter(|name| !table.contains(&format!("`{name}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "README.md's Metrics table does not list {missing:?}"
+        );
+    }
 }
