@@ -393,6 +393,102 @@ async fn taking_a_squatted_address_back_removes_the_passkey_and_authenticator_ap
 }
 
 #[tokio::test]
+async fn a_new_password_ends_the_sign_ins_waiting_for_a_code_and_the_reset_links_asked_for_before()
+{
+    let (app, mailbox) = app_with_mailbox().await;
+    let owner = verified_user(&app, &mailbox).await;
+    let (authenticator, _) = app.turn_on_totp(&owner).await;
+    // Someone with the password waits for the app's code; a reset link is on its way.
+    let intruder = app.device(FIREFOX_WINDOWS);
+    let challenge = password_then_challenge(&intruder, "ada@example.com").await;
+    let asked = intruder
+        .post(
+            "/api/auth/password-reset",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let reset_link = mail_with_subject(&mailbox, "Reset your password")
+        .await
+        .link_token();
+
+    let changed = owner
+        .post(
+            "/api/me/password",
+            json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+
+    // Neither the sign-in begun with the old password nor the older link gets in now.
+    assert_error(
+        answer(&intruder, &challenge, &app.code(&authenticator)).await,
+        StatusCode::GONE,
+        "challenge_expired",
+    )
+    .await;
+    assert_error(
+        intruder
+            .post(
+                "/api/auth/password-reset/complete",
+                json!({"token": reset_link, "new_password": "a password of the intruder's"}),
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+    assert_eq!(owner.me().await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn links_sent_to_an_old_address_stay_dead_when_the_account_moves_back_to_it() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let owner = verified_user(&app, &mailbox).await;
+    let asked = app
+        .device(FIREFOX_WINDOWS)
+        .post(
+            "/api/auth/password-reset",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let reset_link = mail_with_subject(&mailbox, "Reset your password")
+        .await
+        .link_token();
+
+    for (moves, address) in [(1, "ada@new.example"), (2, "ada@example.com")] {
+        let moved = owner
+            .post(
+                "/api/me/email",
+                json!({"new_email": address, "current_password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(moved.status(), StatusCode::ACCEPTED, "to {address}");
+        let links = mailbox
+            .wait_for_subject("Confirm your new e-mail address", moves)
+            .await;
+        let link = links.last().expect("the link").link_token();
+        let confirmed = owner
+            .post("/api/auth/confirm-email-change", json!({"token": link}))
+            .await;
+        assert_eq!(confirmed.status(), StatusCode::OK, "to {address}");
+    }
+
+    assert_error(
+        app.device(SAFARI_IPHONE)
+            .post(
+                "/api/auth/password-reset/complete",
+                json!({"token": reset_link, "new_password": NEW_PASSWORD}),
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn accounts_never_confirmed_nor_used_for_a_week_are_deleted_and_free_their_address() {
     let app = spawn_app_with(|settings| settings.throttle.signup_max_per_ip = 100).await;
     let squatter = app.signed_up("ada@example.com").await;

@@ -14,6 +14,7 @@ use crate::services::sessions::{self, Authenticated, Keep, SignOut};
 use crate::services::{alerts, current_password, reauth, recovery, throttle};
 use crate::state::AppState;
 use crate::storage::activity::NewEntry;
+use crate::storage::email_links;
 use crate::storage::sessions::SessionRow;
 use crate::storage::users::{self, UserRow};
 
@@ -142,6 +143,9 @@ pub async fn change_password(
             // transaction, after the hashing).
             sessions::ensure_oldest_or_trusted(tx.conn(), state, auth).await?;
             users::set_password_hash(tx.conn(), user_id, &new_hash, now).await?;
+            // A reset link asked for before would set another password over this one.
+            email_links::void_unused(tx.conn(), user_id, LinkPurpose::ResetPassword.as_str(), now)
+                .await?;
             tx.log(
                 NewEntry::new(user_id, ActivityKind::PasswordChanged, now)
                     .session(auth.session.id)

@@ -157,6 +157,9 @@ pub async fn confirm(
                 .await?
                 .ok_or(Error::InvalidLink)?;
             users::forget_devices(tx.conn(), user_id, now).await?;
+            // Links sent to the old address die now, not only while the account is elsewhere:
+            // they would come back to life if it ever moved back.
+            email_links::void_all_unused(tx.conn(), user_id, now).await?;
             let user = users::find(tx.conn(), user.id).await?;
             let keep = keep
                 .filter(|auth| auth.user.id == user_id)

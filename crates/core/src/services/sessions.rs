@@ -597,6 +597,9 @@ pub async fn sign_out_everywhere(
     }
     let requests =
         in_flight::cancel_open(tx, user_id, Cancelling::PendingAndApproved, cancelled).await?;
+    // So are sign-ins that proved the password and wait for the authenticator's code: one
+    // begun with a password that was just replaced must not finish with the code alone.
+    crate::storage::second_factor::delete_challenges_of(tx.conn(), user_id).await?;
     // Their reserved sessions ended above with the others (the lock lets no approval in
     // between); ended by the request too, so that no cancelled request can keep one.
     for approval in &requests {

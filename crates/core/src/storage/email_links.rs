@@ -101,6 +101,19 @@ pub async fn void_unused(
 }
 
 /// Deletes links that expired before `cutoff`.
+/// Every unused link of the user, whatever its purpose.
+pub async fn void_all_unused(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<usize> {
+    diesel::sql_query("UPDATE email_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL")
+        .bind::<diesel::sql_types::Uuid, _>(user_id)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)
+        .await
+}
+
 pub async fn purge_expired_before(
     conn: &mut AsyncPgConnection,
     cutoff: DateTime<Utc>,

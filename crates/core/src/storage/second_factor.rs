@@ -238,6 +238,18 @@ pub async fn use_challenge(
     Ok(())
 }
 
+/// Every open challenge of the user: sign-ins that proved the password and wait for a code.
+pub async fn delete_challenges_of(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<usize> {
+    diesel::delete(
+        second_factor_challenges::table.filter(second_factor_challenges::user_id.eq(user_id)),
+    )
+    .execute(conn)
+    .await
+}
+
 /// The sweeper: challenges past their time are of no use to anyone.
 pub async fn delete_expired_challenges(
     conn: &mut AsyncPgConnection,
