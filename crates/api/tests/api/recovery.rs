@@ -489,6 +489,112 @@ async fn links_sent_to_an_old_address_stay_dead_when_the_account_moves_back_to_i
 }
 
 #[tokio::test]
+async fn whoever_holds_only_the_mailbox_cannot_turn_the_second_factor_off_with_this_wasnt_me() {
+    let (app, mailbox) = app_with_mailbox().await;
+    let owner = verified_user(&app, &mailbox).await;
+    let mut owners_key = PasskeyAuthenticator::for_app(&app);
+    owner.added_passkey(&mut owners_key, "Ada's key").await;
+    let _owners_app = app.turn_on_totp(&owner).await;
+    let earlier = mailbox
+        .wait_for_subject("How your account signs in was changed", 2)
+        .await;
+
+    // Someone reads Ada's mail: a reset sets their password and mails "this wasn't me".
+    let thief = app.device(FIREFOX_WINDOWS);
+    let asked = thief
+        .post(
+            "/api/auth/password-reset",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    let reset = mail_with_subject(&mailbox, "Reset your password").await;
+    let complete = async |token: Value| {
+        thief
+            .post(
+                "/api/auth/password-reset/complete",
+                json!({"token": token, "new_password": NEW_PASSWORD}),
+            )
+            .await
+    };
+    assert_eq!(
+        complete(json!(reset.link_token())).await.status(),
+        StatusCode::OK
+    );
+    // The links mailed before the new password died with it.
+    assert_error(
+        thief
+            .post(
+                "/api/auth/secure-account",
+                json!({"token": earlier[0].secure_account_token()}),
+            )
+            .await,
+        StatusCode::BAD_REQUEST,
+        "invalid_link",
+    )
+    .await;
+    let changed = mail_with_subject(&mailbox, "Your password was changed").await;
+    let secured = thief
+        .post(
+            "/api/auth/secure-account",
+            json!({"token": changed.secure_account_token()}),
+        )
+        .await;
+    assert_eq!(secured.status(), StatusCode::OK);
+    let secured: Value = secured.json().await.unwrap();
+    let again = complete(secured["reset_token"].clone()).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let user: Value = again.json().await.unwrap();
+
+    // The passkey and the app from before the mail stay: the password is not enough.
+    assert_eq!(user["totp_enabled"], true, "{user}");
+    assert_eq!(app.count("SELECT count(*) AS n FROM passkeys").await, 1);
+    let login = thief.login("ada@example.com", NEW_PASSWORD).await;
+    assert_eq!(login.status(), StatusCode::ACCEPTED);
+    let login: Value = login.json().await.unwrap();
+    assert_eq!(login["status"], "second_factor_required");
+}
+
+#[tokio::test]
+async fn confirming_an_address_removes_the_ways_in_its_account_had_before() {
+    let (app, mailbox) = app_with_mailbox().await;
+    // Someone signs up with Ada's address and sets up a passkey and an authenticator app.
+    let squatter = app.user_with_one_session().await;
+    let mut squatters_key = PasskeyAuthenticator::for_app(&app);
+    squatter
+        .added_passkey(&mut squatters_key, "Squatter's key")
+        .await;
+    let _squatters_app = app.turn_on_totp(&squatter).await;
+    // Ada opens the confirmation mail (or her mail filter opens the link).
+    let confirm = mail_with_subject(&mailbox, "Confirm your e-mail address").await;
+    let confirmed = app
+        .device(FIREFOX_WINDOWS)
+        .post(
+            "/api/auth/verify-email",
+            json!({"token": confirm.link_token()}),
+        )
+        .await;
+    assert_eq!(confirmed.status(), StatusCode::OK);
+    let user: Value = confirmed.json().await.unwrap();
+    assert_eq!(user["email_verified"], true);
+    assert_eq!(user["totp_enabled"], false, "{user}");
+
+    assert_error(
+        app.device(CHROME_LINUX)
+            .sign_in_with_passkey(&mut squatters_key)
+            .await,
+        StatusCode::BAD_REQUEST,
+        "passkey_rejected",
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM activity WHERE kind = 'passkey_removed'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn accounts_never_confirmed_nor_used_for_a_week_are_deleted_and_free_their_address() {
     let app = spawn_app_with(|settings| settings.throttle.signup_max_per_ip = 100).await;
     let squatter = app.signed_up("ada@example.com").await;

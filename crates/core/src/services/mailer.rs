@@ -138,7 +138,7 @@ async fn secure_link(
 ) -> Result<Option<Secret>, Error> {
     match (MailKind::parse(&row.kind), row.user_id) {
         (Some(kind), Some(user_id)) if kind.offers_secure_link() => {
-            recovery::secure_link_for(conn, user_id, &row.recipient, now).await
+            recovery::secure_link_for(conn, user_id, &row.recipient, row.created_at, now).await
         }
         _ => Ok(None),
     }

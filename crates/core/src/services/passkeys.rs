@@ -10,6 +10,7 @@
 //! (`services::admission::passkey_login`). A signed-in session may also prove its user
 //! again with one of the account's passkeys (sudo mode, `reauth::record_proof`).
 
+use chrono::{DateTime, Utc};
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -212,6 +213,24 @@ pub async fn remove(
 /// new password); each in the activity log. The user's lock is held.
 pub async fn remove_all(tx: &mut Tx<'_>, user_id: Uuid, why: &str) -> Result<usize, Error> {
     let names = stored::delete_all(tx.conn(), user_id).await?;
+    let now = tx.now();
+    for name in &names {
+        tx.log(
+            NewEntry::new(user_id, ActivityKind::PasskeyRemoved, now)
+                .detail(format!("{name} ({why})")),
+        );
+    }
+    Ok(names.len())
+}
+
+/// Removes the passkeys added at or after `since` (each in the activity log): their number.
+pub async fn remove_added_since(
+    tx: &mut Tx<'_>,
+    user_id: Uuid,
+    since: DateTime<Utc>,
+    why: &str,
+) -> Result<usize, Error> {
+    let names = stored::delete_added_since(tx.conn(), user_id, since).await?;
     let now = tx.now();
     for name in &names {
         tx.log(

@@ -34,6 +34,18 @@ async fn store_link(
     purpose: LinkPurpose,
     now: DateTime<Utc>,
 ) -> Result<Secret, Error> {
+    store_link_for_event(conn, user, purpose, now, now).await
+}
+
+/// A link whose `created_at` is the time of the event its mail reports (its life runs from
+/// `now`, when it is minted).
+async fn store_link_for_event(
+    conn: &mut AsyncPgConnection,
+    user: &UserRow,
+    purpose: LinkPurpose,
+    event_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Secret, Error> {
     let minted = MintedToken::mint();
     email_links::insert(
         conn,
@@ -41,7 +53,7 @@ async fn store_link(
         purpose.as_str(),
         &user.email,
         &minted.hash,
-        now,
+        event_at,
         now + purpose.lifetime(),
     )
     .await?;
@@ -65,11 +77,13 @@ pub async fn send_link(tx: &mut Tx<'_>, user: &UserRow, purpose: LinkPurpose) ->
 
 /// A "this wasn't me" link for a security mail to `recipient`, if that is the account's
 /// confirmed address (the link can end every session and set a new password, so it goes
-/// only where a reset link would). Minted when the mail is sent, so it is never stored.
+/// only where a reset link would). Minted when the mail is sent, so it is never stored; it
+/// keeps the time of the event the mail reports (`event_at`), which bounds what it removes.
 pub async fn secure_link_for(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
     recipient: &str,
+    event_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Option<Secret>, Error> {
     let user = users::find(conn, user_id).await?;
@@ -77,7 +91,7 @@ pub async fn secure_link_for(
         return Ok(None);
     }
     Ok(Some(
-        store_link(conn, &user, LinkPurpose::SecureAccount, now).await?,
+        store_link_for_event(conn, &user, LinkPurpose::SecureAccount, event_at, now).await?,
     ))
 }
 
@@ -116,12 +130,17 @@ pub async fn secure_account(
             // A change of address asked for by whoever was in does not happen.
             email_links::void_unused(tx.conn(), user_id, LinkPurpose::ChangeEmail.as_str(), now)
                 .await?;
-            // Nor does a way in the intruder may have added: a passkey signs in without the
-            // new password, and an authenticator app they turned on would lock the owner out.
-            // The owner sets them up again once signed in.
+            // Nor does a way in the intruder may have added since what the mail reports: a
+            // passkey signs in without the new password, and an authenticator app they turned
+            // on (or recovery codes they made) would lock the owner out. Those from before
+            // stay: whoever holds only the mailbox can mint this link (a reset mails one), and
+            // must not be able to turn the second factor off with it.
+            let event_at = email_links::event_at(tx.conn(), &token_hash)
+                .await?
+                .ok_or(Error::InvalidLink)?;
             let why = "removed through \"this wasn't me\"";
-            passkeys::remove_all(&mut tx, user_id, why).await?;
-            second_factor::remove(&mut tx, &user, why).await?;
+            passkeys::remove_added_since(&mut tx, user_id, event_at, why).await?;
+            second_factor::remove_unless_set_up_before(&mut tx, &user, event_at, why).await?;
             tx.log(
                 NewEntry::new(user_id, ActivityKind::AccountSecured, now)
                     .from_device(&client.ip, client.label()),
@@ -188,6 +207,8 @@ pub async fn verify_email(state: &AppState, token: &Secret) -> Result<UserRow, E
                 .await?
                 .filter(|user_id| *user_id == owner)
                 .ok_or(Error::InvalidLink)?;
+            let unproven = users::find(tx.conn(), user_id).await?;
+            forget_unproven_ways_in(&mut tx, &unproven, "the confirmation link").await?;
             let user = users::set_email_verified(tx.conn(), user_id, now).await?;
             tx.log(NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email));
             tx.commit(user).await
@@ -323,6 +344,9 @@ pub async fn complete_password_reset(
                 .filter(|user_id| *user_id == user.id)
                 .ok_or(Error::InvalidLink)?;
             email_links::void_unused(tx.conn(), user_id, purpose.as_str(), now).await?;
+            // "This wasn't me" links mailed before: the new password ends what they would end.
+            email_links::void_unused(tx.conn(), user_id, LinkPurpose::SecureAccount.as_str(), now)
+                .await?;
             users::set_password_hash(tx.conn(), user_id, &new_hash, now).await?;
             // No browser is recognised on its word from before: whoever reset the password
             // gets the new generation's cookie (it proved the mailbox), the others a code
@@ -330,20 +354,7 @@ pub async fn complete_password_reset(
             users::forget_devices(tx.conn(), user_id, now).await?;
             let mut user = users::find(tx.conn(), user_id).await?;
             if user.email_verified_at.is_none() {
-                // The address is proved for the first time: whoever opened the account with it
-                // may be a squatter, and the ways in they set up go with them (a passkey signs
-                // in without the password; an authenticator app would lock the owner out),
-                // and so does an address change they asked for.
-                let why = "removed when a password reset first confirmed the address";
-                passkeys::remove_all(&mut tx, user_id, why).await?;
-                second_factor::remove(&mut tx, &user, why).await?;
-                email_links::void_unused(
-                    tx.conn(),
-                    user_id,
-                    LinkPurpose::ChangeEmail.as_str(),
-                    now,
-                )
-                .await?;
+                forget_unproven_ways_in(&mut tx, &user, "a password reset").await?;
                 user = users::set_email_verified(tx.conn(), user_id, now).await?;
                 tx.log(
                     NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email),
@@ -369,6 +380,19 @@ pub async fn complete_password_reset(
             tx.commit(user).await
         })
         .await
+}
+
+/// The address is proved for the first time (`by` a mailed link): whoever opened the account
+/// with it may not be its owner, and the ways in they set up go (a passkey signs in without
+/// the password; an authenticator app would lock the owner out; each removal is logged), and
+/// so does an address change they asked for.
+async fn forget_unproven_ways_in(tx: &mut Tx<'_>, user: &UserRow, by: &str) -> Result<(), Error> {
+    let why = format!("removed when {by} first confirmed the address");
+    passkeys::remove_all(tx, user.id, &why).await?;
+    second_factor::remove(tx, user, &why).await?;
+    let now = tx.now();
+    email_links::void_unused(tx.conn(), user.id, LinkPurpose::ChangeEmail.as_str(), now).await?;
+    Ok(())
 }
 
 fn hash_of(token: &Secret) -> Result<Vec<u8>, Error> {

@@ -7,6 +7,7 @@
 //! re-authentication (password or code) is here too. Wrong codes count
 //! against the same throttle as wrong passwords; a code is accepted once.
 
+use chrono::{DateTime, Utc};
 use shared::{AlertKind, SecondFactorStatus, Secret};
 use uuid::Uuid;
 
@@ -267,6 +268,23 @@ pub async fn remove(tx: &mut Tx<'_>, user: &UserRow, why: &str) -> Result<bool, 
     stored::set_totp_enabled(tx.conn(), user.id, None).await?;
     tx.log(NewEntry::new(user.id, ActivityKind::SecondFactorDisabled, now).detail(why));
     Ok(true)
+}
+
+/// Turns the authenticator app off (as `remove`) unless it was turned on, and its recovery
+/// codes made, before `since`.
+pub async fn remove_unless_set_up_before(
+    tx: &mut Tx<'_>,
+    user: &UserRow,
+    since: DateTime<Utc>,
+    why: &str,
+) -> Result<bool, Error> {
+    let codes_made_at = stored::recovery_codes_made_at(tx.conn(), user.id).await?;
+    let set_up_before = user.totp_enabled_at.is_some_and(|on| on < since)
+        && codes_made_at.is_none_or(|made| made < since);
+    if set_up_before {
+        return Ok(false);
+    }
+    remove(tx, user, why).await
 }
 
 /// A new set of recovery codes; the old ones die.

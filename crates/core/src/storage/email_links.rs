@@ -101,6 +101,24 @@ pub async fn void_unused(
 }
 
 /// Deletes links that expired before `cutoff`.
+/// When the event a link's mail reports happened (its `created_at`), used or not.
+pub async fn event_at(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> diesel::QueryResult<Option<DateTime<Utc>>> {
+    #[derive(diesel::QueryableByName)]
+    struct At {
+        #[diesel(sql_type = Timestamptz)]
+        created_at: DateTime<Utc>,
+    }
+    let found: Vec<At> =
+        diesel::sql_query("SELECT created_at FROM email_links WHERE token_hash = $1")
+            .bind::<Bytea, _>(token_hash)
+            .load(conn)
+            .await?;
+    Ok(found.into_iter().next().map(|at| at.created_at))
+}
+
 /// Every unused link of the user, whatever its purpose.
 pub async fn void_all_unused(
     conn: &mut AsyncPgConnection,

@@ -112,6 +112,9 @@ pub struct OutboxRow {
     pub payload: String,
     #[diesel(sql_type = Integer)]
     pub attempts: i32,
+    /// When what the mail reports happened (the transaction that queued it).
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
 }
 
 /// Claims the oldest mail due by `now` that no worker holds, until `until`: no other worker
@@ -131,7 +134,7 @@ pub async fn claim_next(
              WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1 \
                AND (claimed_until IS NULL OR claimed_until <= $1) \
              ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, user_id, recipient, kind, payload::text AS payload, attempts",
+         RETURNING id, user_id, recipient, kind, payload::text AS payload, attempts, created_at",
     )
     .bind::<Timestamptz, _>(now)
     .bind::<Timestamptz, _>(until)

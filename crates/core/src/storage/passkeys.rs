@@ -207,6 +207,22 @@ pub async fn delete_all(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryRes
         .await
 }
 
+/// Deletes the user's passkeys added at or after `since`: their names.
+pub async fn delete_added_since(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<String>> {
+    diesel::delete(
+        passkeys::table
+            .filter(passkeys::user_id.eq(user_id))
+            .filter(passkeys::created_at.ge(since)),
+    )
+    .returning(passkeys::name)
+    .get_results(conn)
+    .await
+}
+
 /// How many passkeys the account has.
 pub async fn count(conn: &mut AsyncPgConnection, user_id: Uuid) -> QueryResult<i64> {
     passkeys::table

@@ -238,6 +238,18 @@ pub async fn use_challenge(
     Ok(())
 }
 
+/// When the user's recovery codes were made (`None`: there are none).
+pub async fn recovery_codes_made_at(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+) -> QueryResult<Option<DateTime<Utc>>> {
+    recovery_codes::table
+        .filter(recovery_codes::user_id.eq(user_id))
+        .select(diesel::dsl::max(recovery_codes::created_at))
+        .get_result(conn)
+        .await
+}
+
 /// Every open challenge of the user: sign-ins that proved the password and wait for a code.
 pub async fn delete_challenges_of(
     conn: &mut AsyncPgConnection,
