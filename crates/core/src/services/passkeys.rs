@@ -213,14 +213,7 @@ pub async fn remove(
 /// new password); each in the activity log. The user's lock is held.
 pub async fn remove_all(tx: &mut Tx<'_>, user_id: Uuid, why: &str) -> Result<usize, Error> {
     let names = stored::delete_all(tx.conn(), user_id).await?;
-    let now = tx.now();
-    for name in &names {
-        tx.log(
-            NewEntry::new(user_id, ActivityKind::PasskeyRemoved, now)
-                .detail(format!("{name} ({why})")),
-        );
-    }
-    Ok(names.len())
+    Ok(log_removed(tx, user_id, &names, why))
 }
 
 /// Removes the passkeys added at or after `since` (each in the activity log): their number.
@@ -231,14 +224,19 @@ pub async fn remove_added_since(
     why: &str,
 ) -> Result<usize, Error> {
     let names = stored::delete_added_since(tx.conn(), user_id, since).await?;
+    Ok(log_removed(tx, user_id, &names, why))
+}
+
+/// Each removed passkey in the activity log, with why: their number.
+fn log_removed(tx: &mut Tx<'_>, user_id: Uuid, names: &[String], why: &str) -> usize {
     let now = tx.now();
-    for name in &names {
+    for name in names {
         tx.log(
             NewEntry::new(user_id, ActivityKind::PasskeyRemoved, now)
                 .detail(format!("{name} ({why})")),
         );
     }
-    Ok(names.len())
+    names.len()
 }
 
 /// A passkey added or removed: in the activity log (its name) and mailed to the owner.

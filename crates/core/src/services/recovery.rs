@@ -130,17 +130,24 @@ pub async fn secure_account(
             // A change of address asked for by whoever was in does not happen.
             email_links::void_unused(tx.conn(), user_id, LinkPurpose::ChangeEmail.as_str(), now)
                 .await?;
-            // Nor does a way in the intruder may have added since what the mail reports: a
-            // passkey signs in without the new password, and an authenticator app they turned
-            // on (or recovery codes they made) would lock the owner out. Those from before
-            // stay: whoever holds only the mailbox can mint this link (a reset mails one), and
-            // must not be able to turn the second factor off with it.
-            let event_at = email_links::event_at(tx.conn(), &token_hash)
-                .await?
-                .ok_or(Error::InvalidLink)?;
+            // Nor does a way in the intruder may have added since the earliest event a
+            // security mail still open reports (whichever of them the owner clicks): a passkey
+            // signs in without the new password, an authenticator app they turned on would
+            // lock the owner out, recovery codes they made would sign them in. Those from
+            // before stay: whoever holds only the mailbox can have such a link mailed (a reset
+            // does), and must not turn the second factor off with it.
+            let since = email_links::earliest_open_event(
+                tx.conn(),
+                user_id,
+                purpose.as_str(),
+                &token_hash,
+                now,
+            )
+            .await?
+            .unwrap_or(now);
             let why = "removed through \"this wasn't me\"";
-            passkeys::remove_added_since(&mut tx, user_id, event_at, why).await?;
-            second_factor::remove_unless_set_up_before(&mut tx, &user, event_at, why).await?;
+            passkeys::remove_added_since(&mut tx, user_id, since, why).await?;
+            second_factor::remove_unless_set_up_before(&mut tx, &user, since, why).await?;
             tx.log(
                 NewEntry::new(user_id, ActivityKind::AccountSecured, now)
                     .from_device(&client.ip, client.label()),
@@ -207,8 +214,12 @@ pub async fn verify_email(state: &AppState, token: &Secret) -> Result<UserRow, E
                 .await?
                 .filter(|user_id| *user_id == owner)
                 .ok_or(Error::InvalidLink)?;
-            let unproven = users::find(tx.conn(), user_id).await?;
-            forget_unproven_ways_in(&mut tx, &unproven, "the confirmation link").await?;
+            let user = users::find(tx.conn(), user_id).await?;
+            // An older confirmation link of an address confirmed since changes nothing.
+            if user.email_verified_at.is_some() {
+                return tx.commit(user).await;
+            }
+            forget_unproven_ways_in(&mut tx, &user, "the confirmation link").await?;
             let user = users::set_email_verified(tx.conn(), user_id, now).await?;
             tx.log(NewEntry::new(user_id, ActivityKind::EmailVerified, now).detail(&user.email));
             tx.commit(user).await
@@ -385,13 +396,16 @@ pub async fn complete_password_reset(
 /// The address is proved for the first time (`by` a mailed link): whoever opened the account
 /// with it may not be its owner, and the ways in they set up go (a passkey signs in without
 /// the password; an authenticator app would lock the owner out; each removal is logged), and
-/// so does an address change they asked for.
+/// so does an address change they asked for. The other confirmation links die: the address
+/// is confirmed.
 async fn forget_unproven_ways_in(tx: &mut Tx<'_>, user: &UserRow, by: &str) -> Result<(), Error> {
     let why = format!("removed when {by} first confirmed the address");
     passkeys::remove_all(tx, user.id, &why).await?;
     second_factor::remove(tx, user, &why).await?;
     let now = tx.now();
-    email_links::void_unused(tx.conn(), user.id, LinkPurpose::ChangeEmail.as_str(), now).await?;
+    for purpose in [LinkPurpose::ChangeEmail, LinkPurpose::VerifyEmail] {
+        email_links::void_unused(tx.conn(), user.id, purpose.as_str(), now).await?;
+    }
     Ok(())
 }
 

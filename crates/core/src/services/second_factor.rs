@@ -256,8 +256,9 @@ pub async fn disable_totp(
         .await
 }
 
-/// "This wasn't me": the authenticator app goes (the intruder may have turned it on and holds
-/// its recovery codes), logged. The user's lock is held; whether it was on.
+/// The authenticator app goes with its recovery codes ("this wasn't me" when an intruder may
+/// have turned it on; an address proved for the first time), logged. The user's lock is
+/// held; whether it was on.
 pub async fn remove(tx: &mut Tx<'_>, user: &UserRow, why: &str) -> Result<bool, Error> {
     let now = tx.now();
     stored::delete_totp(tx.conn(), user.id).await?;
@@ -270,21 +271,24 @@ pub async fn remove(tx: &mut Tx<'_>, user: &UserRow, why: &str) -> Result<bool, 
     Ok(true)
 }
 
-/// Turns the authenticator app off (as `remove`) unless it was turned on, and its recovery
-/// codes made, before `since`.
+/// Turns the authenticator app off (as `remove`) unless it was turned on before `since`;
+/// recovery codes made since go either way.
 pub async fn remove_unless_set_up_before(
     tx: &mut Tx<'_>,
     user: &UserRow,
     since: DateTime<Utc>,
     why: &str,
 ) -> Result<bool, Error> {
-    let codes_made_at = stored::recovery_codes_made_at(tx.conn(), user.id).await?;
-    let set_up_before = user.totp_enabled_at.is_some_and(|on| on < since)
-        && codes_made_at.is_none_or(|made| made < since);
-    if set_up_before {
-        return Ok(false);
+    if user.totp_enabled_at.is_none_or(|on| on >= since) {
+        return remove(tx, user, why).await;
     }
-    remove(tx, user, why).await
+    // The app stays; codes made since (by whoever was in) go, and the owner makes new ones.
+    let codes_made_at = stored::recovery_codes_made_at(tx.conn(), user.id).await?;
+    if codes_made_at.is_some_and(|made| made >= since) {
+        let now = tx.now();
+        stored::replace_recovery_codes(tx.conn(), user.id, &[], now).await?;
+    }
+    Ok(false)
 }
 
 /// A new set of recovery codes; the old ones die.

@@ -100,23 +100,32 @@ pub async fn void_unused(
     .await
 }
 
-/// Deletes links that expired before `cutoff`.
-/// When the event a link's mail reports happened (its `created_at`), used or not.
-pub async fn event_at(
+/// The earliest event reported by the user's links of this purpose that still work, and the
+/// one just used (`token_hash`): a link's `created_at` is the time of what its mail reports.
+pub async fn earliest_open_event(
     conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    purpose: &str,
     token_hash: &[u8],
+    now: DateTime<Utc>,
 ) -> diesel::QueryResult<Option<DateTime<Utc>>> {
     #[derive(diesel::QueryableByName)]
-    struct At {
-        #[diesel(sql_type = Timestamptz)]
-        created_at: DateTime<Utc>,
+    struct Earliest {
+        #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
+        at: Option<DateTime<Utc>>,
     }
-    let found: Vec<At> =
-        diesel::sql_query("SELECT created_at FROM email_links WHERE token_hash = $1")
-            .bind::<Bytea, _>(token_hash)
-            .load(conn)
-            .await?;
-    Ok(found.into_iter().next().map(|at| at.created_at))
+    let found: Earliest = diesel::sql_query(
+        "SELECT min(created_at) AS at FROM email_links \
+         WHERE user_id = $1 AND purpose = $2 AND expires_at > $4 \
+           AND (used_at IS NULL OR token_hash = $3)",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(user_id)
+    .bind::<Text, _>(purpose)
+    .bind::<Bytea, _>(token_hash)
+    .bind::<Timestamptz, _>(now)
+    .get_result(conn)
+    .await?;
+    Ok(found.at)
 }
 
 /// Every unused link of the user, whatever its purpose.
@@ -132,6 +141,7 @@ pub async fn void_all_unused(
         .await
 }
 
+/// Deletes links that expired before `cutoff`.
 pub async fn purge_expired_before(
     conn: &mut AsyncPgConnection,
     cutoff: DateTime<Utc>,
