@@ -385,6 +385,18 @@ async fn taking_a_squatted_address_back_removes_the_passkey_and_authenticator_ap
     assert_eq!(ada.activity_count("second_factor_disabled").await, 1);
 }
 
+/// Asks from `device` for a reset of Ada's password: the mail that comes.
+async fn reset_mail(device: &Device, mailbox: &Mailbox) -> Received {
+    let asked = device
+        .post(
+            "/api/auth/password-reset",
+            json!({"email": "ada@example.com"}),
+        )
+        .await;
+    assert_eq!(asked.status(), StatusCode::ACCEPTED);
+    mail_with_subject(mailbox, "Reset your password").await
+}
+
 #[tokio::test]
 async fn a_new_password_ends_the_sign_ins_waiting_for_a_code_and_the_reset_links_asked_for_before()
 {
@@ -394,16 +406,7 @@ async fn a_new_password_ends_the_sign_ins_waiting_for_a_code_and_the_reset_links
     // Someone with the password waits for the app's code; a reset link is on its way.
     let intruder = app.device(FIREFOX_WINDOWS);
     let challenge = password_then_challenge(&intruder, "ada@example.com").await;
-    let asked = intruder
-        .post(
-            "/api/auth/password-reset",
-            json!({"email": "ada@example.com"}),
-        )
-        .await;
-    assert_eq!(asked.status(), StatusCode::ACCEPTED);
-    let reset_link = mail_with_subject(&mailbox, "Reset your password")
-        .await
-        .link_token();
+    let reset_link = reset_mail(&intruder, &mailbox).await.link_token();
 
     let changed = owner
         .post(
@@ -438,15 +441,7 @@ async fn a_new_password_ends_the_sign_ins_waiting_for_a_code_and_the_reset_links
 async fn links_sent_to_an_old_address_stay_dead_when_the_account_moves_back_to_it() {
     let (app, mailbox) = app_with_mailbox().await;
     let owner = verified_user(&app, &mailbox).await;
-    let asked = app
-        .device(FIREFOX_WINDOWS)
-        .post(
-            "/api/auth/password-reset",
-            json!({"email": "ada@example.com"}),
-        )
-        .await;
-    assert_eq!(asked.status(), StatusCode::ACCEPTED);
-    let reset_link = mail_with_subject(&mailbox, "Reset your password")
+    let reset_link = reset_mail(&app.device(FIREFOX_WINDOWS), &mailbox)
         .await
         .link_token();
 
@@ -494,14 +489,7 @@ async fn whoever_holds_only_the_mailbox_cannot_turn_the_second_factor_off_with_t
 
     // Someone reads Ada's mail: a reset sets their password and mails "this wasn't me".
     let thief = app.device(FIREFOX_WINDOWS);
-    let asked = thief
-        .post(
-            "/api/auth/password-reset",
-            json!({"email": "ada@example.com"}),
-        )
-        .await;
-    assert_eq!(asked.status(), StatusCode::ACCEPTED);
-    let reset = mail_with_subject(&mailbox, "Reset your password").await;
+    let reset = reset_mail(&thief, &mailbox).await;
     let complete = async |token: Value| {
         thief
             .post(
