@@ -144,8 +144,13 @@ pub async fn change_password(
             sessions::ensure_oldest_or_trusted(tx.conn(), state, auth).await?;
             users::set_password_hash(tx.conn(), user_id, &new_hash, now).await?;
             // A reset link asked for before would set another password over this one.
-            email_links::void_unused(tx.conn(), user_id, LinkPurpose::ResetPassword.as_str(), now)
-                .await?;
+            email_links::void_unused(
+                tx.conn(),
+                user_id,
+                &[LinkPurpose::ResetPassword.as_str()],
+                now,
+            )
+            .await?;
             tx.log(
                 NewEntry::new(user_id, ActivityKind::PasswordChanged, now)
                     .session(auth.session.id)

@@ -66,7 +66,7 @@ pub async fn request(
             let now = tx.now();
             let user = users::lock(tx.conn(), auth.user.id).await?;
             // One change waits at a time: the latest.
-            email_links::void_unused(tx.conn(), user.id, purpose.as_str(), now).await?;
+            email_links::void_unused(tx.conn(), user.id, &[purpose.as_str()], now).await?;
             let minted = MintedToken::mint();
             let expires_at = now + purpose.lifetime();
             email_links::insert_change(
@@ -145,13 +145,12 @@ pub async fn confirm(
     let user = state
         .unit_of_work(async |mut tx| {
             let now = tx.now();
-            users::lock(tx.conn(), owner).await?;
+            let old = users::lock(tx.conn(), owner).await?;
             let change = email_links::redeem_change(tx.conn(), &token_hash, now)
                 .await?
                 .filter(|change| change.user_id == owner)
                 .ok_or(Error::InvalidLink)?;
             let user_id = change.user_id;
-            let old = users::find(tx.conn(), user_id).await?;
             // Taken meanwhile: no switch (this rolls the redemption back too).
             let user = users::set_email(tx.conn(), user_id, &change.new_email, now)
                 .await?

@@ -128,8 +128,13 @@ pub async fn secure_account(
             // The browsers that signed in before are strangers again (the intruder's too).
             users::forget_devices(tx.conn(), user_id, now).await?;
             // A change of address asked for by whoever was in does not happen.
-            email_links::void_unused(tx.conn(), user_id, LinkPurpose::ChangeEmail.as_str(), now)
-                .await?;
+            email_links::void_unused(
+                tx.conn(),
+                user_id,
+                &[LinkPurpose::ChangeEmail.as_str()],
+                now,
+            )
+            .await?;
             // Nor does a way in the intruder may have added since the earliest event a
             // security mail still open reports (whichever of them the owner clicks): a passkey
             // signs in without the new password, an authenticator app they turned on would
@@ -209,12 +214,11 @@ pub async fn verify_email(state: &AppState, token: &Secret) -> Result<UserRow, E
     state
         .unit_of_work(async |mut tx| {
             let now = tx.now();
-            users::lock(tx.conn(), owner).await?;
+            let user = users::lock(tx.conn(), owner).await?;
             let user_id = email_links::redeem(tx.conn(), purpose.as_str(), &token_hash, now)
                 .await?
                 .filter(|user_id| *user_id == owner)
                 .ok_or(Error::InvalidLink)?;
-            let user = users::find(tx.conn(), user_id).await?;
             // An older confirmation link of an address confirmed since changes nothing.
             if user.email_verified_at.is_some() {
                 return tx.commit(user).await;
@@ -354,10 +358,10 @@ pub async fn complete_password_reset(
                 .await?
                 .filter(|user_id| *user_id == user.id)
                 .ok_or(Error::InvalidLink)?;
-            email_links::void_unused(tx.conn(), user_id, purpose.as_str(), now).await?;
-            // "This wasn't me" links mailed before: the new password ends what they would end.
-            email_links::void_unused(tx.conn(), user_id, LinkPurpose::SecureAccount.as_str(), now)
-                .await?;
+            // The other reset links, and the "this wasn't me" links mailed before: the new
+            // password ends what they would end.
+            let mailed_before = [purpose.as_str(), LinkPurpose::SecureAccount.as_str()];
+            email_links::void_unused(tx.conn(), user_id, &mailed_before, now).await?;
             users::set_password_hash(tx.conn(), user_id, &new_hash, now).await?;
             // No browser is recognised on its word from before: whoever reset the password
             // gets the new generation's cookie (it proved the mailbox), the others a code
@@ -403,9 +407,11 @@ async fn forget_unproven_ways_in(tx: &mut Tx<'_>, user: &UserRow, by: &str) -> R
     passkeys::remove_all(tx, user.id, &why).await?;
     second_factor::remove(tx, user, &why).await?;
     let now = tx.now();
-    for purpose in [LinkPurpose::ChangeEmail, LinkPurpose::VerifyEmail] {
-        email_links::void_unused(tx.conn(), user.id, purpose.as_str(), now).await?;
-    }
+    let unproven = [
+        LinkPurpose::ChangeEmail.as_str(),
+        LinkPurpose::VerifyEmail.as_str(),
+    ];
+    email_links::void_unused(tx.conn(), user.id, &unproven, now).await?;
     Ok(())
 }
 

@@ -81,20 +81,20 @@ pub async fn peek(
     Ok(found.into_iter().next().map(|used| used.user_id))
 }
 
-/// Voids the account's other unused links of this purpose (a used reset link voids the
-/// rest; a new verification mail does not void the earlier one).
+/// Voids the account's other unused links of these purposes, in one statement (a used reset
+/// link voids the rest; a new verification mail does not void the earlier one).
 pub async fn void_unused(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
-    purpose: &str,
+    purposes: &[&str],
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<usize> {
     diesel::sql_query(
         "UPDATE email_links SET used_at = $3 \
-         WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+         WHERE user_id = $1 AND purpose = ANY($2) AND used_at IS NULL",
     )
     .bind::<diesel::sql_types::Uuid, _>(user_id)
-    .bind::<Text, _>(purpose)
+    .bind::<diesel::sql_types::Array<Text>, _>(purposes)
     .bind::<Timestamptz, _>(now)
     .execute(conn)
     .await
