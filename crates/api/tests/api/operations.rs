@@ -196,13 +196,7 @@ async fn a_sweeper_step_failing_pass_after_pass_keeps_none_of_the_others_from_ru
         format!("activity_{:04}{:02}01t00", now.year(), now.month())
     };
     for pass in ["first", "second"] {
-        let swept = loop {
-            let swept = api::services::sweeper::sweep(&app.state).await.unwrap();
-            if swept.ran {
-                break swept;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        };
+        let swept = app.sweep_once().await;
         assert_eq!(swept.failed_steps, 2, "{pass} pass: {swept:?}");
         // Made by this pass or by the instance's own in between: either failed the same way.
         let made = format!("SELECT count(*) AS n FROM pg_class WHERE relname = '{month}'");

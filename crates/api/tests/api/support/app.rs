@@ -181,21 +181,26 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
-    /// One pass of the sweeper, now.
-    /// Runs a housekeeping pass now. This instance's own background sweeper may hold the
-    /// lock at this moment (a pass is skipped then): wait for it, and run one of our own.
+    /// Runs a housekeeping pass now, asserting that every step of it succeeded.
     pub async fn sweep(&self) {
+        let swept = self.sweep_once().await;
+        assert_eq!(
+            swept.failed_steps, 0,
+            "a sweeper step failed (the log says which)"
+        );
+    }
+
+    /// Runs a housekeeping pass now: what it did. This instance's own background sweeper may
+    /// hold the lock at this moment (a pass is skipped then): wait for it, and run one of our
+    /// own.
+    pub async fn sweep_once(&self) -> api::services::sweeper::Swept {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let swept = api::services::sweeper::sweep(&self.state)
                 .await
                 .expect("sweep runs");
             if swept.ran {
-                assert_eq!(
-                    swept.failed_steps, 0,
-                    "a sweeper step failed (the log says which)"
-                );
-                return;
+                return swept;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
